@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "surgeon",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "surgeon", targets: ["surgeon"]),
+        .executable(name: "surgeon-bench", targets: ["surgeon-bench"]),
+        .library(name: "SurgeonCore", targets: ["SurgeonCore"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "SurgeonPlugins", targets: ["SurgeonPlugins"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "SurgeonCore",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
+        .target(name: "Layers", dependencies: ["SurgeonCore"]),
+        .target(name: "SurgeonPlugins", dependencies: ["Layers", "SurgeonCore"]),
+        .executableTarget(
+            name: "surgeon",
+            dependencies: [
+                "SurgeonPlugins", "Layers", "SurgeonCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            resources: [.copy("Resources/mnist-5k")]
+        ),
+        .executableTarget(
+            name: "surgeon-bench",
+            dependencies: [
+                "SurgeonPlugins", "Layers", "SurgeonCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCore", "Layers"]),
+        .testTarget(
+            name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "Layers", "SurgeonTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonTestSupport"]),
+        .testTarget(
+            name: "SurgeonPluginsTests",
+            dependencies: ["SurgeonPlugins", "Layers", "SurgeonCore", "SurgeonTestSupport"]
+        ),
+        .testTarget(
+            name: "SurgeonCLITests",
+            dependencies: ["surgeon", "SurgeonTestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,163 @@
+import SurgeonCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keras `Activation`: applies a named function element-wise (softmax over the last axis).
+public struct Activation: Layer {
+    public static let kerasClassName = "Activation"
+    public let function: ActivationFunction
+    public var weights: [Tensor] = []
+
+    public init(_ function: ActivationFunction) { self.function = function }
+
+    public init(config: LayerConfig) throws {
+        function = try ActivationFunction(kerasName: try config.string("activation"))
+    }
+
+    public var config: LayerConfig { LayerConfig(["activation": .string(function.rawValue)]) }
+
+    public var producesProbabilities: Bool { function == .softmax }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape { try singleInput(inputShapes) }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        return LayerOutput(function.apply(x))
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        LayerGradients(inputs: [function.backward(outputGradient, input: try singleInput(inputs), output: output.value)])
+    }
+}
+
+/// Keras `ReLU`: `max_value` caps the output, `negative_slope` is the slope below `threshold`.
+///
+/// f(x) = max_value if x >= max_value; x if threshold <= x < max_value; negative_slope * (x - threshold) otherwise.
+public struct ReLU: Layer {
+    public static let kerasClassName = "ReLU"
+    public let maxValue: Float?
+    public let negativeSlope: Float
+    public let threshold: Float
+    public var weights: [Tensor] = []
+
+    public init(maxValue: Float? = nil, negativeSlope: Float = 0, threshold: Float = 0) {
+        self.maxValue = maxValue
+        self.negativeSlope = negativeSlope
+        self.threshold = threshold
+    }
+
+    public init(config: LayerConfig) throws {
+        let maxValue = try config.optionalDouble("max_value")
+        let slope = try config.double("negative_slope", default: 0)
+        let threshold = try config.double("threshold", default: 0)
+        if let maxValue, maxValue < 0 {
+            throw LayerError.config(.invalid(key: "max_value", value: "\(maxValue)", expected: "a number >= 0 or null"))
+        }
+        guard slope >= 0 else {
+            throw LayerError.config(.invalid(key: "negative_slope", value: "\(slope)", expected: "a number >= 0"))
+        }
+        self.init(maxValue: maxValue.map { Float($0) }, negativeSlope: Float(slope), threshold: Float(threshold))
+    }
+
+    public var config: LayerConfig {
+        LayerConfig([
+            "max_value": maxValue.map { .number(Double($0)) } ?? .null,
+            "negative_slope": .number(Double(negativeSlope)),
+            "threshold": .number(Double(threshold)),
+        ])
+    }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape { try singleInput(inputShapes) }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let cap = maxValue ?? .infinity
+        return LayerOutput(try singleInput(inputs).map { x in
+            x >= cap ? cap : (x >= threshold ? x : negativeSlope * (x - threshold))
+        })
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let cap = maxValue ?? .infinity
+        var dx = outputGradient
+        for i in 0..<dx.count {
+            let v = x.scalars[i]
+            dx.scalars[i] *= v >= cap ? 0 : (v >= threshold ? 1 : negativeSlope)
+        }
+        return LayerGradients(inputs: [dx])
+    }
+}
+
+/// Keras `Softmax` over the last (channel) axis.
+public struct Softmax: Layer {
+    public static let kerasClassName = "Softmax"
+    public var weights: [Tensor] = []
+
+    public init() {}
+
+    public init(config: LayerConfig) throws {
+        let axis = try config.int("axis", default: -1)
+        guard axis == -1 else {
+            throw LayerError.unsupported("Softmax over axis \(axis) is not supported; only the last axis (-1)")
+        }
+    }
+
+    public var config: LayerConfig { LayerConfig(["axis": -1]) }
+
+    public var producesProbabilities: Bool { true }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape { try singleInput(inputShapes) }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        LayerOutput(Softmax.softmax(try singleInput(inputs)))
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        LayerGradients(inputs: [Softmax.backward(outputGradient, output: output.value, axisSize: output.value.channelCount)])
+    }
+
+    /// Softmax over the last axis, stabilised by subtracting each row's maximum.
+    public static func softmax(_ x: Tensor) -> Tensor {
+        var y = x
+        let c = x.channelCount
+        guard c > 0 else { return y }
+        y.scalars.withUnsafeMutableBufferPointer { p in
+            var base = 0
+            while base < p.count {
+                var m = -Float.infinity
+                for j in 0..<c { m = max(m, p[base + j]) }
+                var s: Float = 0
+                for j in 0..<c { p[base + j] = exp(p[base + j] - m); s += p[base + j] }
+                for j in 0..<c { p[base + j] /= s }
+                base += c
+            }
+        }
+        return y
+    }
+
+    /// dx_j = y_j * (dy_j - sum_i dy_i * y_i) per row.
+    public static func backward(_ dy: Tensor, output y: Tensor, axisSize c: Int) -> Tensor {
+        var dx = dy
+        guard c > 0 else { return dx }
+        dx.scalars.withUnsafeMutableBufferPointer { g in
+            y.scalars.withUnsafeBufferPointer { ys in
+                var base = 0
+                while base < g.count {
+                    var dot: Float = 0
+                    for j in 0..<c { dot += g[base + j] * ys[base + j] }
+                    for j in 0..<c { g[base + j] = ys[base + j] * (g[base + j] - dot) }
+                    base += c
+                }
+            }
+        }
+        return dx
+    }
+}
+
+/// The one input of a single-input layer, or an error saying how many it got.
+func singleInput<T>(_ inputs: [T]) throws -> T {
+    guard inputs.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputs.count) }
+    return inputs[0]
+}

@@ -1,0 +1,210 @@
+import SurgeonCore
+
+/// Keras `BatchNormalization` over the channel (last) axis.
+///
+/// Weights in Keras's order: `gamma` (when `scale`), `beta` (when `center`), `moving_mean`,
+/// `moving_variance`, each `[channels]`. Training normalises with the batch's mean and biased
+/// variance and moves the statistics as `moving = momentum * moving + (1 - momentum) * batch`
+/// (Keras's convention: momentum 0.99 there; surgeon's builders use 0.9, see DESIGN.md).
+/// Inference uses the moving statistics.
+public struct BatchNormalization: Layer {
+    public static let kerasClassName = "BatchNormalization"
+    public let epsilon: Float
+    public let momentum: Float
+    public let center: Bool
+    public let scale: Bool
+    public var weights: [Tensor] = []
+
+    public init(epsilon: Float = 1e-3, momentum: Float = 0.99, center: Bool = true, scale: Bool = true) {
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.center = center
+        self.scale = scale
+    }
+
+    public init(config: LayerConfig) throws {
+        let axis: Int
+        if case let .array(items)? = config["axis"] {
+            guard items.count == 1, case let .number(a) = items[0] else {
+                throw LayerError.unsupported("BatchNormalization over several axes \(ConfigValue.array(items)) is not supported; only the channel axis")
+            }
+            axis = Int(a)
+        } else {
+            axis = try config.int("axis", default: -1)
+        }
+        guard axis == -1 || axis > 0 else {
+            throw LayerError.unsupported("BatchNormalization over axis \(axis) is not supported; only the channel axis (-1)")
+        }
+        let epsilon = try config.double("epsilon", default: 1e-3)
+        let momentum = try config.double("momentum", default: 0.99)
+        guard epsilon > 0 else { throw LayerError.config(.invalid(key: "epsilon", value: "\(epsilon)", expected: "a positive number")) }
+        guard momentum >= 0, momentum <= 1 else {
+            throw LayerError.config(.invalid(key: "momentum", value: "\(momentum)", expected: "a number in [0, 1]"))
+        }
+        self.init(epsilon: Float(epsilon), momentum: Float(momentum),
+                  center: try config.bool("center", default: true), scale: try config.bool("scale", default: true))
+        self.axis = axis
+    }
+
+    /// The axis as written in the configuration: -1, or the positive index of the last axis.
+    private var axis = -1
+
+    public var config: LayerConfig {
+        LayerConfig(["axis": .number(Double(axis)), "epsilon": .number(Double(epsilon)), "momentum": .number(Double(momentum)),
+                     "center": .bool(center), "scale": .bool(scale)])
+    }
+
+    public var weightNames: [String] {
+        (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
+    }
+
+    public var trainableWeightCount: Int { (scale ? 1 : 0) + (center ? 1 : 0) }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        let input = try singleInput(inputShapes)
+        guard axis == -1 || axis == input.count else {
+            throw LayerError.inputShape("axis \(axis) is not the channel axis of an input of rank \(input.count + 1)")
+        }
+        return input
+    }
+
+    public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] {
+        let channels = try outputShape(for: inputShapes).last ?? 1
+        return Array(repeating: [channels], count: weightNames.count)
+    }
+
+    public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
+        let c = try outputShape(for: inputShapes).last ?? 1
+        return (scale ? [Tensor(shape: [c], repeating: 1)] : []) + (center ? [Tensor(shape: [c])] : [])
+            + [Tensor(shape: [c]), Tensor(shape: [c], repeating: 1)]
+    }
+
+    public func macs(inputShapes: [Shape], outputShape: Shape) -> Int { outputShape.reduce(1, *) }
+
+    /// gamma, beta, moving mean and moving variance, with defaults for the absent ones.
+    public var parameters: (gamma: [Float], beta: [Float], mean: [Float], variance: [Float]) {
+        let k = trainableWeightCount
+        let c = weights[k].count
+        return (scale ? weights[0].scalars : [Float](repeating: 1, count: c),
+                center ? weights[scale ? 1 : 0].scalars : [Float](repeating: 0, count: c),
+                weights[k].scalars, weights[k + 1].scalars)
+    }
+
+    struct Cache: Sendable {
+        var normalized: Tensor
+        var inverseStd: [Float]
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let p = parameters
+        let c = x.channelCount
+        guard context.training else {
+            var factor = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
+            for j in 0..<c {
+                factor[j] = p.gamma[j] / (p.variance[j] + epsilon).squareRoot()
+                shift[j] = p.beta[j] - p.mean[j] * factor[j]
+            }
+            return LayerOutput(Self.affine(x, factor: factor, shift: shift))
+        }
+        let (mean, variance) = Self.moments(x)
+        var inverseStd = [Float](repeating: 0, count: c)
+        var negMean = [Float](repeating: 0, count: c)
+        for j in 0..<c {
+            inverseStd[j] = 1 / (Float(variance[j]) + epsilon).squareRoot()
+            negMean[j] = -Float(mean[j]) * inverseStd[j]
+        }
+        let normalized = Self.affine(x, factor: inverseStd, shift: negMean)
+        let y = Self.affine(normalized, factor: p.gamma, shift: p.beta)
+        let k = trainableWeightCount
+        var movingMean = weights[k], movingVariance = weights[k + 1]
+        for j in 0..<c {
+            movingMean.scalars[j] = momentum * movingMean.scalars[j] + (1 - momentum) * Float(mean[j])
+            movingVariance.scalars[j] = momentum * movingVariance.scalars[j] + (1 - momentum) * Float(variance[j])
+        }
+        return LayerOutput(y, cache: Cache(normalized: normalized, inverseStd: inverseStd),
+                           updatedState: [movingMean, movingVariance])
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        guard let cache = output.cache as? Cache else { throw LayerError.missingCache }
+        let dy = outputGradient, xhat = cache.normalized
+        let c = dy.channelCount
+        let m = Double(dy.count / max(c, 1))
+        var sumDy = [Double](repeating: 0, count: c), sumDyX = [Double](repeating: 0, count: c)
+        dy.scalars.withUnsafeBufferPointer { g in
+            xhat.scalars.withUnsafeBufferPointer { h in
+                var base = 0
+                while base < g.count {
+                    for j in 0..<c {
+                        sumDy[j] += Double(g[base + j])
+                        sumDyX[j] += Double(g[base + j] * h[base + j])
+                    }
+                    base += c
+                }
+            }
+        }
+        let gamma = parameters.gamma
+        // dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
+        var a = [Float](repeating: 0, count: c), b = [Float](repeating: 0, count: c), d = [Float](repeating: 0, count: c)
+        for j in 0..<c {
+            let s = gamma[j] * cache.inverseStd[j]
+            a[j] = s
+            b[j] = -s * Float(sumDy[j] / m)
+            d[j] = -s * Float(sumDyX[j] / m)
+        }
+        var dx = dy
+        dx.scalars.withUnsafeMutableBufferPointer { out in
+            xhat.scalars.withUnsafeBufferPointer { h in
+                var base = 0
+                while base < out.count {
+                    for j in 0..<c { out[base + j] = a[j] * out[base + j] + b[j] + d[j] * h[base + j] }
+                    base += c
+                }
+            }
+        }
+        var grads: [Tensor] = []
+        if scale { grads.append(try Tensor(shape: [c], scalars: sumDyX.map { Float($0) })) }
+        if center { grads.append(try Tensor(shape: [c], scalars: sumDy.map { Float($0) })) }
+        return LayerGradients(inputs: [dx], weights: grads)
+    }
+
+    /// Per-channel mean and biased variance over all but the last axis (two passes, accumulated in Double).
+    static func moments(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
+        let c = x.channelCount
+        let m = Double(x.count / max(c, 1))
+        var sum = [Double](repeating: 0, count: c), sq = [Double](repeating: 0, count: c)
+        x.scalars.withUnsafeBufferPointer { p in
+            var base = 0
+            while base < p.count {
+                for j in 0..<c { sum[j] += Double(p[base + j]) }
+                base += c
+            }
+            for j in 0..<c { sum[j] /= m }
+            base = 0
+            while base < p.count {
+                for j in 0..<c { let d = Double(p[base + j]) - sum[j]; sq[j] += d * d }
+                base += c
+            }
+        }
+        return (sum, sq.map { $0 / m })
+    }
+
+    /// `x * factor[c] + shift[c]` per channel.
+    static func affine(_ x: Tensor, factor: [Float], shift: [Float]) -> Tensor {
+        var y = x
+        let c = x.channelCount
+        y.scalars.withUnsafeMutableBufferPointer { p in
+            factor.withUnsafeBufferPointer { f in
+                shift.withUnsafeBufferPointer { s in
+                    var base = 0
+                    while base < p.count {
+                        for j in 0..<c { p[base + j] = p[base + j] * f[j] + s[j] }
+                        base += c
+                    }
+                }
+            }
+        }
+        return y
+    }
+}

@@ -1,0 +1,89 @@
+import SurgeonCore
+
+/// Keras `Conv2D`: `filters` output channels, kernel `[kh, kw, in, filters]`, optional bias
+/// `[filters]`, and an optional fused activation. NHWC, im2col + SGEMM.
+public struct Conv2D: Layer {
+    public static let kerasClassName = "Conv2D"
+    public let filters: Int
+    public let window: WindowOptions
+    public let useBias: Bool
+    public let activation: ActivationFunction
+    public var weights: [Tensor] = []
+
+    public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
+                dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear) {
+        self.filters = filters
+        self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding, dilation: dilationRate)
+        self.useBias = useBias
+        self.activation = activation
+    }
+
+    public init(config: LayerConfig) throws {
+        filters = try config.int("filters")
+        guard filters > 0 else { throw LayerError.config(.invalid(key: "filters", value: "\(filters)", expected: "a positive integer")) }
+        window = try WindowOptions(config: config, sizeKey: "kernel_size")
+        useBias = try config.bool("use_bias", default: true)
+        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+        let groups = try config.int("groups", default: 1)
+        guard groups == 1 else { throw LayerError.unsupported("Conv2D with groups = \(groups) is not supported; only groups = 1") }
+    }
+
+    public var config: LayerConfig {
+        var c = LayerConfig(["filters": .number(Double(filters)), "use_bias": .bool(useBias),
+                             "activation": .string(activation.rawValue), "groups": 1])
+        window.write(to: &c, sizeKey: "kernel_size")
+        return c
+    }
+
+    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
+
+    public var producesProbabilities: Bool { activation == .softmax }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        let g = try window.geometry(for: try singleInput(inputShapes))
+        return [g.outputHeight, g.outputWidth, filters]
+    }
+
+    public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] {
+        let input = try singleInput(inputShapes)
+        let kernel = window.size + [input[2], filters]
+        return useBias ? [kernel, [filters]] : [kernel]
+    }
+
+    public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
+        let shapes = try weightShapes(for: inputShapes)
+        let area = window.size[0] * window.size[1]
+        let kernel = Tensor.glorotUniform(shape: shapes[0], fanIn: area * shapes[0][2], fanOut: area * filters, random: &random)
+        return useBias ? [kernel, Tensor(shape: [filters])] : [kernel]
+    }
+
+    public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
+        guard let input = inputShapes.first, input.count == 3 else { return 0 }
+        return outputShape[0] * outputShape[1] * filters * window.size[0] * window.size[1] * input[2]
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let g = try window.geometry(for: Array(x.shape.dropFirst()))
+        var z = Convolution.forward(input: x, kernel: weights[0], geometry: g)
+        if useBias { z.addChannelBias(weights[1]) }
+        let y = activation.apply(z)
+        return LayerOutput(y, cache: context.training && activation != .linear ? z : nil)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let g = try window.geometry(for: Array(x.shape.dropFirst()))
+        let dz = try fusedActivationGradient(activation, outputGradient, output)
+        let (dx, dk) = Convolution.backward(outputGradient: dz, input: x, kernel: weights[0], geometry: g)
+        return LayerGradients(inputs: [dx!], weights: useBias ? [dk, dz.channelSums()] : [dk])
+    }
+}
+
+/// dLoss/dPreActivation for a layer with a fused activation, whose cache holds the
+/// pre-activation when the activation is not linear.
+func fusedActivationGradient(_ activation: ActivationFunction, _ dy: Tensor, _ output: LayerOutput) throws -> Tensor {
+    guard activation != .linear else { return dy }
+    guard let z = output.cache as? Tensor else { throw LayerError.missingCache }
+    return activation.backward(dy, input: z, output: output.value)
+}

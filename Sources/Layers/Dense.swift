@@ -1,0 +1,93 @@
+import SurgeonCore
+
+/// Keras `Dense`: `y = activation(x · kernel + bias)` with kernel `[in, units]`, bias
+/// `[units]`, on inputs `[N, in]` (a rank-2 batch; flatten images first).
+public struct Dense: Layer {
+    public static let kerasClassName = "Dense"
+    public let units: Int
+    public let useBias: Bool
+    public let activation: ActivationFunction
+    public var weights: [Tensor] = []
+
+    public init(units: Int, useBias: Bool = true, activation: ActivationFunction = .linear) {
+        self.units = units
+        self.useBias = useBias
+        self.activation = activation
+    }
+
+    public init(config: LayerConfig) throws {
+        units = try config.int("units")
+        guard units > 0 else { throw LayerError.config(.invalid(key: "units", value: "\(units)", expected: "a positive integer")) }
+        useBias = try config.bool("use_bias", default: true)
+        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+    }
+
+    public var config: LayerConfig {
+        LayerConfig(["units": .number(Double(units)), "use_bias": .bool(useBias), "activation": .string(activation.rawValue)])
+    }
+
+    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
+
+    public var producesProbabilities: Bool { activation == .softmax }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        let input = try singleInput(inputShapes)
+        guard input.count == 1 else {
+            throw LayerError.inputShape("Dense expects a flat input [features], got \(input); add a Flatten or global pooling layer before it")
+        }
+        return [units]
+    }
+
+    public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] {
+        let features = try singleInput(inputShapes)[0]
+        return useBias ? [[features, units], [units]] : [[features, units]]
+    }
+
+    public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
+        let shapes = try weightShapes(for: inputShapes)
+        let kernel = Tensor.glorotUniform(shape: shapes[0], fanIn: shapes[0][0], fanOut: units, random: &random)
+        return useBias ? [kernel, Tensor(shape: [units])] : [kernel]
+    }
+
+    public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
+        (inputShapes.first?.first ?? 0) * units
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let n = x.shape[0], features = weights[0].shape[0]
+        var z = Tensor(shape: [n, units])
+        x.scalars.withUnsafeBufferPointer { xp in
+            weights[0].scalars.withUnsafeBufferPointer { wp in
+                z.scalars.withUnsafeMutableBufferPointer { zp in
+                    Gemm.multiply(xp.baseAddress!, wp.baseAddress!, into: zp.baseAddress!, m: n, n: units, k: features)
+                }
+            }
+        }
+        if useBias { z.addChannelBias(weights[1]) }
+        return LayerOutput(activation.apply(z), cache: context.training && activation != .linear ? z : nil)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let dz = try fusedActivationGradient(activation, outputGradient, output)
+        let n = x.shape[0], features = weights[0].shape[0]
+        var dx = Tensor(shape: x.shape)
+        var dw = Tensor(shape: weights[0].shape)
+        x.scalars.withUnsafeBufferPointer { xp in
+            weights[0].scalars.withUnsafeBufferPointer { wp in
+                dz.scalars.withUnsafeBufferPointer { gp in
+                    dw.scalars.withUnsafeMutableBufferPointer { dwp in
+                        Gemm.multiply(xp.baseAddress!, transposeA: true, gp.baseAddress!, into: dwp.baseAddress!,
+                                      m: features, n: units, k: n)
+                    }
+                    dx.scalars.withUnsafeMutableBufferPointer { dxp in
+                        Gemm.multiply(gp.baseAddress!, wp.baseAddress!, transposeB: true, into: dxp.baseAddress!,
+                                      m: n, n: features, k: units)
+                    }
+                }
+            }
+        }
+        return LayerGradients(inputs: [dx], weights: useBias ? [dw, dz.channelSums()] : [dw])
+    }
+}

@@ -1,0 +1,84 @@
+import SurgeonCore
+
+/// Keras `DepthwiseConv2D`: one `kh x kw` filter per input channel and multiplier, kernel
+/// `[kh, kw, in, depth_multiplier]`, optional bias `[in * depth_multiplier]`; output channel
+/// `c * depth_multiplier + m` reads input channel `c` only.
+public struct DepthwiseConv2D: Layer {
+    public static let kerasClassName = "DepthwiseConv2D"
+    public let window: WindowOptions
+    public let depthMultiplier: Int
+    public let useBias: Bool
+    public let activation: ActivationFunction
+    public var weights: [Tensor] = []
+
+    public init(kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid, depthMultiplier: Int = 1,
+                dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear) {
+        self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding, dilation: dilationRate)
+        self.depthMultiplier = depthMultiplier
+        self.useBias = useBias
+        self.activation = activation
+    }
+
+    public init(config: LayerConfig) throws {
+        window = try WindowOptions(config: config, sizeKey: "kernel_size")
+        depthMultiplier = try config.int("depth_multiplier", default: 1)
+        guard depthMultiplier > 0 else {
+            throw LayerError.config(.invalid(key: "depth_multiplier", value: "\(depthMultiplier)", expected: "a positive integer"))
+        }
+        useBias = try config.bool("use_bias", default: true)
+        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+    }
+
+    public var config: LayerConfig {
+        var c = LayerConfig(["depth_multiplier": .number(Double(depthMultiplier)), "use_bias": .bool(useBias),
+                             "activation": .string(activation.rawValue)])
+        window.write(to: &c, sizeKey: "kernel_size")
+        return c
+    }
+
+    public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
+
+    public var producesProbabilities: Bool { activation == .softmax }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        let input = try singleInput(inputShapes)
+        let g = try window.geometry(for: input)
+        return [g.outputHeight, g.outputWidth, input[2] * depthMultiplier]
+    }
+
+    public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] {
+        let channels = try singleInput(inputShapes)[2]
+        let kernel = window.size + [channels, depthMultiplier]
+        return useBias ? [kernel, [channels * depthMultiplier]] : [kernel]
+    }
+
+    /// Keras's glorot_uniform computes a 4-D kernel's fans as receptive field x dims 2 and 3:
+    /// fan_in = kh*kw*in, fan_out = kh*kw*multiplier.
+    public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
+        let shapes = try weightShapes(for: inputShapes)
+        let area = window.size[0] * window.size[1]
+        let kernel = Tensor.glorotUniform(shape: shapes[0], fanIn: area * shapes[0][2], fanOut: area * depthMultiplier,
+                                          random: &random)
+        return useBias ? [kernel, Tensor(shape: shapes[1])] : [kernel]
+    }
+
+    public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
+        outputShape.reduce(1, *) * window.size[0] * window.size[1]
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let g = try window.geometry(for: Array(x.shape.dropFirst()))
+        var z = DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g)
+        if useBias { z.addChannelBias(weights[1]) }
+        return LayerOutput(activation.apply(z), cache: context.training && activation != .linear ? z : nil)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let g = try window.geometry(for: Array(x.shape.dropFirst()))
+        let dz = try fusedActivationGradient(activation, outputGradient, output)
+        let (dx, dk) = DepthwiseConvolution.backward(outputGradient: dz, input: x, kernel: weights[0], geometry: g)
+        return LayerGradients(inputs: [dx!], weights: useBias ? [dk, dz.channelSums()] : [dk])
+    }
+}

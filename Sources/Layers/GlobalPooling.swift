@@ -1,0 +1,190 @@
+import SurgeonCore
+
+/// Keras `GlobalAveragePooling2D`: the mean over height and width of each channel,
+/// `[H, W, C] -> [C]`. Only `keepdims: false` and `channels_last` are supported.
+/// MACs: one add per input element.
+public struct GlobalAveragePooling2D: Layer {
+    public static let kerasClassName = "GlobalAveragePooling2D"
+    public var weights: [Tensor] = []
+
+    public init() {}
+
+    public init(config: LayerConfig) throws {
+        try readGlobalPoolingConfig(config, layer: Self.kerasClassName)
+    }
+
+    public var config: LayerConfig { globalPoolingConfig }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        try globalPoolingOutputShape(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
+        inputShapes.first?.reduce(1, *) ?? 0
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
+        var y = Tensor(shape: [n, c])
+        guard n > 0 else { return LayerOutput(y) }
+        let inverse = 1 / Float(pixels)
+        x.scalars.withUnsafeBufferPointer { xb in
+            y.scalars.withUnsafeMutableBufferPointer { yb in
+                let xp = xb.baseAddress!, yp = yb.baseAddress!
+                Compute.parallelChunks(n) { samples in
+                    for s in samples {
+                        let out = yp + s * c
+                        var src = xp + s * pixels * c
+                        for _ in 0..<pixels {
+                            for j in 0..<c { out[j] += src[j] }
+                            src += c
+                        }
+                        for j in 0..<c { out[j] *= inverse }
+                    }
+                }
+            }
+        }
+        return LayerOutput(y)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
+        guard outputGradient.shape == [n, c] else {
+            throw LayerError.inputShape("GlobalAveragePooling2D backward: output gradient of shape \(outputGradient.shape), expected \([n, c])")
+        }
+        var dx = Tensor(shape: x.shape)
+        guard n > 0 else { return LayerGradients(inputs: [dx]) }
+        let inverse = 1 / Float(pixels)
+        dx.scalars.withUnsafeMutableBufferPointer { dxb in
+            outputGradient.scalars.withUnsafeBufferPointer { gyb in
+                let gx = dxb.baseAddress!, gy = gyb.baseAddress!
+                for s in 0..<n {
+                    let go = gy + s * c
+                    var dst = gx + s * pixels * c
+                    for _ in 0..<pixels {
+                        for j in 0..<c { dst[j] = go[j] * inverse }
+                        dst += c
+                    }
+                }
+            }
+        }
+        return LayerGradients(inputs: [dx])
+    }
+}
+
+/// Keras `GlobalMaxPooling2D`: the maximum over height and width of each channel,
+/// `[H, W, C] -> [C]`; the backward pass routes to the first maximum in (row, column) order.
+/// Only `keepdims: false` and `channels_last` are supported. MACs: one compare per input element.
+public struct GlobalMaxPooling2D: Layer {
+    public static let kerasClassName = "GlobalMaxPooling2D"
+    public var weights: [Tensor] = []
+
+    public init() {}
+
+    public init(config: LayerConfig) throws {
+        try readGlobalPoolingConfig(config, layer: Self.kerasClassName)
+    }
+
+    public var config: LayerConfig { globalPoolingConfig }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        try globalPoolingOutputShape(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
+        inputShapes.first?.reduce(1, *) ?? 0
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let (y, argmax) = try Self.pool(x)
+        return LayerOutput(y, cache: context.training ? argmax : nil)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
+        guard outputGradient.shape == [n, c] else {
+            throw LayerError.inputShape("GlobalMaxPooling2D backward: output gradient of shape \(outputGradient.shape), expected \([n, c])")
+        }
+        let argmax = try (output.cache as? [Int32]) ?? Self.pool(x).argmax
+        var dx = Tensor(shape: x.shape)
+        guard n > 0 else { return LayerGradients(inputs: [dx]) }
+        dx.scalars.withUnsafeMutableBufferPointer { dxb in
+            outputGradient.scalars.withUnsafeBufferPointer { gyb in
+                argmax.withUnsafeBufferPointer { ib in
+                    for s in 0..<n {
+                        let base = s * pixels * c
+                        for j in 0..<c {
+                            let e = s * c + j
+                            dxb[base + Int(ib[e]) * c + j] = gyb[e]
+                        }
+                    }
+                }
+            }
+        }
+        return LayerGradients(inputs: [dx])
+    }
+
+    /// The maxima and, for each `(sample, channel)`, the pixel index of the first maximum.
+    static func pool(_ x: Tensor) throws -> (value: Tensor, argmax: [Int32]) {
+        let (n, pixels, c) = try globalPoolingDimensions(x, layer: kerasClassName)
+        var y = Tensor(shape: [n, c])
+        var argmax = [Int32](repeating: 0, count: n * c)
+        guard n > 0 else { return (y, argmax) }
+        x.scalars.withUnsafeBufferPointer { xb in
+            y.scalars.withUnsafeMutableBufferPointer { yb in
+                argmax.withUnsafeMutableBufferPointer { ib in
+                    let xp = xb.baseAddress!, yp = yb.baseAddress!, ip = ib.baseAddress!
+                    Compute.parallelChunks(n) { samples in
+                        for s in samples {
+                            let out = yp + s * c, oi = ip + s * c
+                            var src = xp + s * pixels * c
+                            out.update(from: src, count: c)
+                            for p in 1..<max(pixels, 1) {
+                                src += c
+                                for j in 0..<c where src[j] > out[j] {
+                                    out[j] = src[j]
+                                    oi[j] = Int32(p)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (y, argmax)
+    }
+}
+
+private func readGlobalPoolingConfig(_ config: LayerConfig, layer: String) throws {
+    let format = try config.string("data_format", default: "channels_last")
+    guard format == "channels_last" else {
+        throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
+    }
+    guard try !config.bool("keepdims", default: false) else {
+        throw LayerError.unsupported("\(layer) with keepdims = true is not supported; only keepdims = false (output [channels])")
+    }
+}
+
+private var globalPoolingConfig: LayerConfig {
+    LayerConfig(["data_format": "channels_last", "keepdims": false])
+}
+
+private func globalPoolingOutputShape(_ inputShapes: [Shape], layer: String) throws -> Shape {
+    let input = try singleInput(inputShapes)
+    guard input.count == 3, input.allSatisfy({ $0 > 0 }) else {
+        throw LayerError.inputShape("\(layer) expects an image input [height, width, channels], got \(input)")
+    }
+    return [input[2]]
+}
+
+/// `(batch, height * width, channels)` of an NHWC batch.
+private func globalPoolingDimensions(_ x: Tensor, layer: String) throws -> (Int, Int, Int) {
+    guard x.rank == 4, x.shape.dropFirst().allSatisfy({ $0 > 0 }) else {
+        throw LayerError.inputShape("\(layer) expects a batch of images [batch, height, width, channels], got \(x.shape)")
+    }
+    return (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
+}

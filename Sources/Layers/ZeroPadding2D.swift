@@ -1,0 +1,114 @@
+import SurgeonCore
+
+/// Keras `ZeroPadding2D`: adds rows and columns of zeros around each image,
+/// `[H, W, C] -> [top + H + bottom, left + W + right, C]`.
+///
+/// `padding` may be an integer `p` (all four sides), `[h, w]` (`h` top and bottom, `w` left
+/// and right) or `[[top, bottom], [left, right]]`; the config is written in the last form.
+public struct ZeroPadding2D: Layer {
+    public static let kerasClassName = "ZeroPadding2D"
+    public let top: Int, bottom: Int, left: Int, right: Int
+    public var weights: [Tensor] = []
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        precondition([top, bottom, left, right].allSatisfy { $0 >= 0 }, "negative padding")
+        self.top = top
+        self.bottom = bottom
+        self.left = left
+        self.right = right
+    }
+
+    public init(config: LayerConfig) throws {
+        let value = config["padding"] ?? .number(1)
+        let expected = "a non-negative integer, [height, width] or [[top, bottom], [left, right]]"
+        let invalid = LayerError.config(.invalid(key: "padding", value: value.description, expected: expected))
+        func count(_ v: ConfigValue) throws -> Int {
+            guard case let .number(d) = v, d == d.rounded(), d >= 0, d < 1e9 else { throw invalid }
+            return Int(d)
+        }
+        switch value {
+        case .number:
+            let p = try count(value)
+            self.init(top: p, bottom: p, left: p, right: p)
+        case let .array(items) where items.count == 2:
+            if case let .array(rows) = items[0], case let .array(columns) = items[1] {
+                guard rows.count == 2, columns.count == 2 else { throw invalid }
+                self.init(top: try count(rows[0]), bottom: try count(rows[1]),
+                          left: try count(columns[0]), right: try count(columns[1]))
+            } else {
+                let h = try count(items[0]), w = try count(items[1])
+                self.init(top: h, bottom: h, left: w, right: w)
+            }
+        default:
+            throw invalid
+        }
+        let format = try config.string("data_format", default: "channels_last")
+        guard format == "channels_last" else {
+            throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
+        }
+    }
+
+    public var config: LayerConfig {
+        LayerConfig([
+            "padding": [[.number(Double(top)), .number(Double(bottom))], [.number(Double(left)), .number(Double(right))]],
+            "data_format": "channels_last",
+        ])
+    }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        let input = try singleInput(inputShapes)
+        guard input.count == 3 else {
+            throw LayerError.inputShape("ZeroPadding2D expects an image input [height, width, channels], got \(input)")
+        }
+        return [top + input[0] + bottom, left + input[1] + right, input[2]]
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let (n, h, w, c) = try dimensions(x)
+        let ow = left + w + right
+        var y = Tensor(shape: [n, top + h + bottom, ow, c])
+        x.scalars.withUnsafeBufferPointer { xb in
+            y.scalars.withUnsafeMutableBufferPointer { yb in
+                let rowLength = w * c
+                for s in 0..<n {
+                    for iy in 0..<h {
+                        let src = xb.baseAddress! + (s * h + iy) * rowLength
+                        let dst = yb.baseAddress! + ((s * (top + h + bottom) + top + iy) * ow + left) * c
+                        dst.update(from: src, count: rowLength)
+                    }
+                }
+            }
+        }
+        return LayerOutput(y)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        let (n, h, w, c) = try dimensions(x)
+        let ow = left + w + right
+        guard outputGradient.shape == [n, top + h + bottom, ow, c] else {
+            throw LayerError.inputShape("ZeroPadding2D backward: output gradient of shape \(outputGradient.shape), expected \([n, top + h + bottom, ow, c])")
+        }
+        var dx = Tensor(shape: x.shape)
+        dx.scalars.withUnsafeMutableBufferPointer { dxb in
+            outputGradient.scalars.withUnsafeBufferPointer { gyb in
+                let rowLength = w * c
+                for s in 0..<n {
+                    for iy in 0..<h {
+                        let src = gyb.baseAddress! + ((s * (top + h + bottom) + top + iy) * ow + left) * c
+                        (dxb.baseAddress! + (s * h + iy) * rowLength).update(from: src, count: rowLength)
+                    }
+                }
+            }
+        }
+        return LayerGradients(inputs: [dx])
+    }
+
+    private func dimensions(_ x: Tensor) throws -> (Int, Int, Int, Int) {
+        guard x.rank == 4 else {
+            throw LayerError.inputShape("ZeroPadding2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
+        }
+        return (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    }
+}

@@ -1,0 +1,69 @@
+import COpenBLAS
+import Dispatch
+import Synchronization
+
+/// Process-wide compute settings: how many threads kernels and OpenBLAS use.
+public enum Compute {
+    private static let threadSetting = Atomic<Int>(0)
+
+    /// The number of threads for kernels; defaults to all cores.
+    public static var threads: Int {
+        let t = threadSetting.load(ordering: .relaxed)
+        return t > 0 ? t : defaultThreads
+    }
+
+    /// The number of cores of this machine.
+    public static var defaultThreads: Int { max(1, System.coreCount) }
+
+    /// Sets the thread count for our kernels and for OpenBLAS. Results are reproducible for a
+    /// fixed thread count: work is split into the same chunks and reduced in the same order.
+    public static func setThreads(_ count: Int) {
+        let n = max(1, count)
+        threadSetting.store(n, ordering: .relaxed)
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks, in parallel.
+    /// The chunking depends only on `count` and the thread count, never on timing.
+    public static func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        let chunks = chunkRanges(count, minimumChunk: minimumChunk)
+        if chunks.count <= 1 {
+            if let only = chunks.first { body(only) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks.count) { k in box.value(chunks[k]) }
+        }
+    }
+
+    /// The chunks `parallelChunks` would use, for reductions that keep per-chunk partial sums.
+    public static func chunkRanges(_ count: Int, minimumChunk: Int = 1) -> [Range<Int>] {
+        guard count > 0 else { return [] }
+        let parts = max(1, min(threads, count / max(minimumChunk, 1)))
+        var ranges: [Range<Int>] = []
+        for k in 0..<parts {
+            let lo = count * k / parts, hi = count * (k + 1) / parts
+            if hi > lo { ranges.append(lo..<hi) }
+        }
+        return ranges
+    }
+}
+
+/// Wraps a value the caller promises is used safely across threads (disjoint writes).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+#if canImport(Glibc)
+import Glibc
+enum System {
+    static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}
+#else
+import Foundation
+enum System {
+    static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+}
+#endif

@@ -1,0 +1,19 @@
+/// A penalty added to the training loss, with its gradient: the hook through which sparse
+/// training (an L1 penalty on BatchNorm gammas, Network Slimming) plugs into the `Trainer`.
+///
+/// Strategies in `SurgeonPlugins` adopt it; the core knows no concrete regulariser.
+public protocol Regularizer: Sendable {
+    /// A short name for logs (`l1-gamma`).
+    var name: String { get }
+
+    /// Returns the penalty for the graph's current weights and adds its gradient to
+    /// `gradients` (indexed [node][trainable weight], as `Graph.backward` returns them).
+    func apply(to graph: Graph, gradients: inout [[Tensor]]) -> Double
+
+    /// Optional figures reported per epoch (e.g. the share of |gamma| below 1e-2).
+    func report(for graph: Graph) -> [String: Double]
+}
+
+extension Regularizer {
+    public func report(for graph: Graph) -> [String: Double] { [:] }
+}

@@ -1,0 +1,143 @@
+import Foundation
+
+/// The one training engine behind every stage (train, sparse-train, retrain): mini-batch
+/// training of a classifier with softmax cross-entropy, a learning-rate schedule with warm-up,
+/// validation per epoch, best and last checkpoints, resume, and `Regularizer` hooks.
+///
+/// Reproducible: shuffling and dropout derive from `configuration.seed`, every kernel splits
+/// work the same way for a given thread count, so the same inputs give the same weights.
+public struct Trainer: Sendable {
+    public var configuration: TrainingConfiguration
+    /// Penalties added to the loss (sparse training plugs in here).
+    public var regularizers: [any Regularizer]
+    /// Where `last.surgeon` (with optimizer state, for resuming) and `best.surgeon` go; nil
+    /// writes no checkpoints.
+    public var checkpointDirectory: URL?
+    /// Stored in every checkpoint (e.g. the input normalisation).
+    public var metadata: [String: ConfigValue]
+    /// Called after every step and every epoch (progress bars, logs).
+    public var onEvent: (@Sendable (TrainingEvent) -> Void)?
+    /// The layer types for reading checkpoints back when resuming.
+    public var registry: LayerRegistry
+
+    public init(configuration: TrainingConfiguration = TrainingConfiguration(), regularizers: [any Regularizer] = [],
+                checkpointDirectory: URL? = nil, metadata: [String: ConfigValue] = [:], registry: LayerRegistry,
+                onEvent: (@Sendable (TrainingEvent) -> Void)? = nil) {
+        self.registry = registry
+        self.configuration = configuration
+        self.regularizers = regularizers
+        self.checkpointDirectory = checkpointDirectory
+        self.metadata = metadata
+        self.onEvent = onEvent
+    }
+
+    /// What training produced.
+    public struct Result: Sendable {
+        /// The model after the last epoch.
+        public var last: Graph
+        /// The model of the epoch with the best validation accuracy (training accuracy without
+        /// validation data).
+        public var best: Graph
+        public var history: [EpochMetrics]
+    }
+
+    /// Trains `graph` on `train`, validating on `validation` after every epoch. With
+    /// `resume: true` and a `last.surgeon` in the checkpoint directory, training continues
+    /// from the epoch after it.
+    public func fit(_ graph: Graph, train: LabeledData, validation: LabeledData? = nil, resume: Bool = false) throws -> Result {
+        let config = configuration
+        try config.validate()
+        try Evaluation.checkCompatible(graph, train)
+        if let validation { try Evaluation.checkCompatible(graph, validation) }
+        guard train.count >= 2 else { throw TrainingError.configuration("training needs at least 2 samples, got \(train.count)") }
+
+        var state = RunState(graph: graph, optimizer: Optimizer(settings: config.optimizer))
+        if resume, let saved = try loadCheckpoint() { state = saved }
+        let loss = SoftmaxCrossEntropy(fromLogits: !graph.producesProbabilities)
+        let batches = Self.batchSizes(samples: train.count, batchSize: config.batchSize)
+        let stepsPerEpoch = batches.count
+        let totalSteps = stepsPerEpoch * config.epochs
+        let warmupSteps = Int((config.warmupEpochs * Double(stepsPerEpoch)).rounded())
+
+        while state.epoch < config.epochs {
+            let epoch = state.epoch
+            let clock = ContinuousClock.now
+            var order = Array(0..<train.count)
+            var shuffler = SeededRandom(seed: config.seed &+ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
+            order.shuffle(using: &shuffler)
+            var lossSum = 0.0, penaltySum = 0.0, correct = 0, seen = 0
+            var rate = 0.0
+            var start = 0
+            for (step, size) in batches.enumerated() {
+                let batch = train.gather(Array(order[start..<(start + size)]))
+                start += size
+                let globalStep = epoch * stepsPerEpoch + step
+                rate = config.schedule.rate(base: config.learningRate, step: globalStep, totalSteps: totalSteps,
+                                            warmupSteps: warmupSteps, stepsPerEpoch: stepsPerEpoch)
+                let context = ForwardContext(training: true, seed: config.seed ^ (UInt64(globalStep) &* 0xD1B5_4A32_D192_ED03))
+                let tape = try state.graph.forwardTraining([batch.images], context: context)
+                let result = loss.evaluate(output: tape.outputs[state.graph.outputNodeIndices[0]].value, labels: batch.labels)
+                var gradients = try state.graph.backward(tape, outputGradients: [result.gradient])
+                var penalty = 0.0
+                for regularizer in regularizers { penalty += regularizer.apply(to: state.graph, gradients: &gradients) }
+                guard result.loss.isFinite, penalty.isFinite else {
+                    throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step + 1, value: result.loss + penalty,
+                                                      lastCheckpoint: state.epoch > 0 ? checkpointURL("last")?.path : nil)
+                }
+                try state.optimizer.step(&state.graph, gradients: gradients, learningRate: Float(rate))
+                state.graph.applyStateUpdates(from: tape)
+                lossSum += result.loss * Double(size)
+                penaltySum += penalty
+                correct += result.correct
+                seen += size
+                onEvent?(.step(epoch: epoch + 1, epochs: config.epochs, step: step + 1, steps: stepsPerEpoch,
+                               loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
+            }
+            guard state.graph.nodes.allSatisfy({ $0.layer.weights.allSatisfy(\.isFinite) }) else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepsPerEpoch, value: .nan,
+                                                  lastCheckpoint: state.epoch > 0 ? checkpointURL("last")?.path : nil)
+            }
+            var metrics = EpochMetrics(
+                epoch: epoch + 1, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                validationLoss: nil, validationAccuracy: nil, learningRate: rate,
+                penalty: penaltySum / Double(stepsPerEpoch),
+                regularizerReport: regularizers.reduce(into: [:]) { report, r in
+                    for (k, v) in r.report(for: state.graph) { report["\(r.name).\(k)"] = v }
+                },
+                seconds: 0)
+            if let validation {
+                let v = try Evaluation.evaluate(state.graph, on: validation)
+                metrics.validationLoss = v.loss
+                metrics.validationAccuracy = v.accuracy
+            }
+            let elapsed = ContinuousClock.now - clock
+            metrics.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            state.history.append(metrics)
+            state.epoch += 1
+            let score = metrics.validationAccuracy ?? metrics.accuracy
+            if state.bestScore == nil || score > state.bestScore! {
+                state.bestScore = score
+                state.best = state.graph
+                try saveBest(state.graph)
+            }
+            try saveCheckpoint(state)
+            onEvent?(.epochEnd(metrics))
+        }
+        return Result(last: state.graph, best: state.best ?? state.graph, history: state.history)
+    }
+
+    /// Mini-batch sizes for one epoch: full batches and a last partial one, except that a
+    /// trailing batch of a single sample is folded into the one before (BatchNorm needs two).
+    static func batchSizes(samples: Int, batchSize: Int) -> [Int] {
+        var sizes = Array(repeating: batchSize, count: samples / batchSize)
+        let rest = samples % batchSize
+        if rest >= 2 || sizes.isEmpty { sizes.append(rest) } else if rest == 1 { sizes[sizes.count - 1] += 1 }
+        return sizes.filter { $0 > 0 }
+    }
+}
+
+/// Progress of a training run.
+public enum TrainingEvent: Sendable {
+    case step(epoch: Int, epochs: Int, step: Int, steps: Int, loss: Double, accuracy: Double)
+    case epochEnd(EpochMetrics)
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonPlugins
+
+/// `surgeon-bench`: performance measurements, run in release builds (never in tests).
+@main
+struct SurgeonBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "surgeon-bench",
+        abstract: "Measure surgeon's speed (build with -c release).",
+        subcommands: [TrainThroughput.self])
+}
+
+/// Training throughput of a built-in architecture on random data.
+struct TrainThroughput: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training throughput (images/s) of one architecture: forward, backward and an SGD step per batch.")
+
+    @Option(help: "mobilenetv2, res, vgg or resnet50.") var variant = "vgg"
+    @Option(help: ArgumentHelp("Input shape.", valueName: "H,W,C")) var inputShape = "28,28,1"
+    @Option(help: "Classes.") var classes = 10
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "Samples per batch.") var batchSize = 64
+    @Option(help: "Timed steps per repeat.") var steps = 20
+    @Option(help: "Repeats; the median is reported.") var repeats = 3
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Report: Codable {
+        var variant: String
+        var threads: Int
+        var batch_size: Int
+        var images_per_second: Double
+        var repeats_images_per_second: [Double]
+    }
+
+    func run() throws {
+        Compute.setThreads(threads)
+        let shape = inputShape.split(separator: ",").compactMap { Int($0) }
+        let graph = try ArchitectureRegistry.standard.architecture(named: variant)
+            .build(ArchitectureOptions(inputShape: shape, classes: classes))
+        var random = SeededRandom(seed: 7)
+        var images = Tensor(shape: [batchSize] + shape)
+        for i in 0..<images.count { images.scalars[i] = random.nextUnitFloat() }
+        let labels = (0..<batchSize).map { _ in Int(random.next() % UInt64(classes)) }
+        let batch = try LabeledData(images: images, labels: labels)
+        var g = graph
+        var optimizer = Optimizer(settings: OptimizerSettings())
+        let loss = SoftmaxCrossEntropy(fromLogits: !g.producesProbabilities)
+        func step(_ k: Int) throws {
+            let tape = try g.forwardTraining([batch.images], context: ForwardContext(training: true, seed: UInt64(k)))
+            let r = loss.evaluate(output: tape.outputs[g.outputNodeIndices[0]].value, labels: batch.labels)
+            let grads = try g.backward(tape, outputGradients: [r.gradient])
+            try optimizer.step(&g, gradients: grads, learningRate: 0.01)
+            g.applyStateUpdates(from: tape)
+        }
+        for k in 0..<3 { try step(k) }
+        var rates: [Double] = []
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            for k in 0..<steps { try step(k) }
+            let d = ContinuousClock.now - start
+            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            rates.append(Double(steps * batchSize) / seconds)
+        }
+        let median = rates.sorted()[rates.count / 2]
+        let report = Report(variant: variant, threads: threads, batch_size: batchSize, images_per_second: median,
+                            repeats_images_per_second: rates)
+        if json {
+            let data = try JSONEncoder().encode(report)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "%@: %.1f images/s (batch %d, %d thread(s), median of %d)", variant, median, batchSize, threads, repeats))
+        }
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `surgeon` command: builds, trains and prunes convolutional networks.
+///
+/// Exit codes: 0 success; 1 a command failed on its input (unreadable or invalid file, a
+/// training failure such as a non-finite loss); 64 a usage error (bad option value).
+@main
+struct Surgeon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "surgeon",
+        abstract: "Channel pruning for convolutional networks: train, prune, fine-tune.",
+        discussion: "Models are .surgeon files; data are NumPy .npy files (NHWC images, integer or one-hot labels).",
+        subcommands: [Demo.self, New.self, Train.self, Eval.self, Predict.self, Inspect.self]
+    )
+}
