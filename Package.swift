@@ -22,10 +22,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "SurgeonCore",
             dependencies: [
-                "COpenBLAS",
+                "COpenBLAS", "CMalloc",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]

@@ -31,12 +31,18 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
         switch self {
         case .linear: return x
         case .softmax: return Softmax.softmax(x)
+        case .relu, .relu6:
+            return Tensor(shape: x.shape) { p in
+                x.scalars.withUnsafeBufferPointer { src in
+                    ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count,
+                                                     low: 0, high: self == .relu ? .infinity : 6, slope: 0)
+                }
+            }
         default:
             var y = x
             y.scalars.withUnsafeMutableBufferPointer { p in
                 switch self {
-                case .relu: for i in 0..<p.count { p[i] = max(p[i], 0) }
-                case .relu6: for i in 0..<p.count { p[i] = min(max(p[i], 0), 6) }
+                case .relu, .relu6: break
                 case .sigmoid: for i in 0..<p.count { p[i] = 1 / (1 + exp(-p[i])) }
                 case .tanh: for i in 0..<p.count { p[i] = Glibc.tanh(p[i]) }
                 case .swish: for i in 0..<p.count { p[i] = p[i] / (1 + exp(-p[i])) }
@@ -53,14 +59,22 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
         switch self {
         case .linear: return dy
         case .softmax: return Softmax.backward(dy, output: y, axisSize: y.shape.last ?? 1)
+        case .relu, .relu6:
+            return Tensor(shape: dy.shape) { g in
+                x.scalars.withUnsafeBufferPointer { xs in
+                    dy.scalars.withUnsafeBufferPointer { gs in
+                        ElementwiseKernels.clampedLinearGradient(xs.baseAddress!, gs.baseAddress!, into: g.baseAddress!, count: g.count,
+                                                                 low: 0, high: self == .relu ? .infinity : 6, slope: 0)
+                    }
+                }
+            }
         default:
             var dx = dy
             dx.scalars.withUnsafeMutableBufferPointer { g in
                 x.scalars.withUnsafeBufferPointer { xs in
                     y.scalars.withUnsafeBufferPointer { ys in
                         switch self {
-                        case .relu: for i in 0..<g.count where xs[i] <= 0 { g[i] = 0 }
-                        case .relu6: for i in 0..<g.count where xs[i] <= 0 || xs[i] >= 6 { g[i] = 0 }
+                        case .relu, .relu6: break
                         case .sigmoid: for i in 0..<g.count { g[i] *= ys[i] * (1 - ys[i]) }
                         case .tanh: for i in 0..<g.count { g[i] *= 1 - ys[i] * ys[i] }
                         case .swish:

@@ -72,19 +72,26 @@ public struct ReLU: Layer {
     public func outputShape(for inputShapes: [Shape]) throws -> Shape { try singleInput(inputShapes) }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        let cap = maxValue ?? .infinity
-        return LayerOutput(try singleInput(inputs).map { x in
-            x >= cap ? cap : (x >= threshold ? x : negativeSlope * (x - threshold))
+        let x = try singleInput(inputs)
+        let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
+        return LayerOutput(Tensor(shape: x.shape) { p in
+            x.scalars.withUnsafeBufferPointer { src in
+                ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count,
+                                                 low: threshold, high: cap, slope: slope)
+            }
         })
     }
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
-        let cap = maxValue ?? .infinity
-        var dx = outputGradient
-        for i in 0..<dx.count {
-            let v = x.scalars[i]
-            dx.scalars[i] *= v >= cap ? 0 : (v >= threshold ? 1 : negativeSlope)
+        let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
+        let dx = Tensor(shape: x.shape) { g in
+            x.scalars.withUnsafeBufferPointer { xs in
+                outputGradient.scalars.withUnsafeBufferPointer { dy in
+                    ElementwiseKernels.clampedLinearGradient(xs.baseAddress!, dy.baseAddress!, into: g.baseAddress!,
+                                                             count: g.count, low: threshold, high: cap, slope: slope)
+                }
+            }
         }
         return LayerGradients(inputs: [dx])
     }

@@ -108,8 +108,7 @@ public struct BatchNormalization: Layer {
             return LayerOutput(Self.affine(x, factor: factor, shift: shift))
         }
         let (mean, variance) = Self.moments(x)
-        var inverseStd = [Float](repeating: 0, count: c)
-        var negMean = [Float](repeating: 0, count: c)
+        var inverseStd = [Float](repeating: 0, count: c), negMean = [Float](repeating: 0, count: c)
         for j in 0..<c {
             inverseStd[j] = 1 / (Float(variance[j]) + epsilon).squareRoot()
             negMean[j] = -Float(mean[j]) * inverseStd[j]
@@ -129,22 +128,14 @@ public struct BatchNormalization: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         guard let cache = output.cache as? Cache else { throw LayerError.missingCache }
         let dy = outputGradient, xhat = cache.normalized
-        let c = dy.channelCount
-        let m = Double(dy.count / max(c, 1))
-        var sumDy = [Double](repeating: 0, count: c), sumDyX = [Double](repeating: 0, count: c)
-        dy.scalars.withUnsafeBufferPointer { g in
+        let c = dy.channelCount, rows = dy.count / max(c, 1)
+        let (sumDy, sumDyX) = dy.scalars.withUnsafeBufferPointer { g in
             xhat.scalars.withUnsafeBufferPointer { h in
-                var base = 0
-                while base < g.count {
-                    for j in 0..<c {
-                        sumDy[j] += Double(g[base + j])
-                        sumDyX[j] += Double(g[base + j] * h[base + j])
-                    }
-                    base += c
-                }
+                ChannelKernels.sums(g.baseAddress!, h.baseAddress!, rows: rows, channels: c)
             }
         }
         let gamma = parameters.gamma
+        let m = Double(max(rows, 1))
         // dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
         var a = [Float](repeating: 0, count: c), b = [Float](repeating: 0, count: c), d = [Float](repeating: 0, count: c)
         for j in 0..<c {
@@ -153,13 +144,11 @@ public struct BatchNormalization: Layer {
             b[j] = -s * Float(sumDy[j] / m)
             d[j] = -s * Float(sumDyX[j] / m)
         }
-        var dx = dy
-        dx.scalars.withUnsafeMutableBufferPointer { out in
-            xhat.scalars.withUnsafeBufferPointer { h in
-                var base = 0
-                while base < out.count {
-                    for j in 0..<c { out[base + j] = a[j] * out[base + j] + b[j] + d[j] * h[base + j] }
-                    base += c
+        let dx = Tensor(shape: dy.shape) { out in
+            dy.scalars.withUnsafeBufferPointer { g in
+                xhat.scalars.withUnsafeBufferPointer { h in
+                    ChannelKernels.affine(g.baseAddress!, scale: a, shift: b, plus: h.baseAddress!, zScale: d,
+                                          into: out.baseAddress!, rows: rows, channels: c)
                 }
             }
         }
@@ -169,42 +158,30 @@ public struct BatchNormalization: Layer {
         return LayerGradients(inputs: [dx], weights: grads)
     }
 
-    /// Per-channel mean and biased variance over all but the last axis (two passes, accumulated in Double).
+    /// Per-channel mean and biased variance over all but the last axis (two passes: the mean,
+    /// then squares of centred values, so large means do not cancel the variance away).
     static func moments(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
-        let c = x.channelCount
-        let m = Double(x.count / max(c, 1))
-        var sum = [Double](repeating: 0, count: c), sq = [Double](repeating: 0, count: c)
-        x.scalars.withUnsafeBufferPointer { p in
-            var base = 0
-            while base < p.count {
-                for j in 0..<c { sum[j] += Double(p[base + j]) }
-                base += c
+        let c = x.channelCount, rows = x.count / max(c, 1)
+        return x.scalars.withUnsafeBufferPointer { p in
+            let first = ChannelKernels.sums(p.baseAddress!, nil, rows: rows, channels: c)
+            let mean = first.sum.map { $0 / Double(max(rows, 1)) }
+            let centred = ChannelKernels.sums(p.baseAddress!, nil, shift: mean.map { Float($0) }, rows: rows, channels: c)
+            let variance = (0..<c).map { j in
+                let d = centred.sum[j] / Double(max(rows, 1))
+                return max(centred.productSum[j] / Double(max(rows, 1)) - d * d, 0)
             }
-            for j in 0..<c { sum[j] /= m }
-            base = 0
-            while base < p.count {
-                for j in 0..<c { let d = Double(p[base + j]) - sum[j]; sq[j] += d * d }
-                base += c
-            }
+            return (mean, variance)
         }
-        return (sum, sq.map { $0 / m })
     }
 
     /// `x * factor[c] + shift[c]` per channel.
     static func affine(_ x: Tensor, factor: [Float], shift: [Float]) -> Tensor {
-        var y = x
         let c = x.channelCount
-        y.scalars.withUnsafeMutableBufferPointer { p in
-            factor.withUnsafeBufferPointer { f in
-                shift.withUnsafeBufferPointer { s in
-                    var base = 0
-                    while base < p.count {
-                        for j in 0..<c { p[base + j] = p[base + j] * f[j] + s[j] }
-                        base += c
-                    }
-                }
+        return Tensor(shape: x.shape) { out in
+            x.scalars.withUnsafeBufferPointer { p in
+                ChannelKernels.affine(p.baseAddress!, scale: factor, shift: shift, into: out.baseAddress!,
+                                      rows: x.count / max(c, 1), channels: c)
             }
         }
-        return y
     }
 }

@@ -84,7 +84,9 @@ public struct MaxPooling2D: Layer {
         x.scalars.withUnsafeBufferPointer { xb in
             y.scalars.withUnsafeMutableBufferPointer { yb in
                 argmax.withUnsafeMutableBufferPointer { ib in
-                    let xp = xb.baseAddress!, yp = yb.baseAddress!, ip = ib.baseAddress
+                    let xp = xb.baseAddress!, yp = yb.baseAddress!
+                    // An empty array still has a (shared, static) base address: never write through it.
+                    let ip = recordArgmax ? ib.baseAddress : nil
                     Compute.parallelChunks(n * oh, minimumChunk: 4) { rows in
                         for r in rows {
                             let s = r / oh, oy = r % oh

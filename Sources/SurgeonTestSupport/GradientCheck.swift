@@ -30,6 +30,8 @@ public struct GradientCheckReport: Sendable {
 /// multi-dimensional index and both values (at most `maxReportsPerTensor` per tensor plus a
 /// count of the rest).
 ///
+/// `label` (e.g. the case of a table-driven test) prefixes every failure message.
+///
 /// With `reportFailures: false` nothing is asserted; inspect the returned report instead
 /// (used to test the checker itself).
 ///
@@ -44,11 +46,14 @@ public func checkGradients<L: Layer>(
     samplesPerTensor: Int = 64, seed: UInt64 = 0x5EED,
     checkInputs: Bool = true, checkWeights: Bool = true,
     maxReportsPerTensor: Int = 5, reportFailures: Bool = true,
+    label: @autoclosure () -> String = "",
     file: StaticString = #filePath, line: UInt = #line
 ) throws -> GradientCheckReport {
     var report = GradientCheckReport()
     func fail(_ message: String) {
-        if reportFailures { XCTFail(message, file: file, line: line) }
+        guard reportFailures else { return }
+        let prefix = label()
+        XCTFail(prefix.isEmpty ? message : "\(prefix): \(message)", file: file, line: line)
     }
     let output = try layer.forward(inputs, context: context)
     let r = Tensor.random(shape: output.value.shape, seed: seed, range: -1...1)

@@ -90,7 +90,7 @@ final class Conv2DTests: XCTestCase {
         for (k, c) in WindowCase.all.enumerated() {
             let layer = try conv(c, filters: 3, seed: UInt64(k) + 200)
             let x = batch(2, c.inputShape, seed: UInt64(k) + 300)
-            try checkGradients(layer, inputs: [x])
+            try checkGradients(layer, inputs: [x], label: "\(c)")
         }
         let noBias = try conv(WindowCase.all[2], useBias: false, seed: 7)
         try checkGradients(noBias, inputs: [batch(2, WindowCase.all[2].inputShape, seed: 8)])
@@ -107,8 +107,31 @@ final class Conv2DTests: XCTestCase {
             let x = batch(2, c.inputShape, seed: seed + 1000)
             let z = Reference.conv2D(input: x, kernel: layer.weights[0], bias: layer.weights[1], strides: c.strides, same: true)
             assertClose(try evaluate(layer, x), Reference.activation(activation.kerasName, z), tolerance: 1e-5, "\(activation)")
-            try checkGradients(layer, inputs: [x])
+            try checkGradients(layer, inputs: [x], label: "\(activation)")
         }
+    }
+
+    func testConv2D_batchSplitIntoIm2colChunks_matchesPerSampleResults() throws {
+        // 128x128x32 with a 3x3 kernel needs 16384 x 288 floats of im2col per sample, more than
+        // half of Convolution's chunk budget: the batch of 3 runs as 3 chunks, and the kernel
+        // gradient accumulates over them (beta = 1).
+        let c = WindowCase(kernel: [3, 3], same: true, size: [128, 128], channels: 32)
+        let layer = try conv(c, filters: 2, seed: 11)
+        let x = batch(3, c.inputShape, seed: 12)
+        let context = ForwardContext(training: true)
+        let out = try layer.forward([x], context: context)
+        let dy = Tensor.random(shape: out.value.shape, seed: 13)
+        let grads = try layer.backward(dy, inputs: [x], output: out, context: context)
+        var kernelSum = Tensor(shape: layer.weights[0].shape)
+        for n in 0..<3 {
+            let xn = x.slice(rows: n..<(n + 1)), dyn = dy.slice(rows: n..<(n + 1))
+            let outn = try layer.forward([xn], context: context)
+            assertClose(outn.value, out.value.slice(rows: n..<(n + 1)), tolerance: 1e-5, "output of sample \(n)")
+            let gn = try layer.backward(dyn, inputs: [xn], output: outn, context: context)
+            assertClose(gn.inputs[0], grads.inputs[0].slice(rows: n..<(n + 1)), tolerance: 1e-5, "input gradient of sample \(n)")
+            kernelSum.add(gn.weights[0])
+        }
+        assertClose(grads.weights[0], kernelSum, tolerance: 1e-4, "kernel gradient summed over chunks")
     }
 
     func testConv2D_weightsShapesAndGlorotInitialisation() throws {
@@ -121,7 +144,9 @@ final class Conv2DTests: XCTestCase {
         XCTAssertTrue(weights[0].scalars.allSatisfy { abs($0) <= limit })
         XCTAssertGreaterThan(weights[0].scalars.map(abs).max()!, limit * 0.8)
         XCTAssertEqual(weights[1], Tensor(shape: [8]))
-        XCTAssertEqual(layer.trainableWeightCount, 2)
+        var built = layer
+        built.weights = weights
+        XCTAssertEqual(built.trainableWeightCount, 2)
         let noBias = try make(Conv2D.self, ["filters": 8, "kernel_size": 3, "use_bias": false])
         XCTAssertEqual(noBias.weightNames, ["kernel"])
         XCTAssertEqual(try noBias.weightShapes(for: [[5, 7, 3]]), [[3, 3, 3, 8]])

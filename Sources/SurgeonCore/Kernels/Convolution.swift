@@ -12,28 +12,32 @@ public enum Convolution {
         let n = input.shape[0], c = input.shape[3], f = kernel.shape[3]
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
-        var output = Tensor(shape: [n, g.outputHeight, g.outputWidth, f])
-        input.scalars.withUnsafeBufferPointer { x in
-            kernel.scalars.withUnsafeBufferPointer { w in
-                output.scalars.withUnsafeMutableBufferPointer { y in
+        return Tensor(shape: [n, g.outputHeight, g.outputWidth, f]) { y in
+            input.scalars.withUnsafeBufferPointer { x in
+                kernel.scalars.withUnsafeBufferPointer { w in
                     if g.isPointwise {
                         Gemm.multiply(x.baseAddress!, w.baseAddress!, into: y.baseAddress!, m: n * pixels, n: f, k: k)
                         return
                     }
                     let perChunk = max(1, min(n, chunkBudget / max(pixels * k, 1)))
-                    var col = [Float](repeating: 0, count: perChunk * pixels * k)
-                    col.withUnsafeMutableBufferPointer { colBuffer in
+                    withScratch(count: perChunk * pixels * k) { col in
                         for start in stride(from: 0, to: n, by: perChunk) {
                             let count = min(perChunk, n - start)
-                            im2col(x.baseAddress!, samples: start..<(start + count), channels: c, geometry: g, into: colBuffer.baseAddress!)
-                            Gemm.multiply(colBuffer.baseAddress!, w.baseAddress!, into: y.baseAddress! + start * pixels * f,
+                            im2col(x.baseAddress!, samples: start..<(start + count), channels: c, geometry: g, into: col)
+                            Gemm.multiply(col, w.baseAddress!, into: y.baseAddress! + start * pixels * f,
                                           m: count * pixels, n: f, k: k)
                         }
                     }
                 }
             }
         }
-        return output
+    }
+
+    /// Runs `body` with an uninitialised buffer of `count` floats (im2col writes every entry).
+    static func withScratch(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        defer { buffer.deallocate() }
+        body(buffer)
     }
 
     /// Gradients of a convolution: dLoss/dInput (when `inputGradient` is true) and dLoss/dKernel.
@@ -62,9 +66,7 @@ public enum Convolution {
                             return
                         }
                         let perChunk = max(1, min(n, chunkBudget / max(pixels * k, 1)))
-                        var col = [Float](repeating: 0, count: perChunk * pixels * k)
-                        col.withUnsafeMutableBufferPointer { colBuffer in
-                            let colPtr = colBuffer.baseAddress!
+                        withScratch(count: perChunk * pixels * k) { colPtr in
                             for start in stride(from: 0, to: n, by: perChunk) {
                                 let count = min(perChunk, n - start)
                                 let rows = count * pixels

@@ -57,18 +57,17 @@ public enum DepthwiseConvolution {
         let n = input.shape[0], c = input.shape[3], m = kernel.shape[3]
         let co = c * m
         let kernelCount = kernel.count
-        var dx = wantInput ? Tensor(shape: input.shape) : nil
+        var dxStorage = [Float](repeating: 0, count: wantInput ? input.count : 0)
         let chunks = Compute.chunkRanges(n)
         var partials = [Float](repeating: 0, count: max(chunks.count, 1) * kernelCount)
         input.scalars.withUnsafeBufferPointer { xb in
             kernel.scalars.withUnsafeBufferPointer { wb in
                 dy.scalars.withUnsafeBufferPointer { gyb in
                     partials.withUnsafeMutableBufferPointer { pb in
-                        var dxStorage = dx?.scalars ?? []
                         dxStorage.withUnsafeMutableBufferPointer { gxb in
                             let x = UncheckedSendable(xb.baseAddress!), w = UncheckedSendable(wb.baseAddress!)
                             let gy = UncheckedSendable(gyb.baseAddress!), part = UncheckedSendable(pb.baseAddress!)
-                            let gx = UncheckedSendable(gxb.baseAddress)
+                            let gx = UncheckedSendable(wantInput ? gxb.baseAddress : nil)
                             let box = UncheckedSendable(chunks)
                             Compute.parallelChunks(chunks.count) { chunkRange in
                                 for chunk in chunkRange {
@@ -110,7 +109,6 @@ public enum DepthwiseConvolution {
                                 }
                             }
                         }
-                        if wantInput { dx!.scalars = dxStorage }
                     }
                 }
             }
@@ -119,6 +117,7 @@ public enum DepthwiseConvolution {
         for chunk in 0..<chunks.count {
             for i in 0..<kernelCount { dw.scalars[i] += partials[chunk * kernelCount + i] }
         }
+        let dx = wantInput ? Tensor(uncheckedShape: input.shape, scalars: dxStorage) : nil
         return (dx, dw)
     }
 }

@@ -112,3 +112,16 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension Tensor {
+    /// A tensor of `shape` whose every scalar `body` writes (skips zero-filling a fresh buffer).
+    @inlinable
+    public init(shape: [Int], initializingWith body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let count = Tensor.elementCount(of: shape)
+        let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            body(buffer)
+            initialized = count
+        }
+        self.init(uncheckedShape: shape, scalars: scalars)
+    }
+}

@@ -1,0 +1,52 @@
+/// Branch-free SIMD kernels for piecewise-linear activations, whose scalar versions mispredict
+/// on every sign change (measured: a branchy ReLU backward took a third of a MobileNetV2 step).
+public enum ElementwiseKernels {
+    /// `out = x >= high ? high : (x >= low ? x : slope * (x - low))`: ReLU with a cap,
+    /// threshold and negative slope.
+    public static func clampedLinear(
+        _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+        low: Float, high: Float, slope: Float
+    ) {
+        var i = 0
+        let lowV = SIMD8<Float>(repeating: low), highV = SIMD8<Float>(repeating: high)
+        let raw = UnsafeRawPointer(x), rawOut = UnsafeMutableRawPointer(out)
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            var r = (v - lowV) * slope
+            r.replace(with: v, where: v .>= lowV)
+            r.replace(with: highV, where: v .>= highV)
+            rawOut.storeBytes(of: r, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let v = x[i]
+            out[i] = v >= high ? high : (v >= low ? v : slope * (v - low))
+            i += 1
+        }
+    }
+
+    /// The gradient of `clampedLinear`: `dy` where `low <= x < high`, `slope * dy` below
+    /// `low`, 0 from `high` on.
+    public static func clampedLinearGradient(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+        low: Float, high: Float, slope: Float
+    ) {
+        var i = 0
+        let lowV = SIMD8<Float>(repeating: low), highV = SIMD8<Float>(repeating: high)
+        let rawX = UnsafeRawPointer(x), rawG = UnsafeRawPointer(dy), rawOut = UnsafeMutableRawPointer(out)
+        while i + 8 <= count {
+            let v = rawX.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let g = rawG.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            var r = g * slope
+            r.replace(with: g, where: v .>= lowV)
+            r.replace(with: 0, where: v .>= highV)
+            rawOut.storeBytes(of: r, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let v = x[i]
+            out[i] = v >= high ? 0 : (v >= low ? dy[i] : slope * dy[i])
+            i += 1
+        }
+    }
+}
