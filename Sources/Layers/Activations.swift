@@ -53,10 +53,10 @@ public struct ReLU: Layer {
         let slope = try config.double("negative_slope", default: 0)
         let threshold = try config.double("threshold", default: 0)
         if let maxValue, maxValue < 0 {
-            throw LayerError.config(.invalid(key: "max_value", value: "\(maxValue)", expected: "a number >= 0 or null"))
+            throw LayerError.config(.invalid(key: "max_value", value: configNumber(maxValue), expected: "a number >= 0 or null"))
         }
         guard slope >= 0 else {
-            throw LayerError.config(.invalid(key: "negative_slope", value: "\(slope)", expected: "a number >= 0"))
+            throw LayerError.config(.invalid(key: "negative_slope", value: configNumber(slope), expected: "a number >= 0"))
         }
         self.init(maxValue: maxValue.map { Float($0) }, negativeSlope: Float(slope), threshold: Float(threshold))
     }

@@ -37,9 +37,9 @@ public struct BatchNormalization: Layer {
         }
         let epsilon = try config.double("epsilon", default: 1e-3)
         let momentum = try config.double("momentum", default: 0.99)
-        guard epsilon > 0 else { throw LayerError.config(.invalid(key: "epsilon", value: "\(epsilon)", expected: "a positive number")) }
+        guard epsilon > 0 else { throw LayerError.config(.invalid(key: "epsilon", value: configNumber(epsilon), expected: "a positive number")) }
         guard momentum >= 0, momentum <= 1 else {
-            throw LayerError.config(.invalid(key: "momentum", value: "\(momentum)", expected: "a number in [0, 1]"))
+            throw LayerError.config(.invalid(key: "momentum", value: configNumber(momentum), expected: "a number in [0, 1]"))
         }
         self.init(epsilon: Float(epsilon), momentum: Float(momentum),
                   center: try config.bool("center", default: true), scale: try config.bool("scale", default: true))

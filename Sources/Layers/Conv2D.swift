@@ -64,6 +64,9 @@ public struct Conv2D: Layer {
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
+        guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
+            throw LayerError.inputShape("Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+        }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         var z = Convolution.forward(input: x, kernel: weights[0], geometry: g)
         if useBias { z.addChannelBias(weights[1]) }
@@ -73,6 +76,9 @@ public struct Conv2D: Layer {
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
+        guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
+            throw LayerError.inputShape("Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+        }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         let dz = try fusedActivationGradient(activation, outputGradient, output)
         let (dx, dk) = Convolution.backward(outputGradient: dz, input: x, kernel: weights[0], geometry: g)

@@ -55,6 +55,9 @@ public struct Dense: Layer {
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
+        guard x.rank == 2, x.shape[1] == weights[0].shape[0] else {
+            throw LayerError.inputShape("Dense with a kernel for \(weights[0].shape[0]) features got input \(x.shape)")
+        }
         let n = x.shape[0], features = weights[0].shape[0]
         var z = Tensor(shape: [n, units])
         x.scalars.withUnsafeBufferPointer { xp in
@@ -70,6 +73,9 @@ public struct Dense: Layer {
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
+        guard x.rank == 2, x.shape[1] == weights[0].shape[0] else {
+            throw LayerError.inputShape("Dense with a kernel for \(weights[0].shape[0]) features got input \(x.shape)")
+        }
         let dz = try fusedActivationGradient(activation, outputGradient, output)
         let n = x.shape[0], features = weights[0].shape[0]
         var dx = Tensor(shape: x.shape)

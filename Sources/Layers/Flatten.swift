@@ -9,10 +9,7 @@ public struct Flatten: Layer {
     public init() {}
 
     public init(config: LayerConfig) throws {
-        let format = try config.string("data_format", default: "channels_last")
-        guard format == "channels_last" else {
-            throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
-        }
+        try config.requireChannelsLast()
     }
 
     public var config: LayerConfig { LayerConfig(["data_format": "channels_last"]) }

@@ -160,10 +160,7 @@ public struct GlobalMaxPooling2D: Layer {
 }
 
 private func readGlobalPoolingConfig(_ config: LayerConfig, layer: String) throws {
-    let format = try config.string("data_format", default: "channels_last")
-    guard format == "channels_last" else {
-        throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
-    }
+    try config.requireChannelsLast()
     guard try !config.bool("keepdims", default: false) else {
         throw LayerError.unsupported("\(layer) with keepdims = true is not supported; only keepdims = false (output [channels])")
     }

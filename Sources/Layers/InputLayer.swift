@@ -16,7 +16,7 @@ public struct InputLayer: Layer {
         let sample = full.dropFirst()
         guard !sample.isEmpty, sample.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw LayerError.config(.invalid(
-                key: key, value: "\(full.map { $0.map(String.init) ?? "null" })",
+                key: key, value: ConfigValue.array(full.map { $0.map { .number(Double($0)) } ?? .null }).description,
                 expected: "[null, positive sizes...]"))
         }
         shape = sample.map { $0! }

@@ -243,12 +243,6 @@ public struct AveragePooling2D: Layer {
 /// `padding`, `data_format` (channels_last only). Pooling has no dilation.
 func poolingWindow(config: LayerConfig, layer: String) throws -> WindowOptions {
     let window = try WindowOptions(config: config, sizeKey: "pool_size", defaultStridesToSize: true)
-    guard window.size.allSatisfy({ $0 > 0 }) else {
-        throw LayerError.config(.invalid(key: "pool_size", value: "\(window.size)", expected: "2 positive integers"))
-    }
-    guard window.strides.allSatisfy({ $0 > 0 }) else {
-        throw LayerError.config(.invalid(key: "strides", value: "\(window.strides)", expected: "2 positive integers"))
-    }
     guard window.dilation == [1, 1] else {
         throw LayerError.unsupported("\(layer) has no dilation; dilation_rate \(window.dilation) is not supported")
     }

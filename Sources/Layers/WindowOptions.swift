@@ -22,9 +22,13 @@ public struct WindowOptions: Sendable, Equatable {
             strides = try config.ints("strides", count: 2, default: defaultStridesToSize ? size : [1, 1])
             padding = Padding(rawValue: try config.choice("padding", ["valid", "same"], default: "valid"))!
             dilation = try config.ints("dilation_rate", count: 2, default: [1, 1])
-            let format = try config.string("data_format", default: "channels_last")
-            guard format == "channels_last" else {
-                throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
+            try config.requireChannelsLast()
+            for (key, values) in [(sizeKey, size), ("strides", strides), ("dilation_rate", dilation)] where !values.allSatisfy({ $0 > 0 }) {
+                throw LayerError.config(.invalid(key: key, value: ConfigValue.array(values.map { .number(Double($0)) }).description,
+                                                 expected: "2 positive integers"))
+            }
+            if dilation != [1, 1], strides != [1, 1] {
+                throw LayerError.unsupported("strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it too)")
             }
     }
 
@@ -45,3 +49,16 @@ public struct WindowOptions: Sendable, Equatable {
                                 dilation: dilation, padding: padding)
     }
 }
+
+extension LayerConfig {
+    /// Checks `data_format`: surgeon's tensors are NHWC, so only `channels_last` is accepted.
+    func requireChannelsLast() throws {
+        let format = try string("data_format", default: "channels_last")
+        guard format == "channels_last" else {
+            throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
+        }
+    }
+}
+
+/// A number as configs print it (`1`, `-0.5`), for error messages.
+func configNumber<T: BinaryFloatingPoint>(_ value: T) -> String { ConfigValue.number(Double(value)).description }

@@ -42,10 +42,7 @@ public struct ZeroPadding2D: Layer {
         default:
             throw invalid
         }
-        let format = try config.string("data_format", default: "channels_last")
-        guard format == "channels_last" else {
-            throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
-        }
+        try config.requireChannelsLast()
     }
 
     public var config: LayerConfig {

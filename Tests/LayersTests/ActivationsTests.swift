@@ -106,7 +106,7 @@ final class ActivationsTests: XCTestCase {
     }
 
     func testReLU_rejectsBadConfig() {
-        assertThrows(try make(ReLU.self, ["max_value": -1]), "attribute 'max_value' is -1.0, expected a number >= 0 or null")
+        assertThrows(try make(ReLU.self, ["max_value": -1]), "attribute 'max_value' is -1, expected a number >= 0 or null")
         assertThrows(try make(ReLU.self, ["negative_slope": -0.5]), "attribute 'negative_slope' is -0.5, expected a number >= 0")
         assertThrows(try make(ReLU.self, ["threshold": "high"]), "attribute 'threshold' is \"high\", expected a finite number")
     }

@@ -139,7 +139,7 @@ final class BatchNormalizationTests: XCTestCase {
                      "BatchNormalization over several axes [1, 2] is not supported; only the channel axis")
         assertThrows(try make(BatchNormalization.self, ["axis": 1]).outputShape(for: [[5, 7, 3]]),
                      "axis 1 is not the channel axis of an input of rank 4")
-        assertThrows(try make(BatchNormalization.self, ["epsilon": 0]), "attribute 'epsilon' is 0.0, expected a positive number")
+        assertThrows(try make(BatchNormalization.self, ["epsilon": 0]), "attribute 'epsilon' is 0, expected a positive number")
         assertThrows(try make(BatchNormalization.self, ["momentum": 1.5]), "attribute 'momentum' is 1.5, expected a number in [0, 1]")
         assertThrows(try make(BatchNormalization.self).outputShape(for: [[3], [3]]), "expects 1 input(s), got 2")
         let layer = try bn(channels: 2, seed: 1)
