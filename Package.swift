@@ -60,7 +60,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SurgeonCLITests",
-            dependencies: ["surgeon", "SurgeonTestSupport"]
+            dependencies: ["surgeon", "SurgeonCore", "SurgeonTestSupport"]
         ),
     ]
 )

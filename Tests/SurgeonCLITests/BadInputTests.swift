@@ -1,0 +1,106 @@
+import Foundation
+import SurgeonCore
+import XCTest
+
+/// Every refused input: a clear message naming the file or value, a non-zero exit code, and no
+/// output file left behind.
+final class BadInputTests: CLITestCase {
+    private func model(_ arch: String = "vgg", shape: String = "28,28,1") throws {
+        let run = try surgeon("new", arch, "--input-shape", shape, "--classes", "10", "--width", "0.25", "-o", "m.surgeon")
+        XCTAssertEqual(run.status, 0, run.stderr)
+    }
+
+    func testMissingDataFile_namesItAndWritesNothing() throws {
+        try model()
+        try writeMNIST(0..<8, as: "d")
+        let run = try surgeon("train", "m.surgeon", "--data", "nope.npy", "--labels", "d-y.npy", "-o", "out.surgeon")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("nope.npy") && run.stderr.contains("No such file"), run.stderr)
+        XCTAssertFalse(exists("out.surgeon"))
+    }
+
+    func testTruncatedNpy_isReportedWithTheFileName() throws {
+        try model()
+        try writeMNIST(0..<8, as: "d")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path("d-x.npy")))
+        try data.prefix(data.count - 100).write(to: URL(fileURLWithPath: path("cut.npy")))
+        let run = try surgeon("eval", "m.surgeon", "--data", "cut.npy", "--labels", "d-y.npy")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("cut.npy") && run.stderr.contains("truncated"), run.stderr)
+    }
+
+    func testCorruptModel_isReportedAndTheFileIsUntouched() throws {
+        try model()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path("m.surgeon")))
+        bytes[bytes.count - 3] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path("bad.surgeon")))
+        let run = try surgeon("inspect", "bad.surgeon")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("bad.surgeon is corrupt: checksum mismatch"), run.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("bad.surgeon"))), bytes)
+    }
+
+    func testDataOfAnotherShape_namesBothShapes() throws {
+        try model(shape: "32,32,3")
+        try writeMNIST(0..<8, as: "d")
+        let run = try surgeon("eval", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("the model takes samples of shape [32, 32, 3], but the data has samples of shape [28, 28, 1]"), run.stderr)
+    }
+
+    func testNaNLoss_stopsTrainingAndWritesNoModel() throws {
+        try model()
+        var images = Tensor(shape: [16, 28, 28, 1], repeating: 0.5)
+        images.scalars[100] = .nan
+        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(NpyArray(shape: [16], storage: .int64((0..<16).map { Int64($0 % 10) })), to: URL(fileURLWithPath: path("y.npy")))
+        let run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "-o", "out.surgeon")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("training stopped: the loss became nan at epoch 1, step 1"), run.stderr)
+        XCTAssertFalse(exists("out.surgeon"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["m.surgeon", "x.npy", "y.npy"])
+    }
+
+    func testLabelsOutOfRange_areRefused() throws {
+        try model()
+        try Npy.write(NpyArray(Tensor(shape: [4, 28, 28, 1])), to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(NpyArray(shape: [4], storage: .int32([0, 1, 2, 12])), to: URL(fileURLWithPath: path("y.npy")))
+        let run = try surgeon("eval", "m.surgeon", "--data", "x.npy", "--labels", "y.npy")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("label 12 is out of range for a model with 10 classes (0...9)"), run.stderr)
+    }
+
+    func testUsageErrors_exitWith64AndSayWhatIsAccepted() throws {
+        var run = try surgeon("new", "alexnet", "--input-shape", "28,28,1", "--classes", "10", "-o", "m.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("unknown architecture 'alexnet'; choose one of: mobilenetv2, res, vgg, resnet50"), run.stderr)
+        run = try surgeon("new", "vgg", "--input-shape", "28,28", "--classes", "10", "-o", "m.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("--input-shape takes three positive integers height,width,channels, got '28,28'"), run.stderr)
+        XCTAssertFalse(exists("m.surgeon"))
+        try model()
+        run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--val-data", "v.npy", "-o", "o.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("give both --val-data and --val-labels, or neither"), run.stderr)
+        run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--lr=-1", "-o", "o.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("the learning rate must be a positive number, got -1.0"), run.stderr)
+        run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--threads", "0", "-o", "o.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("--threads must be at least 1, got 0"), run.stderr)
+    }
+
+    func testEveryCommand_hasHelp() throws {
+        for command in ["demo", "new", "train", "eval", "predict", "inspect"] {
+            let run = try surgeon(command, "--help")
+            XCTAssertEqual(run.status, 0, command)
+            XCTAssertTrue(run.stdout.contains("USAGE: surgeon \(command)"), run.stdout)
+        }
+        let train = try surgeon("train", "--help")
+        for option in ["--val-split", "--optimizer", "--schedule", "--warmup-epochs", "--seed", "--threads", "--checkpoint-dir", "--json"] {
+            XCTAssertTrue(train.stdout.contains(option), "train --help lacks \(option)")
+        }
+        let new = try surgeon("new", "--help")
+        XCTAssertTrue(new.stdout.contains("mobilenetv2: inverted residual blocks"), new.stdout)
+    }
+}
