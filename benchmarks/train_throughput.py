@@ -27,8 +27,9 @@ How to run it (from the repository root)::
 Run it on an otherwise idle machine: with 2 cores, any other busy process
 (a build, a test run) makes the figures -- the 2-thread ones above all, whose
 threads wait on each other -- swing by an order of magnitude. The script
-warns when the load average is high and records it in the ``--json`` output,
-along with every repeat's figure.
+measures how many cores other processes kept busy (from /proc/stat), warns
+when that is more than a fifth of a core, and records it in the ``--json``
+output along with every repeat's figure.
 
 The surgeon command is run through the shell as
 ``CMD --variant V --threads T --json``; its stdout must contain a JSON object
@@ -67,6 +68,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -84,6 +86,7 @@ INPUT_CHANNELS = 1
 NUM_CLASSES = 10
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.1
+OTHER_LOAD_WARN = 0.2  # cores kept busy by other processes that earn a warning
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -187,6 +190,43 @@ def make_batches(batch_size: int, count: int, seed: int, channels_last: bool) ->
     return batches
 
 
+def _busy_cpu_seconds() -> float | None:
+    """CPU-seconds spent busy by all processes since boot, from /proc/stat
+    (None where that is not available)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    guest = sum(fields[8:10])  # guest time is already counted in user/nice
+    return (sum(fields) - idle - guest) / hz
+
+
+def _own_cpu_seconds() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+class OtherLoad:
+    """Average number of cores kept busy by OTHER processes over a span of
+    time: all CPU time used on the machine minus this process's own."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.busy0 = _busy_cpu_seconds()
+        self.own0 = _own_cpu_seconds()
+
+    def cores(self) -> float | None:
+        busy = _busy_cpu_seconds()
+        if busy is None or self.busy0 is None:
+            return None
+        wall = time.perf_counter() - self.t0
+        own = _own_cpu_seconds() - self.own0
+        return max(0.0, (busy - self.busy0 - own) / wall) if wall > 0 else None
+
+
 def bench_pytorch(variant: str, threads: int, args: argparse.Namespace) -> dict:
     """Median training throughput of one variant at one thread count."""
     torch.set_num_threads(threads)
@@ -213,6 +253,7 @@ def bench_pytorch(variant: str, threads: int, args: argparse.Namespace) -> dict:
     for _ in range(args.warmup):
         step()
     runs = []
+    other = OtherLoad()
     for _ in range(args.repeats):
         steps = 0
         start = time.perf_counter()
@@ -227,6 +268,7 @@ def bench_pytorch(variant: str, threads: int, args: argparse.Namespace) -> dict:
     return {
         "images_per_second": statistics.median(ips),
         "runs": runs,
+        "other_cores_busy": other.cores(),
         "final_loss": step(),
     }
 
@@ -337,10 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     if max(args.threads) > cores:
         log(f"warning: {max(args.threads)} threads requested but only {cores} CPUs are visible")
 
-    load_start = os.getloadavg()[0]
-    if load_start > 0.5:
-        log(f"warning: 1-minute load average is {load_start:.2f} before starting; other processes compete "
-            f"for the {cores} CPUs and the figures (2-thread ones especially) will be noisy")
+    probe = OtherLoad()
+    time.sleep(1.0)
+    load_start = probe.cores()
+    if load_start is not None and load_start > OTHER_LOAD_WARN:
+        log(f"warning: other processes keep {load_start:.2f} of the {cores} CPUs busy; "
+            f"the figures (2-thread ones above all) will be noisy")
 
     params = {}
     for v in args.variants:
@@ -355,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
             pt = bench_pytorch(v, t, args)
             log(f"  pytorch: {pt['images_per_second']:.1f} img/s "
                 f"(repeats: {', '.join('%.1f' % r['images_per_second'] for r in pt['runs'])})")
+            if pt["other_cores_busy"] is not None and pt["other_cores_busy"] > OTHER_LOAD_WARN:
+                log(f"  warning: other processes kept {pt['other_cores_busy']:.2f} CPUs busy during this measurement")
             ips = [r["images_per_second"] for r in pt["runs"]]
             row = {
                 "variant": v,
@@ -363,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pytorch_min_images_per_second": min(ips),
                 "pytorch_max_images_per_second": max(ips),
                 "pytorch_runs": pt["runs"],
-                "load_average_1min": os.getloadavg()[0],
+                "pytorch_other_cores_busy": pt["other_cores_busy"],
             }
             if args.surgeon_cmd:
                 log(f"[{v}, {t} thread(s)] surgeon ...")
@@ -381,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             "python_version": platform.python_version(),
             "machine": platform.machine(),
             "cpu_count": cores,
-            "load_average_1min_at_start": load_start,
+            "other_cores_busy_at_start": load_start,
             "settings": {
                 "batch_size": args.batch_size,
                 "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},

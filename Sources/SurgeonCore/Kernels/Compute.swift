@@ -56,6 +56,28 @@ public enum Compute {
         }
     }
 
+    /// Splits `count` samples into one slice per thread and runs `body` on each in parallel,
+    /// with OpenBLAS held to one thread meanwhile (the slices are the parallelism). With a
+    /// single slice (one sample, or one thread), OpenBLAS keeps its threads.
+    public static func batchParallel(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let slices = chunkRanges(count)
+        batchParallel(slices: slices) { body(slices[$0]) }
+    }
+
+    /// `batchParallel` over precomputed slices (from `chunkRanges`); `body` gets the slice index.
+    public static func batchParallel(slices: [Range<Int>], _ body: (Int) -> Void) {
+        if slices.count <= 1 {
+            if !slices.isEmpty { body(0) }
+            return
+        }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: slices.count) { box.value($0) }
+        }
+    }
+
     /// The chunks `parallelChunks` would use, for reductions that keep per-chunk partial sums.
     public static func chunkRanges(_ count: Int, minimumChunk: Int = 1) -> [Range<Int>] {
         guard count > 0 else { return [] }

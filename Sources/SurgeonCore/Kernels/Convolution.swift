@@ -1,10 +1,13 @@
 /// 2-D convolution on NHWC tensors with Keras kernels `[kh, kw, in, out]`, via im2col + SGEMM.
 ///
-/// The batch is processed in chunks of samples so that the im2col buffer stays near 32 MB;
-/// im2col and col2im run in parallel over samples, and SGEMM uses OpenBLAS's threads. A
-/// pointwise (1x1, stride 1) convolution skips im2col: the input already is the matrix.
+/// The batch is split into one slice of samples per thread; each thread unfolds its samples
+/// (in sub-chunks that keep the im2col buffer near 32 MB) and multiplies with single-threaded
+/// SGEMM. This scales better than OpenBLAS's own threading on these tall, thin products (n = the
+/// filter count). Kernel gradients are summed per slice, then across slices in slice order,
+/// so a fixed thread count gives bit-identical results. A batch of one sample runs on one slice
+/// with OpenBLAS's threads instead. A pointwise (1x1, stride 1) convolution skips im2col.
 public enum Convolution {
-    /// Floats of im2col buffer per chunk.
+    /// Floats of im2col buffer per sub-chunk.
     static let chunkBudget = 8 << 20
 
     /// `output[n, oy, ox, f] = sum input[n, iy, ix, c] * kernel[ky, kx, c, f]`.
@@ -12,32 +15,30 @@ public enum Convolution {
         let n = input.shape[0], c = input.shape[3], f = kernel.shape[3]
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
-        return Tensor(shape: [n, g.outputHeight, g.outputWidth, f]) { y in
-            input.scalars.withUnsafeBufferPointer { x in
-                kernel.scalars.withUnsafeBufferPointer { w in
-                    if g.isPointwise {
-                        Gemm.multiply(x.baseAddress!, w.baseAddress!, into: y.baseAddress!, m: n * pixels, n: f, k: k)
-                        return
-                    }
-                    let perChunk = max(1, min(n, chunkBudget / max(pixels * k, 1)))
-                    withScratch(count: perChunk * pixels * k) { col in
-                        for start in stride(from: 0, to: n, by: perChunk) {
-                            let count = min(perChunk, n - start)
-                            im2col(x.baseAddress!, samples: start..<(start + count), channels: c, geometry: g, into: col)
-                            Gemm.multiply(col, w.baseAddress!, into: y.baseAddress! + start * pixels * f,
-                                          m: count * pixels, n: f, k: k)
+        return Tensor(shape: [n, g.outputHeight, g.outputWidth, f]) { yb in
+            input.scalars.withUnsafeBufferPointer { xb in
+                kernel.scalars.withUnsafeBufferPointer { wb in
+                    let x = UncheckedSendable(xb.baseAddress!), w = UncheckedSendable(wb.baseAddress!)
+                    let y = UncheckedSendable(yb.baseAddress!)
+                    Compute.batchParallel(n) { samples in
+                        let out = y.value + samples.lowerBound * pixels * f
+                        if g.isPointwise {
+                            Gemm.multiply(x.value + samples.lowerBound * pixels * c, w.value, into: out,
+                                          m: samples.count * pixels, n: f, k: k)
+                            return
+                        }
+                        let perChunk = max(1, min(samples.count, chunkBudget / max(pixels * k, 1)))
+                        withScratch(count: perChunk * pixels * k) { col in
+                            for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk) {
+                                let count = min(perChunk, samples.upperBound - start)
+                                im2col(x.value, samples: start..<(start + count), channels: c, geometry: g, into: col)
+                                Gemm.multiply(col, w.value, into: y.value + start * pixels * f, m: count * pixels, n: f, k: k)
+                            }
                         }
                     }
                 }
             }
         }
-    }
-
-    /// Runs `body` with an uninitialised buffer of `count` floats (im2col writes every entry).
-    static func withScratch(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        defer { buffer.deallocate() }
-        body(buffer)
     }
 
     /// Gradients of a convolution: dLoss/dInput (when `inputGradient` is true) and dLoss/dKernel.
@@ -48,44 +49,70 @@ public enum Convolution {
         let n = input.shape[0], c = input.shape[3], f = kernel.shape[3]
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
-        var dx = wantInput ? Tensor(shape: input.shape) : nil
-        var dw = Tensor(shape: kernel.shape)
-        input.scalars.withUnsafeBufferPointer { x in
-            kernel.scalars.withUnsafeBufferPointer { w in
-                dy.scalars.withUnsafeBufferPointer { gy in
-                    dw.scalars.withUnsafeMutableBufferPointer { gw in
-                        if g.isPointwise {
-                            Gemm.multiply(x.baseAddress!, transposeA: true, gy.baseAddress!, into: gw.baseAddress!,
-                                          m: k, n: f, k: n * pixels)
-                            if wantInput {
-                                dx!.scalars.withUnsafeMutableBufferPointer { gx in
-                                    Gemm.multiply(gy.baseAddress!, w.baseAddress!, transposeB: true, into: gx.baseAddress!,
-                                                  m: n * pixels, n: k, k: f)
+        let slices = Compute.chunkRanges(n)
+        var partials = [Float](repeating: 0, count: max(slices.count, 1) * k * f)
+        var dxStorage = [Float](repeating: 0, count: wantInput ? input.count : 0)
+        input.scalars.withUnsafeBufferPointer { xb in
+            kernel.scalars.withUnsafeBufferPointer { wb in
+                dy.scalars.withUnsafeBufferPointer { gyb in
+                    partials.withUnsafeMutableBufferPointer { pb in
+                        dxStorage.withUnsafeMutableBufferPointer { gxb in
+                                let x = UncheckedSendable(xb.baseAddress!), w = UncheckedSendable(wb.baseAddress!)
+                                let gy = UncheckedSendable(gyb.baseAddress!), part = UncheckedSendable(pb.baseAddress!)
+                                let gx = UncheckedSendable(wantInput ? gxb.baseAddress : nil)
+                                let box = UncheckedSendable(slices)
+                                Compute.batchParallel(slices: slices) { index in
+                                    let samples = box.value[index]
+                                    let gw = part.value + index * k * f
+                                    let gySlice = gy.value + samples.lowerBound * pixels * f
+                                    if g.isPointwise {
+                                        let rows = samples.count * pixels
+                                        Gemm.multiply(x.value + samples.lowerBound * pixels * c, transposeA: true, gySlice, into: gw,
+                                                      m: k, n: f, k: rows)
+                                        if let gx = gx.value {
+                                            Gemm.multiply(gySlice, w.value, transposeB: true, into: gx + samples.lowerBound * pixels * c,
+                                                          m: rows, n: k, k: f)
+                                        }
+                                        return
+                                    }
+                                    let perChunk = max(1, min(samples.count, chunkBudget / max(pixels * k, 1)))
+                                    withScratch(count: perChunk * pixels * k) { col in
+                                        for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk) {
+                                            let count = min(perChunk, samples.upperBound - start)
+                                            let rows = count * pixels
+                                            let gyChunk = gy.value + start * pixels * f
+                                            im2col(x.value, samples: start..<(start + count), channels: c, geometry: g, into: col)
+                                            Gemm.multiply(col, transposeA: true, gyChunk, into: gw, m: k, n: f, k: rows,
+                                                          beta: start == samples.lowerBound ? 0 : 1)
+                                            guard let gx = gx.value else { continue }
+                                            Gemm.multiply(gyChunk, w.value, transposeB: true, into: col, m: rows, n: k, k: f)
+                                            col2im(col, samples: start..<(start + count), channels: c, geometry: g, into: gx)
+                                        }
+                                    }
                                 }
-                            }
-                            return
-                        }
-                        let perChunk = max(1, min(n, chunkBudget / max(pixels * k, 1)))
-                        withScratch(count: perChunk * pixels * k) { colPtr in
-                            for start in stride(from: 0, to: n, by: perChunk) {
-                                let count = min(perChunk, n - start)
-                                let rows = count * pixels
-                                let gyChunk = gy.baseAddress! + start * pixels * f
-                                im2col(x.baseAddress!, samples: start..<(start + count), channels: c, geometry: g, into: colPtr)
-                                Gemm.multiply(colPtr, transposeA: true, gyChunk, into: gw.baseAddress!,
-                                              m: k, n: f, k: rows, beta: start == 0 ? 0 : 1)
-                                guard wantInput else { continue }
-                                Gemm.multiply(gyChunk, w.baseAddress!, transposeB: true, into: colPtr, m: rows, n: k, k: f)
-                                dx!.scalars.withUnsafeMutableBufferPointer { gx in
-                                    col2im(colPtr, samples: start..<(start + count), channels: c, geometry: g, into: gx.baseAddress!)
-                                }
-                            }
                         }
                     }
                 }
             }
         }
+        var dw = Tensor(shape: kernel.shape)
+        dw.scalars.withUnsafeMutableBufferPointer { d in
+            partials.withUnsafeBufferPointer { p in
+                for s in 0..<slices.count {
+                    let base = s * k * f
+                    for i in 0..<(k * f) { d[i] += p[base + i] }
+                }
+            }
+        }
+        let dx = wantInput ? Tensor(uncheckedShape: input.shape, scalars: dxStorage) : nil
         return (dx, dw)
+    }
+
+    /// Runs `body` with an uninitialised buffer of `count` floats (im2col writes every entry).
+    static func withScratch(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        defer { buffer.deallocate() }
+        body(buffer)
     }
 
     /// Unfolds `samples` of the NHWC input into rows of `kh * kw * c` values, one row per output
@@ -95,28 +122,25 @@ public enum Convolution {
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
         let sampleSize = g.inputHeight * g.inputWidth * c
-        let xBox = UncheckedSendable(x), colBox = UncheckedSendable(col)
-        Compute.parallelChunks(samples.count) { range in
-            for s in range {
-                let src = xBox.value + (samples.lowerBound + s) * sampleSize
-                var row = colBox.value + s * pixels * k
-                for oy in 0..<g.outputHeight {
-                    for ox in 0..<g.outputWidth {
-                        var dst = row
-                        for ky in 0..<g.kernelHeight {
-                            let iy = g.inputRow(oy, ky)
-                            for kx in 0..<g.kernelWidth {
-                                let ix = g.inputColumn(ox, kx)
-                                if iy >= 0, iy < g.inputHeight, ix >= 0, ix < g.inputWidth {
-                                    dst.update(from: src + (iy * g.inputWidth + ix) * c, count: c)
-                                } else {
-                                    dst.update(repeating: 0, count: c)
-                                }
-                                dst += c
+        for s in 0..<samples.count {
+            let src = x + (samples.lowerBound + s) * sampleSize
+            var row = col + s * pixels * k
+            for oy in 0..<g.outputHeight {
+                for ox in 0..<g.outputWidth {
+                    var dst = row
+                    for ky in 0..<g.kernelHeight {
+                        let iy = g.inputRow(oy, ky)
+                        for kx in 0..<g.kernelWidth {
+                            let ix = g.inputColumn(ox, kx)
+                            if iy >= 0, iy < g.inputHeight, ix >= 0, ix < g.inputWidth {
+                                dst.update(from: src + (iy * g.inputWidth + ix) * c, count: c)
+                            } else {
+                                dst.update(repeating: 0, count: c)
                             }
+                            dst += c
                         }
-                        row += k
                     }
+                    row += k
                 }
             }
         }
@@ -128,27 +152,24 @@ public enum Convolution {
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
         let sampleSize = g.inputHeight * g.inputWidth * c
-        let colBox = UncheckedSendable(col), dxBox = UncheckedSendable(dx)
-        Compute.parallelChunks(samples.count) { range in
-            for s in range {
-                let dst = dxBox.value + (samples.lowerBound + s) * sampleSize
-                var row = colBox.value + s * pixels * k
-                for oy in 0..<g.outputHeight {
-                    for ox in 0..<g.outputWidth {
-                        var src = row
-                        for ky in 0..<g.kernelHeight {
-                            let iy = g.inputRow(oy, ky)
-                            for kx in 0..<g.kernelWidth {
-                                let ix = g.inputColumn(ox, kx)
-                                if iy >= 0, iy < g.inputHeight, ix >= 0, ix < g.inputWidth {
-                                    let d = dst + (iy * g.inputWidth + ix) * c
-                                    for j in 0..<c { d[j] += src[j] }
-                                }
-                                src += c
+        for s in 0..<samples.count {
+            let dst = dx + (samples.lowerBound + s) * sampleSize
+            var row = col + s * pixels * k
+            for oy in 0..<g.outputHeight {
+                for ox in 0..<g.outputWidth {
+                    var src = row
+                    for ky in 0..<g.kernelHeight {
+                        let iy = g.inputRow(oy, ky)
+                        for kx in 0..<g.kernelWidth {
+                            let ix = g.inputColumn(ox, kx)
+                            if iy >= 0, iy < g.inputHeight, ix >= 0, ix < g.inputWidth {
+                                let d = dst + (iy * g.inputWidth + ix) * c
+                                for j in 0..<c { d[j] += src[j] }
                             }
+                            src += c
                         }
-                        row += k
                     }
+                    row += k
                 }
             }
         }

@@ -7,6 +7,20 @@ public enum ElementwiseKernels {
         _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
         low: Float, high: Float, slope: Float
     ) {
+        let xp = UncheckedSendable(x), op = UncheckedSendable(out)
+        Compute.parallelChunks(count, minimumChunk: parallelGrain) { range in
+            clampedLinearSerial(xp.value + range.lowerBound, into: op.value + range.lowerBound, count: range.count,
+                                low: low, high: high, slope: slope)
+        }
+    }
+
+    /// Elements per thread below which splitting costs more than it saves.
+    static let parallelGrain = 1 << 16
+
+    static func clampedLinearSerial(
+        _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+        low: Float, high: Float, slope: Float
+    ) {
         var i = 0
         let lowV = SIMD8<Float>(repeating: low), highV = SIMD8<Float>(repeating: high)
         let raw = UnsafeRawPointer(x), rawOut = UnsafeMutableRawPointer(out)
@@ -28,6 +42,17 @@ public enum ElementwiseKernels {
     /// The gradient of `clampedLinear`: `dy` where `low <= x < high`, `slope * dy` below
     /// `low`, 0 from `high` on.
     public static func clampedLinearGradient(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+        low: Float, high: Float, slope: Float
+    ) {
+        let xp = UncheckedSendable(x), gp = UncheckedSendable(dy), op = UncheckedSendable(out)
+        Compute.parallelChunks(count, minimumChunk: parallelGrain) { range in
+            clampedLinearGradientSerial(xp.value + range.lowerBound, gp.value + range.lowerBound, into: op.value + range.lowerBound,
+                                        count: range.count, low: low, high: high, slope: slope)
+        }
+    }
+
+    static func clampedLinearGradientSerial(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
         low: Float, high: Float, slope: Float
     ) {

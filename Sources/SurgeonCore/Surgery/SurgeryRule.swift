@@ -1,0 +1,72 @@
+/// How a layer's output channels relate to its input channels — the one fact the surgeon needs
+/// to know about a layer type to find which channels live or die together.
+///
+/// Channels are the last axis of every tensor (NHWC).
+public enum ChannelMap: Sendable, Equatable, CustomStringConvertible {
+    /// A new channel space: output channel `j` belongs to this layer alone (Conv2D filters,
+    /// Dense units). Deleting it deletes filter `j` here; the inputs are only consumed.
+    case fresh
+    /// Output channel `i` is input channel `i` (BatchNormalization, ReLU, pooling, Dropout).
+    case identity
+    /// Every input and the output share channel `i` (Add, Multiply, ...).
+    case tied
+    /// The output channels are the inputs' channels end to end (Concatenate).
+    case concatenated
+    /// Output channel `j` comes from input channel `j / multiplier` (DepthwiseConv2D).
+    case expanded(multiplier: Int)
+    /// Output feature `k` comes from input channel `k % channels` (Flatten of an NHWC tensor).
+    case flattened
+
+    public var description: String {
+        switch self {
+        case .fresh: return "fresh"
+        case .identity: return "identity"
+        case .tied: return "tied"
+        case .concatenated: return "concatenated"
+        case let .expanded(m): return "expanded(by: \(m))"
+        case .flattened: return "flattened"
+        }
+    }
+}
+
+/// The plugin boundary of surgery: a layer type adopts this in its own file to declare its
+/// channel map and to rewrite itself for surviving channels, and is registered by Keras class
+/// name in a `SurgeryRegistry`. The core knows no concrete layer type.
+public protocol SurgeryRule: Layer {
+    /// The channel map for these per-sample input shapes.
+    func channelMap(inputShapes: [Shape]) throws -> ChannelMap
+
+    /// False when the output channels can never be deleted (a graph input's image channels).
+    var outputChannelsArePrunable: Bool { get }
+
+    /// This layer with only the surviving channels: `keptInputs[k]` are the kept channel
+    /// indices of input `k` (ascending), `keptOutputs` those of the output. The weights must be
+    /// sliced to match; throw `LayerError.unsupported` for what the layer cannot do.
+    func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer
+}
+
+extension SurgeryRule {
+    public var outputChannelsArePrunable: Bool { true }
+}
+
+/// The layer types that surgery supports, keyed by Keras class name: registration is what makes
+/// a type supported, so a layer of an unregistered type stops the surgeon before anything is
+/// written. Copy `SurgeryRegistry.standard` (in `Layers`) and register your own.
+public struct SurgeryRegistry: Sendable {
+    private var types: [String: any SurgeryRule.Type] = [:]
+
+    public init() {}
+
+    /// Adds a rule; a second rule for the same Keras class name is an error.
+    public mutating func register(_ type: any SurgeryRule.Type) throws(RegistryError) {
+        let name = type.kerasClassName
+        guard types[name] == nil else { throw .duplicate(kind: "surgery rule", name: name) }
+        types[name] = type
+    }
+
+    /// The Keras class names with a rule, sorted.
+    public var names: [String] { types.keys.sorted() }
+
+    /// True when `className` has a rule.
+    public func supports(_ className: String) -> Bool { types[className] != nil }
+}
