@@ -168,3 +168,31 @@ func singleInput<T>(_ inputs: [T]) throws -> T {
     guard inputs.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputs.count) }
     return inputs[0]
 }
+
+// MARK: - Surgery
+
+extension Activation: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    /// Element-wise functions keep channels apart; a softmax normalises across them, so
+    /// deleting one would change the others: its channels are pinned.
+    public var outputChannelsArePrunable: Bool { function != .softmax }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension ReLU: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension Softmax: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    /// Softmax normalises across channels: deleting one would change the others, so its
+    /// channels are pinned.
+    public var outputChannelsArePrunable: Bool { false }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

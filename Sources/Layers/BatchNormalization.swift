@@ -185,3 +185,16 @@ public struct BatchNormalization: Layer {
         }
     }
 }
+
+// MARK: - Surgery
+
+extension BatchNormalization: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    /// Keeps the surviving channels' gamma, beta, moving mean and moving variance.
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        var layer = self
+        layer.weights = weights.map { $0.selecting(keptOutputs, alongAxis: 0) }
+        return layer
+    }
+}

@@ -93,3 +93,21 @@ func fusedActivationGradient(_ activation: ActivationFunction, _ dy: Tensor, _ o
     guard let z = output.cache as? Tensor else { throw LayerError.missingCache }
     return activation.backward(dy, input: z, output: output.value)
 }
+
+// MARK: - Surgery
+
+extension Conv2D: SurgeryRule {
+    /// Each filter is a new channel; a softmax over filters couples them all, so it pins them.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .fresh }
+
+    public var outputChannelsArePrunable: Bool { activation != .softmax }
+
+    /// Slices the kernel `[kh, kw, in, out]` on both channel axes and the bias on `out`.
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        var layer = Conv2D(filters: keptOutputs.count, kernelSize: window.size, strides: window.strides, padding: window.padding,
+                           dilationRate: window.dilation, useBias: useBias, activation: activation)
+        layer.weights = [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
+            + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
+        return layer
+    }
+}

@@ -97,3 +97,20 @@ public struct Dense: Layer {
         return LayerGradients(inputs: [dx], weights: useBias ? [dw, dz.channelSums()] : [dw])
     }
 }
+
+// MARK: - Surgery
+
+extension Dense: SurgeryRule {
+    /// Each unit is a new channel; a softmax over units couples them all, so it pins them.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .fresh }
+
+    public var outputChannelsArePrunable: Bool { activation != .softmax }
+
+    /// Slices the kernel `[in, units]` on rows (input features) and columns, and the bias.
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        var layer = Dense(units: keptOutputs.count, useBias: useBias, activation: activation)
+        layer.weights = [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
+            + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
+        return layer
+    }
+}

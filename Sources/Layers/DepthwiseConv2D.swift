@@ -88,3 +88,28 @@ public struct DepthwiseConv2D: Layer {
         return LayerGradients(inputs: [dx!], weights: useBias ? [dk, dz.channelSums()] : [dk])
     }
 }
+
+// MARK: - Surgery
+
+extension DepthwiseConv2D: SurgeryRule {
+    /// Output channel `c * m + q` comes from input channel `c`: deleting an input channel
+    /// deletes its `m` filters and output channels.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .expanded(multiplier: depthMultiplier) }
+
+    public var outputChannelsArePrunable: Bool { activation != .softmax }
+
+    /// Keeps the filters of the surviving input channels: kernel `[kh, kw, in, m]` on `in`.
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        let keptIn = try singleInput(keptInputs)
+        let expected = keptIn.flatMap { c in (0..<depthMultiplier).map { c * depthMultiplier + $0 } }
+        guard keptOutputs == expected else {
+            throw LayerError.unsupported("a depthwise convolution keeps whole input channels with all \(depthMultiplier) of their filters; the kept outputs do not match the kept inputs")
+        }
+        var layer = DepthwiseConv2D(kernelSize: window.size, strides: window.strides, padding: window.padding,
+                                    depthMultiplier: depthMultiplier, dilationRate: window.dilation, useBias: useBias,
+                                    activation: activation)
+        layer.weights = [weights[0].selecting(keptIn, alongAxis: 2)]
+            + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
+        return layer
+    }
+}

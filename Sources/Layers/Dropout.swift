@@ -73,3 +73,11 @@ public struct Dropout: Layer {
         }
     }
 }
+
+// MARK: - Surgery
+
+extension Dropout: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

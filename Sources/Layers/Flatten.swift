@@ -35,3 +35,13 @@ public struct Flatten: Layer {
         return LayerGradients(inputs: [try outputGradient.reshaped(x.shape)])
     }
 }
+
+// MARK: - Surgery
+
+extension Flatten: SurgeryRule {
+    /// Feature `k` of a flattened `[H, W, C]` tensor is channel `k % C`: deleting a channel
+    /// deletes its `H * W` features, and the consuming Dense's matching rows.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .flattened }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

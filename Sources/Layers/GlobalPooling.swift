@@ -185,3 +185,18 @@ private func globalPoolingDimensions(_ x: Tensor, layer: String) throws -> (Int,
     }
     return (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
 }
+
+// MARK: - Surgery
+
+extension GlobalAveragePooling2D: SurgeryRule {
+    /// `[H, W, C]` -> `[C]`: feature `c` is channel `c`.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension GlobalMaxPooling2D: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

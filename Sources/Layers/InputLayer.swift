@@ -40,3 +40,16 @@ public struct InputLayer: Layer {
         LayerGradients(inputs: [])
     }
 }
+
+// MARK: - Surgery
+
+extension InputLayer: SurgeryRule {
+    /// The data's channels: new, and never prunable.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .fresh }
+
+    public var outputChannelsArePrunable: Bool { false }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        throw LayerError.unsupported("the channels of a graph input are the data's and cannot be deleted")
+    }
+}

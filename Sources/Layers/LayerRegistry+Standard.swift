@@ -23,3 +23,21 @@ extension LayerRegistry {
         return registry
     }()
 }
+
+extension SurgeryRegistry {
+    /// A registry with the surgery rule of every built-in layer type. Copy it and `register`
+    /// your own.
+    public static let standard: SurgeryRegistry = {
+        var registry = SurgeryRegistry()
+        for type in LayerRegistry.builtinTypes {
+            // Every built-in type adopts SurgeryRule; the tests check that none is missing.
+            if let rule = type as? any SurgeryRule.Type { try? registry.register(rule) }
+        }
+        return registry
+    }()
+}
+
+extension Surgeon {
+    /// A surgeon for the built-in layer types.
+    public static let standard = Surgeon(registry: .standard)
+}

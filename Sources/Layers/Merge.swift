@@ -201,3 +201,25 @@ private func checkGradientShape(_ gradient: Tensor, _ expected: [Int], layer: St
         throw LayerError.inputShape("\(layer) backward: output gradient of shape \(gradient.shape), expected \(expected)")
     }
 }
+
+// MARK: - Surgery
+
+extension Add: SurgeryRule {
+    /// All inputs and the output share channel `i`: the branches are pruned together.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .tied }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension Multiply: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .tied }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension Concatenate: SurgeryRule {
+    /// The output is the inputs' channels end to end, each input at its offset.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .concatenated }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

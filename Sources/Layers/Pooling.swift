@@ -262,3 +262,17 @@ func poolingGeometry(_ window: WindowOptions, _ x: Tensor) throws -> ConvGeometr
     }
     return try window.geometry(for: Array(x.shape.dropFirst()))
 }
+
+// MARK: - Surgery
+
+extension MaxPooling2D: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension AveragePooling2D: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

@@ -109,3 +109,11 @@ public struct ZeroPadding2D: Layer {
         return (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     }
 }
+
+// MARK: - Surgery
+
+extension ZeroPadding2D: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}

@@ -1,0 +1,39 @@
+/// The surgeon refused a model or a plan; nothing was changed or written.
+public enum SurgeryError: Error, Equatable, CustomStringConvertible {
+    case unsupportedLayer(node: String, type: String, inputs: [String], supported: [String])
+    case ruleFailed(node: String, type: String, reason: String)
+    case inconsistentRule(node: String, type: String, map: String, reason: String)
+    case planMismatch(String)
+    case unknownGroup(id: Int, groups: Int)
+    case notPrunable(group: Int, reason: String)
+    case indexOutOfRange(group: Int, index: Int, size: Int)
+    case duplicateIndex(group: Int, index: Int)
+    case deletesWholeGroup(group: Int, size: Int, members: [String])
+    case rebuild(String)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedLayer(node, type, inputs, supported):
+            let from = inputs.isEmpty ? "a graph input" : "reading \(inputs.map { "'\($0)'" }.joined(separator: ", "))"
+            return "layer '\(node)' of type \(type) (\(from)) has no surgery rule, so the model cannot be pruned; supported types: \(supported.joined(separator: ", "))"
+        case let .ruleFailed(node, type, reason):
+            return "layer '\(node)' (\(type)) cannot be pruned as planned: \(reason)"
+        case let .inconsistentRule(node, type, map, reason):
+            return "layer '\(node)' (\(type)) declares channel map \(map), but \(reason)"
+        case let .planMismatch(message):
+            return "the plan does not match the model: \(message)"
+        case let .unknownGroup(id, groups):
+            return "the plan names group \(id), but the model has groups 0...\(groups - 1)"
+        case let .notPrunable(group, reason):
+            return "group \(group) cannot be pruned: \(reason)"
+        case let .indexOutOfRange(group, index, size):
+            return "group \(group) has \(size) channels (0...\(size - 1)), but the plan deletes channel \(index)"
+        case let .duplicateIndex(group, index):
+            return "group \(group): the plan lists channel \(index) twice"
+        case let .deletesWholeGroup(group, size, members):
+            return "the plan deletes all \(size) channels of group \(group) (\(members.joined(separator: ", "))); keep at least one"
+        case let .rebuild(message):
+            return "the pruned model is inconsistent: \(message)"
+        }
+    }
+}

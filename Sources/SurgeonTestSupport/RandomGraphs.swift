@@ -1,0 +1,132 @@
+import Layers
+import SurgeonCore
+
+/// Seeded random functional graphs for the surgery property test: chains, residual Adds,
+/// Concatenates, Add of Concatenates, Concatenate of Adds, Multiply, depthwise convolutions with
+/// multipliers, pooling, padding, Flatten -> Dense and global-pooling heads, dead branches and
+/// several outputs. The same seed gives the same graph.
+public enum RandomGraphs {
+    public static func make(seed: UInt64) throws -> Graph {
+        var maker = Maker(seed: seed)
+        return try maker.build()
+    }
+}
+
+private struct Maker {
+    var random: SeededRandom
+    var b = GraphBuilder()
+    /// Image tensors made so far: name and shape [H, W, C].
+    var images: [(name: String, shape: Shape)] = []
+    let seed: UInt64
+
+    init(seed: UInt64) {
+        self.seed = seed
+        random = SeededRandom(seed: seed)
+    }
+
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(random.next() % UInt64(range.count))
+    }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[int(0...(items.count - 1))] }
+
+    /// Mostly the newest tensor (a chain), sometimes an earlier one (a branch).
+    mutating func source() -> (name: String, shape: Shape) {
+        int(0...3) == 0 ? pick(images) : images.last!
+    }
+
+    mutating func add(_ layer: any Layer, _ inputs: [String]) throws -> (name: String, shape: Shape) {
+        let name = b.add(layer, inputs: inputs)
+        let shape = try Graph(nodes: b.nodes, outputs: [name]).shapes.last!
+        return (name, shape)
+    }
+
+    mutating func image(_ layer: any Layer, _ inputs: [String]) throws -> (name: String, shape: Shape) {
+        let t = try add(layer, inputs)
+        images.append(t)
+        return t
+    }
+
+    mutating func conv(_ input: String, filters: Int, shape: Shape, allowStride: Bool = true) throws -> (name: String, shape: Shape) {
+        let kernel = pick([1, 3])
+        let fits = shape[0] >= kernel && shape[1] >= kernel
+        let padding: Padding = fits && int(0...3) == 0 ? .valid : .same
+        let stride = allowStride && min(shape[0], shape[1]) >= 4 && int(0...3) == 0 ? 2 : 1
+        let activation = pick([ActivationFunction.linear, .relu, .relu6, .tanh, .swish])
+        return try image(Conv2D(filters: filters, kernelSize: [kernel, kernel], strides: [stride, stride], padding: padding,
+                                useBias: int(0...1) == 0, activation: activation), [input])
+    }
+
+    /// A same-padded, stride-1 convolution, so that its output can meet its input's spatial size.
+    mutating func sameConv(_ input: String, filters: Int) throws -> (name: String, shape: Shape) {
+        try image(Conv2D(filters: filters, kernelSize: [pick([1, 3]), 3], padding: .same, useBias: int(0...1) == 0), [input])
+    }
+
+    mutating func build() throws -> Graph {
+        let h = int(5...9), w = int(5...9), c = int(1...3)
+        images.append((b.add(InputLayer(shape: [h, w, c]), name: "input"), [h, w, c]))
+        _ = try conv(images[0].name, filters: int(2...6), shape: images[0].shape)
+        for _ in 0..<int(3...8) {
+            let t = source()
+            switch int(0...10) {
+            case 0:
+                _ = try conv(t.name, filters: int(2...6), shape: t.shape)
+            case 1:
+                let stride = min(t.shape[0], t.shape[1]) >= 4 && int(0...2) == 0 ? 2 : 1
+                _ = try image(DepthwiseConv2D(kernelSize: [3, 3], strides: [stride, stride], padding: .same,
+                                              depthMultiplier: int(1...3), useBias: int(0...1) == 0), [t.name])
+            case 2:
+                let n = try image(BatchNormalization(momentum: 0.9), [t.name])
+                _ = try image(ReLU(maxValue: pick([nil, 6]), negativeSlope: pick([0, 0.1])), [n.name])
+            case 3:
+                var y = try sameConv(t.name, filters: t.shape[2])
+                y = try image(BatchNormalization(), [y.name])
+                _ = try image(Add(), [t.name, y.name])
+            case 4:
+                let a = try sameConv(t.name, filters: int(1...4)), d = try sameConv(t.name, filters: int(1...4))
+                _ = try image(Concatenate(), [a.name, d.name])
+            case 5:
+                let f1 = int(1...3), f2 = int(1...3), f3 = int(1...(f1 + f2 - 1))
+                let a = try sameConv(t.name, filters: f1), bb = try sameConv(t.name, filters: f2)
+                let cc = try sameConv(t.name, filters: f3), dd = try sameConv(t.name, filters: f1 + f2 - f3)
+                let left = try image(Concatenate(), [a.name, bb.name]), right = try image(Concatenate(), [cc.name, dd.name])
+                _ = try image(Add(), [left.name, right.name])
+            case 6:
+                let f = int(1...4)
+                let a = try sameConv(t.name, filters: f), bb = try sameConv(t.name, filters: f)
+                let sum = try image(Add(), [a.name, bb.name])
+                let other = try sameConv(t.name, filters: int(1...3))
+                _ = try image(Concatenate(), int(0...1) == 0 ? [sum.name, other.name] : [other.name, sum.name])
+            case 7:
+                let size = min(t.shape[0], t.shape[1]) >= 4 ? 2 : 1
+                let pool: any Layer = int(0...1) == 0
+                    ? MaxPooling2D(poolSize: [size, size], padding: pick([.valid, .same]))
+                    : AveragePooling2D(poolSize: [size, size], strides: [size, size], padding: .same)
+                _ = try image(pool, [t.name])
+            case 8:
+                let f = int(1...4)
+                let gate = try image(Conv2D(filters: f, kernelSize: [1, 1], activation: .sigmoid), [t.name])
+                let value = try sameConv(t.name, filters: f)
+                _ = try image(Multiply(), [gate.name, value.name])
+            case 9:
+                let p = try image(ZeroPadding2D(top: int(0...1), bottom: 1, left: 1, right: int(0...1)), [t.name])
+                _ = try image(Dropout(rate: 0.3), [p.name])
+            default:
+                _ = try image(Activation(pick([.sigmoid, .tanh, .hardSigmoid, .swish])), [t.name])
+            }
+        }
+        var outputs: [String] = []
+        for k in 0..<int(1...2) {
+            let t = k == 0 ? images.last! : pick(images)
+            var features: String
+            if t.shape.reduce(1, *) <= 400, int(0...1) == 0 {
+                features = b.add(Flatten(), inputs: [t.name])
+            } else {
+                features = b.add(int(0...1) == 0 ? GlobalAveragePooling2D() as any Layer : GlobalMaxPooling2D(), inputs: [t.name])
+            }
+            if int(0...1) == 0 { features = b.add(Dense(units: int(2...5), activation: .relu), inputs: [features]) }
+            outputs.append(b.add(Dense(units: int(2...4), activation: int(0...2) == 0 ? .softmax : .linear), inputs: [features]))
+        }
+        return try b.build(outputs: outputs, seed: seed)
+    }
+}

@@ -1,0 +1,83 @@
+import Layers
+import SurgeonCore
+import XCTest
+
+/// How to put a layer type into the generic surgery checker.
+public struct SurgeryRuleCase: Sendable {
+    /// A name for failure messages (usually the Keras class name and the variant).
+    public var name: String
+    /// The number of tensors the layer reads (2 for Add, Multiply, Concatenate).
+    public var inputs: Int
+    /// True when the layer takes flat `[features]` inputs (Dense), false for images.
+    public var flatInput: Bool
+    /// A fresh layer of the type, without weights.
+    public var make: @Sendable () throws -> any Layer
+
+    public init(_ name: String, inputs: Int = 1, flatInput: Bool = false, make: @escaping @Sendable () throws -> any Layer) {
+        self.name = name
+        self.inputs = inputs
+        self.flatInput = flatInput
+        self.make = make
+    }
+}
+
+/// The generic check every registered surgery rule passes, on seeded random cases: the layer
+/// is placed after producers (Conv2D + BatchNorm per input) and before consumers (a 1x1 Conv2D
+/// and a global-pooling Dense head, or a Dense for flat outputs), given random weights and
+/// random plans; then
+/// - keeping every channel changes nothing (bit-identical weights and outputs),
+/// - pruning equals the original with the deleted channels zeroed at every tensor of their
+///   group (outputs equal to `tolerance`),
+/// - the pruned graph passes `checkInvariants()`, with BatchNorm statistics sliced alike.
+/// A failure names the case and the seed.
+public func checkSurgeryRule(
+    _ ruleCase: SurgeryRuleCase, surgeon: Surgeon = .standard, seeds: Range<UInt64> = 0..<6, tolerance: Float = 1e-4,
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
+    for seed in seeds {
+        let label = "\(ruleCase.name), seed \(seed)"
+        var graph = try harness(ruleCase, seed: seed)
+        try graph.checkInvariants()
+        try randomizeWeights(&graph, seed: seed &+ 100)
+        let input = Tensor.random(shape: [3] + graph.shapes[graph.inputNodeIndices[0]], seed: seed &+ 200)
+        try assertEmptyPlanChangesNothing(graph, surgeon: surgeon, inputs: [input], label, file: file, line: line)
+        let analysis = try surgeon.analyze(graph)
+        XCTAssertFalse(analysis.prunableGroups.isEmpty, "\(label): nothing to prune", file: file, line: line)
+        var random = SeededRandom(seed: seed &+ 300)
+        for attempt in 0..<3 {
+            let plan = randomPlan(analysis, random: &random)
+            try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: tolerance,
+                                     "\(label), plan \(attempt)", file: file, line: line)
+        }
+    }
+}
+
+/// input -> (Conv2D -> BatchNorm) per layer input -> the layer -> consumers.
+func harness(_ ruleCase: SurgeryRuleCase, seed: UInt64) throws -> Graph {
+    var random = SeededRandom(seed: seed)
+    let height = 5 + Int(random.next() % 4), width = 5 + Int(random.next() % 4)
+    let channels = 4 + Int(random.next() % 4)
+    var b = GraphBuilder()
+    let x = b.add(InputLayer(shape: [height, width, 3]), name: "input")
+    var producers: [String] = []
+    for k in 0..<ruleCase.inputs {
+        var p = b.add(Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_\(k)", inputs: [x])
+        p = b.add(BatchNormalization(), name: "producer_\(k)_bn", inputs: [p])
+        if ruleCase.flatInput { p = b.add(GlobalAveragePooling2D(), name: "producer_\(k)_pool", inputs: [p]) }
+        producers.append(p)
+    }
+    let layer = try ruleCase.make()
+    let y = b.add(layer, name: "subject", inputs: producers)
+    let shape = try Graph(nodes: b.nodes, outputs: [y]).shapes.last!
+    var outputs: [String] = []
+    if shape.count == 3 {
+        let c = b.add(Conv2D(filters: 4, kernelSize: [1, 1]), name: "consumer", inputs: [y])
+        let g = b.add(GlobalAveragePooling2D(), name: "consumer_pool", inputs: [c])
+        outputs.append(b.add(Dense(units: 3), name: "head", inputs: [g]))
+        let g2 = b.add(GlobalMaxPooling2D(), name: "side_pool", inputs: [y])
+        outputs.append(b.add(Dense(units: 2), name: "side_head", inputs: [g2]))
+    } else {
+        outputs.append(b.add(Dense(units: 3), name: "head", inputs: [y]))
+    }
+    return try b.build(outputs: outputs, seed: seed)
+}

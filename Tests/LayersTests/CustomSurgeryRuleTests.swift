@@ -1,0 +1,89 @@
+import Layers
+import SurgeonCore
+import SurgeonTestSupport
+import XCTest
+
+/// A layer type defined outside the project: a learned per-channel scale. Adopting `Layer` and
+/// `SurgeryRule` in one place and registering it on copies of the registries is all it takes.
+struct ChannelScale: Layer, SurgeryRule {
+    static let kerasClassName = "ChannelScale"
+    var weights: [Tensor] = []
+
+    init() {}
+    init(config: LayerConfig) throws {}
+    var config: LayerConfig { LayerConfig() }
+    var weightNames: [String] { ["scale"] }
+
+    func outputShape(for inputShapes: [Shape]) throws -> Shape { inputShapes[0] }
+    func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { [[inputShapes[0].last!]] }
+    func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
+        [Tensor(shape: [inputShapes[0].last!], repeating: 1)]
+    }
+
+    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        var y = inputs[0]
+        y.scaleChannels(by: weights[0].scalars)
+        return LayerOutput(y)
+    }
+
+    func backward(_ dy: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        var dx = dy
+        dx.scaleChannels(by: weights[0].scalars)
+        var product = dy
+        for i in 0..<product.count { product.scalars[i] *= inputs[0].scalars[i] }
+        return LayerGradients(inputs: [dx], weights: [product.channelSums()])
+    }
+
+    // The surgery rule: channel i out is channel i in; keep the surviving scales.
+    func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        var layer = self
+        layer.weights = [weights[0].selecting(keptOutputs, alongAxis: 0)]
+        return layer
+    }
+}
+
+final class CustomSurgeryRuleTests: XCTestCase {
+    private func surgeon() throws -> Surgeon {
+        var rules = SurgeryRegistry.standard
+        try rules.register(ChannelScale.self)
+        return Surgeon(registry: rules)
+    }
+
+    func testUserDefinedRule_passesTheGenericChecker() throws {
+        try checkSurgeryRule(SurgeryRuleCase("ChannelScale") { ChannelScale() }, surgeon: surgeon())
+    }
+
+    func testUserDefinedLayer_roundTripsThroughTheModelFile() throws {
+        var layers = LayerRegistry.standard
+        try layers.register(ChannelScale.self)
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [3, 3, 2]), name: "input")
+        let c = b.add(Conv2D(filters: 3, kernelSize: [1, 1]), name: "conv", inputs: [x])
+        let s = b.add(ChannelScale(), name: "scale", inputs: [c])
+        let graph = try b.build(outputs: [s])
+        let bytes = try ModelFile.encode(ModelFile.Contents(graph: graph))
+        let loaded = try ModelFile.decode(bytes, source: "custom.surgeon", registry: layers)
+        XCTAssertEqual(loaded.graph.nodes.map(\.layer.kerasClassName), ["InputLayer", "Conv2D", "ChannelScale"])
+    }
+
+    func testUnregisteredLayerType_stopsTheSurgeonNamingLayerTypeInputsAndSupportedTypes() throws {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [3, 3, 2]), name: "input")
+        let c = b.add(Conv2D(filters: 3, kernelSize: [1, 1]), name: "conv", inputs: [x])
+        let s = b.add(ChannelScale(), name: "scale", inputs: [c])
+        let graph = try b.build(outputs: [s])
+        XCTAssertThrowsError(try Surgeon.standard.analyze(graph)) { error in
+            let text = "\(error)"
+            XCTAssertEqual(text, "layer 'scale' of type ChannelScale (reading 'conv') has no surgery rule, so the model cannot be pruned; supported types: Activation, Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, MaxPooling2D, Multiply, ReLU, Softmax, ZeroPadding2D")
+        }
+    }
+
+    func testRegisteringADuplicateRule_fails() {
+        var rules = SurgeryRegistry.standard
+        XCTAssertThrowsError(try rules.register(Conv2D.self)) { error in
+            XCTAssertEqual("\(error)", "a surgery rule named 'Conv2D' is already registered")
+        }
+    }
+}

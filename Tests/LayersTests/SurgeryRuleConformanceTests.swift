@@ -1,0 +1,86 @@
+import Layers
+import SurgeonCore
+import SurgeonTestSupport
+import XCTest
+
+/// Every registered surgery rule passes the generic checker (`checkSurgeryRule`).
+final class SurgeryRuleConformanceTests: XCTestCase {
+    /// Cases for every built-in rule; a registered rule without a case fails
+    /// `testEveryRegisteredRule_hasACase`.
+    static let cases: [String: [SurgeryRuleCase]] = [
+        "Conv2D": [
+            SurgeryRuleCase("Conv2D 3x3 same relu") { Conv2D(filters: 5, kernelSize: [3, 3], padding: .same, activation: .relu) },
+            SurgeryRuleCase("Conv2D 3x3 stride 2 valid no bias") {
+                Conv2D(filters: 3, kernelSize: [3, 3], strides: [2, 2], padding: .valid, useBias: false)
+            },
+            SurgeryRuleCase("Conv2D dilated") { Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, dilationRate: [2, 2]) },
+        ],
+        "DepthwiseConv2D": [
+            SurgeryRuleCase("DepthwiseConv2D m=1") { DepthwiseConv2D(kernelSize: [3, 3], padding: .same) },
+            SurgeryRuleCase("DepthwiseConv2D m=3 stride 2") {
+                DepthwiseConv2D(kernelSize: [3, 3], strides: [2, 2], padding: .same, depthMultiplier: 3, useBias: false)
+            },
+        ],
+        "Dense": [SurgeryRuleCase("Dense relu", flatInput: true) { Dense(units: 5, activation: .relu) }],
+        "BatchNormalization": [SurgeryRuleCase("BatchNormalization") { BatchNormalization(epsilon: 1e-3, momentum: 0.9) }],
+        "Activation": ActivationFunction.allCases.filter { $0 != .softmax }.map { f in
+            SurgeryRuleCase("Activation \(f.rawValue)") { Activation(f) }
+        },
+        "ReLU": [
+            SurgeryRuleCase("ReLU") { ReLU() },
+            SurgeryRuleCase("ReLU capped leaky") { ReLU(maxValue: 0.5, negativeSlope: 0.2, threshold: -0.1) },
+        ],
+        "Softmax": [SurgeryRuleCase("Softmax (pins its channels)") { Softmax() }],
+        "MaxPooling2D": [SurgeryRuleCase("MaxPooling2D") { MaxPooling2D(poolSize: [2, 2], padding: .same) }],
+        "AveragePooling2D": [SurgeryRuleCase("AveragePooling2D") { AveragePooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same) }],
+        "GlobalAveragePooling2D": [SurgeryRuleCase("GlobalAveragePooling2D") { GlobalAveragePooling2D() }],
+        "GlobalMaxPooling2D": [SurgeryRuleCase("GlobalMaxPooling2D") { GlobalMaxPooling2D() }],
+        "Flatten": [SurgeryRuleCase("Flatten into Dense") { Flatten() }],
+        "Dropout": [SurgeryRuleCase("Dropout") { Dropout(rate: 0.5) }],
+        "ZeroPadding2D": [SurgeryRuleCase("ZeroPadding2D") { ZeroPadding2D(top: 1, bottom: 0, left: 2, right: 1) }],
+        "Add": [SurgeryRuleCase("Add", inputs: 2) { Add() }, SurgeryRuleCase("Add of three", inputs: 3) { Add() }],
+        "Multiply": [SurgeryRuleCase("Multiply", inputs: 2) { Multiply() }],
+        "Concatenate": [SurgeryRuleCase("Concatenate", inputs: 2) { Concatenate() }],
+        // The harness's graph input is the InputLayer case: its channels must stay pinned.
+        "InputLayer": [SurgeryRuleCase("InputLayer (in every harness)") { Activation(.linear) }],
+    ]
+
+    func testEveryBuiltinLayerType_hasARegisteredRule() {
+        XCTAssertEqual(SurgeryRegistry.standard.names, LayerRegistry.standard.names)
+    }
+
+    func testEveryRegisteredRule_hasACase() {
+        for name in SurgeryRegistry.standard.names {
+            XCTAssertNotNil(Self.cases[name], "no checker case for the surgery rule of \(name)")
+        }
+    }
+
+    func testEveryRegisteredRule_passesTheGenericChecker() throws {
+        for name in SurgeryRegistry.standard.names {
+            for ruleCase in Self.cases[name] ?? [] { try checkSurgeryRule(ruleCase) }
+        }
+    }
+
+    func testRules_declareTheirChannelMaps() throws {
+        XCTAssertEqual(try Conv2D(filters: 2, kernelSize: [1, 1]).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
+        XCTAssertEqual(try DepthwiseConv2D(kernelSize: [3, 3], depthMultiplier: 2).channelMap(inputShapes: [[4, 4, 3]]),
+                       .expanded(multiplier: 2))
+        XCTAssertEqual(try Add().channelMap(inputShapes: [[4, 4, 3], [4, 4, 3]]), .tied)
+        XCTAssertEqual(try Concatenate().channelMap(inputShapes: [[4, 4, 3], [4, 4, 2]]), .concatenated)
+        XCTAssertEqual(try Flatten().channelMap(inputShapes: [[4, 4, 3]]), .flattened)
+        XCTAssertEqual(try BatchNormalization().channelMap(inputShapes: [[4, 4, 3]]), .identity)
+    }
+
+    func testSoftmaxAcrossChannels_pinsTheGroup() throws {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [4, 4, 1]), name: "input")
+        let c = b.add(Conv2D(filters: 4, kernelSize: [3, 3], padding: .same), name: "conv", inputs: [x])
+        let s = b.add(Softmax(), name: "softmax", inputs: [c])
+        let g = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [s])
+        let d = b.add(Dense(units: 2), name: "out", inputs: [g])
+        let analysis = try Surgeon.standard.analyze(b.build(outputs: [d]))
+        let group = analysis.groups[analysis.outputChannels[1][0].group]
+        XCTAssertEqual(group.members.map(\.layer), ["conv", "softmax", "gap", "out"])
+        XCTAssertFalse(group.prunable)
+    }
+}
