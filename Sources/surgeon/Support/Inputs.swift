@@ -49,3 +49,6 @@ struct CommandError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// The library's surgeon (the CLI's root command is also named `Surgeon`).
+typealias ChannelSurgeon = SurgeonCore.Surgeon
