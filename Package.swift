@@ -48,6 +48,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "surgeon-scaffold",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .plugin(
+            name: "NewLayerRule",
+            capability: .command(
+                intent: .custom(verb: "new-layer-rule", description: "Generate a new layer type with its surgery rule and test"),
+                permissions: [.writeToPackageDirectory(reason: "writes Sources/Layers/NAME.swift and Tests/LayersTests/NAMETests.swift")]
+            ),
+            dependencies: ["surgeon-scaffold"]
+        ),
         .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCore", "Layers"]),
         .testTarget(
             name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "Layers", "SurgeonTestSupport"],
@@ -60,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SurgeonCLITests",
-            dependencies: ["surgeon", "SurgeonCore", "SurgeonTestSupport"]
+            dependencies: ["surgeon", "surgeon-scaffold", "SurgeonCore", "SurgeonTestSupport"]
         ),
     ]
 )
