@@ -43,10 +43,7 @@ struct PruneBenchmark: ParsableCommand {
         }
         var total: [Double] = [], analyze: [Double] = [], validate: [Double] = [], apply: [Double] = [], rebuild: [Double] = []
         var pruned = graph
-        func ms(_ start: ContinuousClock.Instant) -> Double {
-            let d = ContinuousClock.now - start
-            return (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18) * 1000
-        }
+        func ms(_ start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).inSeconds * 1000 }
         for _ in 0..<repeats {
             let t0 = ContinuousClock.now
             let analysis = try surgeon.analyze(graph)
@@ -74,22 +71,12 @@ struct PruneBenchmark: ParsableCommand {
             return
         }
         print("""
-        \(variant): \(Output.grouped(report.params_before)) -> \(Output.grouped(report.params_after)) parameters, \
+        \(variant): \(report.params_before) -> \(report.params_after) parameters, \
         \(report.groups) groups (\(report.prunable_groups) prunable), half of every prunable group deleted
         median of \(repeats): total \(String(format: "%.1f", report.median_ms_total)) ms = \
         analyze \(String(format: "%.1f", report.median_ms_analyze)) + validate \(String(format: "%.2f", report.median_ms_validate)) + \
         rewrite & rebuild \(String(format: "%.1f", report.median_ms_rewrite_and_rebuild)) ms \
         (of which rebuilding the graph \(String(format: "%.1f", report.median_ms_rebuild_only)) ms)
         """)
-    }
-}
-
-enum Output {
-    static func grouped(_ n: Int) -> String {
-        let f = NumberFormatter()
-        f.numberStyle = .decimal
-        f.usesGroupingSeparator = true
-        f.groupingSeparator = ","
-        return f.string(from: NSNumber(value: n)) ?? "\(n)"
     }
 }

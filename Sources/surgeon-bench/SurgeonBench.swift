@@ -61,9 +61,7 @@ struct TrainThroughput: ParsableCommand {
         for _ in 0..<repeats {
             let start = ContinuousClock.now
             for k in 0..<steps { try step(k) }
-            let d = ContinuousClock.now - start
-            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-            rates.append(Double(steps * batchSize) / seconds)
+            rates.append(Double(steps * batchSize) / (ContinuousClock.now - start).inSeconds)
         }
         let median = rates.sorted()[rates.count / 2]
         let report = Report(variant: variant, threads: threads, batch_size: batchSize, images_per_second: median,

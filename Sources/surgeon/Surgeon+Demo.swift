@@ -54,7 +54,7 @@ extension Surgeon {
                                       onEvent: { display.handle($0) })
                 let clock = ContinuousClock.now
                 let result = try trainer.fit(graph, train: train, validation: validation)
-                let seconds = Self.seconds(ContinuousClock.now - clock)
+                let seconds = (ContinuousClock.now - clock).inSeconds
                 let eval = try Evaluation.evaluate(result.last, on: validation)
                 let path = dir.appendingPathComponent("\(v.rawValue).surgeon")
                 try ModelFile.save(result.last, metadata: [Inputs.normalizationKey: try ConfigValue(encoding: InputNormalization.unitRange)], to: path)
@@ -81,13 +81,9 @@ extension Surgeon {
             for _ in 0..<(batch == 1 ? 31 : 9) {
                 let t = ContinuousClock.now
                 _ = try graph.predict([x])
-                times.append(seconds(ContinuousClock.now - t) * 1000)
+                times.append((ContinuousClock.now - t).inSeconds * 1000)
             }
             return times.sorted()[times.count / 2]
-        }
-
-        static func seconds(_ d: Duration) -> Double {
-            Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
     }
 }

@@ -110,8 +110,7 @@ public struct Trainer: Sendable {
                 metrics.validationLoss = v.loss
                 metrics.validationAccuracy = v.accuracy
             }
-            let elapsed = ContinuousClock.now - clock
-            metrics.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            metrics.seconds = (ContinuousClock.now - clock).inSeconds
             state.history.append(metrics)
             state.epoch += 1
             let score = metrics.validationAccuracy ?? metrics.accuracy
