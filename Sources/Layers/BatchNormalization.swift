@@ -197,4 +197,6 @@ extension BatchNormalization: SurgeryRule {
         layer.weights = weights.map { $0.selecting(keptOutputs, alongAxis: 0) }
         return layer
     }
+
+    public var weightChannelAxes: [WeightChannelAxes] { weights.map { _ in WeightChannelAxes(output: 0) } }
 }

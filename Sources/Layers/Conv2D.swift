@@ -110,4 +110,36 @@ extension Conv2D: SurgeryRule {
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
+
+    public var weightChannelAxes: [WeightChannelAxes] {
+        [WeightChannelAxes(output: 3, input: 2)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
+    }
+
+    /// A constant input channel `c` adds `k_c * sum over taps of kernel[., ., c, f]` to output
+    /// `f`: exact unless the window reads zero padding, where border pixels see fewer taps.
+    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? {
+        let g = try window.geometry(for: try singleInput(inputShapes))
+        let added = foldedBias(kernel: weights[0], constants: constants)
+        var layer = Conv2D(filters: filters, kernelSize: window.size, strides: window.strides, padding: window.padding,
+                           dilationRate: window.dilation, useBias: true, activation: activation)
+        var bias = useBias ? weights[1] : Tensor(shape: [filters])
+        bias.add(added)
+        layer.weights = [weights[0], bias]
+        return (layer, !g.touchesPadding)
+    }
+}
+
+/// `sum over c in constants, over all leading axes of kernel[..., c, f] * k_c`, for a kernel
+/// `[..., in, out]`: the bias that replaces constant input channels.
+func foldedBias(kernel: Tensor, constants: [Int: Float]) -> Tensor {
+    let out = kernel.shape[kernel.rank - 1], inputs = kernel.shape[kernel.rank - 2]
+    let taps = kernel.count / max(inputs * out, 1)
+    var bias = Tensor(shape: [out])
+    for t in 0..<taps {
+        for (c, k) in constants {
+            let row = (t * inputs + c) * out
+            for f in 0..<out { bias.scalars[f] += k * kernel.scalars[row + f] }
+        }
+    }
+    return bias
 }

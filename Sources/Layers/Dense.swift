@@ -113,4 +113,17 @@ extension Dense: SurgeryRule {
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
+
+    public var weightChannelAxes: [WeightChannelAxes] {
+        [WeightChannelAxes(output: 1, input: 0)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
+    }
+
+    /// A constant input feature `c` adds `k_c * kernel[c, f]` to output `f`: always exact.
+    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? {
+        var layer = Dense(units: units, useBias: true, activation: activation)
+        var bias = useBias ? weights[1] : Tensor(shape: [units])
+        bias.add(foldedBias(kernel: weights[0], constants: constants))
+        layer.weights = [weights[0], bias]
+        return (layer, true)
+    }
 }

@@ -112,4 +112,9 @@ extension DepthwiseConv2D: SurgeryRule {
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
+
+    /// The kernel runs over input channels on axis 2 (each with its `depth_multiplier` filters).
+    public var weightChannelAxes: [WeightChannelAxes] {
+        [WeightChannelAxes(input: 2)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonPlugins
 
 extension Surgeon {
     /// `surgeon prune MODEL --plan PLAN.json -o OUT`.
@@ -12,13 +13,27 @@ extension Surgeon {
             The whole plan is validated first (groups and sizes must match the model, indices in range, no group \
             emptied); only then is every layer rewritten, in one pass. A refused plan writes nothing. --dry-run \
             reports the change (channels per layer, parameters and MACs before and after) without writing.
-            """)
+
+            Instead of --plan, --strategy NAME with a budget plans and applies in one step (--steps K: in K equal \
+            steps, re-scoring each time). Deleted channels that are constant (a BatchNorm with gamma ~ 0 emits \
+            beta) are folded into the consumers' biases: --bias-compensation exact (default: only where exact, \
+            i.e. Dense layers and convolutions whose windows read no zero padding), all (also 'same'-padded \
+            convolutions, approximate at the borders) or off.
+
+            """ + StrategyCatalog.text)
 
         @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon"))
         var model: String
 
         @Option(help: ArgumentHelp("The pruning plan (JSON).", valueName: "PLAN.json"))
-        var plan: String
+        var plan: String?
+
+        @OptionGroup var strategy: StrategyOptions
+
+        @Option(help: ArgumentHelp("With --strategy: reach the budget in K equal steps.", valueName: "K")) var steps = 1
+
+        @Option(help: "Fold constant deleted channels into consumers' biases: exact, all or off.")
+        var biasCompensation: BiasCompensation = .exact
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write.", valueName: "OUT.surgeon"))
         var output: String?
@@ -27,21 +42,85 @@ extension Surgeon {
 
         @OptionGroup var out: OutputOptions
 
+        @OptionGroup var threads: ThreadOptions
+
         func validate() throws {
             if output == nil, !dryRun { throw ValidationError("give -o OUT.surgeon for the pruned model, or --dry-run") }
+            guard (plan == nil) != (strategy.strategy == nil) else {
+                throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
+            }
+            guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+            if steps > 1, plan != nil { throw ValidationError("--steps goes with --strategy") }
         }
 
         func run() throws {
+            threads.apply()
             let contents = try Inputs.model(model)
-            let plan = try PlanFile.read(self.plan)
-            let pruned = try ChannelSurgeon.standard.apply(plan, to: contents.graph)
-            let summary = PruningSummary(before: contents.graph, after: pruned)
-            if !dryRun, let output {
-                try ModelFile.save(ModelFile.Contents(graph: pruned, metadata: contents.metadata), to: URL(fileURLWithPath: output))
+            var graph = contents.graph
+            var compensation = BiasCompensation.Report()
+            var lastResult: Planner.Result?
+            let normalization = Inputs.storedNormalization(contents) ?? .unitRange
+            let data = try strategy.labeledData(normalization: normalization)
+            let probe = data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
+                ?? Self.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
+            if let planPath = self.plan {
+                graph = try prune(graph, plan: try PlanFile.read(planPath), probe: probe, report: &compensation)
+            } else {
+                let planner = try strategy.planner()
+                let original = contents.graph
+                for step in 1...steps {
+                    var stepPlanner = planner
+                    let cost = Self.cost(of: planner.budget, graph)
+                    stepPlanner.budget = planner.budget.step(step, of: steps, costNow: cost, costOriginal: Self.cost(of: planner.budget, original))
+                    let result = try stepPlanner.plan(graph, data: data, seed: strategy.seed &+ UInt64(step))
+                    graph = try prune(graph, plan: result.plan, probe: probe, report: &compensation)
+                    lastResult = result
+                    if steps > 1 { Output.status("step \(step)/\(steps): \(Output.grouped(graph.macCount)) MACs, \(Output.grouped(graph.parameterCount)) params") }
+                }
             }
-            if out.json { try Output.json(summary); return }
+            let summary = PruningSummary(before: contents.graph, after: graph)
+            if !dryRun, let output {
+                try ModelFile.save(ModelFile.Contents(graph: graph, metadata: contents.metadata), to: URL(fileURLWithPath: output))
+            }
+            if out.json {
+                if var result = lastResult {
+                    result.summary = summary
+                    try Output.json(PlanReport(result, plan: nil, compensation: compensation))
+                } else {
+                    try Output.json(summary)
+                }
+                return
+            }
             Self.print(summary)
+            if !compensation.folds.isEmpty || compensation.skippedApproximate > 0 {
+                let folded = compensation.folds.reduce(0) { $0 + $1.channels }
+                Swift.print("bias compensation: \(folded) constant channel(s) folded into \(compensation.folds.count) layer(s)"
+                    + (compensation.skippedApproximate > 0 ? ", \(compensation.skippedApproximate) left (padding would make it approximate; --bias-compensation all folds them)" : ""))
+            }
             if !dryRun, let output { Output.status("wrote \(output)") }
+        }
+
+        /// Validates and applies one plan, folding constant channels first.
+        func prune(_ graph: Graph, plan: PruningPlan, probe: Tensor, report: inout BiasCompensation.Report) throws -> Graph {
+            let surgeon = ChannelSurgeon.standard
+            let analysis = try surgeon.analyze(graph)
+            let (compensated, r) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: biasCompensation)
+            report.folds += r.folds
+            report.skippedApproximate += r.skippedApproximate
+            return try surgeon.apply(plan, to: compensated, analysis: try surgeon.analyze(compensated))
+        }
+
+        static func cost(of budget: Budget, _ graph: Graph) -> Int {
+            if case .params = budget.target { return graph.parameterCount }
+            return graph.macCount
+        }
+
+        /// Random inputs in [0, 1): enough to tell constant channels, which are constant for any input.
+        static func randomProbe(shape: Shape, seed: UInt64) -> Tensor {
+            var random = SeededRandom(seed: seed ^ 0xB1A5)
+            var t = Tensor(shape: [4] + shape)
+            for i in 0..<t.count { t.scalars[i] = random.nextUnitFloat() }
+            return t
         }
 
         static func print(_ summary: PruningSummary) {

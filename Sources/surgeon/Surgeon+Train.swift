@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonPlugins
 
 extension Surgeon {
     /// `surgeon train MODEL --data X --labels Y -o OUT`.
@@ -47,6 +48,12 @@ extension Surgeon {
 
         @Flag(help: "Continue from last.surgeon in --checkpoint-dir.") var resume = false
 
+        @Option(help: ArgumentHelp("Sparse training: the strength of the sparsity penalty (e.g. 1e-4).", valueName: "LAMBDA"))
+        var l1: Float?
+
+        @Option(help: ArgumentHelp("With --l1: \(StrategyRegistry.standard.regularizers.map(\.name).joined(separator: ", ")).", valueName: "NAME"))
+        var regularizer = "l1-gamma"
+
         @OptionGroup var out: OutputOptions
 
         enum ScheduleName: String, ExpressibleByArgument, CaseIterable { case constant, step, cosine }
@@ -58,6 +65,8 @@ extension Surgeon {
             if valSplit != nil, valData != nil { throw ValidationError("give --val-split or --val-data/--val-labels, not both") }
             if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)") }
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+            if let l1, !(l1 >= 0 && l1.isFinite) { throw ValidationError("--l1 must be a non-negative number, got \(l1)") }
+            do { _ = try StrategyRegistry.standard.regularizer(named: regularizer) } catch { throw ValidationError("\(error)") }
             do { try configuration().validate() } catch { throw ValidationError("\(error)") }
         }
 
@@ -91,8 +100,12 @@ extension Surgeon {
             }
             let metadata: [String: ConfigValue] = [Inputs.normalizationKey: try ConfigValue(encoding: norm)]
             let display = ProgressDisplay(quiet: false)
-            let trainer = Trainer(configuration: configuration(), checkpointDirectory: checkpointURL, metadata: metadata,
-                                  registry: .standard, onEvent: { display.handle($0) })
+            var regularizers: [any Regularizer] = []
+            if let l1, l1 > 0 {
+                regularizers.append(try StrategyRegistry.standard.regularizer(named: regularizer).make(l1, contents.graph, .standard))
+            }
+            let trainer = Trainer(configuration: configuration(), regularizers: regularizers, checkpointDirectory: checkpointURL,
+                                  metadata: metadata, registry: .standard, onEvent: { display.handle($0) })
             let result = try trainer.fit(contents.graph, train: train, validation: validation, resume: resume)
             var meta = metadata
             meta["training_history"] = try ConfigValue(encoding: result.history)

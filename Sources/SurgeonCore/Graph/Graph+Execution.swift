@@ -10,6 +10,12 @@ extension Graph {
     /// Runs the graph in inference mode; returns one tensor per output, batch axis first.
     /// Intermediate values are released as soon as their last reader has run.
     public func predict(_ inputs: [Tensor]) throws(GraphError) -> [Tensor] {
+        try predict(inputs, observe: nil)
+    }
+
+    /// `predict`, calling `observe(node, value)` with every node's output as it is computed
+    /// (for statistics streamed batch by batch, such as APoZ).
+    public func predict(_ inputs: [Tensor], observe: ((Int, Tensor) -> Void)?) throws(GraphError) -> [Tensor] {
         let sources = try checkedSources(inputs)
         var remaining = consumers.map(\.count)
         for o in outputNodeIndices { remaining[o] += 1 }
@@ -20,6 +26,7 @@ extension Graph {
             let node = nodes[i]
             let context = ForwardContext(training: false)
             values[i] = try Graph.wrap(node) { try node.layer.forward(args, context: context).value }
+            observe?(i, values[i]!)
             for j in Set(inputIndices[i]) {
                 remaining[j] -= 1
                 if remaining[j] == 0 { values[j] = nil }
@@ -47,6 +54,12 @@ extension Graph {
     /// Back-propagates `outputGradients` (one per graph output) through the tape; returns the
     /// gradients of each node's trainable weights, parallel to `nodes`.
     public func backward(_ tape: Tape, outputGradients: [Tensor]) throws(GraphError) -> [[Tensor]] {
+        try backward(tape, outputGradients: outputGradients, observe: nil)
+    }
+
+    /// `backward`, calling `observe(node, gradient)` with dLoss/dOutput of every node once it is
+    /// complete (first-order Taylor importance needs it).
+    public func backward(_ tape: Tape, outputGradients: [Tensor], observe: ((Int, Tensor) -> Void)?) throws(GraphError) -> [[Tensor]] {
         guard outputGradients.count == outputNames.count else {
             throw .inputCount(expected: outputNames.count, actual: outputGradients.count)
         }
@@ -58,6 +71,7 @@ extension Graph {
         for i in nodes.indices.reversed() {
             guard let g = grads[i] else { continue }
             grads[i] = nil
+            observe?(i, g)
             let node = nodes[i]
             if inputIndices[i].isEmpty { continue }
             let args = inputIndices[i].map { tape.outputs[$0].value }

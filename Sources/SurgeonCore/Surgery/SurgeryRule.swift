@@ -43,10 +43,35 @@ public protocol SurgeryRule: Layer {
     /// indices of input `k` (ascending), `keptOutputs` those of the output. The weights must be
     /// sliced to match; throw `LayerError.unsupported` for what the layer cannot do.
     func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer
+
+    /// For each weight (parallel to `weights`), which axis runs over the output channels and
+    /// which over the (first) input's channels, if any: Conv2D's kernel `[kh, kw, in, out]` is
+    /// `(output: 3, input: 2)`, its bias `(output: 0)`. Importance criteria and regularisers use
+    /// it to find a channel's filter slices in any layer type.
+    var weightChannelAxes: [WeightChannelAxes] { get }
+
+    /// This layer with constant input channels folded into its bias: `constants[c]` is the value
+    /// input channel `c` holds everywhere (a deleted channel whose BatchNorm emits beta). Returns
+    /// nil when the layer cannot fold; `exact` is false when zero padding makes the fold an
+    /// approximation at the borders.
+    func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)?
+}
+
+/// The channel axes of one weight (see `SurgeryRule.weightChannelAxes`).
+public struct WeightChannelAxes: Sendable, Equatable {
+    public var output: Int?
+    public var input: Int?
+
+    public init(output: Int? = nil, input: Int? = nil) {
+        self.output = output
+        self.input = input
+    }
 }
 
 extension SurgeryRule {
     public var outputChannelsArePrunable: Bool { true }
+    public var weightChannelAxes: [WeightChannelAxes] { [] }
+    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? { nil }
 }
 
 /// The layer types that surgery supports, keyed by Keras class name: registration is what makes

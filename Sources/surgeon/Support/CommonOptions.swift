@@ -60,3 +60,5 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Print the result as JSON on standard output.")
     var json = false
 }
+
+extension BiasCompensation: ExpressibleByArgument {}

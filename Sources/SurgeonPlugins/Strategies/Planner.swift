@@ -1,0 +1,153 @@
+import SurgeonCore
+
+/// Turns a criterion, a group policy and a budget into a `PruningPlan` for a model.
+public struct Planner: Sendable {
+    public var criterion: any ImportanceCriterion
+    public var policy: any GroupPolicy
+    public var budget: Budget
+    public var surgeon: Surgeon
+
+    public init(criterion: any ImportanceCriterion, policy: any GroupPolicy, budget: Budget, surgeon: Surgeon) {
+        self.criterion = criterion
+        self.policy = policy
+        self.budget = budget
+        self.surgeon = surgeon
+    }
+
+    /// The plan and what it does to the model.
+    public struct Result: Sendable {
+        public var plan: PruningPlan
+        public var summary: PruningSummary
+        /// Prunable groups the criterion could not score (no member it can judge).
+        public var unscoredGroups: [Int]
+    }
+
+    /// Scores the channels of `graph` and picks the deletions the budget allows.
+    public func plan(_ graph: Graph, data: LabeledData? = nil, seed: UInt64 = 0) throws -> Result {
+        try budget.validate()
+        if criterion.needsData, data == nil { throw StrategyError.needsData(criterion: criterion.name) }
+        let analysis = try surgeon.analyze(graph)
+        let scores = try criterion.scores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
+        var candidates: [Candidate] = []
+        var unscored: [Int] = []
+        for group in analysis.groups where group.prunable {
+            let members = scores[group.id]
+            guard !members.isEmpty else { unscored.append(group.id); continue }
+            if group.members.contains(where: { budget.ignore.contains($0.layer) }) { continue }
+            let combined = policy.combinedScores(members)
+            let top = combined.max() ?? 0
+            candidates.append(Candidate(
+                group: group, members: members, combined: combined,
+                normalized: combined.map { top > 0 ? $0 / top : 0 },
+                limit: max(0, min(group.size - budget.minChannels, Int((budget.maxRatio * Double(group.size)).rounded(.down))))))
+        }
+        let plan: PruningPlan
+        switch budget.target {
+        case let .ratio(r, global: false):
+            plan = makePlan(analysis, candidates) { Selection.lowest(Int((r * Double($0.group.size)).rounded(.down))) }
+        case let .ratio(r, global: true):
+            let ranking = globalRanking(candidates)
+            plan = planTaking(Int((r * Double(ranking.count)).rounded(.down)), ranking, analysis, candidates)
+        case let .threshold(t):
+            plan = makePlan(analysis, candidates) { _ in Selection.below(t) }
+        case let .macs(f):
+            plan = try search(f, cost: \.macCount, name: "MACs", graph, analysis, candidates)
+        case let .params(f):
+            plan = try search(f, cost: \.parameterCount, name: "parameters", graph, analysis, candidates)
+        }
+        let pruned = try surgeon.apply(plan, to: graph, analysis: analysis)
+        return Result(plan: plan, summary: PruningSummary(before: graph, after: pruned), unscoredGroups: unscored)
+    }
+
+    // MARK: - Selection
+
+    struct Candidate {
+        var group: ChannelGroup
+        var members: [MemberScores]
+        var combined: [Float]
+        var normalized: [Float]
+        /// The most channels this group may lose.
+        var limit: Int
+    }
+
+    enum Selection {
+        case lowest(Int)
+        case below(Float)
+    }
+
+    /// Indices of `scores` the selection picks, lowest first.
+    func pick(_ scores: [Float], _ selection: Selection) -> [Int] {
+        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
+        switch selection {
+        case let .lowest(n): return Array(order.prefix(max(0, n)))
+        case let .below(t): return order.filter { scores[$0] < t }
+        }
+    }
+
+    /// The group's deletions: the policy's choice, then the limits and the rounding.
+    func deletions(_ c: Candidate, _ selection: Selection) -> [Int] {
+        var chosen: [Int]
+        if let combined = policy.combine(lists: c.members.map { pick($0.scores, selection) }) {
+            chosen = combined.sorted { c.combined[$0] != c.combined[$1] ? c.combined[$0] < c.combined[$1] : $0 < $1 }
+        } else {
+            chosen = pick(c.combined, selection)
+        }
+        chosen = Array(chosen.prefix(c.limit))
+        if budget.roundTo > 1, !chosen.isEmpty {
+            let kept = c.group.size - chosen.count
+            let rounded = (kept + budget.roundTo - 1) / budget.roundTo * budget.roundTo
+            chosen = rounded >= c.group.size ? [] : Array(chosen.prefix(c.group.size - rounded))
+        }
+        return chosen.sorted()
+    }
+
+    func makePlan(_ analysis: ChannelAnalysis, _ candidates: [Candidate], _ selection: (Candidate) -> Selection) -> PruningPlan {
+        var plan = PruningPlan(template: analysis)
+        for c in candidates { plan.groups[c.group.id].delete = deletions(c, selection(c)) }
+        return plan
+    }
+
+    /// Every candidate channel, by normalised score (then group and index, for determinism).
+    func globalRanking(_ candidates: [Candidate]) -> [(candidate: Int, index: Int)] {
+        var all: [(score: Float, candidate: Int, index: Int)] = []
+        for (k, c) in candidates.enumerated() {
+            for (i, s) in c.normalized.enumerated() { all.append((s, k, i)) }
+        }
+        all.sort { ($0.score, $0.candidate, $0.index) < ($1.score, $1.candidate, $1.index) }
+        return all.map { ($0.candidate, $0.index) }
+    }
+
+    /// The plan deleting the first `k` channels of the global ranking (per group: as many of
+    /// its lowest as the ranking reaches).
+    func planTaking(_ k: Int, _ ranking: [(candidate: Int, index: Int)], _ analysis: ChannelAnalysis, _ candidates: [Candidate]) -> PruningPlan {
+        var counts = [Int](repeating: 0, count: candidates.count)
+        for entry in ranking.prefix(k) { counts[entry.candidate] += 1 }
+        var plan = PruningPlan(template: analysis)
+        for (k, c) in candidates.enumerated() { plan.groups[c.group.id].delete = deletions(c, .lowest(counts[k])) }
+        return plan
+    }
+
+    /// The smallest prefix of the global ranking whose plan brings `cost` to at most
+    /// `fraction` of the original (binary search: deleting more never costs more).
+    func search(_ fraction: Double, cost: KeyPath<Graph, Int>, name: String, _ graph: Graph, _ analysis: ChannelAnalysis,
+                _ candidates: [Candidate]) throws -> PruningPlan {
+        let ranking = globalRanking(candidates)
+        let target = fraction * Double(graph[keyPath: cost])
+        func costOf(_ plan: PruningPlan) throws -> Int { try surgeon.apply(plan, to: graph, analysis: analysis)[keyPath: cost] }
+        let most = planTaking(ranking.count, ranking, analysis, candidates)
+        let least = try costOf(most)
+        guard Double(least) <= target else {
+            let share = 100 * Double(least) / Double(max(graph[keyPath: cost], 1))
+            throw StrategyError.unreachable(String(
+                format: "cannot reach %.1f%% of the %@: with --min-channels %d and --max-ratio %.2f%@ the most that can be pruned leaves %.1f%%",
+                fraction * 100, name, budget.minChannels, budget.maxRatio,
+                budget.ignore.isEmpty ? "" : " (and the ignored layers)", share))
+        }
+        var low = 0, high = ranking.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Double(try costOf(planTaking(mid, ranking, analysis, candidates))) <= target { high = mid } else { low = mid + 1 }
+        }
+        return planTaking(low, ranking, analysis, candidates)
+    }
+}
