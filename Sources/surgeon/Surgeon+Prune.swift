@@ -15,10 +15,10 @@ extension Surgeon {
             reports the change (channels per layer, parameters and MACs before and after) without writing.
 
             Instead of --plan, --strategy NAME with a budget plans and applies in one step (--steps K: in K equal \
-            steps, re-scoring each time). Deleted channels that are constant (a BatchNorm with gamma ~ 0 emits \
-            beta) are folded into the consumers' biases: --bias-compensation exact (default: only where exact, \
-            i.e. Dense layers and convolutions whose windows read no zero padding), all (also 'same'-padded \
-            convolutions, approximate at the borders) or off.
+            steps, re-scoring each time). Deleted channels are replaced by their mean value, folded into the \
+            consumers' biases (a BatchNorm with gamma ~ 0 emits beta; the mean is measured on --data, or on \
+            random inputs): --bias-compensation exact (default: only Dense layers and convolutions whose windows \
+            read no zero padding), all (also 'same'-padded convolutions, approximate at the borders) or off.
 
             """ + StrategyCatalog.text)
 
@@ -94,7 +94,8 @@ extension Surgeon {
             Self.print(summary)
             if !compensation.folds.isEmpty || compensation.skippedApproximate > 0 {
                 let folded = compensation.folds.reduce(0) { $0 + $1.channels }
-                Swift.print("bias compensation: \(folded) constant channel(s) folded into \(compensation.folds.count) layer(s)"
+                let constant = compensation.folds.reduce(0) { $0 + $1.constantChannels }
+                Swift.print("bias compensation: \(folded) deleted channel(s) (\(constant) exactly constant) folded into \(compensation.folds.count) layer(s)"
                     + (compensation.skippedApproximate > 0 ? ", \(compensation.skippedApproximate) left (padding would make it approximate; --bias-compensation all folds them)" : ""))
             }
             if !dryRun, let output { Output.status("wrote \(output)") }

@@ -1,12 +1,13 @@
-/// Folding deleted-but-constant channels into the consumers' biases.
+/// Folding deleted channels' constant values into the consumers' biases.
 ///
 /// A deleted channel is usually not zero: a BatchNorm channel whose gamma was driven to ~0
 /// emits beta (after a ReLU, relu(beta)) everywhere. Deleting it drops that constant from every
 /// consumer. Instead, each consumer that can (Conv2D, Dense: `SurgeryRule.foldingConstantInputs`)
-/// adds `constant x weights` to its bias before the channel is cut. Channels are found constant
-/// on a probe batch (values within `tolerance` x max(1, |mean|) of each other; the mean is
-/// folded). The fold is exact for Dense layers and for convolutions whose windows never read
-/// zero padding; with padding ('same' borders) border pixels see fewer taps, so it is
+/// adds `value x weights` to its bias before the channel is cut, where `value` is the channel's
+/// mean over a probe batch (real data when given). For a channel that is truly constant (gamma
+/// = 0) that is exact; for a nearly constant one (small gamma) it is the best constant
+/// replacement. The fold itself is exact for Dense layers and for convolutions whose windows never
+/// read zero padding; with padding ('same' borders) border pixels see fewer taps, so it is
 /// approximate there and only done in `.all` mode.
 public enum BiasCompensation: String, Sendable, Codable, CaseIterable {
     /// Drop deleted channels as they are.
@@ -20,11 +21,15 @@ public enum BiasCompensation: String, Sendable, Codable, CaseIterable {
     public struct Report: Sendable, Codable, Equatable {
         public struct Fold: Sendable, Codable, Equatable {
             public var layer: String
+            /// Deleted input channels folded.
             public var channels: Int
+            /// Of those, the ones constant on the probe (within 1e-5 of their size).
+            public var constantChannels: Int
+            /// True when the layer reads no zero padding, so a constant input folds exactly.
             public var exact: Bool
         }
         public var folds: [Fold] = []
-        /// Constant channels left unfolded because the consumer's fold would be approximate.
+        /// Deleted channels left unfolded because the consumer's fold would be approximate.
         public var skippedApproximate = 0
 
         public init() {}
@@ -37,7 +42,7 @@ extension Surgeon {
     /// or random values: a constant channel is constant for any input).
     public func compensatingBiases(
         for plan: PruningPlan, in graph: Graph, analysis: ChannelAnalysis, probe: Tensor,
-        mode: BiasCompensation = .exact, tolerance: Float = 1e-3
+        mode: BiasCompensation = .exact
     ) throws -> (graph: Graph, report: BiasCompensation.Report) {
         var report = BiasCompensation.Report()
         guard mode != .off else { return (graph, report) }
@@ -76,9 +81,12 @@ extension Surgeon {
         for (i, j) in consumers {
             guard let s = stats[j], let channels = wanted[j] else { continue }
             var constants: [Int: Float] = [:]
+            var constantCount = 0
             for (k, ch) in channels.enumerated() {
                 let mean = Float(s.sum[k] / Double(max(s.count, 1)))
-                if s.high[k] - s.low[k] <= tolerance * max(1, abs(mean)), mean != 0 { constants[ch] = mean }
+                guard mean != 0 else { continue }
+                constants[ch] = mean
+                if s.high[k] - s.low[k] <= 1e-5 * max(1, abs(mean)) { constantCount += 1 }
             }
             guard !constants.isEmpty else { continue }
             let folded: (layer: any Layer, exact: Bool)?
@@ -91,7 +99,8 @@ extension Surgeon {
                 continue
             }
             nodes[i].layer = folded.layer
-            report.folds.append(.init(layer: graph.nodes[i].name, channels: constants.count, exact: folded.exact))
+            report.folds.append(.init(layer: graph.nodes[i].name, channels: constants.count, constantChannels: constantCount,
+                                      exact: folded.exact))
         }
         do { return (try Graph(nodes: nodes, outputs: graph.outputNames), report) } catch { throw SurgeryError.rebuild("\(error)") }
     }
