@@ -25,14 +25,9 @@ struct ChannelAccumulator {
     func scores(_ context: ScoringContext, transform: (Double) -> Float) -> [[MemberScores]] {
         var result = [[MemberScores]](repeating: [], count: context.analysis.groups.count)
         for (node, values) in sums.sorted(by: { $0.key < $1.key }) {
-            var perGroup: [Int: [Float]] = [:]
-            for (c, ch) in context.analysis.outputChannels[node].enumerated() {
-                var scores = perGroup[ch.group] ?? [Float](repeating: -.infinity, count: context.analysis.groups[ch.group].size)
-                scores[ch.index] = max(scores[ch.index], transform(values[c]))
-                perGroup[ch.group] = scores
-            }
-            for (g, scores) in perGroup.sorted(by: { $0.key < $1.key }) {
-                result[g].append(MemberScores(layer: context.graph.nodes[node].name, scores: scores))
+            for (g, scores) in memberScores(context, node: node, values: values.map(transform),
+                                            channels: context.analysis.outputChannels[node]) {
+                result[g].append(scores)
             }
         }
         return result

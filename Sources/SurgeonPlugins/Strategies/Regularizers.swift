@@ -1,5 +1,16 @@
 import SurgeonCore
 
+/// Adds the subgradient of `lambda * sum |w|` to `gradient`; returns the penalty.
+func addL1(_ w: Tensor, lambda: Float, into gradient: inout Tensor) -> Double {
+    var sum = 0.0
+    for j in 0..<w.count {
+        let v = w.scalars[j]
+        sum += Double(abs(v))
+        gradient.scalars[j] += v > 0 ? lambda : (v < 0 ? -lambda : 0)
+    }
+    return Double(lambda) * sum
+}
+
 /// `l1-gamma`: lambda * sum |gamma| over every BatchNorm-like scale, subgradient
 /// lambda * sign(gamma) — Network Slimming (Liu et al., ICCV 2017; the paper used 1e-4 for VGG,
 /// 1e-5 for ResNet and DenseNet). Reports the share of |gamma| below 1e-2.
@@ -20,14 +31,9 @@ public struct L1GammaRegularizer: Regularizer {
     public func apply(to graph: Graph, gradients: inout [[Tensor]]) -> Double {
         var penalty = 0.0
         for (i, k) in Self.gammas(graph) where k < gradients[i].count {
-            let gamma = graph.nodes[i].layer.weights[k]
-            for j in 0..<gamma.count {
-                let g = gamma.scalars[j]
-                penalty += Double(abs(g))
-                gradients[i][k].scalars[j] += g > 0 ? lambda : (g < 0 ? -lambda : 0)
-            }
+            penalty += addL1(graph.nodes[i].layer.weights[k], lambda: lambda, into: &gradients[i][k])
         }
-        return Double(lambda) * penalty
+        return penalty
     }
 
     public func report(for graph: Graph) -> [String: Double] {
@@ -55,14 +61,9 @@ public struct L1FiltersRegularizer: Regularizer {
     public func apply(to graph: Graph, gradients: inout [[Tensor]]) -> Double {
         var penalty = 0.0
         for (i, k, _) in kernels where k < gradients[i].count {
-            let w = graph.nodes[i].layer.weights[k]
-            for j in 0..<w.count {
-                let v = w.scalars[j]
-                penalty += Double(abs(v))
-                gradients[i][k].scalars[j] += v > 0 ? lambda : (v < 0 ? -lambda : 0)
-            }
+            penalty += addL1(graph.nodes[i].layer.weights[k], lambda: lambda, into: &gradients[i][k])
         }
-        return Double(lambda) * penalty
+        return penalty
     }
 
     public func report(for graph: Graph) -> [String: Double] {

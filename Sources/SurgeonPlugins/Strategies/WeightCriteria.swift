@@ -1,21 +1,25 @@
 import SurgeonCore
 
-/// Scores from `value(index along the slice)`, kept per group and member; several indices
-/// landing on one group channel (Flatten features) keep the largest.
+/// Per-channel values of a node's tensor, scattered into its groups as that member's scores
+/// (several channels landing on one group channel, as Flatten features do, keep the largest).
+func memberScores(_ context: ScoringContext, node: Int, values: [Float], channels: [ChannelAnalysis.GroupChannel])
+    -> [(group: Int, scores: MemberScores)] {
+    var perGroup: [Int: [Float]] = [:]
+    for (c, ch) in channels.enumerated() where c < values.count {
+        var scores = perGroup[ch.group] ?? [Float](repeating: -.infinity, count: context.analysis.groups[ch.group].size)
+        scores[ch.index] = max(scores[ch.index], values[c])
+        perGroup[ch.group] = scores
+    }
+    let name = context.graph.nodes[node].name
+    return perGroup.sorted { $0.key < $1.key }.map { ($0.key, MemberScores(layer: name, scores: $0.value.map { $0 == -.infinity ? 0 : $0 })) }
+}
+
+/// Scores of several members, per group.
 private func collect(_ context: ScoringContext, members: [(node: Int, values: [Float], channels: [ChannelAnalysis.GroupChannel])])
     -> [[MemberScores]] {
     var result = [[MemberScores]](repeating: [], count: context.analysis.groups.count)
     for m in members {
-        var perGroup: [Int: [Float]] = [:]
-        for (c, ch) in m.channels.enumerated() where c < m.values.count {
-            var scores = perGroup[ch.group] ?? [Float](repeating: -.infinity, count: context.analysis.groups[ch.group].size)
-            scores[ch.index] = max(scores[ch.index], m.values[c])
-            perGroup[ch.group] = scores
-        }
-        let name = context.graph.nodes[m.node].name
-        for (g, scores) in perGroup.sorted(by: { $0.key < $1.key }) {
-            result[g].append(MemberScores(layer: name, scores: scores.map { $0 == -.infinity ? 0 : $0 }))
-        }
+        for (g, scores) in memberScores(context, node: m.node, values: m.values, channels: m.channels) { result[g].append(scores) }
     }
     return result
 }
