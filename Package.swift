@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,7 +33,10 @@ let package = Package(
             ]
         ),
         .target(name: "Layers", dependencies: ["SurgeonCore"]),
-        .target(name: "SurgeonPlugins", dependencies: ["Layers", "SurgeonCore"]),
+        .target(
+            name: "SurgeonPlugins",
+            dependencies: ["Layers", "SurgeonCore", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "surgeon",
             dependencies: [

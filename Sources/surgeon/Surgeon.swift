@@ -10,6 +10,6 @@ struct Surgeon: ParsableCommand {
         commandName: "surgeon",
         abstract: "Channel pruning for convolutional networks: train, prune, fine-tune.",
         discussion: "Models are .surgeon files; data are NumPy .npy files (NHWC images, integer or one-hot labels).",
-        subcommands: [Demo.self, New.self, Train.self, Eval.self, Predict.self, Inspect.self, Groups.self, Plan.self, Prune.self, Rules.self, Strategies.self]
+        subcommands: [Demo.self, New.self, Train.self, Eval.self, Predict.self, Inspect.self, Groups.self, Plan.self, Prune.self, Rules.self, Strategies.self, Run.self, Sensitivity.self]
     )
 }

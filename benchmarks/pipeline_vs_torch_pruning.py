@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""surgeon's prune pipeline against PyTorch + Torch-Pruning, side by side.
+
+Runs the same four-stage Network Slimming pipeline -- train, sparse-train,
+prune, retrain -- on the same data with PyTorch + Torch-Pruning and, when given
+``--surgeon-cmd``, with surgeon, for each requested variant, and prints per
+stage and per tool: validation accuracy, parameters, MACs and the stage's wall
+time, then the final accuracy, the MACs ratio (after/before) and the total
+wall time of each tool.
+
+How to run it (from the repository root)::
+
+    # 1. A virtualenv OUTSIDE the repository, with the pinned requirements
+    #    (the CPU-only torch build, numpy and torch-pruning):
+    python3 -m venv /work/venv-bench
+    /work/venv-bench/bin/pip install -r benchmarks/requirements.txt
+
+    # 2. Build surgeon in release mode:
+    swift build -c release
+
+    # 3. Run the benchmark (PyTorch/Torch-Pruning only, or against surgeon):
+    /work/venv-bench/bin/python benchmarks/pipeline_vs_torch_pruning.py --variants vgg
+    /work/venv-bench/bin/python benchmarks/pipeline_vs_torch_pruning.py \\
+        --surgeon-cmd ".build/release/surgeon benchmark pipeline" --json
+
+The surgeon command is run through the shell as ``CMD --variant V --json``
+(put any other option surgeon needs, such as its thread count, into CMD); its
+stdout must contain a JSON object like::
+
+    {"variant": "vgg",
+     "stages": [{"stage": "baseline", "accuracy": 0.981, "params": 105450,
+                 "macs": 9956512, "seconds": 31.2},
+                {"stage": "sparse", ...}, {"stage": "pruned", ...},
+                {"stage": "retrained", ...}],
+     "total_seconds": 120.5}
+
+(log lines around it are tolerated; its stderr is passed through). Each tool
+counts parameters and MACs its own way -- Torch-Pruning's
+``count_ops_and_params`` here, surgeon's own counter there -- so compare the
+MACs *ratios* across tools, not the absolute counts.
+
+The pipeline, PyTorch side (surgeon's ``Recipe.standard`` is the same):
+
+* Data: the bundled MNIST subset ``Sources/surgeon/Resources/mnist-5k``
+  (uint8 [5000, 28, 28, 1] images, int64 labels), pixels / 255; the first
+  4,000 images train, the last 1,000 validate. Every epoch reshuffles the
+  training set with a generator seeded from ``--seed``; the last batch of an
+  epoch is the partial one (4,000 = 62 x 64 + 32), as in surgeon.
+* Model: the variant at 28x28x1, width 1.0, 10 classes, built by
+  ``train_throughput.Net`` (BN eps 1e-3, momentum 0.1).
+* Training, all three training stages: batch 64, SGD momentum 0.9, Nesterov,
+  weight decay 5e-4 on conv/linear weights only (tensors of rank >= 2; not
+  biases, not BatchNorm), softmax cross-entropy, a fresh optimizer per stage,
+  the learning rate set per step: linear warm-up from lr/W to lr over the first
+  W steps, then cosine to 0 over the remaining steps of the stage (surgeon's
+  ``LearningRateSchedule``).
+* 1 "baseline": 5 epochs, lr 0.05, no warm-up.
+* 2 "sparse": 5 epochs, lr 0.05, plus Network Slimming's L1 on every BN weight
+  (gamma): after ``loss.backward()``, ``grad += lam * sign(gamma)``, lam 3e-2
+  (what ``tp.pruner.BNScalePruner.regularize`` does with ``group_lasso=False``).
+* 3 "pruned": Torch-Pruning's ``BNScalePruner`` with ``BNScaleImportance()``,
+  ``global_pruning=True``, ``round_to=8``, the final Linear ignored, pruned in
+  small steps until MACs <= 50% of the original -- the recipe of Torch-Pruning's
+  ``reproduce/main.py`` (``pruning_ratio=1.0``, ``iterative_steps=400``, call
+  ``pruner.step()`` and re-measure with ``tp.utils.count_ops_and_params`` on a
+  [1, 1, 28, 28] input until the target is reached). No fine-tuning; evaluated
+  right after pruning. The last step can overshoot the target (``round_to=8``
+  removes channels 8 at a time); the MACs actually reached are reported.
+* 4 "retrained": 5 epochs, lr 0.01 with a 1-epoch linear warm-up, then cosine.
+
+After every stage: validation accuracy (BN in eval mode), parameters and MACs
+per sample (``tp.utils.count_ops_and_params``: learnable parameters only, not BN
+running statistics), and the stage's wall time -- its training or pruning plus
+its one validation pass; the parameter/MAC count for the report is not timed
+(in the prune stage the counts that drive the loop are). ``torch.set_num_threads``
+gets ``--threads``. Progress goes to stderr; the tables, or the JSON with
+``--json``, to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch_pruning as tp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_throughput import (  # noqa: E402  (the architectures, exactly as surgeon builds them)
+    INPUT_CHANNELS,
+    INPUT_SIZE,
+    NUM_CLASSES,
+    OTHER_LOAD_WARN,
+    VARIANTS,
+    Net,
+    OtherLoad,
+    log,
+    positive_int,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO / "Sources" / "surgeon" / "Resources" / "mnist-5k"
+STAGE_NAMES = ("baseline", "sparse", "pruned", "retrained")
+TRAIN_COUNT = 4000
+VALIDATION_COUNT = 1000
+BATCH_SIZE = 64
+MOMENTUM = 0.9
+WEIGHT_DECAY = 5e-4
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_mnist(directory: Path) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """(train, validation) as ([N, 1, 28, 28] float32 in [0, 1], [N] int64)."""
+    images = np.load(directory / "images.npy")
+    labels = np.load(directory / "labels.npy")
+    if images.shape != (5000, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS) or images.dtype != np.uint8:
+        raise SystemExit(f"error: unexpected images.npy: {images.dtype} {images.shape}")
+    if labels.shape != (5000,):
+        raise SystemExit(f"error: unexpected labels.npy shape {labels.shape}")
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
+    y = torch.from_numpy(labels.astype(np.int64))
+    train = (x[:TRAIN_COUNT], y[:TRAIN_COUNT])
+    validation = (x[-VALIDATION_COUNT:], y[-VALIDATION_COUNT:])
+    return train, validation
+
+
+# ----------------------------------------------------------------------- training
+
+
+def learning_rate(base: float, step: int, total_steps: int, warmup_steps: int) -> float:
+    """surgeon's schedule: linear warm-up from base/W to base over W steps, then
+    cosine from base to 0 over the remaining steps."""
+    if step < warmup_steps:
+        return base * (step + 1) / warmup_steps
+    span = max(total_steps - warmup_steps, 1)
+    progress = min((step - warmup_steps) / span, 1.0)
+    return base * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, lr: float) -> torch.optim.SGD:
+    """SGD, Nesterov momentum; weight decay on conv/linear weights only."""
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]  # biases, BN gamma/beta
+    return torch.optim.SGD(
+        [{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr, momentum=MOMENTUM, nesterov=True,
+    )
+
+
+def bn_l1_subgradient_(model: nn.Module, lam: float) -> None:
+    """Network Slimming's sparsity term: grad(gamma) += lam * sign(gamma) for
+    every BatchNorm weight (call after loss.backward())."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine and m.weight.grad is not None:
+            m.weight.grad.add_(torch.sign(m.weight.detach()), alpha=lam)
+
+
+def train(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], *, epochs: int, lr: float,
+          warmup_epochs: float, seed: int, l1_lambda: float = 0.0, label: str = "") -> list[dict]:
+    """Trains `model` in place; returns per-epoch training loss/accuracy."""
+    x, y = data
+    n = x.shape[0]
+    steps_per_epoch = math.ceil(n / BATCH_SIZE)
+    total_steps = steps_per_epoch * epochs
+    warmup_steps = round(warmup_epochs * steps_per_epoch)
+    opt = make_optimizer(model, lr)
+    gen = torch.Generator().manual_seed(seed)
+    history = []
+    step = 0
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(n, generator=gen)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, BATCH_SIZE):
+            idx = order[start:start + BATCH_SIZE]
+            xb, yb = x[idx], y[idx]
+            rate = learning_rate(lr, step, total_steps, warmup_steps)
+            for g in opt.param_groups:
+                g["lr"] = rate
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = F.cross_entropy(out, yb)
+            loss.backward()
+            if l1_lambda:
+                bn_l1_subgradient_(model, l1_lambda)
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (out.argmax(1) == yb).sum().item()
+            step += 1
+        if not math.isfinite(loss_sum):
+            raise SystemExit(f"error: non-finite training loss in {label} epoch {epoch + 1}")
+        history.append({"epoch": epoch + 1, "loss": loss_sum / n, "accuracy": correct / n, "last_lr": rate})
+        log(f"    {label} epoch {epoch + 1}/{epochs}: loss {loss_sum / n:.4f}, train acc {correct / n:.4f}, "
+            f"lr {rate:.4g}")
+    return history
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], batch_size: int = 500) -> float:
+    model.eval()
+    x, y = data
+    correct = 0
+    for start in range(0, x.shape[0], batch_size):
+        correct += (model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum().item()
+    return correct / x.shape[0]
+
+
+def count(model: nn.Module, example: torch.Tensor) -> tuple[int, int]:
+    """(MACs per sample, parameters) by Torch-Pruning's counter."""
+    macs, params = tp.utils.count_ops_and_params(model, example)
+    return int(macs), int(params)
+
+
+def conv_widths(model: nn.Module) -> list[int]:
+    return [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+# ------------------------------------------------------------------------ pruning
+
+
+def prune_to_macs(model: nn.Module, example: torch.Tensor, args: argparse.Namespace) -> dict:
+    """Torch-Pruning's recipe for a MACs target (reproduce/main.py's
+    progressive_pruning): a pruner with pruning_ratio=1.0 over many small
+    iterative steps, stepped until MACs <= target * original."""
+    model.eval()  # counting runs forward passes: keep BN statistics untouched
+    base_macs, _ = count(model, example)
+    importance = tp.importance.BNScaleImportance(
+        normalizer=None if args.tp_normalizer == "none" else args.tp_normalizer)
+    pruner = tp.pruner.BNScalePruner(
+        model,
+        example,
+        importance=importance,
+        global_pruning=True,
+        pruning_ratio=1.0,
+        iterative_steps=args.prune_steps,
+        round_to=8,
+        ignored_layers=[model.classifier],  # never prune the 10 class outputs
+    )
+    target = args.macs_target * base_macs
+    macs = base_macs
+    trajectory = []  # MACs after each step that changed them
+    while macs > target and pruner.current_step < pruner.iterative_steps:
+        pruner.step()
+        macs, _ = count(model, example)
+        if not trajectory or macs != trajectory[-1][1]:
+            trajectory.append((pruner.current_step, macs))
+    if macs > target:
+        log(f"  warning: MACs target not reached after {pruner.current_step} steps "
+            f"({macs:,} > {target:,.0f})")
+    log(f"    {pruner.current_step} pruner steps; MACs after the steps that changed them: "
+        + ", ".join(f"{m / base_macs:.3f}" for _, m in trajectory))
+    return {"pruner_steps": pruner.current_step, "macs_target": int(target),
+            "macs_trajectory": [{"step": s, "macs": m} for s, m in trajectory]}
+
+
+# ----------------------------------------------------------------------- pipeline
+
+
+def run_torch(variant: str, train_data, val_data, args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    t_total = time.perf_counter()
+    model = Net(variant)
+    example = train_data[0][:1].clone()  # [1, 1, 28, 28]
+    stages = []
+    load = OtherLoad()
+
+    def record(name: str, seconds: float, acc: float, **extra) -> None:
+        macs, params = count(model, example)
+        row = {"stage": name, "accuracy": acc, "params": params, "macs": macs, "seconds": seconds,
+               "conv_widths": conv_widths(model), **extra}
+        stages.append(row)
+        log(f"  [{variant}] {name}: acc {acc:.4f}, params {params:,}, MACs {macs:,}, {seconds:.1f} s")
+
+    def timed_train(name: str, **kw):
+        log(f"  [{variant}] {name} ...")
+        t = time.perf_counter()
+        hist = train(model, train_data, label=name, **kw)
+        acc = evaluate(model, val_data)
+        return time.perf_counter() - t, acc, hist
+
+    sec, acc, hist = timed_train("baseline", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=args.seed + 1)
+    record("baseline", sec, acc, history=hist)
+
+    sec, acc, hist = timed_train("sparse", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=args.seed + 2,
+                                 l1_lambda=args.l1_lambda)
+    record("sparse", sec, acc, history=hist)
+
+    log(f"  [{variant}] pruned ...")
+    t = time.perf_counter()
+    info = prune_to_macs(model, example, args)
+    acc = evaluate(model, val_data)
+    record("pruned", time.perf_counter() - t, acc, **info)
+
+    sec, acc, hist = timed_train("retrained", epochs=args.epochs, lr=0.01, warmup_epochs=1, seed=args.seed + 4)
+    record("retrained", sec, acc, history=hist)
+
+    total = time.perf_counter() - t_total
+    other = load.cores()
+    if other is not None and other > OTHER_LOAD_WARN:
+        log(f"  warning: other processes kept {other:.2f} CPUs busy during the PyTorch run; times are noisy")
+    return {"variant": variant, "stages": stages, "total_seconds": total, "other_cores_busy": other}
+
+
+def parse_pipeline_json(text: str) -> dict:
+    """The last JSON object in `text` with the key 'stages' (log lines around it are tolerated)."""
+    dec = json.JSONDecoder()
+    found = None
+    i = text.find("{")
+    while i != -1:
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict) and "stages" in obj:
+            found = obj
+        i = text.find("{", end)
+    if found is None:
+        raise ValueError("no JSON object with key 'stages' in the command's stdout")
+    by_name = {}
+    for s in found["stages"]:
+        by_name[s["stage"]] = {
+            **s,
+            "accuracy": float(s["accuracy"]), "params": int(s["params"]),
+            "macs": int(s["macs"]), "seconds": float(s["seconds"]),
+        }
+    missing = [n for n in STAGE_NAMES if n not in by_name]
+    if missing:
+        raise ValueError(f"stages missing from the JSON: {', '.join(missing)}")
+    found["stages"] = [by_name[n] for n in STAGE_NAMES] + [s for k, s in by_name.items() if k not in STAGE_NAMES]
+    found["total_seconds"] = float(found.get("total_seconds", sum(by_name[n]["seconds"] for n in STAGE_NAMES)))
+    return found
+
+
+def run_surgeon(cmd: str, variant: str, timeout: float) -> dict:
+    full = f"{cmd} --variant {shlex.quote(variant)} --json"
+    log(f"  $ {full}")
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run(full, shell=True, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"error: surgeon command timed out after {timeout:g} s: {full}")
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"error: surgeon command exited with status {proc.returncode}: {full}\nstdout:\n{proc.stdout}")
+    try:
+        obj = parse_pipeline_json(proc.stdout)
+    except (ValueError, TypeError, KeyError) as e:
+        raise SystemExit(f"error: {e}: {full}\nstdout:\n{proc.stdout}")
+    obj["process_wall_seconds"] = wall
+    for s in obj["stages"]:
+        if s["stage"] in STAGE_NAMES:
+            log(f"  [{variant}] surgeon {s['stage']}: acc {s['accuracy']:.4f}, params {s['params']:,}, "
+                f"MACs {s['macs']:,}, {s['seconds']:.1f} s")
+    return obj
+
+
+def summary(run: dict) -> dict:
+    st = {s["stage"]: s for s in run["stages"]}
+    return {
+        "final_accuracy": st["retrained"]["accuracy"],
+        "macs_before": st["baseline"]["macs"],
+        "macs_after": st["retrained"]["macs"],
+        "macs_ratio": st["retrained"]["macs"] / st["baseline"]["macs"],
+        "params_ratio": st["retrained"]["params"] / st["baseline"]["params"],
+        "total_seconds": run["total_seconds"],
+    }
+
+
+# ------------------------------------------------------------------------- output
+
+
+def fmt_table(torch_run: dict, surgeon_run: dict | None) -> str:
+    def cells(s: dict) -> list[str]:
+        return [f"{s['accuracy']:.4f}", f"{s['params']:,}", f"{s['macs']:,}", f"{s['seconds']:.1f}"]
+
+    header = ["stage"]
+    if surgeon_run:
+        header += ["surgeon acc", "surgeon params", "surgeon MACs", "surgeon s"]
+    header += ["torch acc", "torch params", "torch MACs", "torch s"]
+    t_st = {s["stage"]: s for s in torch_run["stages"]}
+    s_st = {s["stage"]: s for s in surgeon_run["stages"]} if surgeon_run else {}
+    body = []
+    for name in STAGE_NAMES:
+        row = [name]
+        if surgeon_run:
+            row += cells(s_st[name])
+        row += cells(t_st[name])
+        body.append(row)
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+
+    def line(cs):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cs, widths)))
+
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
+
+
+def fmt_summary(variant: str, torch_sum: dict, surgeon_sum: dict | None) -> str:
+    parts = []
+    for name, s in (("surgeon", surgeon_sum), ("torch", torch_sum)):
+        if s is None:
+            continue
+        parts.append(f"{name}: final acc {s['final_accuracy']:.4f}, MACs {s['macs_after']:,}/{s['macs_before']:,} "
+                     f"= {s['macs_ratio']:.3f}, total {s['total_seconds']:.1f} s")
+    return f"{variant} -- " + "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description="Train -> sparse-train (BN L1) -> prune to half the MACs -> retrain, on the bundled MNIST "
+        "subset, with PyTorch + Torch-Pruning and optionally surgeon; reports accuracy, parameters, MACs and "
+        "wall time per stage for both.",
+        epilog="Example: %(prog)s --surgeon-cmd '.build/release/surgeon benchmark pipeline' (run through the "
+        "shell with ' --variant V --json' appended; must print a JSON object with the key 'stages').",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--surgeon-cmd", metavar="CMD",
+                   help="shell command running surgeon's pipeline; if omitted, only PyTorch/Torch-Pruning runs")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=["vgg", "mobilenetv2"], metavar="V",
+                   help=f"variants to run, among {', '.join(VARIANTS)}")
+    p.add_argument("--threads", type=positive_int, default=2, help="torch.set_num_threads")
+    p.add_argument("--seed", type=int, default=0, help="seed for the weights and the shuffling")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images.npy and labels.npy")
+    p.add_argument("--epochs", type=positive_int, default=5, help="epochs of each training stage")
+    p.add_argument("--l1-lambda", type=float, default=3e-2, help="L1 strength on BN gammas in the sparse stage")
+    p.add_argument("--macs-target", type=float, default=0.5, help="prune until MACs <= this fraction of the original")
+    p.add_argument("--prune-steps", type=positive_int, default=400,
+                   help="Torch-Pruning iterative_steps (pruning_ratio 1.0 spread over this many steps)")
+    p.add_argument("--tp-normalizer", choices=["mean", "none"], default="mean",
+                   help="BNScaleImportance's normalizer: 'mean' (Torch-Pruning's default) divides each group's "
+                   "scores by their mean before the global ranking; 'none' ranks raw |gamma|")
+    p.add_argument("--surgeon-timeout", type=float, default=1800.0, help="seconds allowed per surgeon run")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    args = p.parse_args(argv)
+    if not 0 < args.macs_target <= 1:
+        p.error("--macs-target must be in (0, 1]")
+
+    torch.set_num_threads(args.threads)
+    cores = os.cpu_count() or 1
+    if args.threads > cores:
+        log(f"warning: {args.threads} threads requested but only {cores} CPUs are visible")
+    probe = OtherLoad()
+    time.sleep(1.0)
+    load_start = probe.cores()
+    if load_start is not None and load_start > OTHER_LOAD_WARN:
+        log(f"warning: other processes keep {load_start:.2f} of the {cores} CPUs busy; the times will be noisy")
+
+    train_data, val_data = load_mnist(args.data)
+    tp_version = importlib.metadata.version("torch-pruning")
+    results = []
+    for v in args.variants:
+        log(f"[{v}] PyTorch + Torch-Pruning {tp_version} ...")
+        tr = run_torch(v, train_data, val_data, args)
+        entry = {"variant": v, "torch": tr, "torch_summary": summary(tr)}
+        if args.surgeon_cmd:
+            log(f"[{v}] surgeon ...")
+            sg = run_surgeon(args.surgeon_cmd, v, args.surgeon_timeout)
+            entry["surgeon"] = sg
+            entry["surgeon_summary"] = summary(sg)
+        results.append(entry)
+
+    if args.json:
+        out = {
+            "benchmark": "pipeline_vs_torch_pruning",
+            "torch_version": torch.__version__,
+            "torch_pruning_version": tp_version,
+            "python_version": platform.python_version(),
+            "machine": platform.machine(),
+            "cpu_count": cores,
+            "other_cores_busy_at_start": load_start,
+            "settings": {
+                "threads": args.threads, "seed": args.seed, "epochs": args.epochs, "batch_size": BATCH_SIZE,
+                "train": TRAIN_COUNT, "validation": VALIDATION_COUNT,
+                "optimizer": {"type": "sgd", "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY,
+                              "weight_decay_on": "conv/linear weights"},
+                "stages": {"baseline": {"lr": 0.05, "schedule": "cosine"},
+                           "sparse": {"lr": 0.05, "schedule": "cosine", "bn_l1_lambda": args.l1_lambda},
+                           "pruned": {"importance": "BNScaleImportance", "normalizer": args.tp_normalizer,
+                                      "pruner": "BNScalePruner", "global_pruning": True, "round_to": 8,
+                                      "macs_target": args.macs_target, "iterative_steps": args.prune_steps},
+                           "retrained": {"lr": 0.01, "schedule": "cosine", "warmup_epochs": 1}},
+                "surgeon_cmd": args.surgeon_cmd,
+            },
+            "results": results,
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"torch {torch.__version__}, torch-pruning {tp_version}, {args.threads} thread(s), seed {args.seed}; "
+              f"MNIST {TRAIN_COUNT} train / {VALIDATION_COUNT} validation; MACs per sample, each tool's own count")
+        for e in results:
+            print()
+            print(e["variant"])
+            print(fmt_table(e["torch"], e.get("surgeon")))
+            print(fmt_summary(e["variant"], e["torch_summary"], e.get("surgeon_summary")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
