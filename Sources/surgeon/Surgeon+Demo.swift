@@ -10,7 +10,7 @@ extension Surgeon {
         static let configuration = CommandConfiguration(
             abstract: "Run the pipeline (train, sparse-train, prune to half the MACs, retrain) on the bundled MNIST data.",
             discussion: """
-            For each variant: 5 epochs of training on 4,000 images, 5 of sparse training (l1-gamma, lambda 0.03), \
+            For each variant: 5 epochs of training on 4,000 images, 5 of sparse training (l1-gamma, lambda 0.03; 0.01 for mobilenetv2), \
             pruning by |gamma| to at most 50% of the MACs (kept channels a multiple of 8), 5 epochs of retraining \
             with a warm-up; validation on 1,000 images. Prints one table per variant and writes each run folder \
             (with report.html) under the output folder. --quick shortens every stage.

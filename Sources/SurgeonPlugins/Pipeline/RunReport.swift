@@ -14,8 +14,9 @@ public enum RunReport {
         sections.append(SVGChart.bars(title: "Validation accuracy per stage", labels: stageLabels,
                                       series: [.init("accuracy", results.map(\.accuracy), color: c[0])], yLabel: "accuracy", percent: true))
         sections.append(SVGChart.bars(title: "MACs per sample per stage", labels: stageLabels,
-                                      series: [.init("MACs", results.map { Double($0.macs) }, color: c[1]),
-                                               .init("parameters", results.map { Double($0.params) }, color: c[2])], yLabel: "count"))
+                                      series: [.init("MACs", results.map { Double($0.macs) }, color: c[1])], yLabel: "multiply-accumulates"))
+        sections.append(SVGChart.bars(title: "Parameters per stage", labels: stageLabels,
+                                      series: [.init("parameters", results.map { Double($0.params) }, color: c[2])], yLabel: "parameters"))
 
         if let baseline = results.first(where: { $0.stage == "train" }) ?? results.first,
            let sparse = results.first(where: { $0.stage == "sparse" }) {
@@ -96,10 +97,11 @@ public enum RunReport {
     }
 
     public static func sensitivityChart(_ s: SensitivityReport) -> String {
-        let series = s.curves.prefix(7).enumerated().map { k, curve in
+        let mostSensitive = s.curves.sorted { ($0.drops.max() ?? 0) > ($1.drops.max() ?? 0) }.prefix(7)
+        let series = mostSensitive.enumerated().map { k, curve in
             SVGChart.Series("\(curve.layer) (\(curve.size))", curve.drops.map { max($0, 0) }, color: SVGChart.palette[k % SVGChart.palette.count])
         }
-        return SVGChart.lines(title: "Sensitivity (\(s.strategy)): accuracy drop when one group is pruned", series: Array(series),
+        return SVGChart.lines(title: "Sensitivity (\(s.strategy)): the 7 groups whose pruning costs most", series: Array(series),
                               xs: s.ratios, xLabel: "share of the group's channels deleted", yLabel: "accuracy drop", percent: true)
     }
 }

@@ -60,8 +60,11 @@ public enum SVGChart {
                 body += #"<circle cx="\#(f(px(x)))" cy="\#(f(py(y)))" r="2.5" fill="\#(serie.color)"><title>\#(escape(serie.name)) at \#(format(x, false)): \#(format(y, percent))</title></circle>"#
             }
         }
-        for k in 0...4 {
-            let x = xMin + (xMax - xMin) * Double(k) / 4
+        let integral = xValues.allSatisfy { $0 == $0.rounded() }
+        let ticks: [Double] = integral
+            ? Array(stride(from: xMin, through: xMax, by: max(1, ((xMax - xMin) / 8).rounded(.up))))
+            : (0...4).map { xMin + (xMax - xMin) * Double($0) / 4 }
+        for x in ticks {
             body += #"<text x="\#(f(px(x)))" y="\#(f(self.top + plotH + 16))" font-size="10" text-anchor="middle">\#(format(x, false))</text>"#
         }
         body += #"<text x="\#(f(left + plotW / 2))" y="\#(f(height - 22))" font-size="11" text-anchor="middle">\#(escape(xLabel))</text>"#

@@ -42,6 +42,8 @@ public struct APoZCriterion: ImportanceCriterion {
     public var name: String { "apoz" }
     public var summary: String { "1 - average percentage of zeros after the group's ReLU, on --data (streamed)" }
     public var needsData: Bool { true }
+    /// A share of active positions means the same in every layer.
+    public var scoresAreComparableAcrossGroups: Bool { true }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         guard let data = context.data else { throw StrategyError.needsData(criterion: name) }

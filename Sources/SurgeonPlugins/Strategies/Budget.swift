@@ -4,7 +4,8 @@ import SurgeonCore
 public struct Budget: Sendable, Equatable {
     public enum Target: Sendable, Equatable {
         /// Delete this share of the channels: of each group (local), or of all prunable channels
-        /// ranked together with scores normalised per group (global).
+        /// ranked together (global; scores normalised per group unless the criterion's scores
+        /// are comparable across groups, as BatchNorm gammas are).
         case ratio(Double, global: Bool)
         /// Delete every channel whose score is below this (e.g. |gamma| < 0.01, Network Slimming).
         case threshold(Float)

@@ -45,11 +45,16 @@ public protocol ImportanceCriterion: Sendable {
     var summary: String { get }
     /// True when `ScoringContext.data` is required.
     var needsData: Bool { get }
+    /// True when raw scores of different groups can be ranked together (BatchNorm gammas,
+    /// zero shares); false when they depend on a layer's size (filter norms grow with fan-in),
+    /// so global budgets normalise each group by its largest score first.
+    var scoresAreComparableAcrossGroups: Bool { get }
     func scores(_ context: ScoringContext) throws -> [[MemberScores]]
 }
 
 extension ImportanceCriterion {
     public var needsData: Bool { false }
+    public var scoresAreComparableAcrossGroups: Bool { false }
 }
 
 /// A strategy could not run.

@@ -38,7 +38,7 @@ public struct Planner: Sendable {
             let top = combined.max() ?? 0
             candidates.append(Candidate(
                 group: group, members: members, combined: combined,
-                normalized: combined.map { top > 0 ? $0 / top : 0 },
+                normalized: criterion.scoresAreComparableAcrossGroups ? combined : combined.map { top > 0 ? $0 / top : 0 },
                 limit: max(0, min(group.size - budget.minChannels, Int((budget.maxRatio * Double(group.size)).rounded(.down))))))
         }
         let plan: PruningPlan

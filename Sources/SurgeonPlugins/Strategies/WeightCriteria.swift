@@ -30,6 +30,8 @@ public struct BNGammaCriterion: ImportanceCriterion {
     public init() {}
     public var name: String { "bn-gamma" }
     public var summary: String { "|gamma| of the BatchNorm after each producer (Network Slimming)" }
+    /// Network Slimming ranks raw gammas across all layers: BatchNorm makes them comparable.
+    public var scoresAreComparableAcrossGroups: Bool { true }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         var members: [(Int, [Float], [ChannelAnalysis.GroupChannel])] = []
@@ -74,6 +76,7 @@ public struct RandomCriterion: ImportanceCriterion {
     public init() {}
     public var name: String { "random" }
     public var summary: String { "uniform random scores (a control)" }
+    public var scoresAreComparableAcrossGroups: Bool { true }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         var random = SeededRandom(seed: context.seed)
