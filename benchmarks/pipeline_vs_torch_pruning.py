@@ -21,7 +21,15 @@ How to run it (from the repository root)::
     # 3. Run the benchmark (PyTorch/Torch-Pruning only, or against surgeon):
     /work/venv-bench/bin/python benchmarks/pipeline_vs_torch_pruning.py --variants vgg
     /work/venv-bench/bin/python benchmarks/pipeline_vs_torch_pruning.py \\
-        --surgeon-cmd ".build/release/surgeon benchmark pipeline" --json
+        --l1-lambda 3e-2 mobilenetv2=1e-2 --tp-normalizer none \\
+        --surgeon-cmd ".build/release/surgeon demo -o runs/benchmark-$(date +%s)" --json
+
+(`surgeon demo --variant V --json` runs surgeon's standard recipe and prints this
+script's JSON shape; the run folder must be new, or surgeon resumes the old run;
+the lambdas and the raw-gamma ranking above match surgeon's recipe.) Run it on an otherwise idle machine: with 2 cores, any
+other busy process makes the 2-thread PyTorch times swing by an order of
+magnitude (the accuracies, seeded, do not change). The script warns when other
+processes kept more than a fifth of a core busy and records that in ``--json``.
 
 The surgeon command is run through the shell as ``CMD --variant V --json``
 (put any other option surgeon needs, such as its thread count, into CMD); its
@@ -39,7 +47,7 @@ counts parameters and MACs its own way -- Torch-Pruning's
 ``count_ops_and_params`` here, surgeon's own counter there -- so compare the
 MACs *ratios* across tools, not the absolute counts.
 
-The pipeline, PyTorch side (surgeon's ``Recipe.standard`` is the same):
+The pipeline, PyTorch side:
 
 * Data: the bundled MNIST subset ``Sources/surgeon/Resources/mnist-5k``
   (uint8 [5000, 28, 28, 1] images, int64 labels), pixels / 255; the first
@@ -58,6 +66,8 @@ The pipeline, PyTorch side (surgeon's ``Recipe.standard`` is the same):
 * 2 "sparse": 5 epochs, lr 0.05, plus Network Slimming's L1 on every BN weight
   (gamma): after ``loss.backward()``, ``grad += lam * sign(gamma)``, lam 3e-2
   (what ``tp.pruner.BNScalePruner.regularize`` does with ``group_lasso=False``).
+  ``--l1-lambda`` sets lam, for all variants or per variant
+  (``--l1-lambda 3e-2 mobilenetv2=1e-2``).
 * 3 "pruned": Torch-Pruning's ``BNScalePruner`` with ``BNScaleImportance()``,
   ``global_pruning=True``, ``round_to=8``, the final Linear ignored, pruned in
   small steps until MACs <= 50% of the original -- the recipe of Torch-Pruning's
@@ -67,6 +77,14 @@ The pipeline, PyTorch side (surgeon's ``Recipe.standard`` is the same):
   right after pruning. The last step can overshoot the target (``round_to=8``
   removes channels 8 at a time); the MACs actually reached are reported.
 * 4 "retrained": 5 epochs, lr 0.01 with a 1-epoch linear warm-up, then cosine.
+
+For a like-for-like comparison the surgeon command must run the same settings.
+Where surgeon's ``Recipe.standard`` differs, say so or pass matching options:
+it may use its own per-variant lambda (match it with ``--l1-lambda``); it ranks
+raw |gamma| across groups, which is ``--tp-normalizer none`` here (Torch-Pruning's
+default divides each group's scores by their mean); and its bias compensation
+(folding deleted channels' means into the next layer) has no counterpart in
+Torch-Pruning, which simply removes the channels.
 
 After every stage: validation accuracy (BN in eval mode), parameters and MACs
 per sample (``tp.utils.count_ops_and_params``: learnable parameters only, not BN
@@ -182,6 +200,7 @@ def train(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], *, epochs: 
     history = []
     step = 0
     for epoch in range(epochs):
+        t0 = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=gen)
         loss_sum, correct = 0.0, 0
@@ -203,9 +222,11 @@ def train(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], *, epochs: 
             step += 1
         if not math.isfinite(loss_sum):
             raise SystemExit(f"error: non-finite training loss in {label} epoch {epoch + 1}")
-        history.append({"epoch": epoch + 1, "loss": loss_sum / n, "accuracy": correct / n, "last_lr": rate})
+        seconds = time.perf_counter() - t0
+        history.append({"epoch": epoch + 1, "loss": loss_sum / n, "accuracy": correct / n, "last_lr": rate,
+                        "seconds": seconds})
         log(f"    {label} epoch {epoch + 1}/{epochs}: loss {loss_sum / n:.4f}, train acc {correct / n:.4f}, "
-            f"lr {rate:.4g}")
+            f"last lr {rate:.4g}, {seconds:.1f} s")
     return history
 
 
@@ -296,7 +317,7 @@ def run_torch(variant: str, train_data, val_data, args: argparse.Namespace) -> d
     record("baseline", sec, acc, history=hist)
 
     sec, acc, hist = timed_train("sparse", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=args.seed + 2,
-                                 l1_lambda=args.l1_lambda)
+                                 l1_lambda=l1_lambda_for(args, variant))
     record("sparse", sec, acc, history=hist)
 
     log(f"  [{variant}] pruned ...")
@@ -419,6 +440,33 @@ def fmt_summary(variant: str, torch_sum: dict, surgeon_sum: dict | None) -> str:
     return f"{variant} -- " + "; ".join(parts)
 
 
+def parse_lambda(text: str) -> tuple[str | None, float]:
+    """'3e-2' -> (None, 0.03); 'mobilenetv2=1e-2' -> ('mobilenetv2', 0.01)."""
+    variant, _, value = text.rpartition("=")
+    if variant and variant not in VARIANTS:
+        raise argparse.ArgumentTypeError(f"unknown variant {variant!r} in {text!r}")
+    try:
+        lam = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}")
+    if not lam >= 0:
+        raise argparse.ArgumentTypeError(f"lambda must be >= 0, got {lam}")
+    return (variant or None, lam)
+
+
+def l1_lambda_for(args: argparse.Namespace, variant: str) -> float:
+    """The last --l1-lambda entry naming `variant`, else the last plain one, else 3e-2."""
+    chosen = 3e-2
+    entries = args.l1_lambda or []
+    for v, lam in entries:
+        if v is None:
+            chosen = lam
+    for v, lam in entries:
+        if v == variant:
+            chosen = lam
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description="Train -> sparse-train (BN L1) -> prune to half the MACs -> retrain, on the bundled MNIST "
@@ -436,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed for the weights and the shuffling")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images.npy and labels.npy")
     p.add_argument("--epochs", type=positive_int, default=5, help="epochs of each training stage")
-    p.add_argument("--l1-lambda", type=float, default=3e-2, help="L1 strength on BN gammas in the sparse stage")
+    p.add_argument("--l1-lambda", nargs="+", type=parse_lambda, default=None, metavar="[V=]LAM",
+                   help="L1 strength on BN gammas in the sparse stage (3e-2 if not given): LAM for every "
+                   "variant, V=LAM for one (e.g. 3e-2 mobilenetv2=1e-2)")
     p.add_argument("--macs-target", type=float, default=0.5, help="prune until MACs <= this fraction of the original")
     p.add_argument("--prune-steps", type=positive_int, default=400,
                    help="Torch-Pruning iterative_steps (pruning_ratio 1.0 spread over this many steps)")
@@ -488,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
                 "optimizer": {"type": "sgd", "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY,
                               "weight_decay_on": "conv/linear weights"},
                 "stages": {"baseline": {"lr": 0.05, "schedule": "cosine"},
-                           "sparse": {"lr": 0.05, "schedule": "cosine", "bn_l1_lambda": args.l1_lambda},
+                           "sparse": {"lr": 0.05, "schedule": "cosine", "bn_l1_lambda": {v: l1_lambda_for(args, v) for v in args.variants}},
                            "pruned": {"importance": "BNScaleImportance", "normalizer": args.tp_normalizer,
                                       "pruner": "BNScalePruner", "global_pruning": True, "round_to": 8,
                                       "macs_target": args.macs_target, "iterative_steps": args.prune_steps},
@@ -503,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
               f"MNIST {TRAIN_COUNT} train / {VALIDATION_COUNT} validation; MACs per sample, each tool's own count")
         for e in results:
             print()
-            print(e["variant"])
+            print(f"{e['variant']} (torch side: BN L1 lambda {l1_lambda_for(args, e['variant']):g}, "
+                  f"BNScaleImportance normalizer {args.tp_normalizer})")
             print(fmt_table(e["torch"], e.get("surgeon")))
             print(fmt_summary(e["variant"], e["torch_summary"], e.get("surgeon_summary")))
     return 0

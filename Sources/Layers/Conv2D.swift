@@ -136,7 +136,7 @@ func foldedBias(kernel: Tensor, constants: [Int: Float]) -> Tensor {
     let taps = kernel.count / max(inputs * out, 1)
     var bias = Tensor(shape: [out])
     for t in 0..<taps {
-        for (c, k) in constants {
+        for (c, k) in constants.sorted(by: { $0.key < $1.key }) {
             let row = (t * inputs + c) * out
             for f in 0..<out { bias.scalars[f] += k * kernel.scalars[row + f] }
         }
