@@ -117,6 +117,7 @@ import torch_pruning as tp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_throughput import (  # noqa: E402  (the architectures, exactly as surgeon builds them)
+    parse_json_object,
     INPUT_CHANNELS,
     INPUT_SIZE,
     NUM_CLASSES,
@@ -338,20 +339,7 @@ def run_torch(variant: str, train_data, val_data, args: argparse.Namespace) -> d
 
 def parse_pipeline_json(text: str) -> dict:
     """The last JSON object in `text` with the key 'stages' (log lines around it are tolerated)."""
-    dec = json.JSONDecoder()
-    found = None
-    i = text.find("{")
-    while i != -1:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict) and "stages" in obj:
-            found = obj
-        i = text.find("{", end)
-    if found is None:
-        raise ValueError("no JSON object with key 'stages' in the command's stdout")
+    found = parse_json_object(text, "stages")
     by_name = {}
     for s in found["stages"]:
         by_name[s["stage"]] = {

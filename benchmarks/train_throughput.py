@@ -273,9 +273,9 @@ def bench_pytorch(variant: str, threads: int, args: argparse.Namespace) -> dict:
     }
 
 
-def parse_json_object(text: str) -> dict:
-    """The last JSON object in `text` that has the key `images_per_second`
-    (so log lines or other objects around it are tolerated)."""
+def parse_json_object(text: str, key: str = "images_per_second") -> dict:
+    """The last JSON object in `text` that has `key` (so log lines or other
+    objects around it are tolerated)."""
     dec = json.JSONDecoder()
     found = None
     i = text.find("{")
@@ -285,11 +285,11 @@ def parse_json_object(text: str) -> dict:
         except json.JSONDecodeError:
             i = text.find("{", i + 1)
             continue
-        if isinstance(obj, dict) and "images_per_second" in obj:
+        if isinstance(obj, dict) and key in obj:
             found = obj
         i = text.find("{", end)
     if found is None:
-        raise ValueError("no JSON object with key 'images_per_second' in the command's stdout")
+        raise ValueError(f"no JSON object with key '{key}' in the command's stdout")
     return found
 
 

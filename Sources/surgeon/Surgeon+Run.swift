@@ -31,7 +31,7 @@ extension Surgeon {
             let folder = output ?? URL(fileURLWithPath: recipe).deletingPathExtension().lastPathComponent
             let base = URL(fileURLWithPath: recipe).deletingLastPathComponent()
             let result = try PipelineCommand.execute(parsed, folder: URL(fileURLWithPath: folder), relativeTo: base,
-                                                     title: "surgeon run \(recipe)", quiet: out.json)
+                                                     title: "surgeon run \(recipe)")
             if out.json { try Output.json(result) } else { PipelineCommand.printTable(result) }
         }
     }
@@ -58,8 +58,7 @@ enum PipelineCommand {
         var report: String
     }
 
-    static func execute(_ recipe: Recipe, folder: URL, relativeTo base: URL, title: String, variant: String? = nil,
-                        quiet: Bool = false) throws -> Result {
+    static func execute(_ recipe: Recipe, folder: URL, relativeTo base: URL, title: String, variant: String? = nil) throws -> Result {
         let clock = ContinuousClock.now
         func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : base.appendingPathComponent(path).path }
         let images: String, labels: String
@@ -98,7 +97,6 @@ enum PipelineCommand {
         let results = try runner.run(initial: graph, train: all.slice(recipe.trainRange), validation: all.slice(recipe.validationRange))
         let report = folder.appendingPathComponent("report.html")
         try AtomicFile.write(Data(RunReport.html(title: title, results: results).utf8), to: report)
-        _ = quiet
         return Result(variant: variant, folder: folder.path,
                       stages: results.map { .init(stage: $0.label, accuracy: $0.accuracy, loss: $0.loss, params: $0.params, macs: $0.macs,
                                                   seconds: $0.seconds, latency_ms_batch1: $0.latencyMsBatch1, latency_ms_batch64: $0.latencyMsBatch64) },
