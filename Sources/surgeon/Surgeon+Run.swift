@@ -84,7 +84,7 @@ enum PipelineCommand {
         }
         var runner = PipelineRunner(recipe: recipe, folder: folder)
         runner.metadata = [Inputs.normalizationKey: try ConfigValue(encoding: InputNormalization.unitRange)]
-        let display = ProgressDisplay(quiet: false)
+        let display = ProgressDisplay()
         runner.onEvent = { event in
             switch event {
             case let .stageStarted(index, total, name): Output.status("== stage \(index)/\(total): \(name)")

@@ -99,7 +99,7 @@ extension Surgeon {
                 try FileManager.default.createDirectory(at: checkpointURL!, withIntermediateDirectories: true)
             }
             let metadata: [String: ConfigValue] = [Inputs.normalizationKey: try ConfigValue(encoding: norm)]
-            let display = ProgressDisplay(quiet: false)
+            let display = ProgressDisplay()
             var regularizers: [any Regularizer] = []
             if let l1, l1 > 0 {
                 regularizers.append(try StrategyRegistry.standard.regularizer(named: regularizer).make(l1, contents.graph, .standard))

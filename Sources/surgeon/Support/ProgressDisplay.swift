@@ -6,12 +6,8 @@ import SurgeonCore
 final class ProgressDisplay: @unchecked Sendable {
     private let terminal = Output.isTerminal
     private let lock = NSLock()
-    private let quiet: Bool
-
-    init(quiet: Bool = false) { self.quiet = quiet }
 
     func handle(_ event: TrainingEvent) {
-        guard !quiet else { return }
         lock.lock(); defer { lock.unlock() }
         switch event {
         case let .step(epoch, epochs, step, steps, loss, accuracy):
