@@ -64,19 +64,19 @@ extension Surgeon {
             let probe = data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
                 ?? Self.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
             if let planPath = self.plan {
-                graph = try prune(graph, plan: try PlanFile.read(planPath), probe: probe, report: &compensation)
+                (graph, compensation) = try ChannelSurgeon.standard.apply(try PlanFile.read(planPath), to: graph,
+                                                                          compensating: biasCompensation, probe: probe)
             } else {
-                let planner = try strategy.planner()
-                let original = contents.graph
-                for step in 1...steps {
-                    var stepPlanner = planner
-                    let cost = Self.cost(of: planner.budget, graph)
-                    stepPlanner.budget = planner.budget.step(step, of: steps, costNow: cost, costOriginal: Self.cost(of: planner.budget, original))
-                    let result = try stepPlanner.plan(graph, data: data, seed: strategy.seed &+ UInt64(step))
-                    graph = try prune(graph, plan: result.plan, probe: probe, report: &compensation)
-                    lastResult = result
-                    if steps > 1 { Output.status("step \(step)/\(steps): \(Output.grouped(graph.macCount)) MACs, \(Output.grouped(graph.parameterCount)) params") }
+                let steps = self.steps
+                let result = try strategy.planner().prune(
+                    graph, steps: steps, data: data, probe: probe, compensation: biasCompensation, seed: strategy.seed
+                ) { current, step in
+                    if steps > 1 { Output.status("step \(step)/\(steps): \(Output.grouped(current.macCount)) MACs, \(Output.grouped(current.parameterCount)) params") }
+                    return current
                 }
+                graph = result.graph
+                compensation = result.compensation
+                lastResult = result.last
             }
             let summary = PruningSummary(before: contents.graph, after: graph)
             if !dryRun, let output {
@@ -99,21 +99,6 @@ extension Surgeon {
                     + (compensation.skippedApproximate > 0 ? ", \(compensation.skippedApproximate) left (padding would make it approximate; --bias-compensation all folds them)" : ""))
             }
             if !dryRun, let output { Output.status("wrote \(output)") }
-        }
-
-        /// Validates and applies one plan, folding constant channels first.
-        func prune(_ graph: Graph, plan: PruningPlan, probe: Tensor, report: inout BiasCompensation.Report) throws -> Graph {
-            let surgeon = ChannelSurgeon.standard
-            let analysis = try surgeon.analyze(graph)
-            let (compensated, r) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: biasCompensation)
-            report.folds += r.folds
-            report.skippedApproximate += r.skippedApproximate
-            return try surgeon.apply(plan, to: compensated, analysis: try surgeon.analyze(compensated))
-        }
-
-        static func cost(of budget: Budget, _ graph: Graph) -> Int {
-            if case .params = budget.target { return graph.parameterCount }
-            return graph.macCount
         }
 
         /// Random inputs in [0, 1): enough to tell constant channels, which are constant for any input.

@@ -105,3 +105,14 @@ extension Surgeon {
         do { return (try Graph(nodes: nodes, outputs: graph.outputNames), report) } catch { throw SurgeryError.rebuild("\(error)") }
     }
 }
+
+extension Surgeon {
+    /// Validates `plan`, folds the channels it deletes into their consumers' biases (`mode`,
+    /// measured on `probe`), then applies it: the one-call form of `compensatingBiases` + `apply`.
+    public func apply(
+        _ plan: PruningPlan, to graph: Graph, compensating mode: BiasCompensation, probe: Tensor
+    ) throws -> (graph: Graph, report: BiasCompensation.Report) {
+        let (compensated, report) = try compensatingBiases(for: plan, in: graph, analysis: try analyze(graph), probe: probe, mode: mode)
+        return (try apply(plan, to: compensated), report)
+    }
+}

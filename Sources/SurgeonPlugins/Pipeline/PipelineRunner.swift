@@ -120,30 +120,21 @@ public struct PipelineRunner: Sendable {
                report: inout BiasCompensation.Report) throws -> Graph {
         let planner = Planner(criterion: try strategies.criterion(named: p.strategy), policy: try strategies.policy(named: p.policy),
                               budget: p.budget, surgeon: surgeon)
-        let original = graph
-        var current = graph
-        let probe = train.images.slice(rows: 0..<min(64, train.count))
-        func cost(_ g: Graph) -> Int { if case .params = p.budget.target { return g.parameterCount }; return g.macCount }
-        for step in 1...p.steps {
-            var stepPlanner = planner
-            stepPlanner.budget = p.budget.step(step, of: p.steps, costNow: cost(current), costOriginal: cost(original))
-            let result = try stepPlanner.plan(current, data: validation, seed: recipe.seed &+ UInt64(step))
-            let analysis = try surgeon.analyze(current)
-            let (compensated, r) = try surgeon.compensatingBiases(for: result.plan, in: current, analysis: analysis, probe: probe,
-                                                                  mode: p.biasCompensation)
-            report.folds += r.folds
-            report.skippedApproximate += r.skippedApproximate
-            current = try surgeon.apply(result.plan, to: compensated)
-            if step < p.steps, p.finetuneEpochs > 0 {
-                var t = Recipe.Training()
-                t.epochs = p.finetuneEpochs
-                t.learningRate = 0.01
-                let stepDir = dir.appendingPathComponent("step-\(step)")
-                try FileManager.default.createDirectory(at: stepDir, withIntermediateDirectories: true)
-                (current, _) = try fit(current, t.configuration(seed: recipe.seed &+ 1000 &+ UInt64(step)), [], stepDir, train, validation)
-            }
+        let result = try planner.prune(
+            graph, steps: p.steps, data: validation, probe: train.images.slice(rows: 0..<min(64, train.count)),
+            compensation: p.biasCompensation, seed: recipe.seed
+        ) { current, step in
+            guard step < p.steps, p.finetuneEpochs > 0 else { return current }
+            var t = Recipe.Training()
+            t.epochs = p.finetuneEpochs
+            t.learningRate = 0.01
+            let stepDir = dir.appendingPathComponent("step-\(step)")
+            try FileManager.default.createDirectory(at: stepDir, withIntermediateDirectories: true)
+            return try fit(current, t.configuration(seed: recipe.seed &+ 1000 &+ UInt64(step)), [], stepDir, train, validation).0
         }
-        return current
+        report.folds += result.compensation.folds
+        report.skippedApproximate += result.compensation.skippedApproximate
+        return result.graph
     }
 
     func write<T: Encodable>(_ value: T, to url: URL) throws {

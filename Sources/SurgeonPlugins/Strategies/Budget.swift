@@ -46,6 +46,12 @@ public struct Budget: Sendable, Equatable {
         guard roundTo >= 1 else { throw .invalidBudget("--round-to must be at least 1, got \(roundTo)") }
     }
 
+    /// What the budget measures: parameters for a parameter target, MACs otherwise.
+    public func cost(of graph: Graph) -> Int {
+        if case .params = target { return graph.parameterCount }
+        return graph.macCount
+    }
+
     /// The budget of step `step` (1-based) of `steps` equal steps, relative to the model at that
     /// step: `costNow` and `costOriginal` are its MACs (or parameters) now and at the start.
     public func step(_ step: Int, of steps: Int, costNow: Int, costOriginal: Int) -> Budget {

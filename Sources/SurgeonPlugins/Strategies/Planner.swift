@@ -59,6 +59,39 @@ public struct Planner: Sendable {
         return Result(plan: plan, summary: PruningSummary(before: graph, after: pruned), unscoredGroups: unscored)
     }
 
+    /// What `prune(_:steps:...)` did.
+    public struct StepsResult: Sendable {
+        public var graph: Graph
+        /// The last step's plan and summary.
+        public var last: Result
+        public var compensation: BiasCompensation.Report
+    }
+
+    /// Reaches the budget in `steps` equal steps: each step re-scores the current model, plans,
+    /// folds the deleted channels into the consumers' biases (`compensation`, measured on
+    /// `probe`) and applies the plan; `afterStep(graph, step)` runs after every step and
+    /// returns the model the next step starts from (fine-tuning, progress).
+    public func prune(
+        _ graph: Graph, steps: Int, data: LabeledData?, probe: Tensor, compensation: BiasCompensation, seed: UInt64,
+        afterStep: (Graph, Int) throws -> Graph = { graph, _ in graph }
+    ) throws -> StepsResult {
+        let originalCost = budget.cost(of: graph)
+        var current = graph
+        var report = BiasCompensation.Report()
+        var last: Result?
+        for step in 1...max(steps, 1) {
+            var stepPlanner = self
+            stepPlanner.budget = budget.step(step, of: steps, costNow: budget.cost(of: current), costOriginal: originalCost)
+            let result = try stepPlanner.plan(current, data: data, seed: seed &+ UInt64(step))
+            let (pruned, r) = try surgeon.apply(result.plan, to: current, compensating: compensation, probe: probe)
+            report.folds += r.folds
+            report.skippedApproximate += r.skippedApproximate
+            last = result
+            current = try afterStep(pruned, step)
+        }
+        return StepsResult(graph: current, last: last!, compensation: report)
+    }
+
     // MARK: - Selection
 
     struct Candidate {
