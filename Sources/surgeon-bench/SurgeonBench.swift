@@ -50,11 +50,8 @@ struct TrainThroughput: ParsableCommand {
         var optimizer = Optimizer(settings: OptimizerSettings())
         let loss = SoftmaxCrossEntropy(fromLogits: !g.producesProbabilities)
         func step(_ k: Int) throws {
-            let tape = try g.forwardTraining([batch.images], context: ForwardContext(training: true, seed: UInt64(k)))
-            let r = loss.evaluate(output: tape.outputs[g.outputNodeIndices[0]].value, labels: batch.labels)
-            let grads = try g.backward(tape, outputGradients: [r.gradient])
-            try optimizer.step(&g, gradients: grads, learningRate: 0.01)
-            g.applyStateUpdates(from: tape)
+            _ = try Trainer.step(&g, optimizer: &optimizer, batch: batch, loss: loss, learningRate: 0.01,
+                                 context: ForwardContext(training: true, seed: UInt64(k)))
         }
         for k in 0..<3 { try step(k) }
         var rates: [Double] = []

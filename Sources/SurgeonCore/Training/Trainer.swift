@@ -75,17 +75,12 @@ public struct Trainer: Sendable {
                 rate = config.schedule.rate(base: config.learningRate, step: globalStep, totalSteps: totalSteps,
                                             warmupSteps: warmupSteps, stepsPerEpoch: stepsPerEpoch)
                 let context = ForwardContext(training: true, seed: config.seed ^ (UInt64(globalStep) &* 0xD1B5_4A32_D192_ED03))
-                let tape = try state.graph.forwardTraining([batch.images], context: context)
-                let result = loss.evaluate(output: tape.outputs[state.graph.outputNodeIndices[0]].value, labels: batch.labels)
-                var gradients = try state.graph.backward(tape, outputGradients: [result.gradient])
-                var penalty = 0.0
-                for regularizer in regularizers { penalty += regularizer.apply(to: state.graph, gradients: &gradients) }
+                let (result, penalty) = try Self.step(&state.graph, optimizer: &state.optimizer, batch: batch, loss: loss,
+                                                      regularizers: regularizers, learningRate: Float(rate), context: context)
                 guard result.loss.isFinite, penalty.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step + 1, value: result.loss + penalty,
                                                       lastCheckpoint: state.epoch > 0 ? checkpointURL("last")?.path : nil)
                 }
-                try state.optimizer.step(&state.graph, gradients: gradients, learningRate: Float(rate))
-                state.graph.applyStateUpdates(from: tape)
                 lossSum += result.loss * Double(size)
                 penaltySum += penalty
                 correct += result.correct
@@ -123,6 +118,24 @@ public struct Trainer: Sendable {
             onEvent?(.epochEnd(metrics))
         }
         return Result(last: state.graph, best: state.best ?? state.graph, history: state.history)
+    }
+
+    /// One training step on `batch`: forward in training mode, loss, backward, regularisers'
+    /// penalties and gradients, then the optimizer update and the new BatchNorm statistics.
+    /// When the loss or the penalty is not finite, nothing is updated; the caller decides.
+    public static func step(
+        _ graph: inout Graph, optimizer: inout Optimizer, batch: LabeledData, loss: SoftmaxCrossEntropy,
+        regularizers: [any Regularizer] = [], learningRate: Float, context: ForwardContext
+    ) throws -> (result: SoftmaxCrossEntropy.Result, penalty: Double) {
+        let tape = try graph.forwardTraining([batch.images], context: context)
+        let result = loss.evaluate(output: tape.outputs[graph.outputNodeIndices[0]].value, labels: batch.labels)
+        var gradients = try graph.backward(tape, outputGradients: [result.gradient])
+        var penalty = 0.0
+        for regularizer in regularizers { penalty += regularizer.apply(to: graph, gradients: &gradients) }
+        guard result.loss.isFinite, penalty.isFinite else { return (result, penalty) }
+        try optimizer.step(&graph, gradients: gradients, learningRate: learningRate)
+        graph.applyStateUpdates(from: tape)
+        return (result, penalty)
     }
 
     /// Mini-batch sizes for one epoch: full batches and a last partial one, except that a
