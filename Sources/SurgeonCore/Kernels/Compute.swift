@@ -46,14 +46,7 @@ public enum Compute {
     /// The chunking depends only on `count` and the thread count, never on timing.
     public static func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         let chunks = chunkRanges(count, minimumChunk: minimumChunk)
-        if chunks.count <= 1 {
-            if let only = chunks.first { body(only) }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks.count) { k in box.value(chunks[k]) }
-        }
+        concurrently(chunks.count) { body(chunks[$0]) }
     }
 
     /// Splits `count` samples into one slice per thread and runs `body` on each in parallel,
@@ -66,15 +59,21 @@ public enum Compute {
 
     /// `batchParallel` over precomputed slices (from `chunkRanges`); `body` gets the slice index.
     public static func batchParallel(slices: [Range<Int>], _ body: (Int) -> Void) {
-        if slices.count <= 1 {
-            if !slices.isEmpty { body(0) }
-            return
-        }
+        guard slices.count > 1 else { return concurrently(slices.count, body) }
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(Int32(threads)) }
+        concurrently(slices.count, body)
+    }
+
+    /// Runs `body(0..<n)`, in parallel when `n > 1`, inline otherwise.
+    private static func concurrently(_ n: Int, _ body: (Int) -> Void) {
+        guard n > 1 else {
+            if n == 1 { body(0) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: slices.count) { box.value($0) }
+            DispatchQueue.concurrentPerform(iterations: n) { box.value($0) }
         }
     }
 
