@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Keras's element-wise activation functions, used by the `Activation` layer and fused into
-/// Conv2D, DepthwiseConv2D and Dense (`activation: "relu"`).
+/// the convolution layers and Dense (`activation: "relu"`).
 public enum ActivationFunction: String, Sendable, CaseIterable {
     case linear, relu, relu6, sigmoid, tanh, softmax, swish, hardSigmoid = "hard_sigmoid"
 

@@ -4,12 +4,12 @@ extension LayerRegistry {
     /// Every layer type that ships with surgeon.
     public static let builtinTypes: [any Layer.Type] = [
         InputLayer.self,
-        Conv2D.self, DepthwiseConv2D.self, Dense.self,
+        Conv2D.self, DepthwiseConv2D.self, SeparableConv2D.self, Conv2DTranspose.self, Dense.self,
         BatchNormalization.self,
         Activation.self, ReLU.self, Softmax.self,
         MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self,
-        Flatten.self, Dropout.self, ZeroPadding2D.self,
+        Flatten.self, Dropout.self, ZeroPadding2D.self, Cropping2D.self, UpSampling2D.self,
         Add.self, Multiply.self, Concatenate.self,
     ]
 

@@ -19,35 +19,14 @@ public struct ZeroPadding2D: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        let value = config["padding"] ?? .number(1)
-        let expected = "a non-negative integer, [height, width] or [[top, bottom], [left, right]]"
-        let invalid = LayerError.config(.invalid(key: "padding", value: value.description, expected: expected))
-        func count(_ v: ConfigValue) throws -> Int {
-            guard case let .number(d) = v, d == d.rounded(), d >= 0, d < 1e9 else { throw invalid }
-            return Int(d)
-        }
-        switch value {
-        case .number:
-            let p = try count(value)
-            self.init(top: p, bottom: p, left: p, right: p)
-        case let .array(items) where items.count == 2:
-            if case let .array(rows) = items[0], case let .array(columns) = items[1] {
-                guard rows.count == 2, columns.count == 2 else { throw invalid }
-                self.init(top: try count(rows[0]), bottom: try count(rows[1]),
-                          left: try count(columns[0]), right: try count(columns[1]))
-            } else {
-                let h = try count(items[0]), w = try count(items[1])
-                self.init(top: h, bottom: h, left: w, right: w)
-            }
-        default:
-            throw invalid
-        }
+        let m = try ImageMargins(config: config, key: "padding", default: 1)
+        self.init(top: m.top, bottom: m.bottom, left: m.left, right: m.right)
         try config.requireChannelsLast()
     }
 
     public var config: LayerConfig {
         LayerConfig([
-            "padding": [[.number(Double(top)), .number(Double(bottom))], [.number(Double(left)), .number(Double(right))]],
+            "padding": ImageMargins(top: top, bottom: bottom, left: left, right: right).configValue,
             "data_format": "channels_last",
         ])
     }

@@ -68,7 +68,7 @@ private struct Maker {
         _ = try conv(images[0].name, filters: int(2...6), shape: images[0].shape)
         for _ in 0..<int(3...8) {
             let t = source()
-            switch int(0...10) {
+            switch int(0...14) {
             case 0:
                 _ = try conv(t.name, filters: int(2...6), shape: t.shape)
             case 1:
@@ -111,6 +111,35 @@ private struct Maker {
             case 9:
                 let p = try image(ZeroPadding2D(top: int(0...1), bottom: 1, left: 1, right: int(0...1)), [t.name])
                 _ = try image(Dropout(rate: 0.3), [p.name])
+            case 11:
+                let kernel = pick([1, 3])
+                let fits = t.shape[0] >= kernel && t.shape[1] >= kernel
+                let stride = min(t.shape[0], t.shape[1]) >= 4 && int(0...3) == 0 ? 2 : 1
+                _ = try image(SeparableConv2D(filters: int(2...6), kernelSize: [kernel, kernel], strides: [stride, stride],
+                                              padding: fits && int(0...3) == 0 ? .valid : .same, depthMultiplier: int(1...2),
+                                              useBias: int(0...1) == 0, activation: pick([.linear, .relu, .relu6, .tanh, .swish])),
+                              [t.name])
+            case 12:
+                // Upsample (stride 2 while small), then crop at most half of each side back off.
+                let small = max(t.shape[0], t.shape[1]) <= 8
+                let up = try image(Conv2DTranspose(filters: int(2...5), kernelSize: [pick([1, 2, 3]), pick([2, 3])],
+                                                   strides: small ? [2, 2] : [1, 1], padding: pick([Padding.valid, .same]),
+                                                   useBias: int(0...1) == 0, activation: pick([.linear, .relu, .tanh])), [t.name])
+                let h = (up.shape[0] - 1) / 2, w = (up.shape[1] - 1) / 2
+                _ = try image(Cropping2D(top: int(0...min(2, h)), bottom: int(0...min(2, h)), left: int(0...min(2, w)),
+                                         right: int(0...min(2, w))), [up.name])
+            case 13:
+                // Nearest upsampling, then a stride-2 'same' convolution back to t's size, added to t.
+                let u = try image(UpSampling2D(size: [2, 2]), [t.name])
+                let back = try image(Conv2D(filters: t.shape[2], kernelSize: [3, 3], strides: [2, 2], padding: .same,
+                                            useBias: int(0...1) == 0), [u.name])
+                _ = try image(Add(), [t.name, back.name])
+            case 14:
+                if min(t.shape[0], t.shape[1]) >= 4 {
+                    _ = try image(Cropping2D(top: int(0...1), bottom: int(0...1), left: int(0...1), right: int(0...1)), [t.name])
+                } else {
+                    _ = try image(UpSampling2D(size: [int(1...2), int(1...2)]), [t.name])
+                }
             default:
                 _ = try image(Activation(pick([.sigmoid, .tanh, .hardSigmoid, .swish])), [t.name])
             }

@@ -78,6 +78,8 @@ extension Surgeon {
             "InputLayer": LayerConfig(["batch_shape": [.null, 4, 4, 2]]),
             "Conv2D": LayerConfig(["filters": 2, "kernel_size": 1]),
             "DepthwiseConv2D": LayerConfig(["kernel_size": 3]),
+            "SeparableConv2D": LayerConfig(["filters": 2, "kernel_size": 3]),
+            "Conv2DTranspose": LayerConfig(["filters": 2, "kernel_size": 3]),
             "Dense": LayerConfig(["units": 2]),
             "Activation": LayerConfig(["activation": "relu"]),
             "Dropout": LayerConfig(["rate": 0.5]),

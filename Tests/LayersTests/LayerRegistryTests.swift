@@ -10,6 +10,8 @@ final class LayerRegistryTests: XCTestCase {
         "InputLayer": LayerConfig(["batch_shape": [.null, 5, 7, 3]]),
         "Conv2D": LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"]),
         "DepthwiseConv2D": LayerConfig(["kernel_size": 3, "depth_multiplier": 2, "padding": "same"]),
+        "SeparableConv2D": LayerConfig(["filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same", "activation": "relu"]),
+        "Conv2DTranspose": LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": .null]),
         "Dense": LayerConfig(["units": 10, "activation": "softmax"]),
         "BatchNormalization": LayerConfig(["momentum": 0.9, "epsilon": 1e-5]),
         "Activation": LayerConfig(["activation": "swish"]),
@@ -22,6 +24,8 @@ final class LayerRegistryTests: XCTestCase {
         "Flatten": LayerConfig(),
         "Dropout": LayerConfig(["rate": 0.5]),
         "ZeroPadding2D": LayerConfig(["padding": [1, 2]]),
+        "Cropping2D": LayerConfig(["cropping": [[1, 0], [2, 1]]]),
+        "UpSampling2D": LayerConfig(["size": [2, 3], "interpolation": "nearest"]),
         "Add": LayerConfig(),
         "Multiply": LayerConfig(),
         "Concatenate": LayerConfig(["axis": -1]),
@@ -34,9 +38,9 @@ final class LayerRegistryTests: XCTestCase {
         for type in LayerRegistry.builtinTypes {
             XCTAssertTrue(LayerRegistry.standard.type(named: type.kerasClassName) == type, type.kerasClassName)
         }
-        for expected in ["InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "Activation", "ReLU",
-                         "Softmax", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                         "Flatten", "Dropout", "ZeroPadding2D", "Add", "Multiply", "Concatenate"] {
+        for expected in ["InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense", "BatchNormalization",
+                         "Activation", "ReLU", "Softmax", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                         "Flatten", "Dropout", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Add", "Multiply", "Concatenate"] {
             XCTAssertNotNil(LayerRegistry.standard.type(named: expected), "\(expected) is not registered")
         }
     }

@@ -21,6 +21,32 @@ final class SurgeryRuleConformanceTests: XCTestCase {
                 DepthwiseConv2D(kernelSize: [3, 3], strides: [2, 2], padding: .same, depthMultiplier: 3, useBias: false)
             },
         ],
+        "SeparableConv2D": [
+            SurgeryRuleCase("SeparableConv2D 3x3 same relu m=1") {
+                SeparableConv2D(filters: 5, kernelSize: [3, 3], padding: .same, activation: .relu)
+            },
+            SurgeryRuleCase("SeparableConv2D 3x3 stride 2 valid m=2 no bias") {
+                SeparableConv2D(filters: 4, kernelSize: [3, 3], strides: [2, 2], depthMultiplier: 2, useBias: false)
+            },
+            SurgeryRuleCase("SeparableConv2D dilated m=3 swish") {
+                SeparableConv2D(filters: 3, kernelSize: [3, 2], padding: .same, depthMultiplier: 3, dilationRate: [2, 1],
+                                activation: .swish)
+            },
+        ],
+        "Conv2DTranspose": [
+            SurgeryRuleCase("Conv2DTranspose 3x3 stride 2 same relu") {
+                Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .relu)
+            },
+            SurgeryRuleCase("Conv2DTranspose 2x2 stride 2 valid no bias") {
+                Conv2DTranspose(filters: 3, kernelSize: [2, 2], strides: [2, 2], useBias: false)
+            },
+            SurgeryRuleCase("Conv2DTranspose 3x2 stride 1 valid tanh") {
+                Conv2DTranspose(filters: 4, kernelSize: [3, 2], activation: .tanh)
+            },
+            SurgeryRuleCase("Conv2DTranspose kernel 1 < stride 2") {
+                Conv2DTranspose(filters: 4, kernelSize: [1, 1], strides: [2, 2], padding: .same)
+            },
+        ],
         "Dense": [SurgeryRuleCase("Dense relu", flatInput: true) { Dense(units: 5, activation: .relu) }],
         "BatchNormalization": [SurgeryRuleCase("BatchNormalization") { BatchNormalization(epsilon: 1e-3, momentum: 0.9) }],
         "Activation": ActivationFunction.allCases.filter { $0 != .softmax }.map { f in
@@ -38,6 +64,11 @@ final class SurgeryRuleConformanceTests: XCTestCase {
         "Flatten": [SurgeryRuleCase("Flatten into Dense") { Flatten() }],
         "Dropout": [SurgeryRuleCase("Dropout") { Dropout(rate: 0.5) }],
         "ZeroPadding2D": [SurgeryRuleCase("ZeroPadding2D") { ZeroPadding2D(top: 1, bottom: 0, left: 2, right: 1) }],
+        "Cropping2D": [SurgeryRuleCase("Cropping2D") { Cropping2D(top: 1, bottom: 0, left: 2, right: 1) }],
+        "UpSampling2D": [
+            SurgeryRuleCase("UpSampling2D 2x2") { UpSampling2D() },
+            SurgeryRuleCase("UpSampling2D 1x3") { UpSampling2D(size: [1, 3]) },
+        ],
         "Add": [SurgeryRuleCase("Add", inputs: 2) { Add() }, SurgeryRuleCase("Add of three", inputs: 3) { Add() }],
         "Multiply": [SurgeryRuleCase("Multiply", inputs: 2) { Multiply() }],
         "Concatenate": [SurgeryRuleCase("Concatenate", inputs: 2) { Concatenate() }],
@@ -68,6 +99,10 @@ final class SurgeryRuleConformanceTests: XCTestCase {
         XCTAssertEqual(try Add().channelMap(inputShapes: [[4, 4, 3], [4, 4, 3]]), .tied)
         XCTAssertEqual(try Concatenate().channelMap(inputShapes: [[4, 4, 3], [4, 4, 2]]), .concatenated)
         XCTAssertEqual(try Flatten().channelMap(inputShapes: [[4, 4, 3]]), .flattened)
+        XCTAssertEqual(try SeparableConv2D(filters: 2, kernelSize: [3, 3], depthMultiplier: 2).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
+        XCTAssertEqual(try Conv2DTranspose(filters: 2, kernelSize: [3, 3]).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
+        XCTAssertEqual(try UpSampling2D().channelMap(inputShapes: [[4, 4, 3]]), .identity)
+        XCTAssertEqual(try Cropping2D(top: 1, bottom: 1, left: 1, right: 1).channelMap(inputShapes: [[4, 4, 3]]), .identity)
         XCTAssertEqual(try BatchNormalization().channelMap(inputShapes: [[4, 4, 3]]), .identity)
     }
 

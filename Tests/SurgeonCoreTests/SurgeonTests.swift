@@ -211,7 +211,8 @@ final class SurgeonTests: XCTestCase {
             if graph.nodes.contains(where: { ($0.layer as? DepthwiseConv2D)?.depthMultiplier ?? 1 > 1 }) { multiplier += 1 }
         }
         for required in ["Add", "Concatenate", "Multiply", "DepthwiseConv2D", "Flatten", "Dense", "BatchNormalization", "ZeroPadding2D",
-                         "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D"] {
+                         "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                         "SeparableConv2D", "Conv2DTranspose", "Cropping2D", "UpSampling2D"] {
             XCTAssertTrue(types.contains(required), "no random graph has a \(required)")
         }
         XCTAssertGreaterThan(multiOutput, 50)

@@ -2,7 +2,7 @@
 ///
 /// A deleted channel is usually not zero: a BatchNorm channel whose gamma was driven to ~0
 /// emits beta (after a ReLU, relu(beta)) everywhere. Deleting it drops that constant from every
-/// consumer. Instead, each consumer that can (Conv2D, Dense: `SurgeryRule.foldingConstantInputs`)
+/// consumer. Instead, each consumer that can (Conv2D, SeparableConv2D, Dense: `SurgeryRule.foldingConstantInputs`)
 /// adds `value x weights` to its bias before the channel is cut, where `value` is the channel's
 /// mean over a probe batch (real data when given). For a channel that is truly constant (gamma
 /// = 0) that is exact; for a nearly constant one (small gamma) it is the best constant

@@ -28,7 +28,8 @@ public enum RunReport {
         }
 
         if let prune = results.first(where: { $0.pruning != nil }), let summary = prune.pruning {
-            let producers = summary.layers.filter { ["Conv2D", "Dense", "DepthwiseConv2D"].contains($0.type) }
+            let producerTypes = ["Conv2D", "Dense", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]
+            let producers = summary.layers.filter { producerTypes.contains($0.type) }
             sections.append(SVGChart.bars(title: "Channels per layer before and after pruning", labels: producers.map(\.name),
                                           series: [.init("before", producers.map { Double($0.channelsBefore) }, color: c[0]),
                                                    .init("after", producers.map { Double($0.channelsAfter) }, color: c[1])],

@@ -8,6 +8,8 @@ func isReLUOutput(_ layer: any Layer) -> Bool {
     case let a as Activation: return a.function == .relu || a.function == .relu6
     case let c as Conv2D: return c.activation == .relu || c.activation == .relu6
     case let d as DepthwiseConv2D: return d.activation == .relu || d.activation == .relu6
+    case let s as SeparableConv2D: return s.activation == .relu || s.activation == .relu6
+    case let t as Conv2DTranspose: return t.activation == .relu || t.activation == .relu6
     case let d as Dense: return d.activation == .relu || d.activation == .relu6
     default: return false
     }
