@@ -34,7 +34,10 @@ public struct Activation: Layer {
 
 /// Keras `ReLU`: `max_value` caps the output, `negative_slope` is the slope below `threshold`.
 ///
-/// f(x) = max_value if x >= max_value; x if threshold <= x < max_value; negative_slope * (x - threshold) otherwise.
+/// f(x) = min(x, max_value) if x > threshold, else negative_slope * (x - threshold) (Keras 3's
+/// definition; like Keras, a negative threshold, slope or cap is refused). With threshold 0 this
+/// is the vector kernel's `clampedLinear`; a positive threshold takes a scalar path, because
+/// there the two differ at `x == threshold` (and below a cap smaller than the threshold).
 public struct ReLU: Layer {
     public static let kerasClassName = "ReLU"
     public let maxValue: Float?
@@ -58,6 +61,9 @@ public struct ReLU: Layer {
         guard slope >= 0 else {
             throw LayerError.config(.invalid(key: "negative_slope", value: configNumber(slope), expected: "a number >= 0"))
         }
+        guard threshold >= 0 else {
+            throw LayerError.config(.invalid(key: "threshold", value: configNumber(threshold), expected: "a number >= 0"))
+        }
         self.init(maxValue: maxValue.map { Float($0) }, negativeSlope: Float(slope), threshold: Float(threshold))
     }
 
@@ -74,6 +80,7 @@ public struct ReLU: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
+        guard threshold == 0 else { return LayerOutput(x.map { $0 > threshold ? min($0, cap) : slope * ($0 - threshold) }) }
         return LayerOutput(Tensor(shape: x.shape) { p in
             x.scalars.withUnsafeBufferPointer { src in
                 ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count,
@@ -85,6 +92,17 @@ public struct ReLU: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
+        guard outputGradient.shape == x.shape else {
+            throw LayerError.inputShape("ReLU backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
+        }
+        guard threshold == 0 else {
+            var dx = outputGradient
+            for i in 0..<dx.count {
+                let v = x.scalars[i]
+                dx.scalars[i] *= v > threshold ? (v < cap ? 1 : 0) : slope
+            }
+            return LayerGradients(inputs: [dx])
+        }
         let dx = Tensor(shape: x.shape) { g in
             x.scalars.withUnsafeBufferPointer { xs in
                 outputGradient.scalars.withUnsafeBufferPointer { dy in
@@ -94,6 +112,57 @@ public struct ReLU: Layer {
             }
         }
         return LayerGradients(inputs: [dx])
+    }
+}
+
+/// Keras `LeakyReLU`: `x` for `x >= 0`, `negative_slope * x` below (Keras's default slope
+/// 0.3). Reads Keras 2's name for the slope, `alpha`, too; writes `negative_slope`.
+public struct LeakyReLU: Layer {
+    public static let kerasClassName = "LeakyReLU"
+    /// The slope as configured (Double, so that the config writes back what it read).
+    public let negativeSlope: Double
+    public var weights: [Tensor] = []
+
+    public init(negativeSlope: Double = 0.3) { self.negativeSlope = negativeSlope }
+
+    public init(config: LayerConfig) throws {
+        let hasSlope = config["negative_slope"] != nil && config["negative_slope"] != .null
+        let key = !hasSlope && config["alpha"] != nil ? "alpha" : "negative_slope"
+        let slope = try config.double(key, default: 0.3)
+        guard slope >= 0 else {
+            throw LayerError.config(.invalid(key: key, value: configNumber(slope), expected: "a number >= 0"))
+        }
+        self.init(negativeSlope: slope)
+    }
+
+    public var config: LayerConfig { LayerConfig(["negative_slope": .number(negativeSlope)]) }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape { try singleInput(inputShapes) }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let x = try singleInput(inputs)
+        let slope = Float(negativeSlope)
+        return LayerOutput(Tensor(shape: x.shape) { p in
+            x.scalars.withUnsafeBufferPointer { src in
+                ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count, low: 0, high: .infinity, slope: slope)
+            }
+        })
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let x = try singleInput(inputs)
+        guard outputGradient.shape == x.shape else {
+            throw LayerError.inputShape("LeakyReLU backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
+        }
+        let slope = Float(negativeSlope)
+        return LayerGradients(inputs: [Tensor(shape: x.shape) { g in
+            x.scalars.withUnsafeBufferPointer { xs in
+                outputGradient.scalars.withUnsafeBufferPointer { dy in
+                    ElementwiseKernels.clampedLinearGradient(xs.baseAddress!, dy.baseAddress!, into: g.baseAddress!, count: g.count,
+                                                             low: 0, high: .infinity, slope: slope)
+                }
+            }
+        }])
     }
 }
 
@@ -182,6 +251,12 @@ extension Activation: SurgeryRule {
 }
 
 extension ReLU: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension LeakyReLU: SurgeryRule {
     public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }

@@ -1,22 +1,24 @@
 import SurgeonCore
 
 /// Keras `GlobalAveragePooling2D`: the mean over height and width of each channel,
-/// `[H, W, C] -> [C]`. Only `keepdims: false` and `channels_last` are supported.
+/// `[H, W, C] -> [C]`, or `[1, 1, C]` with `keepdims` (MobileNet's head). Only `channels_last`.
 /// MACs: one add per input element.
 public struct GlobalAveragePooling2D: Layer {
     public static let kerasClassName = "GlobalAveragePooling2D"
+    /// True for a `[1, 1, C]` output, false for `[C]`.
+    public let keepdims: Bool
     public var weights: [Tensor] = []
 
-    public init() {}
+    public init(keepdims: Bool = false) { self.keepdims = keepdims }
 
     public init(config: LayerConfig) throws {
-        try readGlobalPoolingConfig(config, layer: Self.kerasClassName)
+        keepdims = try readGlobalPoolingConfig(config)
     }
 
-    public var config: LayerConfig { globalPoolingConfig }
+    public var config: LayerConfig { globalPoolingConfig(keepdims) }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try globalPoolingOutputShape(inputShapes, layer: Self.kerasClassName)
+        try globalPoolingOutputShape(inputShapes, keepdims: keepdims, layer: Self.kerasClassName)
     }
 
     public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
@@ -27,7 +29,7 @@ public struct GlobalAveragePooling2D: Layer {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
         var y = Tensor(shape: [n, c])
-        guard n > 0 else { return LayerOutput(y) }
+        guard n > 0 else { return LayerOutput(try y.reshaped(pooledShape(n, c, keepdims))) }
         let inverse = 1 / Float(pixels)
         x.scalars.withUnsafeBufferPointer { xb in
             y.scalars.withUnsafeMutableBufferPointer { yb in
@@ -45,14 +47,14 @@ public struct GlobalAveragePooling2D: Layer {
                 }
             }
         }
-        return LayerOutput(y)
+        return LayerOutput(try y.reshaped(pooledShape(n, c, keepdims)))
     }
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
-        guard outputGradient.shape == [n, c] else {
-            throw LayerError.inputShape("GlobalAveragePooling2D backward: output gradient of shape \(outputGradient.shape), expected \([n, c])")
+        guard outputGradient.shape == pooledShape(n, c, keepdims) else {
+            throw LayerError.inputShape("GlobalAveragePooling2D backward: output gradient of shape \(outputGradient.shape), expected \(pooledShape(n, c, keepdims))")
         }
         var dx = Tensor(shape: x.shape)
         guard n > 0 else { return LayerGradients(inputs: [dx]) }
@@ -75,22 +77,24 @@ public struct GlobalAveragePooling2D: Layer {
 }
 
 /// Keras `GlobalMaxPooling2D`: the maximum over height and width of each channel,
-/// `[H, W, C] -> [C]`; the backward pass routes to the first maximum in (row, column) order.
-/// Only `keepdims: false` and `channels_last` are supported. MACs: one compare per input element.
+/// `[H, W, C] -> [C]` (or `[1, 1, C]` with `keepdims`); the backward pass routes to the first
+/// maximum in (row, column) order. Only `channels_last`. MACs: one compare per input element.
 public struct GlobalMaxPooling2D: Layer {
     public static let kerasClassName = "GlobalMaxPooling2D"
+    /// True for a `[1, 1, C]` output, false for `[C]`.
+    public let keepdims: Bool
     public var weights: [Tensor] = []
 
-    public init() {}
+    public init(keepdims: Bool = false) { self.keepdims = keepdims }
 
     public init(config: LayerConfig) throws {
-        try readGlobalPoolingConfig(config, layer: Self.kerasClassName)
+        keepdims = try readGlobalPoolingConfig(config)
     }
 
-    public var config: LayerConfig { globalPoolingConfig }
+    public var config: LayerConfig { globalPoolingConfig(keepdims) }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try globalPoolingOutputShape(inputShapes, layer: Self.kerasClassName)
+        try globalPoolingOutputShape(inputShapes, keepdims: keepdims, layer: Self.kerasClassName)
     }
 
     public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
@@ -100,14 +104,14 @@ public struct GlobalMaxPooling2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let (y, argmax) = try Self.pool(x)
-        return LayerOutput(y, cache: context.training ? argmax : nil)
+        return LayerOutput(try y.reshaped(pooledShape(x.shape[0], x.shape[3], keepdims)), cache: context.training ? argmax : nil)
     }
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
-        guard outputGradient.shape == [n, c] else {
-            throw LayerError.inputShape("GlobalMaxPooling2D backward: output gradient of shape \(outputGradient.shape), expected \([n, c])")
+        guard outputGradient.shape == pooledShape(n, c, keepdims) else {
+            throw LayerError.inputShape("GlobalMaxPooling2D backward: output gradient of shape \(outputGradient.shape), expected \(pooledShape(n, c, keepdims))")
         }
         let argmax = try (output.cache as? [Int32]) ?? Self.pool(x).argmax
         var dx = Tensor(shape: x.shape)
@@ -159,24 +163,26 @@ public struct GlobalMaxPooling2D: Layer {
     }
 }
 
-private func readGlobalPoolingConfig(_ config: LayerConfig, layer: String) throws {
+/// Reads `data_format` (channels_last only) and returns `keepdims`.
+private func readGlobalPoolingConfig(_ config: LayerConfig) throws -> Bool {
     try config.requireChannelsLast()
-    guard try !config.bool("keepdims", default: false) else {
-        throw LayerError.unsupported("\(layer) with keepdims = true is not supported; only keepdims = false (output [channels])")
-    }
+    return try config.bool("keepdims", default: false)
 }
 
-private var globalPoolingConfig: LayerConfig {
-    LayerConfig(["data_format": "channels_last", "keepdims": false])
+private func globalPoolingConfig(_ keepdims: Bool) -> LayerConfig {
+    LayerConfig(["data_format": "channels_last", "keepdims": .bool(keepdims)])
 }
 
-private func globalPoolingOutputShape(_ inputShapes: [Shape], layer: String) throws -> Shape {
+private func globalPoolingOutputShape(_ inputShapes: [Shape], keepdims: Bool, layer: String) throws -> Shape {
     let input = try singleInput(inputShapes)
     guard input.count == 3, input.allSatisfy({ $0 > 0 }) else {
         throw LayerError.inputShape("\(layer) expects an image input [height, width, channels], got \(input)")
     }
-    return [input[2]]
+    return keepdims ? [1, 1, input[2]] : [input[2]]
 }
+
+/// The batch shape of pooled output: `[n, c]`, or `[n, 1, 1, c]` with `keepdims`.
+private func pooledShape(_ n: Int, _ c: Int, _ keepdims: Bool) -> [Int] { keepdims ? [n, 1, 1, c] : [n, c] }
 
 /// `(batch, height * width, channels)` of an NHWC batch.
 private func globalPoolingDimensions(_ x: Tensor, layer: String) throws -> (Int, Int, Int) {
@@ -189,7 +195,7 @@ private func globalPoolingDimensions(_ x: Tensor, layer: String) throws -> (Int,
 // MARK: - Surgery
 
 extension GlobalAveragePooling2D: SurgeryRule {
-    /// `[H, W, C]` -> `[C]`: feature `c` is channel `c`.
+    /// `[H, W, C]` -> `[C]` or `[1, 1, C]`: feature `c` is channel `c`.
     public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }

@@ -5,12 +5,12 @@ extension LayerRegistry {
     public static let builtinTypes: [any Layer.Type] = [
         InputLayer.self,
         Conv2D.self, DepthwiseConv2D.self, SeparableConv2D.self, Conv2DTranspose.self, Dense.self,
-        BatchNormalization.self,
-        Activation.self, ReLU.self, Softmax.self,
+        BatchNormalization.self, Normalization.self, Rescaling.self,
+        Activation.self, ReLU.self, LeakyReLU.self, PReLU.self, Softmax.self,
         MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self,
-        Flatten.self, Dropout.self, ZeroPadding2D.self, Cropping2D.self, UpSampling2D.self,
-        Add.self, Multiply.self, Concatenate.self,
+        Flatten.self, Reshape.self, Dropout.self, ZeroPadding2D.self, Cropping2D.self, UpSampling2D.self,
+        Add.self, Subtract.self, Multiply.self, Average.self, Maximum.self, Concatenate.self,
     ]
 
     /// A registry holding the built-in layer types. Copy it and `register` your own.

@@ -1,6 +1,7 @@
 import SurgeonCore
 
-/// Keras `Add`: the element-wise sum of two or more inputs of one shape.
+/// Keras `Add`: the element-wise sum of two or more inputs whose shapes broadcast
+/// (`MergeLayout`).
 ///
 /// Element-wise merges report 0 MACs: they do no multiply-accumulate work in the sense that
 /// convolution and dense layers do (this matches the usual MAC counters).
@@ -13,25 +14,142 @@ public struct Add: Layer {
     public var config: LayerConfig { LayerConfig() }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try commonShape(inputShapes, layer: Self.kerasClassName)
+        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        try checkSameShape(inputs, layer: Self.kerasClassName)
-        var y = inputs[0]
-        for k in 1..<inputs.count { y.add(inputs[k]) }
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        var y = layout.expand(0, inputs[0])
+        for k in 1..<inputs.count { y.add(layout.expand(k, inputs[k])) }
         return LayerOutput(y)
     }
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
-        try checkSameShape(inputs, layer: Self.kerasClassName)
-        try checkGradientShape(outputGradient, inputs[0].shape, layer: Self.kerasClassName)
-        return LayerGradients(inputs: Array(repeating: outputGradient, count: inputs.count))
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
+        return LayerGradients(inputs: inputs.indices.map { layout.reduce($0, outputGradient, to: inputs[$0].shape) })
     }
 }
 
-/// Keras `Multiply`: the element-wise product of two or more inputs of one shape.
+/// Keras `Subtract`: `inputs[0] - inputs[1]`, exactly two inputs whose shapes broadcast.
 /// 0 MACs, like `Add`.
+public struct Subtract: Layer {
+    public static let kerasClassName = "Subtract"
+    public var weights: [Tensor] = []
+
+    public init() {}
+    public init(config: LayerConfig) throws {}
+    public var config: LayerConfig { LayerConfig() }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        guard inputShapes.count == 2 else { throw LayerError.inputCount(expected: "exactly 2", actual: inputShapes.count) }
+        return try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let layout = try Self.layout(inputs)
+        var y = layout.expand(1, inputs[1])
+        y.scale(by: -1)
+        y.add(layout.expand(0, inputs[0]))
+        return LayerOutput(y)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let layout = try Self.layout(inputs)
+        try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
+        var negated = outputGradient
+        negated.scale(by: -1)
+        return LayerGradients(inputs: [layout.reduce(0, outputGradient, to: inputs[0].shape),
+                                       layout.reduce(1, negated, to: inputs[1].shape)])
+    }
+
+    private static func layout(_ inputs: [Tensor]) throws -> MergeLayout {
+        guard inputs.count == 2 else { throw LayerError.inputCount(expected: "exactly 2", actual: inputs.count) }
+        return try MergeLayout(inputs, layer: kerasClassName)
+    }
+}
+
+/// Keras `Average`: the element-wise mean of two or more inputs whose shapes broadcast.
+/// 0 MACs, like `Add`.
+public struct Average: Layer {
+    public static let kerasClassName = "Average"
+    public var weights: [Tensor] = []
+
+    public init() {}
+    public init(config: LayerConfig) throws {}
+    public var config: LayerConfig { LayerConfig() }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        var y = layout.expand(0, inputs[0])
+        for k in 1..<inputs.count { y.add(layout.expand(k, inputs[k])) }
+        y.scale(by: 1 / Float(inputs.count))
+        return LayerOutput(y)
+    }
+
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
+        var share = outputGradient
+        share.scale(by: 1 / Float(inputs.count))
+        return LayerGradients(inputs: inputs.indices.map { layout.reduce($0, share, to: inputs[$0].shape) })
+    }
+}
+
+/// Keras `Maximum`: the element-wise maximum of two or more inputs whose shapes broadcast.
+///
+/// On a tie the first input holding the maximum wins: it alone gets the gradient (TensorFlow's
+/// rule, as Keras computes `maximum(maximum(a, b), c)`). 0 MACs, like `Add`.
+public struct Maximum: Layer {
+    public static let kerasClassName = "Maximum"
+    public var weights: [Tensor] = []
+
+    public init() {}
+    public init(config: LayerConfig) throws {}
+    public var config: LayerConfig { LayerConfig() }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        return LayerOutput(Self.maximum(inputs.indices.map { layout.expand($0, inputs[$0]) }).value)
+    }
+
+    /// dLoss/dInput_k = dy where input k is the (first) maximum, else 0.
+    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
+        let winner = Self.maximum(inputs.indices.map { layout.expand($0, inputs[$0]) }).winner
+        return LayerGradients(inputs: inputs.indices.map { k in
+            var g = outputGradient
+            for i in 0..<g.count where winner[i] != k { g.scalars[i] = 0 }
+            return layout.reduce(k, g, to: inputs[k].shape)
+        })
+    }
+
+    /// The element-wise maximum of same-shape tensors and, per element, the first input
+    /// holding it.
+    static func maximum(_ xs: [Tensor]) -> (value: Tensor, winner: [Int]) {
+        var y = xs[0]
+        var winner = [Int](repeating: 0, count: y.count)
+        for k in 1..<xs.count {
+            for i in 0..<y.count where xs[k].scalars[i] > y.scalars[i] {
+                y.scalars[i] = xs[k].scalars[i]
+                winner[i] = k
+            }
+        }
+        return (y, winner)
+    }
+}
+
+/// Keras `Multiply`: the element-wise product of two or more inputs whose shapes broadcast,
+/// as in squeeze-excitation (`[H, W, C] * [1, 1, C]`). 0 MACs, like `Add`.
 public struct Multiply: Layer {
     public static let kerasClassName = "Multiply"
     public var weights: [Tensor] = []
@@ -41,28 +159,26 @@ public struct Multiply: Layer {
     public var config: LayerConfig { LayerConfig() }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try commonShape(inputShapes, layer: Self.kerasClassName)
+        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        try checkSameShape(inputs, layer: Self.kerasClassName)
-        return LayerOutput(Self.product(inputs, skipping: nil))
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        return LayerOutput(Self.product(inputs.indices.map { layout.expand($0, inputs[$0]) }, skipping: nil))
     }
 
-    /// dLoss/dInput_i = dy * product of the other inputs (no division, so zeros are fine).
+    /// dLoss/dInput_i = dy * product of the other inputs (no division, so zeros are fine),
+    /// summed over the axes input i was broadcast along.
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
-        try checkSameShape(inputs, layer: Self.kerasClassName)
-        try checkGradientShape(outputGradient, inputs[0].shape, layer: Self.kerasClassName)
-        var grads: [Tensor] = []
-        for i in inputs.indices {
-            var g = Self.product([outputGradient] + inputs, skipping: i + 1)
-            g = try g.reshaped(inputs[i].shape)
-            grads.append(g)
-        }
-        return LayerGradients(inputs: grads)
+        let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
+        try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
+        let expanded = inputs.indices.map { layout.expand($0, inputs[$0]) }
+        return LayerGradients(inputs: inputs.indices.map { i in
+            layout.reduce(i, Self.product([outputGradient] + expanded, skipping: i + 1), to: inputs[i].shape)
+        })
     }
 
-    /// The element-wise product of `tensors`, leaving out index `skipping`.
+    /// The element-wise product of same-shape `tensors`, leaving out index `skipping`.
     static func product(_ tensors: [Tensor], skipping: Int?) -> Tensor {
         let first = skipping == 0 ? 1 : 0
         var y = tensors[first]
@@ -178,24 +294,6 @@ public struct Concatenate: Layer {
     }
 }
 
-/// The one shape shared by two or more inputs, or an error naming the shapes.
-private func commonShape(_ shapes: [Shape], layer: String) throws -> Shape {
-    guard shapes.count >= 2 else { throw LayerError.inputCount(expected: "at least 2", actual: shapes.count) }
-    guard shapes.allSatisfy({ $0 == shapes[0] }) else {
-        throw LayerError.inputShape("\(layer) needs inputs of one shape; got " + shapes.map { "\($0)" }.joined(separator: ", "))
-    }
-    return shapes[0]
-}
-
-/// Checks a batch: per-sample shapes first (the error a graph user sees), then batch sizes.
-private func checkSameShape(_ inputs: [Tensor], layer: String) throws {
-    _ = try commonShape(inputs.map { Array($0.shape.dropFirst()) }, layer: layer)
-    let batches = inputs.map { $0.shape.first ?? 0 }
-    guard batches.allSatisfy({ $0 == batches[0] }) else {
-        throw LayerError.inputShape("\(layer) needs inputs of one batch size; got \(batches.map(String.init).joined(separator: ", "))")
-    }
-}
-
 private func checkGradientShape(_ gradient: Tensor, _ expected: [Int], layer: String) throws {
     guard gradient.shape == expected else {
         throw LayerError.inputShape("\(layer) backward: output gradient of shape \(gradient.shape), expected \(expected)")
@@ -206,13 +304,42 @@ private func checkGradientShape(_ gradient: Tensor, _ expected: [Int], layer: St
 
 extension Add: SurgeryRule {
     /// All inputs and the output share channel `i`: the branches are pruned together.
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .tied }
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
+        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension Subtract: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
+        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension Average: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
+        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
+    }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
+}
+
+extension Maximum: SurgeryRule {
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
+        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
+    }
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
 
 extension Multiply: SurgeryRule {
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .tied }
+    /// A squeeze-excitation gate `[1, 1, C]` shares channel `i` with the feature map it scales.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
+        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
+    }
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }

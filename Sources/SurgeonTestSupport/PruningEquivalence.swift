@@ -81,15 +81,15 @@ public func assertEmptyPlanChangesNothing(
 }
 
 /// Gives every BatchNorm-like weight list random but valid values, so that moving statistics
-/// take part in the checks (fresh ones are 0 and 1): any layer whose weights include
-/// `moving_variance` gets values in [0.5, 1.5] there.
+/// take part in the checks (fresh ones are 0 and 1): weights named `moving_variance`, `gamma`
+/// or `variance` (Normalization) get values in [0.5, 1.5], the others in [-0.5, 0.5].
 public func randomizeWeights(_ graph: inout Graph, seed: UInt64) throws {
     var random = SeededRandom(seed: seed)
     for i in graph.nodes.indices {
         let names = graph.nodes[i].layer.weightNames
         let weights = graph.nodes[i].layer.weights.enumerated().map { k, w -> Tensor in
             var t = w
-            let positive = k < names.count && (names[k] == "moving_variance" || names[k] == "gamma")
+            let positive = k < names.count && ["moving_variance", "gamma", "variance"].contains(names[k])
             for j in 0..<t.count {
                 t.scalars[j] = positive ? random.nextFloat(in: 0.5, 1.5) : random.nextFloat(in: -0.5, 0.5)
             }

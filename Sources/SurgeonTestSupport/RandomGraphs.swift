@@ -4,7 +4,9 @@ import SurgeonCore
 /// Seeded random functional graphs for the surgery property test: chains, residual Adds,
 /// Concatenates, Add of Concatenates, Concatenate of Adds, Multiply, depthwise convolutions with
 /// multipliers, pooling, padding, Flatten -> Dense and global-pooling heads, dead branches and
-/// several outputs. The same seed gives the same graph.
+/// several outputs; squeeze-excitation blocks (a broadcasting Multiply), Average, Maximum and
+/// Subtract, PReLU, LeakyReLU, Rescaling, Normalization, channel-keeping Reshapes and Dropout
+/// with a noise shape. The same seed gives the same graph.
 public enum RandomGraphs {
     public static func make(seed: UInt64) throws -> Graph {
         var maker = Maker(seed: seed)
@@ -68,7 +70,7 @@ private struct Maker {
         _ = try conv(images[0].name, filters: int(2...6), shape: images[0].shape)
         for _ in 0..<int(3...8) {
             let t = source()
-            switch int(0...14) {
+            switch int(0...19) {
             case 0:
                 _ = try conv(t.name, filters: int(2...6), shape: t.shape)
             case 1:
@@ -111,7 +113,45 @@ private struct Maker {
             case 9:
                 let p = try image(ZeroPadding2D(top: int(0...1), bottom: 1, left: 1, right: int(0...1)), [t.name])
                 _ = try image(Dropout(rate: 0.3), [p.name])
+            case 10:
+                // Squeeze-excitation: Keras's GAP -> Reshape (EfficientNet) or GAP keepdims (MobileNetV3).
+                let c = t.shape[2]
+                var squeeze = try add(GlobalAveragePooling2D(keepdims: int(0...1) == 0), [t.name])
+                if squeeze.shape.count == 1 { squeeze = try add(Reshape(targetShape: pick([[1, 1, c], [1, 1, -1]])), [squeeze.name]) }
+                let reduced = try add(Conv2D(filters: int(1...3), kernelSize: [1, 1], activation: pick([.swish, .relu])), [squeeze.name])
+                let gate = try add(Conv2D(filters: c, kernelSize: [1, 1], activation: pick([.sigmoid, .hardSigmoid])), [reduced.name])
+                _ = try image(Multiply(), int(0...1) == 0 ? [t.name, gate.name] : [gate.name, t.name])
             case 11:
+                let f = int(1...4)
+                let a = try sameConv(t.name, filters: f), bb = try sameConv(t.name, filters: f)
+                _ = try image(pick([Average(), Maximum(), Subtract()] as [any Layer]), [a.name, bb.name])
+            case 12:
+                let y = try conv(t.name, filters: int(2...6), shape: t.shape)
+                let c = y.shape[2]
+                let perChannel = (0..<c).map { _ in Float(int(1...8)) / 4 }
+                let layer: any Layer = pick([
+                    PReLU(sharedAxes: pick([nil, [1, 2]])), LeakyReLU(negativeSlope: pick([0.1, 0.3])),
+                    Rescaling(scale: pick([.uniform(0.5), .perChannel(perChannel)]), offset: pick([.uniform(-0.25), .perChannel(perChannel)])),
+                    Activation(pick([.hardSilu, .gelu, .elu, .selu, .softplus, .softsign, .leakyReLU, .mish])),
+                ])
+                _ = try image(layer, [y.name])
+            case 13:
+                // Normalization, mostly of the graph input, with adapted weights or config statistics.
+                let s = int(0...2) == 0 ? t : images[0]
+                let c = s.shape[2]
+                let norm = int(0...1) == 0 ? Normalization()
+                    : Normalization(mean: .perChannel((0..<c).map { _ in Float(int(-4...4)) / 4 }),
+                                    variance: .perChannel((0..<c).map { _ in Float(int(1...8)) / 4 }))
+                let n = try add(norm, [s.name])
+                _ = try conv(n.name, filters: int(2...6), shape: n.shape)
+            case 14:
+                let (h, w, c) = (t.shape[0], t.shape[1], t.shape[2])
+                if int(0...1) == 0 {
+                    _ = try image(Dropout(rate: 0.3, noiseShape: pick([[nil, 1, 1, 1], [nil, 1, 1, c], [nil, 1, 1, nil]])), [t.name])
+                } else {
+                    _ = try image(Reshape(targetShape: pick([[w, h, c], [1, h * w, -1], [h * w, 1, c]])), [t.name])
+                }
+            case 15:
                 let kernel = pick([1, 3])
                 let fits = t.shape[0] >= kernel && t.shape[1] >= kernel
                 let stride = min(t.shape[0], t.shape[1]) >= 4 && int(0...3) == 0 ? 2 : 1
@@ -119,7 +159,7 @@ private struct Maker {
                                               padding: fits && int(0...3) == 0 ? .valid : .same, depthMultiplier: int(1...2),
                                               useBias: int(0...1) == 0, activation: pick([.linear, .relu, .relu6, .tanh, .swish])),
                               [t.name])
-            case 12:
+            case 16:
                 // Upsample (stride 2 while small), then crop at most half of each side back off.
                 let small = max(t.shape[0], t.shape[1]) <= 8
                 let up = try image(Conv2DTranspose(filters: int(2...5), kernelSize: [pick([1, 2, 3]), pick([2, 3])],
@@ -128,13 +168,13 @@ private struct Maker {
                 let h = (up.shape[0] - 1) / 2, w = (up.shape[1] - 1) / 2
                 _ = try image(Cropping2D(top: int(0...min(2, h)), bottom: int(0...min(2, h)), left: int(0...min(2, w)),
                                          right: int(0...min(2, w))), [up.name])
-            case 13:
+            case 17:
                 // Nearest upsampling, then a stride-2 'same' convolution back to t's size, added to t.
                 let u = try image(UpSampling2D(size: [2, 2]), [t.name])
                 let back = try image(Conv2D(filters: t.shape[2], kernelSize: [3, 3], strides: [2, 2], padding: .same,
                                             useBias: int(0...1) == 0), [u.name])
                 _ = try image(Add(), [t.name, back.name])
-            case 14:
+            case 18:
                 if min(t.shape[0], t.shape[1]) >= 4 {
                     _ = try image(Cropping2D(top: int(0...1), bottom: int(0...1), left: int(0...1), right: int(0...1)), [t.name])
                 } else {

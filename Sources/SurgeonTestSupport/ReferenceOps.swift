@@ -213,8 +213,9 @@ public enum Reference {
         }
         return (mean.map { Float($0) }, variance.map { Float($0) })
     }
-    /// Keras's element-wise activations by name, in Double (softmax is row-wise: see `softmax`).
-    /// hard_sigmoid is Keras 3's `relu6(x + 3) / 6`.
+    /// Keras's element-wise activations by name, in Double (softmax is row-wise: see `softmax`),
+    /// from Keras 3's definitions: hard_sigmoid is `relu6(x + 3) / 6`, gelu the exact erf form,
+    /// leaky_relu's slope 0.2, elu's alpha 1.
     public static func activation(_ name: String, _ x: Double) -> Double {
         switch name {
         case "linear": return x
@@ -224,6 +225,15 @@ public enum Reference {
         case "tanh": return Foundation.tanh(x)
         case "swish", "silu": return x / (1 + Foundation.exp(-x))
         case "hard_sigmoid": return Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case "hard_silu", "hard_swish": return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case "gelu": return 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
+        case "elu": return x > 0 ? x : Foundation.exp(x) - 1
+        case "selu": return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (Foundation.exp(x) - 1))
+        case "softplus": return Foundation.log(1 + Foundation.exp(x))
+        case "softsign": return x / (1 + Swift.abs(x))
+        case "exponential": return Foundation.exp(x)
+        case "leaky_relu": return x >= 0 ? x : 0.2 * x
+        case "mish": return x * Foundation.tanh(Foundation.log(1 + Foundation.exp(x)))
         default: preconditionFailure("no reference for activation '\(name)'")
         }
     }

@@ -10,15 +10,42 @@ public struct SurgeryRuleCase: Sendable {
     public var inputs: Int
     /// True when the layer takes flat `[features]` inputs (Dense), false for images.
     public var flatInput: Bool
+    /// How each input is fed, when inputs differ in shape (a squeeze-excitation Multiply of an
+    /// image and a `[1, 1, C]` gate); nil for `inputs` inputs, all flat or all images.
+    public var inputForms: [SurgeryRuleInput]?
+    /// The producers' channel count, for layers whose config names it (a Reshape's
+    /// `target_shape`, per-channel lists); nil for a random count in 4...7.
+    public var channels: Int?
     /// A fresh layer of the type, without weights.
     public var make: @Sendable () throws -> any Layer
 
-    public init(_ name: String, inputs: Int = 1, flatInput: Bool = false, make: @escaping @Sendable () throws -> any Layer) {
+    public init(_ name: String, inputs: Int = 1, flatInput: Bool = false, channels: Int? = nil,
+                make: @escaping @Sendable () throws -> any Layer) {
         self.name = name
         self.inputs = inputs
         self.flatInput = flatInput
+        self.channels = channels
         self.make = make
     }
+
+    public init(_ name: String, inputForms: [SurgeryRuleInput], channels: Int? = nil, make: @escaping @Sendable () throws -> any Layer) {
+        self.init(name, inputs: inputForms.count, flatInput: inputForms.allSatisfy { $0 == .flat }, channels: channels, make: make)
+        self.inputForms = inputForms
+    }
+
+    /// The form of each input.
+    var forms: [SurgeryRuleInput] { inputForms ?? Array(repeating: flatInput ? .flat : .image, count: inputs) }
+}
+
+/// The shape in which the checker's harness feeds one input of the layer under test: the
+/// producer's `[H, W, C]` image, or that image averaged over height and width.
+public enum SurgeryRuleInput: Sendable, Equatable {
+    /// `[H, W, C]`.
+    case image
+    /// `[1, 1, C]` (GlobalAveragePooling2D with keepdims).
+    case pooled
+    /// `[C]` (GlobalAveragePooling2D).
+    case flat
 }
 
 /// The generic check every registered surgery rule passes, on seeded random cases: the layer
@@ -52,18 +79,23 @@ public func checkSurgeryRule(
     }
 }
 
-/// input -> (Conv2D -> BatchNorm) per layer input -> the layer -> consumers.
+/// input -> (Conv2D -> BatchNorm [-> pooling]) per layer input -> the layer -> consumers.
 func harness(_ ruleCase: SurgeryRuleCase, seed: UInt64) throws -> Graph {
     var random = SeededRandom(seed: seed)
     let height = 5 + Int(random.next() % 4), width = 5 + Int(random.next() % 4)
-    let channels = 4 + Int(random.next() % 4)
+    let randomChannels = 4 + Int(random.next() % 4)
+    let channels = ruleCase.channels ?? randomChannels
     var b = GraphBuilder()
     let x = b.add(InputLayer(shape: [height, width, 3]), name: "input")
     var producers: [String] = []
-    for k in 0..<ruleCase.inputs {
+    for (k, form) in ruleCase.forms.enumerated() {
         var p = b.add(Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_\(k)", inputs: [x])
         p = b.add(BatchNormalization(), name: "producer_\(k)_bn", inputs: [p])
-        if ruleCase.flatInput { p = b.add(GlobalAveragePooling2D(), name: "producer_\(k)_pool", inputs: [p]) }
+        switch form {
+        case .image: break
+        case .pooled: p = b.add(GlobalAveragePooling2D(keepdims: true), name: "producer_\(k)_pool", inputs: [p])
+        case .flat: p = b.add(GlobalAveragePooling2D(), name: "producer_\(k)_pool", inputs: [p])
+        }
         producers.append(p)
     }
     let layer = try ruleCase.make()
@@ -76,8 +108,11 @@ func harness(_ ruleCase: SurgeryRuleCase, seed: UInt64) throws -> Graph {
         outputs.append(b.add(Dense(units: 3), name: "head", inputs: [g]))
         let g2 = b.add(GlobalMaxPooling2D(), name: "side_pool", inputs: [y])
         outputs.append(b.add(Dense(units: 2), name: "side_head", inputs: [g2]))
-    } else {
+    } else if shape.count == 1 {
         outputs.append(b.add(Dense(units: 3), name: "head", inputs: [y]))
+    } else {
+        let f = b.add(Flatten(), name: "consumer_flatten", inputs: [y])
+        outputs.append(b.add(Dense(units: 3), name: "head", inputs: [f]))
     }
     return try b.build(outputs: outputs, seed: seed)
 }

@@ -123,6 +123,28 @@ final class BatchNormalizationTests: XCTestCase {
         XCTAssertEqual(layer.epsilon, 1e-3)
     }
 
+    func testBatchNormalization_weightOrderWithoutScaleOrCenterFollowsKeras() throws {
+        // KERAS-FORMAT 3.4.
+        XCTAssertEqual(try make(BatchNormalization.self, ["center": false]).weightNames, ["gamma", "moving_mean", "moving_variance"])
+        XCTAssertEqual(try make(BatchNormalization.self, ["scale": false]).weightNames, ["beta", "moving_mean", "moving_variance"])
+        XCTAssertEqual(try make(BatchNormalization.self, ["center": false, "scale": false]).weightNames, ["moving_mean", "moving_variance"])
+        XCTAssertEqual(try make(BatchNormalization.self, ["center": false, "scale": false]).trainableWeightCount, 0)
+        XCTAssertEqual(try make(BatchNormalization.self, ["axis": [3], "center": false]).weightShapes(for: [[5, 7, 3]]), [[3], [3], [3]])
+    }
+
+    func testBatchNormalizationPruned_slicesEveryWeightWithoutScaleOrCenter() throws {
+        for (center, scale) in [(true, true), (false, true), (true, false), (false, false)] {
+            let layer = try bn(channels: 4, center: center, scale: scale, seed: 20)
+            let pruned = try XCTUnwrap(try layer.pruned(keptInputs: [[1, 3]], keptOutputs: [1, 3], inputShapes: [[2, 2, 4]]) as? BatchNormalization)
+            XCTAssertEqual(pruned.weights, layer.weights.map { $0.selecting([1, 3], alongAxis: 0) }, "center \(center) scale \(scale)")
+            XCTAssertEqual(pruned.weightNames, layer.weightNames)
+            XCTAssertEqual(pruned.config, layer.config)
+            let x = batch(2, [2, 2, 4], seed: 21)
+            assertClose(try evaluate(pruned, x.selecting([1, 3], alongAxis: 3)), try evaluate(layer, x).selecting([1, 3], alongAxis: 3),
+                        tolerance: 1e-6)
+        }
+    }
+
     func testBatchNormalization_configRoundTrip() throws {
         for (center, scale) in [(true, true), (false, true), (true, false), (false, false)] {
             assertConfigRoundTrip(try bn(channels: 3, center: center, scale: scale, momentum: 0.8, epsilon: 1e-5, seed: 1))

@@ -183,8 +183,8 @@ final class Conv2DTests: XCTestCase {
                      "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
         assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "groups": 2]),
                      "Conv2D with groups = 2 is not supported; only groups = 1")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "activation": "gelu"]),
-                     containing: ["attribute 'activation' is \"gelu\"", "relu", "silu"])
+        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "activation": "celu"]),
+                     containing: ["attribute 'activation' is \"celu\"", "relu", "silu", "hard_swish"])
     }
 
     func testConv2D_rejectsBadInputs() throws {

@@ -49,12 +49,26 @@ final class GlobalPoolingTests: XCTestCase {
         XCTAssertEqual(again.inputs[0], g.inputs[0])
     }
 
-    func testGlobalPooling_rejectsKeepdimsTrue() {
-        assertThrows(try make(GlobalAveragePooling2D.self, ["keepdims": true]),
-                     "GlobalAveragePooling2D with keepdims = true is not supported; only keepdims = false (output [channels])")
-        assertThrows(try make(GlobalMaxPooling2D.self, ["keepdims": true]),
-                     "GlobalMaxPooling2D with keepdims = true is not supported; only keepdims = false (output [channels])")
+    func testGlobalPoolingKeepdims_givesOneByOneImagesOfTheSameValues() throws {
+        let x = batch(3, [5, 7, 4], seed: 7)
+        for max in [false, true] {
+            let layer: any Layer = max ? try make(GlobalMaxPooling2D.self, ["keepdims": true])
+                : try make(GlobalAveragePooling2D.self, ["keepdims": true])
+            XCTAssertEqual(try layer.outputShape(for: [[5, 7, 4]]), [1, 1, 4])
+            let y = try layer.forward([x], context: .inference).value
+            assertClose(y, try Reference.globalPool(input: x, max: max).reshaped([3, 1, 1, 4]), tolerance: max ? 0 : 1e-6, "max \(max)")
+            XCTAssertEqual(try layer.forward([x], context: ForwardContext(training: true)).value, y)
+        }
         XCTAssertNoThrow(try make(GlobalMaxPooling2D.self, ["keepdims": false]))
+    }
+
+    func testGlobalPoolingKeepdims_gradientCheck() throws {
+        try checkGradients(GlobalAveragePooling2D(keepdims: true), inputs: [batch(2, [5, 7, 3], seed: 8)])
+        try checkGradients(GlobalMaxPooling2D(keepdims: true), inputs: [Tensor.distinctValues(shape: [2, 4, 3, 3], seed: 9)])
+        let out = try GlobalAveragePooling2D(keepdims: true).forward([batch(2, [3, 3, 2], seed: 1)], context: ForwardContext(training: true))
+        assertThrows(try GlobalAveragePooling2D(keepdims: true).backward(Tensor(shape: [2, 2]), inputs: [batch(2, [3, 3, 2], seed: 1)],
+                                                                        output: out, context: ForwardContext(training: true)),
+                     "GlobalAveragePooling2D backward: output gradient of shape [2, 2], expected [2, 1, 1, 2]")
     }
 
     func testGlobalPooling_rejectsChannelsFirst() {
@@ -75,7 +89,11 @@ final class GlobalPoolingTests: XCTestCase {
     func testGlobalPooling_configRoundTripAndMacs() throws {
         assertConfigRoundTrip(GlobalAveragePooling2D())
         assertConfigRoundTrip(GlobalMaxPooling2D())
+        assertConfigRoundTrip(GlobalAveragePooling2D(keepdims: true))
+        assertConfigRoundTrip(GlobalMaxPooling2D(keepdims: true))
         XCTAssertEqual(GlobalAveragePooling2D().config["keepdims"], false)
+        XCTAssertEqual(try make(GlobalMaxPooling2D.self, ["keepdims": true]).config,
+                       LayerConfig(["keepdims": true, "data_format": "channels_last"]))
         XCTAssertEqual(GlobalAveragePooling2D().macs(inputShapes: [[5, 7, 3]], outputShape: [3]), 105)
     }
 }

@@ -29,6 +29,14 @@ final class LayerRegistryTests: XCTestCase {
         "Add": LayerConfig(),
         "Multiply": LayerConfig(),
         "Concatenate": LayerConfig(["axis": -1]),
+        "Subtract": LayerConfig(),
+        "Average": LayerConfig(),
+        "Maximum": LayerConfig(),
+        "Reshape": LayerConfig(["target_shape": [1, 1, -1]]),
+        "Rescaling": LayerConfig(["scale": 0.00392156862745098, "offset": -0.5]),
+        "Normalization": LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]),
+        "LeakyReLU": LayerConfig(["negative_slope": 0.2]),
+        "PReLU": LayerConfig(["shared_axes": [1, 2]]),
     ]
 
     func testEveryBuiltinType_isRegisteredExactlyOnce() {
@@ -40,7 +48,8 @@ final class LayerRegistryTests: XCTestCase {
         }
         for expected in ["InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense", "BatchNormalization",
                          "Activation", "ReLU", "Softmax", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                         "Flatten", "Dropout", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Add", "Multiply", "Concatenate"] {
+                         "Flatten", "Dropout", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Add", "Multiply", "Concatenate",
+                         "Subtract", "Average", "Maximum", "Reshape", "Rescaling", "Normalization", "LeakyReLU", "PReLU"] {
             XCTAssertNotNil(LayerRegistry.standard.type(named: expected), "\(expected) is not registered")
         }
     }

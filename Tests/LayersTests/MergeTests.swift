@@ -19,17 +19,18 @@ final class MergeTests: XCTestCase {
     }
 
     func testAdd_rejectsMismatchedShapes() {
-        assertThrows(try Add().outputShape(for: [[4, 4, 8], [4, 4, 6]]), "Add needs inputs of one shape; got [4, 4, 8], [4, 4, 6]")
-        assertThrows(try Add().outputShape(for: [[4, 4, 8], [4, 4, 8], [4, 8]]),
-                     "Add needs inputs of one shape; got [4, 4, 8], [4, 4, 8], [4, 8]")
+        assertThrows(try Add().outputShape(for: [[4, 4, 8], [4, 4, 6]]),
+                     "Add needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [4, 4, 6]")
+        assertThrows(try Add().outputShape(for: [[4, 4, 8], [4, 4, 8], [5, 8]]),
+                     "Add needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [4, 4, 8], [5, 8]")
         assertThrows(try Add().forward([batch(1, [4, 4, 8], seed: 1), batch(1, [4, 4, 6], seed: 1)], context: .inference),
-                     "Add needs inputs of one shape; got [4, 4, 8], [4, 4, 6]")
+                     "Add needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [4, 4, 6]")
         assertThrows(try Add().forward([batch(1, [3], seed: 1), batch(2, [3], seed: 1)], context: .inference),
                      "Add needs inputs of one batch size; got 1, 2")
     }
 
     func testMerges_rejectFewerThanTwoInputs() {
-        for layer in [Add(), Multiply(), Concatenate()] as [any Layer] {
+        for layer in [Add(), Multiply(), Average(), Maximum(), Concatenate()] as [any Layer] {
             assertThrows(try layer.outputShape(for: [[4, 4, 8]]), "expects at least 2 input(s), got 1")
             assertThrows(try layer.outputShape(for: []), "expects at least 2 input(s), got 0")
             assertThrows(try layer.forward([batch(1, [2, 2, 2], seed: 1)], context: .inference),
@@ -62,7 +63,59 @@ final class MergeTests: XCTestCase {
 
     func testMultiply_rejectsMismatchedShapes() {
         assertThrows(try Multiply().outputShape(for: [[4, 4, 8], [4, 4, 6]]),
-                     "Multiply needs inputs of one shape; got [4, 4, 8], [4, 4, 6]")
+                     "Multiply needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [4, 4, 6]")
+        assertThrows(try Multiply().outputShape(for: [[4, 4, 8], [2, 1, 8]]),
+                     "Multiply needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [2, 1, 8]")
+    }
+
+    // MARK: - Subtract, Average, Maximum
+
+    func testSubtract_averageAndMaximum_matchLoopReferences() throws {
+        let a = batch(2, [3, 4, 5], seed: 21), b = batch(2, [3, 4, 5], seed: 22), c = batch(2, [3, 4, 5], seed: 23)
+        let difference = try evaluate(Subtract(), a, b)
+        let mean = try evaluate(Average(), a, b, c)
+        let largest = try evaluate(Maximum(), a, b, c)
+        for i in 0..<a.count {
+            let (x, y, z) = (a.scalars[i], b.scalars[i], c.scalars[i])
+            XCTAssertEqual(difference.scalars[i], x - y, accuracy: 1e-6)
+            XCTAssertEqual(mean.scalars[i], (x + y + z) / 3, accuracy: 1e-6)
+            XCTAssertEqual(largest.scalars[i], max(x, max(y, z)))
+        }
+        XCTAssertEqual(try evaluate(Subtract(), Tensor.literal([1, 2], [5, 1]), Tensor.literal([1, 2], [2, 3])).scalars, [3, -2])
+        XCTAssertEqual(try evaluate(Average(), Tensor.literal([1, 2], [5, 1]), Tensor.literal([1, 2], [2, 3])).scalars, [3.5, 2])
+        XCTAssertEqual(try evaluate(Maximum(), Tensor.literal([1, 2], [5, 1]), Tensor.literal([1, 2], [2, 3])).scalars, [5, 3])
+    }
+
+    func testSubtract_averageAndMaximum_gradientCheck() throws {
+        try checkGradients(Subtract(), inputs: [batch(2, [5, 7, 3], seed: 24), batch(2, [5, 7, 3], seed: 25)])
+        try checkGradients(Average(), inputs: [batch(2, [5, 7, 3], seed: 26), batch(2, [5, 7, 3], seed: 27)])
+        try checkGradients(Average(), inputs: [batch(2, [4], seed: 28), batch(2, [4], seed: 29), batch(2, [4], seed: 30)])
+        // Distinct values: no ties, and no perturbation changes which input is the largest.
+        let values = Tensor.distinctValues(shape: [3, 2, 3, 4, 2], seed: 31)
+        let parts = (0..<3).map { k in Tensor.literal([2, 3, 4, 2], Array(values.scalars[(k * 48)..<((k + 1) * 48)])) }
+        try checkGradients(Maximum(), inputs: parts)
+        try checkGradients(Maximum(), inputs: Array(parts.prefix(2)))
+    }
+
+    func testMaximumBackward_givesATieToTheFirstInputHoldingTheMaximum() throws {
+        let a = Tensor.literal([1, 4], [1, 5, 2, 7]), b = Tensor.literal([1, 4], [1, 6, 2, 3]), c = Tensor.literal([1, 4], [0, 6, 2, 7])
+        let context = ForwardContext(training: true)
+        let out = try Maximum().forward([a, b, c], context: context)
+        XCTAssertEqual(out.value.scalars, [1, 6, 2, 7])
+        let g = try Maximum().backward(Tensor.literal([1, 4], [10, 20, 30, 40]), inputs: [a, b, c], output: out, context: context)
+        XCTAssertEqual(g.inputs[0].scalars, [10, 0, 30, 40], "a ties b and c at 1, 2 and 7: a wins")
+        XCTAssertEqual(g.inputs[1].scalars, [0, 20, 0, 0], "b ties c at 6 and comes first")
+        XCTAssertEqual(g.inputs[2].scalars, [0, 0, 0, 0])
+    }
+
+    func testSubtract_takesExactlyTwoInputs() {
+        assertThrows(try Subtract().outputShape(for: [[3], [3], [3]]), "expects exactly 2 input(s), got 3")
+        assertThrows(try Subtract().outputShape(for: [[3]]), "expects exactly 2 input(s), got 1")
+        assertThrows(try Subtract().forward([batch(1, [3], seed: 1)], context: .inference), "expects exactly 2 input(s), got 1")
+        assertThrows(try Subtract().outputShape(for: [[4, 4, 8], [4, 4, 6]]),
+                     "Subtract needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [4, 4, 6]")
+        assertThrows(try Maximum().forward([batch(1, [3], seed: 1), batch(2, [3], seed: 1)], context: .inference),
+                     "Maximum needs inputs of one batch size; got 1, 2")
     }
 
     // MARK: - Concatenate
@@ -115,6 +168,10 @@ final class MergeTests: XCTestCase {
     func testMerges_configRoundTripAndMacs() throws {
         assertConfigRoundTrip(Add())
         assertConfigRoundTrip(Multiply())
+        assertConfigRoundTrip(Subtract())
+        assertConfigRoundTrip(Average())
+        assertConfigRoundTrip(Maximum())
+        XCTAssertEqual(Subtract().config, LayerConfig())
         assertConfigRoundTrip(Concatenate())
         assertConfigRoundTrip(try make(Concatenate.self, ["axis": 3]))
         XCTAssertEqual(try make(Concatenate.self, ["axis": 3]).config["axis"], 3)
@@ -151,7 +208,7 @@ final class MergeTests: XCTestCase {
         let bad = [Node("a", InputLayer(shape: [4, 4, 8])), Node("b", InputLayer(shape: [4, 4, 6])),
                    Node("add", Add(), inputs: ["a", "b"])]
         XCTAssertThrowsError(try Graph(nodes: bad, outputs: ["add"])) { error in
-            XCTAssertEqual("\(error)", "node 'add' (Add): Add needs inputs of one shape; got [4, 4, 8], [4, 4, 6]")
+            XCTAssertEqual("\(error)", "node 'add' (Add): Add needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got [4, 4, 8], [4, 4, 6]")
         }
     }
 }

@@ -95,6 +95,23 @@ final class PoolingTests: XCTestCase {
         assertClose(y, Reference.maxPool2D(input: x, poolSize: [3, 3], strides: [2, 2], same: true), tolerance: 0)
     }
 
+    func testPoolingSame_putsTheSmallerPaddingHalfTopLeft() throws {
+        // 4 wide, pool 4, stride 1, 'same': 3 padded cells, floor(3 / 2) = 1 on the left and 2 on
+        // the right (KERAS-FORMAT 5.3). The windows cover columns {0,1,2}, {0..3}, {1,2,3}, {2,3}.
+        let row = Tensor.literal([1, 1, 4, 1], [1, 2, 3, 4])
+        let wide = ["pool_size": [1, 4] as ConfigValue, "strides": 1, "padding": "same"]
+        XCTAssertEqual(try evaluate(make(AveragePooling2D.self, wide), row).scalars, [2, 2.5, 3, 3.5])
+        XCTAssertEqual(try evaluate(make(MaxPooling2D.self, wide), row).scalars, [3, 4, 4, 4])
+        // Negative values: a padded cell would win with 0; -infinity padding never does.
+        let negative = Tensor.literal([1, 1, 4, 1], [-1, -2, -3, -4])
+        XCTAssertEqual(try evaluate(make(MaxPooling2D.self, wide), negative).scalars, [-1, -1, -2, -3])
+        // The same along the height.
+        let column = Tensor.literal([1, 4, 1, 1], [1, 2, 3, 4])
+        let tall = ["pool_size": [4, 1] as ConfigValue, "strides": 1, "padding": "same"]
+        XCTAssertEqual(try evaluate(make(AveragePooling2D.self, tall), column).scalars, [2, 2.5, 3, 3.5])
+        XCTAssertEqual(try evaluate(make(MaxPooling2D.self, tall), try negative.reshaped([1, 4, 1, 1])).scalars, [-1, -1, -2, -3])
+    }
+
     func testPooling_stridesDefaultToPoolSize() throws {
         let layer = try make(MaxPooling2D.self, ["pool_size": 3])
         XCTAssertEqual(layer.window.strides, [3, 3])

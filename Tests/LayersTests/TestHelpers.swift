@@ -75,7 +75,8 @@ func kinks(of activation: ActivationFunction) -> [Float] {
     switch activation {
     case .relu: return [0]
     case .relu6: return [0, 6]
-    case .hardSigmoid: return [-3, 3]
+    case .hardSigmoid, .hardSilu: return [-3, 3]
+    case .leakyReLU, .selu: return [0]
     default: return []
     }
 }
