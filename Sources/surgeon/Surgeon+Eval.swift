@@ -7,7 +7,7 @@ extension Surgeon {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Measure a model's accuracy and loss on labelled data.")
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon"))
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
         var model: String
 
         @OptionGroup var data: LabeledDataOptions

@@ -16,7 +16,7 @@ extension Surgeon {
             group with an empty deletion list, to edit and pass to `surgeon prune --plan`.
             """)
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon"))
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
         var model: String
 
         @Option(help: ArgumentHelp("Also write an editable plan that deletes nothing.", valueName: "PLAN.json"))

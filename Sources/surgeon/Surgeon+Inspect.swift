@@ -34,7 +34,7 @@ extension Surgeon {
         static let configuration = CommandConfiguration(
             abstract: "Show every layer of a model: type, output shape, parameters and MACs per sample.")
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon"))
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
         var model: String
 
         @OptionGroup var out: OutputOptions

@@ -28,7 +28,7 @@ extension Surgeon {
         @Option(help: "The seed of the initial weights.")
         var seed: UInt64 = 0
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write.", valueName: "MODEL.surgeon"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (.surgeon or .keras).", valueName: "OUT"))
         var output: String
 
         @OptionGroup var out: OutputOptions
@@ -38,6 +38,7 @@ extension Surgeon {
                 throw ValidationError("unknown architecture '\(architecture)'; choose one of: \(ArchitectureRegistry.standard.names.joined(separator: ", "))")
             }
             _ = try shape()
+            try Inputs.checkModelOutput(output)
         }
 
         func shape() throws -> Shape {
@@ -51,7 +52,7 @@ extension Surgeon {
         func run() throws {
             let arch = try ArchitectureRegistry.standard.architecture(named: architecture)
             let graph = try arch.build(ArchitectureOptions(inputShape: try shape(), classes: classes, width: width, seed: seed))
-            try ModelFile.save(graph, to: URL(fileURLWithPath: output))
+            try Inputs.save(ModelFile.Contents(graph: graph), to: output)
             let summary = ModelSummary(graph)
             if out.json { try Output.json(summary) } else {
                 print("wrote \(output): \(architecture), \(Output.grouped(summary.params)) parameters, \(Output.grouped(summary.macs)) MACs per sample")

@@ -11,7 +11,7 @@ extension Surgeon {
             abstract: "Score every channel and write the pruning plan a budget allows (apply it with `surgeon prune --plan`).",
             discussion: StrategyCatalog.text)
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon")) var model: String
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL")) var model: String
         @OptionGroup var strategy: StrategyOptions
         @Option(name: .shortAndLong, help: ArgumentHelp("The plan to write.", valueName: "PLAN.json")) var output: String
         @OptionGroup var threads: ThreadOptions

@@ -7,7 +7,7 @@ extension Surgeon {
     struct Predict: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a model's outputs for every sample to a float32 .npy file.")
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon"))
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
         var model: String
 
         @Option(help: ArgumentHelp("Images as a NumPy .npy file, NHWC.", valueName: "X.npy"))

@@ -22,7 +22,7 @@ extension Surgeon {
 
             """ + StrategyCatalog.text)
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon"))
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
         var model: String
 
         @Option(help: ArgumentHelp("The pruning plan (JSON).", valueName: "PLAN.json"))
@@ -35,7 +35,7 @@ extension Surgeon {
         @Option(help: "Fold constant deleted channels into consumers' biases: exact, all or off.")
         var biasCompensation: BiasCompensation = .exact
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write.", valueName: "OUT.surgeon"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write (.surgeon or .keras).", valueName: "OUT"))
         var output: String?
 
         @Flag(help: "Report what would change; write nothing.") var dryRun = false
@@ -45,7 +45,8 @@ extension Surgeon {
         @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
-            if output == nil, !dryRun { throw ValidationError("give -o OUT.surgeon for the pruned model, or --dry-run") }
+            if output == nil, !dryRun { throw ValidationError("give -o OUT.surgeon (or OUT.keras) for the pruned model, or --dry-run") }
+            try Inputs.checkModelOutput(output)
             guard (plan == nil) != (strategy.strategy == nil) else {
                 throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
             }
@@ -80,7 +81,7 @@ extension Surgeon {
             }
             let summary = PruningSummary(before: contents.graph, after: graph)
             if !dryRun, let output {
-                try ModelFile.save(ModelFile.Contents(graph: graph, metadata: contents.metadata), to: URL(fileURLWithPath: output))
+                try Inputs.save(ModelFile.Contents(graph: graph, metadata: contents.metadata), to: output)
             }
             if out.json {
                 if var result = lastResult {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonKeras
 import SurgeonPlugins
 
 extension Surgeon {
@@ -75,15 +76,20 @@ enum PipelineCommand {
             throw CommandError("the recipe's \(name) range \(range.lowerBound)..<\(range.upperBound) exceeds the \(all.count) samples of \(images)")
         }
         let graph: Graph
+        var origin: ConfigValue?
         switch recipe.model {
         case let .architecture(name, shape, classes, width):
             graph = try ArchitectureRegistry.standard.architecture(named: name)
                 .build(ArchitectureOptions(inputShape: shape, classes: classes, width: width, seed: recipe.seed))
         case let .file(path):
-            graph = try Inputs.model(resolve(path)).graph
+            let contents = try Inputs.model(resolve(path))
+            graph = contents.graph
+            origin = contents.metadata[KerasOrigin.metadataKey]
         }
         var runner = PipelineRunner(recipe: recipe, folder: folder)
         runner.metadata = [Inputs.normalizationKey: try ConfigValue(encoding: InputNormalization.unitRange)]
+        // A Keras model keeps its original layer arguments for an export to .keras.
+        runner.metadata[KerasOrigin.metadataKey] = origin
         let display = ProgressDisplay()
         runner.onEvent = { event in
             switch event {

@@ -10,7 +10,7 @@ extension Surgeon {
         static let configuration = CommandConfiguration(
             abstract: "Prune each group alone at several ratios and measure the accuracy drop; writes sensitivity.svg and sensitivity.json.")
 
-        @Argument(help: ArgumentHelp("The model file.", valueName: "MODEL.surgeon")) var model: String
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL")) var model: String
         @OptionGroup var data: LabeledDataOptions
         @Option(help: "The importance criterion that picks the channels.") var strategy = "l1"
         @Option(help: "How a group's members combine.") var policy = "mean"

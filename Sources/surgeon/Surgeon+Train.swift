@@ -15,7 +15,7 @@ extension Surgeon {
             best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon.
             """)
 
-        @Argument(help: ArgumentHelp("The model file to start from.", valueName: "MODEL.surgeon"))
+        @Argument(help: ArgumentHelp("The model file to start from (.surgeon, .keras or .h5).", valueName: "MODEL"))
         var model: String
 
         @OptionGroup var data: LabeledDataOptions
@@ -40,7 +40,7 @@ extension Surgeon {
         @OptionGroup var normalization: NormalizationOptions
         @OptionGroup var threads: ThreadOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The trained model file to write.", valueName: "OUT.surgeon"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The trained model file to write (.surgeon or .keras).", valueName: "OUT"))
         var output: String
 
         @Option(help: ArgumentHelp("Folder for best.surgeon and last.surgeon checkpoints.", valueName: "DIR"))
@@ -65,6 +65,7 @@ extension Surgeon {
             if valSplit != nil, valData != nil { throw ValidationError("give --val-split or --val-data/--val-labels, not both") }
             if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)") }
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+            try Inputs.checkModelOutput(output)
             if let l1, !(l1 >= 0 && l1.isFinite) { throw ValidationError("--l1 must be a non-negative number, got \(l1)") }
             do { _ = try StrategyRegistry.standard.regularizer(named: regularizer) } catch { throw ValidationError("\(error)") }
             do { try configuration().validate() } catch { throw ValidationError("\(error)") }
@@ -107,9 +108,9 @@ extension Surgeon {
             let trainer = Trainer(configuration: configuration(), regularizers: regularizers, checkpointDirectory: checkpointURL,
                                   metadata: metadata, registry: .standard, onEvent: { display.handle($0) })
             let result = try trainer.fit(contents.graph, train: train, validation: validation, resume: resume)
-            var meta = metadata
+            var meta = contents.metadata.merging(metadata) { _, new in new }
             meta["training_history"] = try ConfigValue(encoding: result.history)
-            try ModelFile.save(result.last, metadata: meta, to: URL(fileURLWithPath: output))
+            try Inputs.save(ModelFile.Contents(graph: result.last, metadata: meta), to: output)
             if out.json {
                 try Output.json(TrainReport(output: output, epochs: result.history, final: result.history.last))
             } else {

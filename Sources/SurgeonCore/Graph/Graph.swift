@@ -17,10 +17,27 @@ public struct Graph: Sendable {
     public private(set) var inputIndices: [[Int]]
     private var indexByName: [String: Int]
 
+    /// How a layer that has no weights yet gets them when the graph is built.
+    public enum WeightInitialization: Sendable {
+        /// Keras's initialisers (glorot_uniform kernels, zero biases, ...), drawn from the seed.
+        case kerasDefaults
+        /// Zeros of the right shapes: for a reader that overwrites every weight next, so that
+        /// drawing millions of random numbers is not wasted. The shapes come from a file's
+        /// configuration, so their total is capped at `maximumElements` (what the file's weights
+        /// could hold) before anything is allocated.
+        case zeros(maximumElements: Int)
+    }
+
+    /// The most elements a node's per-sample output may have (2^31): far beyond any real
+    /// network, and small enough that the shape arithmetic of layers never overflows.
+    public static let maximumOutputElements = 1 << 31
+
     /// Builds a graph. Nodes may be given in any order; they are sorted topologically, keeping
     /// the given order where dependencies allow. A layer without weights gets Keras's initial
-    /// weights drawn from `seed`; a layer with weights must have the shapes its inputs imply.
-    public init(nodes: [Node], outputs: [String], seed: UInt64 = 0) throws(GraphError) {
+    /// weights drawn from `seed` (or zeros, see `WeightInitialization`); a layer with weights
+    /// must have the shapes its inputs imply.
+    public init(nodes: [Node], outputs: [String], seed: UInt64 = 0,
+                initialization: WeightInitialization = .kerasDefaults) throws(GraphError) {
         guard !nodes.isEmpty else { throw .empty }
         var position: [String: Int] = [:]
         for (i, node) in nodes.enumerated() {
@@ -41,19 +58,36 @@ public struct Graph: Sendable {
         self.inputIndices = []
         self.shapes = []
         let random = SeededRandom(seed: seed)
+        var zeroed = 0
         for i in self.nodes.indices {
             let node = self.nodes[i]
             let inputIdx = node.inputs.map { indexByName[$0]! }
             inputIndices.append(inputIdx)
             let inputShapes = inputIdx.map { shapes[$0] }
             let shape = try Graph.wrap(node) { try node.layer.outputShape(for: inputShapes) }
+            guard let elements = Graph.checkedElementCount(shape), elements <= Graph.maximumOutputElements else {
+                throw .layer(node: node.name, type: node.layer.kerasClassName,
+                             error: "its output shape \(shape) has more than 2^31 elements per sample")
+            }
             shapes.append(shape)
             if self.nodes[i].layer.weights.isEmpty {
-                var layerRandom = random.derived(UInt64(i))
-                let fresh = try Graph.wrap(node) {
-                    try node.layer.initialWeights(for: inputShapes, random: &layerRandom)
+                switch initialization {
+                case .kerasDefaults:
+                    var layerRandom = random.derived(UInt64(i))
+                    self.nodes[i].layer.weights = try Graph.wrap(node) {
+                        try node.layer.initialWeights(for: inputShapes, random: &layerRandom)
+                    }
+                case let .zeros(maximumElements):
+                    let shapes = try Graph.wrap(node) { try node.layer.weightShapes(for: inputShapes) }
+                    for weightShape in shapes {
+                        guard let n = Graph.checkedElementCount(weightShape), n <= maximumElements - zeroed else {
+                            throw .layer(node: node.name, type: node.layer.kerasClassName,
+                                         error: "its weights of shapes \(shapes) need more values than the file holds")
+                        }
+                        zeroed += n
+                    }
+                    self.nodes[i].layer.weights = shapes.map { Tensor(shape: $0) }
                 }
-                self.nodes[i].layer.weights = fresh
             }
             try Graph.checkWeights(of: self.nodes[i], inputShapes: inputShapes)
         }
@@ -129,6 +163,18 @@ public struct Graph: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The product of `shape`, or nil when a dimension is negative or the product overflows.
+    static func checkedElementCount(_ shape: Shape) -> Int? {
+        var product = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = product.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            product = p
+        }
+        return product
+    }
 
     static func wrap<T>(_ node: Node, _ body: () throws -> T) throws(GraphError) -> T {
         do { return try body() } catch let error as GraphError {

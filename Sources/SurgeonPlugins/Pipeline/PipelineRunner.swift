@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonKeras
 
 /// Runs a recipe's stages in a run folder, each from the same `Trainer`, resuming where a
 /// stopped run left off.
@@ -78,7 +79,7 @@ public struct PipelineRunner: Sendable {
                 break
             case let .export(path):
                 let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
-                try ModelFile.save(graph, metadata: metadata, to: url)
+                try ModelFiles.save(ModelFile.Contents(graph: graph, metadata: metadata), to: url)
             }
             try ModelFile.save(graph, metadata: metadata, to: dir.appendingPathComponent("model.surgeon"))
             let eval = try Evaluation.evaluate(graph, on: validation)

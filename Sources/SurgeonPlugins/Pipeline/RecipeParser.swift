@@ -16,7 +16,7 @@ import Yams
 ///   - prune: {strategy: bn-gamma, target_macs: 0.5, round_to: 8}
 ///   - retrain: {epochs: 5, lr: 0.01, warmup_epochs: 1}
 ///   - eval: {}
-///   - export: {path: final.surgeon}
+///   - export: {path: final.surgeon}   (or final.keras, for Keras 3)
 /// ```
 public struct RecipeParser {
     public var source: String

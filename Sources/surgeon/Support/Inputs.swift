@@ -1,14 +1,30 @@
+import ArgumentParser
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonKeras
 
 /// Reading the files a command is given, with errors that name them.
 enum Inputs {
     static let normalizationKey = "input_normalization"
 
-    /// Loads a `.surgeon` model with the built-in layer types.
-    static func model(_ path: String) throws -> ModelFile.Contents {
-        try ModelFile.load(contentsOf: URL(fileURLWithPath: path), registry: .standard)
+    /// Loads a model (`.surgeon`, `.keras` or legacy `.h5`) with the built-in layer types.
+    static func model(_ path: String) throws(ModelFilesError) -> ModelFile.Contents {
+        try ModelFiles.load(contentsOf: URL(fileURLWithPath: path), registry: .standard)
+    }
+
+    /// Writes a model as `.keras` when the path says so, else as `.surgeon`; atomically.
+    static func save(_ contents: ModelFile.Contents, to path: String) throws(ModelFilesError) {
+        try ModelFiles.save(contents, to: URL(fileURLWithPath: path))
+    }
+
+    /// Refuses, before any work, an output path surgeon cannot write a model to (`.h5`).
+    static func checkModelOutput(_ path: String?, option: String = "--output") throws {
+        guard let path else { return }
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ext == "h5" || ext == "hdf5" {
+            throw ValidationError("\(option) \(path): surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only. Use OUT.keras or OUT.surgeon")
+        }
     }
 
     /// The normalisation stored with a model, if any.
