@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SurgeonCore", targets: ["SurgeonCore"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "SurgeonPlugins", targets: ["SurgeonPlugins"]),
+        .library(name: "SurgeonKeras", targets: ["SurgeonKeras"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +25,11 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]
+        ),
         .target(
             name: "SurgeonCore",
             dependencies: [
@@ -33,6 +39,10 @@ let package = Package(
             ]
         ),
         .target(name: "Layers", dependencies: ["SurgeonCore"]),
+        .target(
+            name: "SurgeonKeras",
+            dependencies: ["SurgeonCore", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .target(
             name: "SurgeonPlugins",
             dependencies: ["Layers", "SurgeonCore", .product(name: "Yams", package: "Yams")]
@@ -70,6 +80,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonTestSupport"]),
+        .testTarget(
+            name: "SurgeonKerasTests",
+            dependencies: ["SurgeonKeras", "SurgeonCore", "Layers", "SurgeonTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "SurgeonPluginsTests",
             dependencies: ["SurgeonPlugins", "Layers", "SurgeonCore", "SurgeonTestSupport"]
