@@ -30,10 +30,29 @@ static inline unsigned CHDF5_H5F_OBJ_ALL(void) { return H5F_OBJ_ALL; }
 // Property list classes and defaults.
 static inline hid_t CHDF5_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t CHDF5_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
+static inline hid_t CHDF5_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t CHDF5_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 
 // Dataspace selection and the default error stack.
 static inline hid_t CHDF5_H5S_ALL(void) { return H5S_ALL; }
 static inline hid_t CHDF5_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+
+// The kind (H5O_TYPE_GROUP, H5O_TYPE_DATASET, …) and the file address of the header of the
+// object at `name` (relative to `location`), found without opening the object or decoding its
+// messages (how the address is read changed in HDF5 1.12).
+static inline herr_t CHDF5_object_info(hid_t location, const char *name, H5O_type_t *type, haddr_t *address) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info_by_name3(location, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+    *type = info.type;
+    return H5VLnative_token_to_addr(location, info.token, address);
+#else
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(location, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+    *type = info.type;
+    *address = info.addr;
+    return 0;
+#endif
+}
 
 #endif

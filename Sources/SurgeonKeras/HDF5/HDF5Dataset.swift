@@ -91,6 +91,9 @@ public struct HDF5Dataset {
                 let fileType = H5Dget_type(dataset)
                 guard fileType >= 0 else { throw file.failure("reading the element type of dataset", path: path) }
                 defer { H5Tclose(fileType) }
+                if let problem = HDF5ElementType.malformation(of: fileType) {
+                    throw .corrupt(source: source, path: path, detail: "its element type is malformed: \(problem)")
+                }
                 try checkStorage(of: dataset, elementSize: H5Tget_size(fileType), outputSize: MemoryLayout<T>.stride)
                 var values = [T](repeating: zero, count: elementCount)
                 guard elementCount > 0 else { return values }
@@ -113,6 +116,11 @@ public struct HDF5Dataset {
         let (output, outputOverflow) = elementCount.multipliedReportingOverflow(by: outputSize)
         guard !overflow, !outputOverflow, elementSize > 0 else {
             throw .corrupt(source: source, path: path, detail: "the dataset declares an impossible size")
+        }
+        if let (check, address) = try file.guardAndAddress(at: path),
+            case let .damaged(detail) = check.checkStorage(ofDatasetAt: UInt64(address), byteCount: needed)
+        {
+            throw .corrupt(source: source, path: path, detail: detail)
         }
         let stored = Int(clamping: H5Dget_storage_size(dataset))
         HDF5Library.discardErrors()

@@ -73,6 +73,30 @@ public enum HDF5ElementType: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why numeric type `type` cannot be converted safely (bit fields outside its bytes, as
+    /// only a damaged file has), or nil. HDF5's soft conversions trust these fields.
+    /// Call only inside `HDF5Library.locked`.
+    static func malformation(of type: hid_t) -> String? {
+        let typeClass = H5Tget_class(type)
+        guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else { return nil }
+        let bits = H5Tget_size(type) * 8
+        let precision = H5Tget_precision(type), offset = Int(H5Tget_offset(type))
+        guard (1...128).contains(bits), precision >= 1, offset >= 0, offset + precision <= bits else {
+            HDF5Library.discardErrors()
+            return "its precision and offset do not fit in \(bits / 8) bytes"
+        }
+        guard typeClass == H5T_FLOAT else { return nil }
+        var sign = 0, exponentPosition = 0, exponentSize = 0, mantissaPosition = 0, mantissaSize = 0
+        guard H5Tget_fields(type, &sign, &exponentPosition, &exponentSize, &mantissaPosition, &mantissaSize) >= 0,
+            (1...32).contains(exponentSize), (1...112).contains(mantissaSize), sign < bits,
+            exponentPosition + exponentSize <= bits, mantissaPosition + mantissaSize <= bits
+        else {
+            HDF5Library.discardErrors()
+            return "its sign, exponent and mantissa fields do not fit in \(bits / 8) bytes"
+        }
+        return nil
+    }
+
     /// Whether a 2-byte float type has IEEE half's layout (sign 15, exponent 10..14, mantissa 0..9).
     private static func isIEEEHalf(_ type: hid_t) -> Bool {
         var sign = 0, exponentPosition = 0, exponentSize = 0, mantissaPosition = 0, mantissaSize = 0

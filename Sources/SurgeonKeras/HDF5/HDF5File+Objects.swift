@@ -9,56 +9,110 @@ enum HDF5ObjectKind: String {
 
 extension HDF5File {
     /// The kind of the object at the absolute `path`, or nil when no link leads to an object
-    /// there (a missing name on the way, a name below a dataset, a dangling soft link).
+    /// there (a missing name on the way, a name below a dataset, a dangling soft link). Reads
+    /// the object's header but decodes none of its messages.
     /// Call only inside `HDF5Library.locked`.
     func objectKind(at path: String) -> HDF5ObjectKind? {
         guard !path.contains("\0") else { return nil }
         let components = HDF5Path.components(of: path)
-        guard !components.isEmpty else { return .group }
         // H5Lexists checks only the last name of a path, so each prefix is checked in turn.
-        for count in 1...components.count {
+        for count in stride(from: 1, through: components.count, by: 1) {
             let prefix = HDF5Path.absolute(Array(components[..<count]))
             guard H5Lexists(id, prefix, HDF5Library.defaultPlist) > 0 else {
                 HDF5Library.discardErrors()
                 return nil
             }
         }
-        guard H5Oexists_by_name(id, path, HDF5Library.defaultPlist) > 0 else {
+        guard let (kind, _) = objectInfo(at: path) else { return nil }
+        return kind
+    }
+
+    /// The kind and header address of the object at the absolute `path`; nil when HDF5
+    /// cannot find it. Call only inside `HDF5Library.locked`.
+    private func objectInfo(at path: String) -> (HDF5ObjectKind?, haddr_t)? {
+        var type = H5O_TYPE_UNKNOWN
+        var address: haddr_t = 0
+        guard CHDF5_object_info(id, path, &type, &address) >= 0 else {
             HDF5Library.discardErrors()
             return nil
         }
-        let object = H5Oopen(id, path, HDF5Library.defaultPlist)
-        guard object >= 0 else {
-            HDF5Library.discardErrors()
-            return nil
-        }
-        defer { H5Oclose(object) }
-        switch H5Iget_type(object) {
-        case H5I_GROUP: return .group
-        case H5I_DATASET: return .dataset
-        case H5I_DATATYPE: return .namedDatatype
-        default: return nil
+        switch type {
+        case H5O_TYPE_GROUP: return (.group, address)
+        case H5O_TYPE_DATASET: return (.dataset, address)
+        case H5O_TYPE_NAMED_DATATYPE: return (.namedDatatype, address)
+        default: return (nil, address)
         }
     }
 
     /// Opens the object at the absolute `path`, which must be of kind `expected`, runs `body`
-    /// with its identifier and closes it. Call only inside `HDF5Library.locked`.
+    /// with its identifier and closes it. The object's header is checked first (`checkHeader`).
+    /// Call only inside `HDF5Library.locked`.
     func withObject<T>(
         at path: String, expected: HDF5ObjectKind, _ body: (hid_t) throws(HDF5Error) -> T
     ) throws(HDF5Error) -> T {
-        switch objectKind(at: path) {
-        case expected?:
-            break
-        case let found?:
-            throw .wrongObjectKind(source: source, path: path, expected: expected.rawValue, found: found.rawValue)
-        case nil:
-            throw expected == .dataset ? .noDataset(source: source, path: path) : .noGroup(source: source, path: path)
-        }
+        try requireKind(expected, at: path)
+        try checkHeader(at: path)
         let object = H5Oopen(id, path, HDF5Library.defaultPlist)
         guard object >= 0 else { throw failure("opening \(expected.rawValue)", path: path) }
         defer { H5Oclose(object) }
         return try body(object)
     }
+
+    /// Throws unless the object at the absolute `path` is of kind `expected`: `.noGroup` /
+    /// `.noDataset` when there is none, `.wrongObjectKind` when it is of another kind.
+    /// Call only inside `HDF5Library.locked`.
+    func requireKind(_ expected: HDF5ObjectKind, at path: String) throws(HDF5Error) {
+        switch objectKind(at: path) {
+        case expected?:
+            return
+        case let found?:
+            throw .wrongObjectKind(source: source, path: path, expected: expected.rawValue, found: found.rawValue)
+        case nil:
+            throw expected == .dataset ? .noDataset(source: source, path: path) : .noGroup(source: source, path: path)
+        }
+    }
+
+    /// Throws `.wrongObjectKind` when something on the way to the absolute `path` (not `path`
+    /// itself) exists and is not a group, so a new object cannot be created there.
+    /// Call only inside `HDF5Library.locked`.
+    func checkAncestorsAreGroups(of path: String) throws(HDF5Error) {
+        let components = HDF5Path.components(of: path)
+        for count in stride(from: 1, to: components.count, by: 1) {
+            let prefix = HDF5Path.absolute(Array(components[..<count]))
+            switch objectKind(at: prefix) {
+            case nil: return
+            case .group?: continue
+            case let found?:
+                throw .wrongObjectKind(source: source, path: prefix, expected: "group", found: found.rawValue)
+            }
+        }
+    }
+
+    // MARK: - Guarding
+
+    /// Runs `HDF5ImageGuard` over the header of the object at the absolute `path` (once per
+    /// object), before HDF5 opens it, when the file was opened from an image.
+    /// Call only inside `HDF5Library.locked`.
+    func checkHeader(at path: String) throws(HDF5Error) {
+        guard let (check, address) = try guardAndAddress(at: path), !checkedObjects.contains(address) else { return }
+        if case let .damaged(detail) = check.checkHeader(at: UInt64(address)) {
+            throw .corrupt(source: source, path: path, detail: "its object header is damaged: \(detail)")
+        }
+        checkedObjects.insert(address)
+    }
+
+    /// The image guard and the header address of the object at the absolute `path`; nil when
+    /// the file was created in memory or its superblock could not be parsed.
+    /// Call only inside `HDF5Library.locked`.
+    func guardAndAddress(at path: String) throws(HDF5Error) -> (HDF5ImageGuard, haddr_t)? {
+        guard let openedImage else { return nil }
+        if imageGuard == nil { imageGuard = .some(HDF5ImageGuard(image: openedImage)) }
+        guard case let .some(.some(check)) = imageGuard else { return nil }
+        guard let (_, address) = objectInfo(at: path) else { throw failure("locating the header of", path: path) }
+        return (check, address)
+    }
+
+    // MARK: - Writing
 
     /// A link-creation property list that creates missing intermediate groups; the caller
     /// closes it. Call only inside `HDF5Library.locked`.

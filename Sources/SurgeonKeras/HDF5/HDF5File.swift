@@ -14,6 +14,13 @@ public final class HDF5File {
     public let isWritable: Bool
     /// The open file's identifier; closed in `deinit`.
     let id: hid_t
+    /// The bytes the file was opened from (nil when created in memory), for
+    /// `HDF5ImageGuard`; shared with the caller's `Data`, not copied.
+    let openedImage: Data?
+    /// Built on first use; nil inside when the image's superblock could not be parsed.
+    var imageGuard: HDF5ImageGuard??
+    /// Object header addresses whose attributes passed `imageGuard`.
+    var checkedObjects: Set<haddr_t> = []
 
     /// Opens an HDF5 image (the bytes of a `.h5` file) read-only, without touching the disk.
     ///
@@ -22,6 +29,7 @@ public final class HDF5File {
     public init(image: Data, source: String) throws(HDF5Error) {
         self.source = source
         isWritable = false
+        openedImage = image
         guard !image.isEmpty else { throw .notHDF5(source: source, reason: "the file is empty") }
         id = try HDF5Library.locked { () throws(HDF5Error) -> hid_t in
             let fapl = try Self.coreAccessList(source: source)
@@ -45,6 +53,7 @@ public final class HDF5File {
     public init(creatingInMemory source: String) throws(HDF5Error) {
         self.source = source
         isWritable = true
+        openedImage = nil
         id = try HDF5Library.locked { () throws(HDF5Error) -> hid_t in
             let fapl = try Self.coreAccessList(source: source)
             defer { H5Pclose(fapl) }

@@ -13,6 +13,7 @@ extension HDF5Group {
                 throw .wrongObjectKind(source: source, path: target, expected: "group", found: found.rawValue)
             case nil: break
             }
+            try file.checkAncestorsAreGroups(of: target)
             let lcpl = try file.intermediateGroupsList(path: target)
             defer { H5Pclose(lcpl) }
             let group = H5Gcreate2(file.id, target, lcpl, HDF5Library.defaultPlist, HDF5Library.defaultPlist)
@@ -82,6 +83,7 @@ extension HDF5Group {
         }
         try HDF5Library.locked { () throws(HDF5Error) in
             guard file.objectKind(at: target) == nil else { throw .alreadyExists(source: source, path: target) }
+            try file.checkAncestorsAreGroups(of: target)
             let lcpl = try file.intermediateGroupsList(path: target)
             defer { H5Pclose(lcpl) }
             let space = HDF5Extent.createSpace(shape)

@@ -32,16 +32,14 @@ public struct HDF5Group {
         return HDF5Library.locked { file.objectKind(at: target) == .dataset }
     }
 
-    /// The group at `relativePath`; `.noGroup` (naming the absolute path) when there is none.
+    /// The group at `relativePath`; `.noGroup` (naming the absolute path) when there is none,
+    /// `.corrupt` when its header is damaged.
     public func group(_ relativePath: String) throws(HDF5Error) -> HDF5Group {
         let target = try resolved(relativePath, missing: { .noGroup(source: source, path: $0) })
         return try HDF5Library.locked { () throws(HDF5Error) -> HDF5Group in
-            switch file.objectKind(at: target) {
-            case .group?: return HDF5Group(file: file, path: target)
-            case let found?:
-                throw .wrongObjectKind(source: source, path: target, expected: "group", found: found.rawValue)
-            case nil: throw .noGroup(source: source, path: target)
-            }
+            try file.requireKind(.group, at: target)
+            try file.checkHeader(at: target)
+            return HDF5Group(file: file, path: target)
         }
     }
 
