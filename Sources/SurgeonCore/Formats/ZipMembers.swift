@@ -77,6 +77,7 @@ public enum ZipMembers {
 
     /// The bytes of an archive holding `members` in order, deflated when `compressed`.
     public static func write(_ members: [(name: String, data: Data)], compressed: Bool = false) throws(Failure) -> Data {
+        if !compressed, let stored = storedArchive(members) { return stored }
         do {
             let archive = try Archive(data: Data(), accessMode: .create)
             for (name, bytes) in members {
@@ -95,6 +96,43 @@ public enum ZipMembers {
         } catch {
             throw .write(reason: "cannot build the zip archive: \(describe(error))")
         }
+    }
+
+    /// An archive of stored (uncompressed) members, written directly: the zip library's own
+    /// CRC-32 is byte by byte, which dominated saving a large model. Nil when the archive would
+    /// need ZIP64 (4 GiB or more, or 65,535 members or more), which is left to the zip library.
+    static func storedArchive(_ members: [(name: String, data: Data)]) -> Data? {
+        let names = members.map { Array($0.name.utf8) }
+        let total = zip(names, members).reduce(0) { $0 + 76 + 2 * $1.0.count + $1.1.data.count } + 22
+        guard total < Int(UInt32.max), members.count < 0xFFFF, names.allSatisfy({ $0.count < 0xFFFF }) else { return nil }
+        var out = Data()
+        out.reserveCapacity(total)
+        func u16(_ v: Int) { out.append(UInt8(v & 0xFF)); out.append(UInt8((v >> 8) & 0xFF)) }
+        func u32(_ v: UInt32) { for k in 0..<4 { out.append(UInt8((v >> (8 * UInt32(k))) & 0xFF)) } }
+        // MS-DOS time and date of the zip epoch, 1980-01-01 00:00.
+        let dosTime = 0, dosDate = (0 << 9) | (1 << 5) | 1
+        var offsets: [Int] = []
+        var checksums: [UInt32] = []
+        for (name, member) in zip(names, members) {
+            let crc = member.data.withUnsafeBytes { ZipChecksum.crc32($0) }
+            offsets.append(out.count)
+            checksums.append(crc)
+            u32(0x0403_4B50); u16(20); u16(0x0800); u16(0); u16(dosTime); u16(dosDate)
+            u32(crc); u32(UInt32(member.data.count)); u32(UInt32(member.data.count)); u16(name.count); u16(0)
+            out.append(contentsOf: name)
+            out.append(member.data)
+        }
+        let directoryStart = out.count
+        for (k, (name, member)) in zip(names, members).enumerated() {
+            u32(0x0201_4B50); u16(0x0314); u16(20); u16(0x0800); u16(0); u16(dosTime); u16(dosDate)
+            u32(checksums[k]); u32(UInt32(member.data.count)); u32(UInt32(member.data.count)); u16(name.count); u16(0); u16(0)
+            u16(0); u16(0); u32(0o100644 << 16); u32(UInt32(offsets[k]))
+            out.append(contentsOf: name)
+        }
+        let directorySize = out.count - directoryStart
+        u32(0x0605_4B50); u16(0); u16(0); u16(members.count); u16(members.count)
+        u32(UInt32(directorySize)); u32(UInt32(directoryStart)); u16(0)
+        return out
     }
 
     /// A sentence fragment for a ZIPFoundation error.
