@@ -43,7 +43,7 @@ public enum KerasModelFile {
         }
         func member(_ name: String) throws(KerasError) -> Data {
             guard let found = members.first(where: { $0.name == name }) else {
-                throw .missingMember(path: path, member: name, members: members.map(\.name))
+                throw .missingMember(path: path, member: name, members: ZipMembers.names(bytes))
             }
             return found.data
         }

@@ -90,6 +90,19 @@ final class KerasBadFileTests: XCTestCase {
         }
     }
 
+    /// Members surgeon does not read (assets) are never extracted, and a missing member's
+    /// message lists what the archive does hold.
+    func testExtraMembers_areIgnoredAndListed() throws {
+        let zip = try ZipMembers.read(try Data(contentsOf: try KerasFixtureTests.fixture("sequential.keras")))
+        let extra = zip + [("assets/vocabulary.txt", Data("a\nb\n".utf8))]
+        XCTAssertNoThrow(try KerasModelFile.decodeArchive(try ZipMembers.write(extra), path: "x.keras", registry: .standard))
+        let withoutConfig = try ZipMembers.write(extra.filter { $0.name != "config.json" })
+        XCTAssertThrowsError(try KerasModelFile.decodeArchive(withoutConfig, path: "x.keras", registry: .standard)) { error in
+            XCTAssertEqual("\(error)", "x.keras: the archive has no 'config.json' (a .keras file holds config.json and model.weights.h5); "
+                + "it holds metadata.json, model.weights.h5, assets/vocabulary.txt")
+        }
+    }
+
     /// Loading never modifies the input file.
     func testFailedLoad_leavesTheFileUnchanged() throws {
         let url = try KerasFixtureTests.fixture("bad/shape_mismatch.keras")

@@ -75,6 +75,13 @@ public enum ZipMembers {
         return members
     }
 
+    /// The names of the members, in archive order, without extracting anything (empty when the
+    /// archive cannot be read).
+    public static func names(_ data: Data) -> [String] {
+        guard let archive = try? Archive(data: data, accessMode: .read) else { return [] }
+        return archive.map(\.path)
+    }
+
     /// The bytes of an archive holding `members` in order, deflated when `compressed`.
     public static func write(_ members: [(name: String, data: Data)], compressed: Bool = false) throws(Failure) -> Data {
         if !compressed, let stored = storedArchive(members) { return stored }
