@@ -68,13 +68,38 @@ final class KerasCommandTests: CLITestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
     }
 
-    func testTrainKeras_writesKeras() throws {
-        // The sequential fixture takes 12x12x3 inputs and has 4 outputs; build matching random data.
-        var x = Tensor(shape: [32, 12, 12, 3])
+    /// A recipe starts from a Keras model and exports the pruned model as `.keras`.
+    func testRecipe_fromKerasToKeras() throws {
+        try writeRandomData(count: 40)
+        let recipe = """
+            model: {file: \(Self.fixture("sequential.keras"))}
+            data: {images: x.npy, labels: y.npy, train: [0, 32], validation: [32, 40]}
+            stages:
+              - train: {epochs: 1}
+              - prune: {strategy: l1, target_macs: 0.5}
+              - export: {path: pruned.keras}
+            """
+        try recipe.write(to: URL(fileURLWithPath: path("recipe.yaml")), atomically: true, encoding: .utf8)
+        let run = try surgeon("run", "recipe.yaml", "-o", "run")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let exported = path("run/pruned.keras")
+        let after = try json(try surgeon("inspect", exported, "--json").stdout)
+        let before = try json(try surgeon("inspect", Self.fixture("sequential.keras"), "--json").stdout)
+        let macsAfter = try XCTUnwrap(after["macs"] as? Int), macsBefore = try XCTUnwrap(before["macs"] as? Int)
+        XCTAssertLessThanOrEqual(Double(macsAfter), 0.5 * Double(macsBefore))
+    }
+
+    /// Random 12x12x3 images with four classes, the shapes of the sequential fixture, as x.npy and y.npy.
+    private func writeRandomData(count: Int) throws {
+        var x = Tensor(shape: [count, 12, 12, 3])
         var random = SeededRandom(seed: 3)
         for i in 0..<x.count { x.scalars[i] = random.nextUnitFloat() }
         try Npy.write(NpyArray(x), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(try NpyArray(shape: [32], storage: .int64((0..<32).map { Int64($0 % 4) })), to: URL(fileURLWithPath: path("y.npy")))
+        try Npy.write(try NpyArray(shape: [count], storage: .int64((0..<count).map { Int64($0 % 4) })), to: URL(fileURLWithPath: path("y.npy")))
+    }
+
+    func testTrainKeras_writesKeras() throws {
+        try writeRandomData(count: 32)
         let run = try surgeon("train", Self.fixture("sequential.keras"), "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "-o", "t.keras")
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try surgeon("inspect", "t.keras").status, 0)
