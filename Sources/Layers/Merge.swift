@@ -5,17 +5,11 @@ import SurgeonCore
 ///
 /// Element-wise merges report 0 MACs: they do no multiply-accumulate work in the sense that
 /// convolution and dense layers do (this matches the usual MAC counters).
-public struct Add: Layer {
+public struct Add: ElementwiseMerge {
     public static let kerasClassName = "Add"
     public var weights: [Tensor] = []
 
     public init() {}
-    public init(config: LayerConfig) throws {}
-    public var config: LayerConfig { LayerConfig() }
-
-    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
-    }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
@@ -33,13 +27,11 @@ public struct Add: Layer {
 
 /// Keras `Subtract`: `inputs[0] - inputs[1]`, exactly two inputs whose shapes broadcast.
 /// 0 MACs, like `Add`.
-public struct Subtract: Layer {
+public struct Subtract: ElementwiseMerge {
     public static let kerasClassName = "Subtract"
     public var weights: [Tensor] = []
 
     public init() {}
-    public init(config: LayerConfig) throws {}
-    public var config: LayerConfig { LayerConfig() }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         guard inputShapes.count == 2 else { throw LayerError.inputCount(expected: "exactly 2", actual: inputShapes.count) }
@@ -71,17 +63,11 @@ public struct Subtract: Layer {
 
 /// Keras `Average`: the element-wise mean of two or more inputs whose shapes broadcast.
 /// 0 MACs, like `Add`.
-public struct Average: Layer {
+public struct Average: ElementwiseMerge {
     public static let kerasClassName = "Average"
     public var weights: [Tensor] = []
 
     public init() {}
-    public init(config: LayerConfig) throws {}
-    public var config: LayerConfig { LayerConfig() }
-
-    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
-    }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
@@ -104,17 +90,11 @@ public struct Average: Layer {
 ///
 /// On a tie the first input holding the maximum wins: it alone gets the gradient (TensorFlow's
 /// rule, as Keras computes `maximum(maximum(a, b), c)`). 0 MACs, like `Add`.
-public struct Maximum: Layer {
+public struct Maximum: ElementwiseMerge {
     public static let kerasClassName = "Maximum"
     public var weights: [Tensor] = []
 
     public init() {}
-    public init(config: LayerConfig) throws {}
-    public var config: LayerConfig { LayerConfig() }
-
-    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
-    }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
@@ -150,17 +130,11 @@ public struct Maximum: Layer {
 
 /// Keras `Multiply`: the element-wise product of two or more inputs whose shapes broadcast,
 /// as in squeeze-excitation (`[H, W, C] * [1, 1, C]`). 0 MACs, like `Add`.
-public struct Multiply: Layer {
+public struct Multiply: ElementwiseMerge {
     public static let kerasClassName = "Multiply"
     public var weights: [Tensor] = []
 
     public init() {}
-    public init(config: LayerConfig) throws {}
-    public var config: LayerConfig { LayerConfig() }
-
-    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
-    }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
@@ -301,48 +275,6 @@ private func checkGradientShape(_ gradient: Tensor, _ expected: [Int], layer: St
 }
 
 // MARK: - Surgery
-
-extension Add: SurgeryRule {
-    /// All inputs and the output share channel `i`: the branches are pruned together.
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
-        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
-    }
-
-    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
-}
-
-extension Subtract: SurgeryRule {
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
-        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
-    }
-
-    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
-}
-
-extension Average: SurgeryRule {
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
-        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
-    }
-
-    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
-}
-
-extension Maximum: SurgeryRule {
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
-        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
-    }
-
-    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
-}
-
-extension Multiply: SurgeryRule {
-    /// A squeeze-excitation gate `[1, 1, C]` shares channel `i` with the feature map it scales.
-    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
-        try elementwiseMergeChannelMap(inputShapes, layer: Self.kerasClassName)
-    }
-
-    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
-}
 
 extension Concatenate: SurgeryRule {
     /// The output is the inputs' channels end to end, each input at its offset.

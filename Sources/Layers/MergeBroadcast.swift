@@ -136,13 +136,34 @@ func broadcastOffsets(_ shape: [Int], from source: [Int]) -> [Int] {
     return result
 }
 
-/// `.tied` for an element-wise merge, unless an input is broadcast along the channel axis (one
-/// channel spread over all), whose channels could not be deleted in step with the others.
-func elementwiseMergeChannelMap(_ inputShapes: [Shape], layer: String) throws -> ChannelMap {
-    let out = try MergeLayout.outputShape(inputShapes, layer: layer)
-    for (k, shape) in inputShapes.enumerated() where shape.last != out.last {
-        throw LayerError.unsupported("\(layer) broadcasts input \(k) of shape \(shape) over \(out.last ?? 1) channels; "
-                                     + "surgery supports broadcasting over the other axes only (each input with the output's channel count)")
+/// An element-wise merge of inputs whose shapes broadcast (`Add`, `Subtract`, `Multiply`,
+/// `Average`, `Maximum`): no configuration and no weights. Its surgery ties channel `i` of
+/// every input and of the output, so the branches are pruned together; a squeeze-excitation
+/// gate `[1, 1, C]` shares channel `i` with the feature map it scales.
+public protocol ElementwiseMerge: SurgeryRule {
+    init()
+}
+
+extension ElementwiseMerge {
+    public init(config: LayerConfig) throws { self.init() }
+
+    public var config: LayerConfig { LayerConfig() }
+
+    public func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
     }
-    return .tied
+
+    /// `.tied`, unless an input is broadcast along the channel axis (one channel spread over
+    /// all), whose channels could not be deleted in step with the others.
+    public func channelMap(inputShapes: [Shape]) throws -> ChannelMap {
+        let layer = Self.kerasClassName
+        let out = try MergeLayout.outputShape(inputShapes, layer: layer)
+        for (k, shape) in inputShapes.enumerated() where shape.last != out.last {
+            throw LayerError.unsupported("\(layer) broadcasts input \(k) of shape \(shape) over \(out.last ?? 1) channels; "
+                                         + "surgery supports broadcasting over the other axes only (each input with the output's channel count)")
+        }
+        return .tied
+    }
+
+    public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
