@@ -44,9 +44,8 @@ struct KerasBenchmark: ParsableCommand {
         let graph = contents.graph
         let planner = Planner(criterion: try StrategyRegistry.standard.criterion(named: strategy),
                               policy: try StrategyRegistry.standard.policy(named: "mean"), budget: Budget(.macs(targetMacs)), surgeon: .standard)
-        var random = SeededRandom(seed: 0xB1A5)
-        var probe = Tensor(shape: [4] + graph.shapes[graph.inputNodeIndices.first ?? 0])
-        for i in 0..<probe.count { probe.scalars[i] = random.nextUnitFloat() }
+        // The probe `surgeon prune` uses without --data, so both produce the same pruned model.
+        let probe = BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: 0)
         let pruned = try planner.prune(graph, steps: 1, data: nil, probe: probe, compensation: .exact, seed: 0).graph
         let prune = lap()
         try ModelFiles.save(ModelFile.Contents(graph: pruned, metadata: contents.metadata), to: URL(fileURLWithPath: output))

@@ -63,7 +63,7 @@ extension Surgeon {
             let normalization = Inputs.storedNormalization(contents) ?? .unitRange
             let data = try strategy.labeledData(normalization: normalization)
             let probe = data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
-                ?? Self.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
+                ?? BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
             if let planPath = self.plan {
                 (graph, compensation) = try ChannelSurgeon.standard.apply(try PlanFile.read(planPath), to: graph,
                                                                           compensating: biasCompensation, probe: probe)
@@ -100,14 +100,6 @@ extension Surgeon {
                     + (compensation.skippedApproximate > 0 ? ", \(compensation.skippedApproximate) left (padding would make it approximate; --bias-compensation all folds them)" : ""))
             }
             if !dryRun, let output { Output.status("wrote \(output)") }
-        }
-
-        /// Random inputs in [0, 1): enough to tell constant channels, which are constant for any input.
-        static func randomProbe(shape: Shape, seed: UInt64) -> Tensor {
-            var random = SeededRandom(seed: seed ^ 0xB1A5)
-            var t = Tensor(shape: [4] + shape)
-            for i in 0..<t.count { t.scalars[i] = random.nextUnitFloat() }
-            return t
         }
 
         static func print(_ summary: PruningSummary) {

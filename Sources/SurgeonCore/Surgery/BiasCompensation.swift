@@ -34,6 +34,15 @@ public enum BiasCompensation: String, Sendable, Codable, CaseIterable {
 
         public init() {}
     }
+
+    /// A probe batch for when no data is given: four samples of per-sample `shape`, uniform in
+    /// [0, 1), drawn from `seed`. Enough to tell constant channels, which are constant for any input.
+    public static func randomProbe(shape: Shape, seed: UInt64) -> Tensor {
+        var random = SeededRandom(seed: seed ^ 0xB1A5)
+        var t = Tensor(shape: [4] + shape)
+        for i in 0..<t.count { t.scalars[i] = random.nextUnitFloat() }
+        return t
+    }
 }
 
 extension Surgeon {
