@@ -45,6 +45,21 @@ struct KerasModelConfig: Sendable {
     /// a version (a `.keras` without `metadata.json`).
     var looksLikeKeras2 = false
 
+    /// The `model.weights.h5` group of each layer, by layer name: numbered in Keras's
+    /// `model.layers` order, which for a Functional model Keras recomputes from the graph and for
+    /// a Sequential one is the list without its InputLayer.
+    var weightGroups: [String: String] {
+        let order: [String]
+        switch kind {
+        case .functional:
+            order = KerasLayerOrder.order(layers: layers, inputs: inputs.map(\.layer), outputs: outputs.map(\.layer))
+        case .sequential:
+            order = layers.filter { $0.className != "InputLayer" }.map(\.name)
+        }
+        let classByName = Dictionary(layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
+        return KerasWeightPaths.groups(for: order.map { ($0, classByName[$0] ?? "") })
+    }
+
     /// Parses the top-level object (`{"class_name": ..., "config": {...}}`). `path` names the file.
     init(_ value: ConfigValue, path: String) throws(KerasError) {
         guard case let .object(top) = value else {

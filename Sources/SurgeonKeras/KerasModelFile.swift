@@ -60,16 +60,7 @@ public enum KerasModelFile {
         let weightsImage = try member("model.weights.h5")
         var graph = try buildGraph(model, registry: registry, path: path, legacy: legacy, fileBytes: weightsImage.count)
         let weightsFile = try openHDF5(weightsImage, source: "\(path): model.weights.h5")
-        let order: [String]
-        switch model.kind {
-        case .functional:
-            order = KerasLayerOrder.order(layers: model.layers, inputs: model.inputs.map(\.layer), outputs: model.outputs.map(\.layer))
-        case .sequential:
-            order = model.layers.filter { $0.className != "InputLayer" }.map(\.name)
-        }
-        let classByName = Dictionary(model.layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
-        let groups = KerasWeightPaths.groups(for: order.map { ($0, classByName[$0] ?? "") })
-        try KerasWeights.loadTracked(into: &graph, from: weightsFile, groups: groups, path: "\(path): model.weights.h5")
+        try KerasWeights.loadTracked(into: &graph, from: weightsFile, groups: model.weightGroups, path: "\(path): model.weights.h5")
         metadata[KerasOrigin.metadataKey] = origin(of: model, version: version, legacy: legacy).metadataValue
         return ModelFile.Contents(graph: graph, metadata: metadata)
     }

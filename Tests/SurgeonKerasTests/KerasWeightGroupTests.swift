@@ -18,16 +18,12 @@ final class KerasWeightGroupTests: XCTestCase {
             let configData = try XCTUnwrap(zip.first { $0.name == "config.json" }?.data)
             let weights = try XCTUnwrap(zip.first { $0.name == "model.weights.h5" }?.data)
             let model = try KerasModelConfig(try JSONDecoder().decode(ConfigValue.self, from: configData), path: name)
-            let order: [String]
-            switch model.kind {
-            case .functional: order = KerasLayerOrder.order(layers: model.layers, inputs: model.inputs.map(\.layer), outputs: model.outputs.map(\.layer))
-            case .sequential: order = model.layers.filter { $0.className != "InputLayer" }.map(\.name)
-            }
-            let classes = Dictionary(model.layers.map { ($0.name, $0.className) }, uniquingKeysWith: { a, _ in a })
-            let groups = KerasWeightPaths.groups(for: order.map { ($0, classes[$0] ?? "") })
+            let groups = model.weightGroups
             let file = try HDF5File(image: weights, source: name)
-            XCTAssertEqual(groups.count, order.count, name)
-            for layer in order {
+            // Every layer of a Functional model has a group (InputLayers too); a Sequential's InputLayer has none.
+            let expected = model.layers.filter { model.kind == .functional || $0.className != "InputLayer" }.map(\.name)
+            XCTAssertEqual(Set(groups.keys), Set(expected), name)
+            for layer in expected {
                 let path = try XCTUnwrap(groups[layer])
                 XCTAssertTrue(file.root.exists(path), "\(name): no group \(path) for layer \(layer)")
                 XCTAssertEqual(try file.root.group(path).stringAttribute("name"), layer, "\(name): \(path)")
