@@ -147,3 +147,10 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
         for i in 0..<g.count { g[i] *= derivative(x[i], y[i]) }
     }
 }
+
+extension LayerConfig {
+    /// The fused `activation` of a convolution or Dense layer (`linear` when absent).
+    func activation() throws -> ActivationFunction {
+        try ActivationFunction(kerasName: try string("activation", default: "linear"))
+    }
+}

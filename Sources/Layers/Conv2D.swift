@@ -19,11 +19,10 @@ public struct Conv2D: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        filters = try config.int("filters")
-        guard filters > 0 else { throw LayerError.config(.invalid(key: "filters", value: "\(filters)", expected: "a positive integer")) }
+        filters = try config.positiveInt("filters")
         window = try WindowOptions(config: config, sizeKey: "kernel_size")
         useBias = try config.bool("use_bias", default: true)
-        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+        activation = try config.activation()
         let groups = try config.int("groups", default: 1)
         guard groups == 1 else { throw LayerError.unsupported("Conv2D with groups = \(groups) is not supported; only groups = 1") }
     }

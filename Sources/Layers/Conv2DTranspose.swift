@@ -27,8 +27,7 @@ public struct Conv2DTranspose: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        filters = try config.int("filters")
-        guard filters > 0 else { throw LayerError.config(.invalid(key: "filters", value: "\(filters)", expected: "a positive integer")) }
+        filters = try config.positiveInt("filters")
         window = try WindowOptions(config: config, sizeKey: "kernel_size")
         guard window.dilation == [1, 1] else {
             throw LayerError.unsupported("Conv2DTranspose with dilation_rate \(window.dilation) is not supported; only [1, 1]")
@@ -37,7 +36,7 @@ public struct Conv2DTranspose: Layer {
             throw LayerError.unsupported("Conv2DTranspose with output_padding \(outputPadding) is not supported; only null")
         }
         useBias = try config.bool("use_bias", default: true)
-        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+        activation = try config.activation()
     }
 
     /// Keras 3's Conv2DTranspose takes no `groups`, so none is written.

@@ -16,10 +16,9 @@ public struct Dense: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        units = try config.int("units")
-        guard units > 0 else { throw LayerError.config(.invalid(key: "units", value: "\(units)", expected: "a positive integer")) }
+        units = try config.positiveInt("units")
         useBias = try config.bool("use_bias", default: true)
-        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+        activation = try config.activation()
     }
 
     public var config: LayerConfig {

@@ -21,12 +21,9 @@ public struct DepthwiseConv2D: Layer {
 
     public init(config: LayerConfig) throws {
         window = try WindowOptions(config: config, sizeKey: "kernel_size")
-        depthMultiplier = try config.int("depth_multiplier", default: 1)
-        guard depthMultiplier > 0 else {
-            throw LayerError.config(.invalid(key: "depth_multiplier", value: "\(depthMultiplier)", expected: "a positive integer"))
-        }
+        depthMultiplier = try config.positiveInt("depth_multiplier", default: 1)
         useBias = try config.bool("use_bias", default: true)
-        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+        activation = try config.activation()
     }
 
     public var config: LayerConfig {

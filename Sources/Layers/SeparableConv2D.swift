@@ -25,15 +25,11 @@ public struct SeparableConv2D: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        filters = try config.int("filters")
-        guard filters > 0 else { throw LayerError.config(.invalid(key: "filters", value: "\(filters)", expected: "a positive integer")) }
+        filters = try config.positiveInt("filters")
         window = try WindowOptions(config: config, sizeKey: "kernel_size")
-        depthMultiplier = try config.int("depth_multiplier", default: 1)
-        guard depthMultiplier > 0 else {
-            throw LayerError.config(.invalid(key: "depth_multiplier", value: "\(depthMultiplier)", expected: "a positive integer"))
-        }
+        depthMultiplier = try config.positiveInt("depth_multiplier", default: 1)
         useBias = try config.bool("use_bias", default: true)
-        activation = try ActivationFunction(kerasName: try config.string("activation", default: "linear"))
+        activation = try config.activation()
     }
 
     /// Keras 3's SeparableConv2D takes no `groups` and no `kernel_*` arguments (its initialisers

@@ -124,8 +124,7 @@ enum LayerTemplate {
             public init(units: Int) { self.units = units }
 
             public init(config: LayerConfig) throws {
-                units = try config.int("units")
-                guard units > 0 else { throw LayerError.config(.invalid(key: "units", value: "\\(units)", expected: "a positive integer")) }
+                units = try config.positiveInt("units")
             }
 
             public var config: LayerConfig { LayerConfig(["units": .number(Double(units))]) }

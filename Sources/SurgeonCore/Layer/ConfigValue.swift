@@ -87,6 +87,13 @@ public struct LayerConfig: Sendable, Equatable, Codable {
         return Int(d)
     }
 
+    /// An integer that must be at least 1 (`filters`, `units`, `depth_multiplier`).
+    public func positiveInt(_ key: String, default fallback: Int? = nil) throws(LayerError) -> Int {
+        let n = try int(key, default: fallback)
+        guard n > 0 else { throw .config(.invalid(key: key, value: "\(n)", expected: "a positive integer")) }
+        return n
+    }
+
     public func double(_ key: String, default fallback: Double? = nil) throws(LayerError) -> Double {
         guard let value = values[key], value != .null else {
             if let fallback { return fallback }
