@@ -118,20 +118,7 @@ final class Conv2DTests: XCTestCase {
         let c = WindowCase(kernel: [3, 3], same: true, size: [128, 128], channels: 32)
         let layer = try conv(c, filters: 2, seed: 11)
         let x = batch(3, c.inputShape, seed: 12)
-        let context = ForwardContext(training: true)
-        let out = try layer.forward([x], context: context)
-        let dy = Tensor.random(shape: out.value.shape, seed: 13)
-        let grads = try layer.backward(dy, inputs: [x], output: out, context: context)
-        var kernelSum = Tensor(shape: layer.weights[0].shape)
-        for n in 0..<3 {
-            let xn = x.slice(rows: n..<(n + 1)), dyn = dy.slice(rows: n..<(n + 1))
-            let outn = try layer.forward([xn], context: context)
-            assertClose(outn.value, out.value.slice(rows: n..<(n + 1)), tolerance: 1e-5, "output of sample \(n)")
-            let gn = try layer.backward(dyn, inputs: [xn], output: outn, context: context)
-            assertClose(gn.inputs[0], grads.inputs[0].slice(rows: n..<(n + 1)), tolerance: 1e-5, "input gradient of sample \(n)")
-            kernelSum.add(gn.weights[0])
-        }
-        assertClose(grads.weights[0], kernelSum, tolerance: 1e-4, "kernel gradient summed over chunks")
+        try assertBatchMatchesSamples(layer, x, gradientSeed: 13, kernelMessage: "kernel gradient summed over chunks")
     }
 
     func testConv2D_weightsShapesAndGlorotInitialisation() throws {

@@ -101,3 +101,25 @@ extension ActivationFunction {
     /// A Keras name accepted by `init(kerasName:)`.
     var kerasName: String { rawValue }
 }
+
+/// Runs `layer` forward and backward (training mode) on the whole batch `x` and on each sample
+/// alone: outputs and input gradients must agree sample by sample, and the gradient of the
+/// first weight (the kernel) must be the sum of the per-sample ones. For kernels that split a
+/// batch into slices and accumulate over them.
+func assertBatchMatchesSamples(_ layer: any Layer, _ x: Tensor, gradientSeed: UInt64, kernelMessage: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+    let context = ForwardContext(training: true)
+    let out = try layer.forward([x], context: context)
+    let dy = Tensor.random(shape: out.value.shape, seed: gradientSeed)
+    let grads = try layer.backward(dy, inputs: [x], output: out, context: context)
+    var kernelSum = Tensor(shape: layer.weights[0].shape)
+    for n in 0..<x.shape[0] {
+        let xn = x.slice(rows: n..<(n + 1)), dyn = dy.slice(rows: n..<(n + 1))
+        let outn = try layer.forward([xn], context: context)
+        assertClose(outn.value, out.value.slice(rows: n..<(n + 1)), tolerance: 1e-5, "output of sample \(n)", file: file, line: line)
+        let gn = try layer.backward(dyn, inputs: [xn], output: outn, context: context)
+        assertClose(gn.inputs[0], grads.inputs[0].slice(rows: n..<(n + 1)), tolerance: 1e-5, "input gradient of sample \(n)", file: file, line: line)
+        kernelSum.add(gn.weights[0])
+    }
+    assertClose(grads.weights[0], kernelSum, tolerance: 1e-4, kernelMessage, file: file, line: line)
+}
