@@ -17,7 +17,7 @@ BN moving statistics = the batch statistics of one training-mode pass over a cal
 (momentum 0 for that pass), then mean + N(0, 0.2·std), variance × U(0.5, 1.5); biases ~ N(0, 0.1);
 an unadapted Normalization (EfficientNet) gets the ImageNet mean/variance. The classifier is
 rescaled so its logits have standard deviation 1.5 on the calibration batch (an unsaturated
-softmax). Same treatment as Tests/SurgeonKerasTests/Fixtures/keras/make_fixtures.py.
+softmax). The weight treatment is scripts/keras_weights.py, shared with the fixture scripts.
 """
 
 import argparse
@@ -31,52 +31,21 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
+from keras_weights import all_layers, randomise_weights  # noqa: E402
 
 SEED = 2024
 APPS = ["MobileNet", "MobileNetV2", "ResNet50", "VGG16", "DenseNet121", "EfficientNetB0",
         "Xception", "NASNetMobile"]
 
 
-def all_layers(model):
-    out = []
-    for layer in model.layers:
-        out.append(layer)
-        if isinstance(layer, keras.Model):
-            out.extend(all_layers(layer))
-    return out
-
-
-def randomise_weights(model, rng, calibration):
-    bns = [l for l in all_layers(model) if isinstance(l, layers.BatchNormalization)]
-    for layer in all_layers(model):
-        if isinstance(layer, layers.Normalization) and layer.weights:
-            if tuple(layer.adapt_mean.shape) == (3,):
-                layer.adapt_mean.assign(np.array([0.485, 0.456, 0.406], "float32"))
-                layer.adapt_variance.assign(np.array([0.229, 0.224, 0.225], "float32") ** 2)
-                layer.finalize_state()
-            continue
-        for v in layer.weights:
-            shape = tuple(v.shape)
-            if v.name == "gamma":
-                v.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
-            elif v.name == "beta":
-                v.assign(rng.normal(0.0, 0.2, shape).astype("float32"))
-            elif v.name == "bias":
-                v.assign(rng.normal(0.0, 0.1, shape).astype("float32"))
-            elif v.name == "alpha":
-                v.assign(rng.uniform(0.05, 0.4, shape).astype("float32"))
-    if bns:
-        saved = [bn.momentum for bn in bns]
-        for bn in bns:
-            bn.momentum = 0.0
-        model(calibration, training=True)
-        for bn, m in zip(bns, saved):
-            bn.momentum = m
-    for bn in bns:
-        mean = keras.ops.convert_to_numpy(bn.moving_mean)
-        var = keras.ops.convert_to_numpy(bn.moving_variance) + 1e-3
-        bn.moving_mean.assign((mean + rng.normal(0.0, 0.2, mean.shape) * np.sqrt(var)).astype("float32"))
-        bn.moving_variance.assign((var * rng.uniform(0.5, 1.5, var.shape)).astype("float32"))
+def set_imagenet_normalization(model):
+    """Gives an unadapted Normalization layer with 3 channels (EfficientNet's) the ImageNet
+    mean and variance."""
+    for layer in all_layers(model, keras):
+        if isinstance(layer, layers.Normalization) and layer.weights and tuple(layer.adapt_mean.shape) == (3,):
+            layer.adapt_mean.assign(np.array([0.485, 0.456, 0.406], "float32"))
+            layer.adapt_variance.assign(np.array([0.229, 0.224, 0.225], "float32") ** 2)
+            layer.finalize_state()
 
 
 def temper_classifier(model, x, target_std=1.5):
@@ -127,7 +96,8 @@ def main():
         x = np.random.default_rng(SEED + 100 + i).uniform(lo, hi, shape).astype("float32")
         calib = np.random.default_rng(SEED + 200 + i).uniform(lo, hi, (2,) + shape[1:]).astype("float32")
         t1 = time.perf_counter()
-        randomise_weights(model, rng, calib)
+        set_imagenet_normalization(model)
+        randomise_weights(model, rng, calib, keras)
         temper_classifier(model, calib)
         t_rand = time.perf_counter() - t1
         t2 = time.perf_counter()

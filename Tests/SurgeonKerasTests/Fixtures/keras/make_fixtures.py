@@ -31,93 +31,13 @@ from keras import layers  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 1234
 
-
-# ----------------------------------------------------------------------------------------------
-# Weight randomisation (scripts/keras_applications.py has its own copy)
-
-
-def all_layers(model):
-    """Every layer of `model`, nested models' layers included, in `model.layers` order."""
-    out = []
-    for layer in model.layers:
-        out.append(layer)
-        if isinstance(layer, keras.Model):
-            out.extend(all_layers(layer))
-    return out
-
-
-def randomise_weights(model, rng, calibration=None):
-    """Gives every constant-initialised variable a random value.
-
-    BN: gamma ~ U(0.5, 1.5), beta ~ N(0, 0.2). With `calibration` (an input batch), the moving
-    statistics are first set to the batch statistics of one training-mode pass (momentum 0), so
-    deep models keep sane activations, and then perturbed: mean + N(0, 0.2·std), variance ·
-    U(0.5, 1.5). Without it: mean ~ N(0, 0.2), variance ~ U(0.5, 1.5). Biases ~ N(0, 0.1); PReLU
-    alpha ~ U(0.05, 0.4). Kernels keep their (seeded) random initial values.
-    """
-    bns = [l for l in all_layers(model) if isinstance(l, layers.BatchNormalization)]
-    for layer in all_layers(model):
-        for v in layer.weights:
-            shape = tuple(v.shape)
-            if v.name == "gamma":
-                v.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
-            elif v.name == "beta":
-                v.assign(rng.normal(0.0, 0.2, shape).astype("float32"))
-            elif v.name == "bias":
-                v.assign(rng.normal(0.0, 0.1, shape).astype("float32"))
-            elif v.name == "alpha":
-                v.assign(rng.uniform(0.05, 0.4, shape).astype("float32"))
-    if calibration is not None and bns:
-        saved = [bn.momentum for bn in bns]
-        for bn in bns:
-            bn.momentum = 0.0
-        model(calibration, training=True)
-        for bn, m in zip(bns, saved):
-            bn.momentum = m
-    for bn in bns:
-        mean = keras.ops.convert_to_numpy(bn.moving_mean)
-        var = keras.ops.convert_to_numpy(bn.moving_variance)
-        if calibration is None:
-            mean = rng.normal(0.0, 0.2, mean.shape)
-            var = rng.uniform(0.5, 1.5, var.shape)
-        else:
-            mean = mean + rng.normal(0.0, 0.2, mean.shape) * np.sqrt(var + 1e-3)
-            var = (var + 1e-3) * rng.uniform(0.5, 1.5, var.shape)
-        bn.moving_mean.assign(mean.astype("float32"))
-        bn.moving_variance.assign(var.astype("float32"))
-    check_no_constant_weights(model)
-
-
-def temper_softmax_head(model, x, target_std=1.5):
-    """Scales a final Dense(softmax) so that its logits on `x` have standard deviation
-    `target_std`: a saturated (one-hot) softmax would hide wrong weights upstream."""
-    head = model.layers[-1]
-    if not isinstance(head, layers.Dense) or head.get_config()["activation"] != "softmax":
-        return
-    features = keras.Model(model.inputs, head.input).predict(x, verbose=0)
-    kernel = keras.ops.convert_to_numpy(head.kernel)
-    bias = keras.ops.convert_to_numpy(head.bias)
-    scale = target_std / float(np.std(features @ kernel + bias))
-    head.kernel.assign((kernel * scale).astype("float32"))
-    head.bias.assign((bias * scale).astype("float32"))
-
-
-def check_no_constant_weights(model):
-    for layer in all_layers(model):
-        for v in layer.weights:
-            a = keras.ops.convert_to_numpy(v)
-            if a.size > 1 and np.all(a == a.flat[0]) and v.name != "count":
-                raise SystemExit(f"{layer.name}/{v.name} is constant ({a.flat[0]})")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "scripts"))
+from fixture_models import make_input, mobilenetv2_narrow, se_block, separable_block  # noqa: E402
+from keras_weights import check_no_constant_weights, randomise_weights, temper_softmax_head  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------
 # The models
-
-
-def mobilenetv2_narrow():
-    return keras.applications.MobileNetV2(
-        input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=10
-    ), (-1.0, 1.0)
 
 
 def dense_block():
@@ -143,75 +63,6 @@ def dense_block():
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     out = layers.Dense(10, activation="softmax", name="fc")(x)
     return keras.Model(inp, out, name="dense_block"), (-1.0, 1.0)
-
-
-def se_block(rng):
-    """EfficientNet-style MBConv with squeeze-excite, plus two heads concatenated.
-
-    The heads: GAP(keepdims=False) -> Dense(10), and the MobileNet-v1 head GAP(keepdims=True) ->
-    Conv2D 1x1 (10) -> Reshape((10,)) -> softmax. The model output is their concatenation, (N, 20).
-    """
-    inp = keras.Input((16, 16, 3), name="image")
-    x = layers.Rescaling(1.0 / 255, name="rescale")(inp)
-    norm = layers.Normalization(axis=-1, name="norm")
-    norm.adapt(rng.uniform(0.0, 1.0, (20, 16, 16, 3)).astype("float32") * [0.8, 0.6, 1.0] + [0.1, 0.2, 0.0])
-    x = norm(x)
-    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
-    x = layers.BatchNormalization(name="stem_bn")(x)
-    stem = layers.Activation("swish", name="stem_act")(x)
-    # MBConv: expand, depthwise, SE, project, dropout, residual
-    x = layers.Conv2D(32, 1, padding="same", activation="swish", name="expand_conv")(stem)
-    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dwconv")(x)
-    x = layers.BatchNormalization(name="dw_bn")(x)
-    x = layers.Activation("swish", name="dw_act")(x)
-    se = layers.GlobalAveragePooling2D(name="se_squeeze")(x)
-    se = layers.Reshape((1, 1, 32), name="se_reshape")(se)
-    se = layers.Conv2D(8, 1, padding="same", activation="swish", name="se_reduce")(se)
-    se = layers.Conv2D(32, 1, padding="same", activation="sigmoid", name="se_expand")(se)
-    x = layers.Multiply(name="se_excite")([x, se])
-    x = layers.Conv2D(16, 1, padding="same", use_bias=False, name="project_conv")(x)
-    x = layers.BatchNormalization(name="project_bn")(x)
-    x = layers.Dropout(0.2, noise_shape=(None, 1, 1, 1), name="drop")(x)
-    x = layers.Add(name="residual")([x, stem])
-    # head 1: EfficientNet
-    h1 = layers.GlobalAveragePooling2D(keepdims=False, name="gap")(x)
-    h1 = layers.Dense(10, name="fc")(h1)
-    # head 2: MobileNet v1
-    h2 = layers.GlobalAveragePooling2D(keepdims=True, name="gap_keep")(x)
-    h2 = layers.Conv2D(10, 1, padding="same", name="conv_preds")(h2)
-    h2 = layers.Reshape((10,), name="reshape_2")(h2)
-    h2 = layers.Activation("softmax", name="predictions")(h2)
-    out = layers.Concatenate(name="heads")([h1, h2])
-    return keras.Model(inp, out, name="se_block"), (0.0, 255.0)
-
-
-def separable_block():
-    """Separable convs, (P)ReLU variants, NASNet crop, pooling and every merge layer."""
-    inp = keras.Input((12, 12, 4), name="image")
-    s1 = layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2, name="sep1")(inp)
-    a1 = layers.LeakyReLU(negative_slope=0.2, name="leaky")(s1)
-    s2 = layers.SeparableConv2D(
-        8, 3, padding="same", depth_multiplier=2, use_bias=False, name="sep2_nobias"
-    )(a1)
-    s2 = layers.BatchNormalization(name="sep2_bn")(s2)
-    p1 = layers.PReLU(shared_axes=[1, 2], name="prelu_shared")(s2)
-    # NASNet-style one-pixel shift: pad bottom/right, crop top/left
-    z = layers.ZeroPadding2D(((0, 1), (0, 1)), name="shift_pad")(p1)
-    c = layers.Cropping2D(((1, 0), (1, 0)), name="shift_crop")(z)
-    ap = layers.AveragePooling2D(3, strides=1, padding="same", name="avg_same")(p1)
-    mp = layers.MaxPooling2D(3, strides=1, padding="same", name="max_same")(c)
-    avg = layers.Average(name="average")([ap, mp])
-    mx = layers.Maximum(name="maximum")([ap, c])
-    sub = layers.Subtract(name="subtract")([mx, avg])
-    add = layers.Add(name="add")([sub, p1])
-    r6 = layers.ReLU(max_value=6.0, name="relu6")(add)
-    cat = layers.Concatenate(name="concat")([r6, c, s1])
-    p2 = layers.PReLU(name="prelu_full")(cat)
-    x = layers.ZeroPadding2D(((1, 0), (0, 1)), name="pad_asym")(p2)  # 13x13
-    x = layers.MaxPooling2D(2, strides=2, padding="same", name="max_s2_same")(x)  # 7x7
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    out = layers.Dense(5, name="fc")(x)
-    return keras.Model(inp, out, name="separable_block"), (-1.0, 1.0)
 
 
 def decoder():
@@ -249,17 +100,12 @@ def sequential():
 # Saving
 
 
-def make_input(shape, value_range, seed):
-    rng = np.random.default_rng(seed)
-    lo, hi = value_range
-    return rng.uniform(lo, hi, (2,) + tuple(shape[1:])).astype("float32")
-
-
 def save_fixture(out_dir, name, model, value_range, rng, seed):
     x = make_input(model.input_shape, value_range, seed)
     calib = make_input(model.input_shape, value_range, seed + 100)
-    randomise_weights(model, rng, calibration=calib)
-    temper_softmax_head(model, calib)
+    randomise_weights(model, rng, calib, keras)
+    check_no_constant_weights(model, keras)
+    temper_softmax_head(model, calib, keras)
     y = np.asarray(model.predict(x, verbose=0), dtype="float32")
     if not np.all(np.isfinite(y)):
         raise SystemExit(f"{name}: output not finite")
@@ -429,7 +275,8 @@ def make_bad_files(out_dir, rng):
     out = layers.GlobalAveragePooling2D(name="gap")(x)
     nested = keras.Model(inp, out, name="nested_model")
     xin = make_input(nested.input_shape, (-1.0, 1.0), SEED + 7)
-    randomise_weights(nested, rng, calibration=make_input(nested.input_shape, (-1.0, 1.0), SEED + 8))
+    randomise_weights(nested, rng, make_input(nested.input_shape, (-1.0, 1.0), SEED + 8), keras)
+    check_no_constant_weights(nested, keras)
     nested.save(os.path.join(bad, "nested_model.keras"))
     np.save(os.path.join(bad, "nested_model.input.npy"), xin)
     np.save(os.path.join(bad, "nested_model.output.npy"), np.asarray(nested.predict(xin, verbose=0), dtype="float32"))
@@ -516,10 +363,10 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     builders = [
-        ("mobilenetv2_narrow", lambda rng: mobilenetv2_narrow()),
+        ("mobilenetv2_narrow", lambda rng: mobilenetv2_narrow(keras)),
         ("dense_block", lambda rng: dense_block()),
-        ("se_block", se_block),
-        ("separable_block", lambda rng: separable_block()),
+        ("se_block", lambda rng: se_block(keras, rng)),
+        ("separable_block", lambda rng: separable_block(keras)),
         ("decoder", lambda rng: decoder()),
         ("sequential", lambda rng: sequential()),
     ]

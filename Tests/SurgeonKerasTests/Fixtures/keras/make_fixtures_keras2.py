@@ -10,8 +10,8 @@ For each model it writes the legacy HDF5 file `<name>.k2.h5` (`model.save("x.h5"
 format as `<name>.k2.keras`. It also writes `bad/truncated.h5`. It rewrites the section of
 README.md between the `k2-fixtures` markers.
 
-The models are the Keras 2 spelling of the Keras 3 ones in make_fixtures.py (LeakyReLU takes
-`alpha` instead of `negative_slope`), with the same random-weight treatment.
+The models are those of make_fixtures.py, from the same definitions (fixture_models.py), with the
+same random-weight treatment (scripts/keras_weights.py).
 """
 
 import argparse
@@ -26,143 +26,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 keras = tf.keras
-layers = tf.keras.layers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 4321
 
-
-def all_layers(model):
-    out = []
-    for layer in model.layers:
-        out.append(layer)
-        if isinstance(layer, keras.Model):
-            out.extend(all_layers(layer))
-    return out
-
-
-def base_name(v):
-    """`stem_bn/gamma:0` -> `gamma`."""
-    return v.name.split("/")[-1].split(":")[0]
-
-
-def randomise_weights(model, rng, calibration):
-    """Same treatment as make_fixtures.py: random BN gamma/beta, biases, PReLU alpha; BN moving
-    statistics from one momentum-0 training pass over `calibration`, then perturbed."""
-    bns = [l for l in all_layers(model) if isinstance(l, layers.BatchNormalization)]
-    for layer in all_layers(model):
-        for v in layer.weights:
-            shape = tuple(v.shape)
-            n = base_name(v)
-            if n == "gamma":
-                v.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
-            elif n == "beta":
-                v.assign(rng.normal(0.0, 0.2, shape).astype("float32"))
-            elif n == "bias":
-                v.assign(rng.normal(0.0, 0.1, shape).astype("float32"))
-            elif n == "alpha":
-                v.assign(rng.uniform(0.05, 0.4, shape).astype("float32"))
-    saved = [bn.momentum for bn in bns]
-    for bn in bns:
-        bn.momentum = 0.0
-    model(calibration, training=True)
-    for bn, m in zip(bns, saved):
-        bn.momentum = m
-    for bn in bns:
-        mean = bn.moving_mean.numpy()
-        var = bn.moving_variance.numpy() + 1e-3
-        bn.moving_mean.assign((mean + rng.normal(0.0, 0.2, mean.shape) * np.sqrt(var)).astype("float32"))
-        bn.moving_variance.assign((var * rng.uniform(0.5, 1.5, var.shape)).astype("float32"))
-    for layer in all_layers(model):
-        for v in layer.weights:
-            a = v.numpy()
-            if a.size > 1 and np.all(a == a.flat[0]):
-                raise SystemExit(f"{v.name} is constant ({a.flat[0]})")
-
-
-def temper_softmax_head(model, x, target_std=1.5):
-    """Scales a final Dense(softmax) so its logits on `x` have standard deviation `target_std`."""
-    head = model.layers[-1]
-    if not isinstance(head, layers.Dense) or head.get_config()["activation"] != "softmax":
-        return
-    features = keras.Model(model.inputs, head.input).predict(x, verbose=0)
-    kernel, bias = head.kernel.numpy(), head.bias.numpy()
-    scale = target_std / float(np.std(features @ kernel + bias))
-    head.kernel.assign((kernel * scale).astype("float32"))
-    head.bias.assign((bias * scale).astype("float32"))
-
-
-def mobilenetv2_narrow(rng):
-    return keras.applications.MobileNetV2(
-        input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=10
-    ), (-1.0, 1.0)
-
-
-def se_block(rng):
-    """As make_fixtures.se_block: MBConv with squeeze-excite and two concatenated heads."""
-    inp = keras.Input((16, 16, 3), name="image")
-    x = layers.Rescaling(1.0 / 255, name="rescale")(inp)
-    norm = layers.Normalization(axis=-1, name="norm")
-    norm.adapt(rng.uniform(0.0, 1.0, (20, 16, 16, 3)).astype("float32") * [0.8, 0.6, 1.0] + [0.1, 0.2, 0.0])
-    x = norm(x)
-    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
-    x = layers.BatchNormalization(name="stem_bn")(x)
-    stem = layers.Activation("swish", name="stem_act")(x)
-    x = layers.Conv2D(32, 1, padding="same", activation="swish", name="expand_conv")(stem)
-    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dwconv")(x)
-    x = layers.BatchNormalization(name="dw_bn")(x)
-    x = layers.Activation("swish", name="dw_act")(x)
-    se = layers.GlobalAveragePooling2D(name="se_squeeze")(x)
-    se = layers.Reshape((1, 1, 32), name="se_reshape")(se)
-    se = layers.Conv2D(8, 1, padding="same", activation="swish", name="se_reduce")(se)
-    se = layers.Conv2D(32, 1, padding="same", activation="sigmoid", name="se_expand")(se)
-    x = layers.Multiply(name="se_excite")([x, se])
-    x = layers.Conv2D(16, 1, padding="same", use_bias=False, name="project_conv")(x)
-    x = layers.BatchNormalization(name="project_bn")(x)
-    x = layers.Dropout(0.2, noise_shape=(None, 1, 1, 1), name="drop")(x)
-    x = layers.Add(name="residual")([x, stem])
-    h1 = layers.GlobalAveragePooling2D(keepdims=False, name="gap")(x)
-    h1 = layers.Dense(10, name="fc")(h1)
-    h2 = layers.GlobalAveragePooling2D(keepdims=True, name="gap_keep")(x)
-    h2 = layers.Conv2D(10, 1, padding="same", name="conv_preds")(h2)
-    h2 = layers.Reshape((10,), name="reshape_2")(h2)
-    h2 = layers.Activation("softmax", name="predictions")(h2)
-    out = layers.Concatenate(name="heads")([h1, h2])
-    return keras.Model(inp, out, name="se_block"), (0.0, 255.0)
-
-
-def separable_block(rng):
-    """As make_fixtures.separable_block."""
-    inp = keras.Input((12, 12, 4), name="image")
-    s1 = layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2, name="sep1")(inp)
-    a1 = layers.LeakyReLU(alpha=0.2, name="leaky")(s1)
-    s2 = layers.SeparableConv2D(
-        8, 3, padding="same", depth_multiplier=2, use_bias=False, name="sep2_nobias"
-    )(a1)
-    s2 = layers.BatchNormalization(name="sep2_bn")(s2)
-    p1 = layers.PReLU(shared_axes=[1, 2], name="prelu_shared")(s2)
-    z = layers.ZeroPadding2D(((0, 1), (0, 1)), name="shift_pad")(p1)
-    c = layers.Cropping2D(((1, 0), (1, 0)), name="shift_crop")(z)
-    ap = layers.AveragePooling2D(3, strides=1, padding="same", name="avg_same")(p1)
-    mp = layers.MaxPooling2D(3, strides=1, padding="same", name="max_same")(c)
-    avg = layers.Average(name="average")([ap, mp])
-    mx = layers.Maximum(name="maximum")([ap, c])
-    sub = layers.Subtract(name="subtract")([mx, avg])
-    add = layers.Add(name="add")([sub, p1])
-    r6 = layers.ReLU(max_value=6.0, name="relu6")(add)
-    cat = layers.Concatenate(name="concat")([r6, c, s1])
-    p2 = layers.PReLU(name="prelu_full")(cat)
-    x = layers.ZeroPadding2D(((1, 0), (0, 1)), name="pad_asym")(p2)
-    x = layers.MaxPooling2D(2, strides=2, padding="same", name="max_s2_same")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    out = layers.Dense(5, name="fc")(x)
-    return keras.Model(inp, out, name="separable_block"), (-1.0, 1.0)
-
-
-def make_input(shape, value_range, seed):
-    rng = np.random.default_rng(seed)
-    lo, hi = value_range
-    return rng.uniform(lo, hi, (2,) + tuple(shape[1:])).astype("float32")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "scripts"))
+from fixture_models import make_input, mobilenetv2_narrow, se_block, separable_block  # noqa: E402
+from keras_weights import check_no_constant_weights, randomise_weights, temper_softmax_head  # noqa: E402
 
 
 def h5_listing(path):
@@ -199,9 +69,9 @@ def main():
     os.makedirs(os.path.join(args.out, "bad"), exist_ok=True)
 
     builders = [
-        ("mobilenetv2_narrow", mobilenetv2_narrow, False),
-        ("se_block", se_block, True),
-        ("separable_block", separable_block, True),
+        ("mobilenetv2_narrow", lambda rng: mobilenetv2_narrow(keras), False),
+        ("se_block", lambda rng: se_block(keras, rng), True),
+        ("separable_block", lambda rng: separable_block(keras), True),
     ]
     results = []
     for i, (name, build, also_keras) in enumerate(builders):
@@ -210,8 +80,9 @@ def main():
         model, value_range = build(rng)
         x = make_input(model.input_shape, value_range, SEED + 1000 + i)
         calib = make_input(model.input_shape, value_range, SEED + 1100 + i)
-        randomise_weights(model, rng, calib)
-        temper_softmax_head(model, calib)
+        randomise_weights(model, rng, calib, keras)
+        check_no_constant_weights(model, keras)
+        temper_softmax_head(model, calib, keras)
         y = np.asarray(model.predict(x, verbose=0), dtype="float32")
         h5 = os.path.join(args.out, f"{name}.k2.h5")
         model.save(h5)
