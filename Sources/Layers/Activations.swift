@@ -92,9 +92,7 @@ public struct ReLU: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
-        guard outputGradient.shape == x.shape else {
-            throw LayerError.inputShape("ReLU backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
-        }
+        try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
         guard threshold == 0 else {
             var dx = outputGradient
             for i in 0..<dx.count {
@@ -151,9 +149,7 @@ public struct LeakyReLU: Layer {
 
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
-        guard outputGradient.shape == x.shape else {
-            throw LayerError.inputShape("LeakyReLU backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
-        }
+        try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
         let slope = Float(negativeSlope)
         return LayerGradients(inputs: [Tensor(shape: x.shape) { g in
             x.scalars.withUnsafeBufferPointer { xs in
@@ -230,12 +226,6 @@ public struct Softmax: Layer {
         }
         return dx
     }
-}
-
-/// The one input of a single-input layer, or an error saying how many it got.
-func singleInput<T>(_ inputs: [T]) throws -> T {
-    guard inputs.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputs.count) }
-    return inputs[0]
 }
 
 // MARK: - Surgery

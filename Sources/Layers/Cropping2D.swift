@@ -67,9 +67,7 @@ public struct Cropping2D: Layer {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
         let oh = h - top - bottom, ow = w - left - right
-        guard outputGradient.shape == [n, oh, ow, c] else {
-            throw LayerError.inputShape("Cropping2D backward: output gradient of shape \(outputGradient.shape), expected \([n, oh, ow, c])")
-        }
+        try checkGradientShape(outputGradient, [n, oh, ow, c], layer: Self.kerasClassName)
         var dx = Tensor(shape: x.shape)
         dx.scalars.withUnsafeMutableBufferPointer { dxb in
             outputGradient.scalars.withUnsafeBufferPointer { gyb in

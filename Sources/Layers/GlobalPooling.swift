@@ -53,9 +53,7 @@ public struct GlobalAveragePooling2D: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
-        guard outputGradient.shape == pooledShape(n, c, keepdims) else {
-            throw LayerError.inputShape("GlobalAveragePooling2D backward: output gradient of shape \(outputGradient.shape), expected \(pooledShape(n, c, keepdims))")
-        }
+        try checkGradientShape(outputGradient, pooledShape(n, c, keepdims), layer: Self.kerasClassName)
         var dx = Tensor(shape: x.shape)
         guard n > 0 else { return LayerGradients(inputs: [dx]) }
         let inverse = 1 / Float(pixels)
@@ -110,9 +108,7 @@ public struct GlobalMaxPooling2D: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
-        guard outputGradient.shape == pooledShape(n, c, keepdims) else {
-            throw LayerError.inputShape("GlobalMaxPooling2D backward: output gradient of shape \(outputGradient.shape), expected \(pooledShape(n, c, keepdims))")
-        }
+        try checkGradientShape(outputGradient, pooledShape(n, c, keepdims), layer: Self.kerasClassName)
         let argmax = try (output.cache as? [Int32]) ?? Self.pool(x).argmax
         var dx = Tensor(shape: x.shape)
         guard n > 0 else { return LayerGradients(inputs: [dx]) }

@@ -268,12 +268,6 @@ public struct Concatenate: Layer {
     }
 }
 
-private func checkGradientShape(_ gradient: Tensor, _ expected: [Int], layer: String) throws {
-    guard gradient.shape == expected else {
-        throw LayerError.inputShape("\(layer) backward: output gradient of shape \(gradient.shape), expected \(expected)")
-    }
-}
-
 // MARK: - Surgery
 
 extension Concatenate: SurgeryRule {

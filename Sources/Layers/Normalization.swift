@@ -125,9 +125,7 @@ public struct Normalization: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let c = try channels(of: x)
-        guard outputGradient.shape == x.shape else {
-            throw LayerError.inputShape("Normalization backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
-        }
+        try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
         var dx = outputGradient
         dx.scaleChannels(by: try factors(channels: c).scale)
         return LayerGradients(inputs: [dx])

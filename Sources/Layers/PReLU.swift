@@ -123,9 +123,7 @@ public struct PReLU: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let sample = try sample(of: x)
-        guard outputGradient.shape == x.shape else {
-            throw LayerError.inputShape("PReLU backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
-        }
+        try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
         let index = alphaIndices(sample), alpha = weights[0].scalars, n = index.count
         var dx = outputGradient
         var dAlpha = [Double](repeating: 0, count: alpha.count)

@@ -203,9 +203,7 @@ public struct AveragePooling2D: Layer {
         let g = try poolingGeometry(window, x)
         let n = x.shape[0], c = x.shape[3]
         let oh = g.outputHeight, ow = g.outputWidth, h = g.inputHeight, w = g.inputWidth
-        guard outputGradient.shape == [n, oh, ow, c] else {
-            throw LayerError.inputShape("AveragePooling2D backward: output gradient of shape \(outputGradient.shape), expected \([n, oh, ow, c])")
-        }
+        try checkGradientShape(outputGradient, [n, oh, ow, c], layer: Self.kerasClassName)
         var dx = Tensor(shape: x.shape)
         guard dx.count > 0 else { return LayerGradients(inputs: [dx]) }
         dx.scalars.withUnsafeMutableBufferPointer { dxb in

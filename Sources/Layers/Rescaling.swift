@@ -43,9 +43,7 @@ public struct Rescaling: Layer {
     public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let c = try channels(of: x)
-        guard outputGradient.shape == x.shape else {
-            throw LayerError.inputShape("Rescaling backward: output gradient of shape \(outputGradient.shape), expected \(x.shape)")
-        }
+        try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
         var dx = outputGradient
         dx.scaleChannels(by: scale.values(channels: c))
         return LayerGradients(inputs: [dx])

@@ -71,9 +71,7 @@ public struct UpSampling2D: Layer {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
         let sh = size[0], sw = size[1], outRow = w * sw * c
-        guard outputGradient.shape == [n, h * sh, w * sw, c] else {
-            throw LayerError.inputShape("UpSampling2D backward: output gradient of shape \(outputGradient.shape), expected \([n, h * sh, w * sw, c])")
-        }
+        try checkGradientShape(outputGradient, [n, h * sh, w * sw, c], layer: Self.kerasClassName)
         var dx = Tensor(shape: x.shape)
         dx.scalars.withUnsafeMutableBufferPointer { dxb in
             outputGradient.scalars.withUnsafeBufferPointer { gyb in

@@ -63,9 +63,7 @@ public struct ZeroPadding2D: Layer {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
         let ow = left + w + right
-        guard outputGradient.shape == [n, top + h + bottom, ow, c] else {
-            throw LayerError.inputShape("ZeroPadding2D backward: output gradient of shape \(outputGradient.shape), expected \([n, top + h + bottom, ow, c])")
-        }
+        try checkGradientShape(outputGradient, [n, top + h + bottom, ow, c], layer: Self.kerasClassName)
         var dx = Tensor(shape: x.shape)
         dx.scalars.withUnsafeMutableBufferPointer { dxb in
             outputGradient.scalars.withUnsafeBufferPointer { gyb in
