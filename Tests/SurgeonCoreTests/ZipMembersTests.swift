@@ -28,4 +28,13 @@ final class ZipMembersTests: XCTestCase {
             XCTAssertEqual(error as? ZipMembers.Failure, .corruptMember(member: "m.bin", reason: "its CRC-32 checksum does not match its contents"))
         }
     }
+
+    /// Readers disagree on which of two same-named members counts (Python's zipfile takes the
+    /// last), so a name that occurs twice is refused.
+    func testDuplicateMemberName_isRefused() throws {
+        let bytes = try ZipMembers.write([("config.json", Data("{}".utf8)), ("config.json", Data("[]".utf8))])
+        XCTAssertThrowsError(try ZipMembers.read(bytes, only: ["config.json"])) { error in
+            XCTAssertEqual(error as? ZipMembers.Failure, .corruptMember(member: "config.json", reason: "the archive holds two members of this name"))
+        }
+    }
 }

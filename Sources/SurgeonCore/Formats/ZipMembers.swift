@@ -35,13 +35,14 @@ public enum ZipMembers {
             throw .notZip(reason: describe(error))
         }
         var members: [(name: String, data: Data)] = []
+        var extracted: Set<String> = []
         var seen = 0
         for entry in archive {
             seen += 1
             let member = entry.path
             if let only, !only.contains(member) { continue }
             guard entry.type == .file else { throw .notAFile(member: member) }
-            guard !members.contains(where: { $0.name == member }) else {
+            guard extracted.insert(member).inserted else {
                 throw .corruptMember(member: member, reason: "the archive holds two members of this name")
             }
             let declared = Int(clamping: entry.uncompressedSize)
