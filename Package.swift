@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The module map (README, "Modules"): dependencies point one way, towards SurgeonCore.
+//
+//   surgeon (@main) -> SurgeonCLI -> SurgeonPipeline -> SurgeonStrategies ----> SurgeonCore
+//                               \                  \-> Layers ---------------/
+//                                \-> SurgeonKeras ---> SurgeonFormats ------/
 let package = Package(
     name: "surgeon",
     platforms: [.macOS(.v15)],
@@ -9,8 +14,12 @@ let package = Package(
         .executable(name: "surgeon-bench", targets: ["surgeon-bench"]),
         .library(name: "SurgeonCore", targets: ["SurgeonCore"]),
         .library(name: "Layers", targets: ["Layers"]),
-        .library(name: "SurgeonPlugins", targets: ["SurgeonPlugins"]),
+        .library(name: "SurgeonFormats", targets: ["SurgeonFormats"]),
         .library(name: "SurgeonKeras", targets: ["SurgeonKeras"]),
+        .library(name: "SurgeonStrategies", targets: ["SurgeonStrategies"]),
+        .library(name: "SurgeonPipeline", targets: ["SurgeonPipeline"]),
+        .library(name: "SurgeonCLI", targets: ["SurgeonCLI"]),
+        .library(name: "SurgeonTestSupport", targets: ["SurgeonTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,33 +41,35 @@ let package = Package(
         ),
         .target(
             name: "SurgeonCore",
-            dependencies: [
-                "COpenBLAS", "CMalloc",
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-                .product(name: "HeapModule", package: "swift-collections"),
-            ]
+            dependencies: ["COpenBLAS", "CMalloc", .product(name: "HeapModule", package: "swift-collections")]
         ),
         .target(name: "Layers", dependencies: ["SurgeonCore"]),
         .target(
-            name: "SurgeonKeras",
-            dependencies: ["SurgeonCore", "CHDF5"]
+            name: "SurgeonFormats",
+            dependencies: ["SurgeonCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        .target(name: "SurgeonKeras", dependencies: ["SurgeonCore", "SurgeonFormats", "CHDF5"]),
+        .target(name: "SurgeonStrategies", dependencies: ["SurgeonCore"]),
         .target(
-            name: "SurgeonPlugins",
-            dependencies: ["Layers", "SurgeonCore", "SurgeonKeras", .product(name: "Yams", package: "Yams")]
-        ),
-        .executableTarget(
-            name: "surgeon",
+            name: "SurgeonPipeline",
             dependencies: [
-                "SurgeonPlugins", "SurgeonKeras", "Layers", "SurgeonCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SurgeonCore", "Layers", "SurgeonFormats", "SurgeonStrategies",
+                .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources/mnist-5k")]
         ),
+        .target(
+            name: "SurgeonCLI",
+            dependencies: [
+                "SurgeonPipeline", "SurgeonKeras", "SurgeonFormats", "SurgeonStrategies", "Layers", "SurgeonCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "surgeon", dependencies: ["SurgeonCLI"]),
         .executableTarget(
             name: "surgeon-bench",
             dependencies: [
-                "SurgeonPlugins", "SurgeonKeras", "Layers", "SurgeonCore",
+                "SurgeonCLI", "SurgeonPipeline", "SurgeonKeras", "SurgeonFormats", "SurgeonStrategies", "Layers", "SurgeonCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,24 +85,30 @@ let package = Package(
             ),
             dependencies: ["surgeon-scaffold"]
         ),
-        .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCore", "Layers"]),
+        .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCore", "Layers", "SurgeonStrategies"]),
+        .testTarget(name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "Layers", "SurgeonFormats", "SurgeonTestSupport"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonFormats", "SurgeonTestSupport"]),
         .testTarget(
-            name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "Layers", "SurgeonTestSupport"],
+            name: "SurgeonFormatsTests",
+            dependencies: ["SurgeonFormats", "SurgeonCore", "Layers", "SurgeonTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonTestSupport"]),
         .testTarget(
             name: "SurgeonKerasTests",
-            dependencies: ["SurgeonKeras", "SurgeonCore", "Layers", "SurgeonTestSupport"],
+            dependencies: ["SurgeonKeras", "SurgeonFormats", "SurgeonCore", "Layers", "SurgeonTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
-            name: "SurgeonPluginsTests",
-            dependencies: ["SurgeonPlugins", "Layers", "SurgeonCore", "SurgeonTestSupport"]
+            name: "SurgeonStrategiesTests",
+            dependencies: ["SurgeonStrategies", "SurgeonCore", "Layers", "SurgeonTestSupport"]
+        ),
+        .testTarget(
+            name: "SurgeonPipelineTests",
+            dependencies: ["SurgeonPipeline", "SurgeonStrategies", "SurgeonFormats", "Layers", "SurgeonCore", "SurgeonTestSupport"]
         ),
         .testTarget(
             name: "SurgeonCLITests",
-            dependencies: ["surgeon", "surgeon-scaffold", "SurgeonCore", "SurgeonTestSupport"]
+            dependencies: ["SurgeonCLI", "surgeon", "surgeon-scaffold", "SurgeonFormats", "SurgeonCore", "SurgeonTestSupport"]
         ),
     ]
 )

@@ -49,7 +49,7 @@ MACs *ratios* across tools, not the absolute counts.
 
 The pipeline, PyTorch side:
 
-* Data: the bundled MNIST subset ``Sources/surgeon/Resources/mnist-5k``
+* Data: the bundled MNIST subset ``Sources/SurgeonPipeline/Resources/mnist-5k``
   (uint8 [5000, 28, 28, 1] images, int64 labels), pixels / 255; the first
   4,000 images train, the last 1,000 validate. Every epoch reshuffles the
   training set with a generator seeded from ``--seed``; the last batch of an

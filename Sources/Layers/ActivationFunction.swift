@@ -15,6 +15,9 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
     case linear, relu, relu6, sigmoid, tanh, softmax, swish, hardSigmoid = "hard_sigmoid"
     case hardSilu = "hard_silu", gelu, elu, selu, softplus, softsign, exponential, leakyReLU = "leaky_relu", mish
 
+    /// True for relu and relu6, whose inactive units are exact zeros (what APoZ counts).
+    public var isRectifier: Bool { self == .relu || self == .relu6 }
+
     /// Reads a Keras activation name (`silu` is Keras's other name for swish, `hard_swish` for
     /// hard_silu).
     public init(kerasName: String) throws {

@@ -19,6 +19,7 @@ public struct Activation: Layer {
     public var config: LayerConfig { LayerConfig(["activation": .string(function.rawValue)]) }
 
     public var producesProbabilities: Bool { function == .softmax }
+    public var rectifiesOutput: Bool { function.isRectifier }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape { try singleInput(inputShapes) }
 
@@ -44,6 +45,7 @@ public struct ReLU: Layer {
     public let negativeSlope: Float
     public let threshold: Float
     public var weights: [Tensor] = []
+    public var rectifiesOutput: Bool { threshold >= 0 && negativeSlope == 0 }
 
     public init(maxValue: Float? = nil, negativeSlope: Float = 0, threshold: Float = 0) {
         self.maxValue = maxValue

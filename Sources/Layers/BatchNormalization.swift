@@ -54,6 +54,9 @@ public struct BatchNormalization: Layer {
                      "center": .bool(center), "scale": .bool(scale)])
     }
 
+    /// gamma, when the layer scales.
+    public var channelScaleIndex: Int? { scale ? 0 : nil }
+
     public var weightNames: [String] {
         (scale ? ["gamma"] : []) + (center ? ["beta"] : []) + ["moving_mean", "moving_variance"]
     }

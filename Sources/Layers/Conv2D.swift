@@ -37,6 +37,7 @@ public struct Conv2D: Layer {
     public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
 
     public var producesProbabilities: Bool { activation == .softmax }
+    public var rectifiesOutput: Bool { activation.isRectifier }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let g = try window.geometry(for: try singleInput(inputShapes))

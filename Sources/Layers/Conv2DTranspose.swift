@@ -50,6 +50,7 @@ public struct Conv2DTranspose: Layer {
     public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
 
     public var producesProbabilities: Bool { activation == .softmax }
+    public var rectifiesOutput: Bool { activation.isRectifier }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let g = try geometry(for: try singleInput(inputShapes))

@@ -28,6 +28,7 @@ public struct Dense: Layer {
     public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
 
     public var producesProbabilities: Bool { activation == .softmax }
+    public var rectifiesOutput: Bool { activation.isRectifier }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let input = try singleInput(inputShapes)

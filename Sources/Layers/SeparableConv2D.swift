@@ -44,6 +44,7 @@ public struct SeparableConv2D: Layer {
     public var weightNames: [String] { ["depthwise_kernel", "pointwise_kernel"] + (useBias ? ["bias"] : []) }
 
     public var producesProbabilities: Bool { activation == .softmax }
+    public var rectifiesOutput: Bool { activation.isRectifier }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let g = try window.geometry(for: try singleInput(inputShapes))

@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonFormats
 
 /// Reads Keras models — Keras 3 `.keras` archives and legacy Keras 2 / tf.keras `.h5` files —
 /// and writes `.keras` archives that Keras 3's `load_model` accepts.

@@ -2,50 +2,15 @@ import Layers
 import SurgeonCore
 import XCTest
 
-/// How to put a layer type into the generic surgery checker.
-public struct SurgeryRuleCase: Sendable {
-    /// A name for failure messages (usually the Keras class name and the variant).
-    public var name: String
-    /// The number of tensors the layer reads (2 for Add, Multiply, Concatenate).
-    public var inputs: Int
-    /// True when the layer takes flat `[features]` inputs (Dense), false for images.
-    public var flatInput: Bool
-    /// How each input is fed, when inputs differ in shape (a squeeze-excitation Multiply of an
-    /// image and a `[1, 1, C]` gate); nil for `inputs` inputs, all flat or all images.
-    public var inputForms: [SurgeryRuleInput]?
-    /// The producers' channel count, for layers whose config names it (a Reshape's
-    /// `target_shape`, per-channel lists); nil for a random count in 4...7.
-    public var channels: Int?
-    /// A fresh layer of the type, without weights.
-    public var make: @Sendable () throws -> any Layer
+/// How to put a layer type into the generic surgery checker: a layer type's own example.
+public typealias SurgeryRuleCase = LayerExample
 
-    public init(_ name: String, inputs: Int = 1, flatInput: Bool = false, channels: Int? = nil,
-                make: @escaping @Sendable () throws -> any Layer) {
-        self.name = name
-        self.inputs = inputs
-        self.flatInput = flatInput
-        self.channels = channels
-        self.make = make
-    }
+/// The shape in which the checker's harness feeds one input of the layer under test.
+public typealias SurgeryRuleInput = LayerExample.Input
 
-    public init(_ name: String, inputForms: [SurgeryRuleInput], channels: Int? = nil, make: @escaping @Sendable () throws -> any Layer) {
-        self.init(name, inputs: inputForms.count, flatInput: inputForms.allSatisfy { $0 == .flat }, channels: channels, make: make)
-        self.inputForms = inputForms
-    }
-
+extension LayerExample {
     /// The form of each input.
-    var forms: [SurgeryRuleInput] { inputForms ?? Array(repeating: flatInput ? .flat : .image, count: inputs) }
-}
-
-/// The shape in which the checker's harness feeds one input of the layer under test: the
-/// producer's `[H, W, C]` image, or that image averaged over height and width.
-public enum SurgeryRuleInput: Sendable, Equatable {
-    /// `[H, W, C]`.
-    case image
-    /// `[1, 1, C]` (GlobalAveragePooling2D with keepdims).
-    case pooled
-    /// `[C]` (GlobalAveragePooling2D).
-    case flat
+    var forms: [Input] { inputForms }
 }
 
 /// The generic check every registered surgery rule passes, on seeded random cases: the layer

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import Layers
+import SurgeonCLI
 import SurgeonCore
 import SurgeonKeras
-import SurgeonPlugins
+import SurgeonPipeline
+import SurgeonStrategies
 
 /// A Keras model through surgeon: load the `.keras` / `.h5` file, prune it to a MAC budget with
 /// a criterion, and save the pruned `.keras`, timing each stage in one process.
@@ -39,7 +41,7 @@ struct KerasBenchmark: ParsableCommand {
             defer { clock = now }
             return (now - clock).inSeconds
         }
-        let contents = try ModelFiles.load(contentsOf: URL(fileURLWithPath: model), registry: .standard)
+        let contents = try Registries.standard.loadModel(model)
         let load = lap()
         let graph = contents.graph
         let planner = Planner(criterion: try StrategyRegistry.standard.criterion(named: strategy),
@@ -48,7 +50,7 @@ struct KerasBenchmark: ParsableCommand {
         let probe = BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: 0)
         let pruned = try planner.prune(graph, steps: 1, data: nil, probe: probe, compensation: .exact, seed: 0).graph
         let prune = lap()
-        try ModelFiles.save(ModelFile.Contents(graph: pruned, metadata: contents.metadata), to: URL(fileURLWithPath: output))
+        try Registries.standard.saveModel(ModelContents(graph: pruned, metadata: contents.metadata), to: output)
         let save = lap()
         let report = Report(model: model, layers: graph.nodes.count, params_before: graph.parameterCount, params_after: pruned.parameterCount,
                             macs_before: graph.macCount, macs_after: pruned.macCount, seconds_load: load, seconds_prune: prune, seconds_save: save)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import SurgeonCore
-import SurgeonPlugins
+import SurgeonPipeline
 
 /// Surgery at scale: plan validation + apply on ResNet-50, deleting half of every group.
 struct PruneBenchmark: ParsableCommand {

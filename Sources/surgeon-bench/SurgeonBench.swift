@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import SurgeonCore
-import SurgeonPlugins
+import SurgeonPipeline
 
 /// `surgeon-bench`: performance measurements, run in release builds (never in tests).
 @main

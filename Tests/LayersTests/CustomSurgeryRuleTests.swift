@@ -1,5 +1,6 @@
 import Layers
 import SurgeonCore
+import SurgeonFormats
 import SurgeonTestSupport
 import XCTest
 
@@ -46,9 +47,9 @@ struct ChannelScale: Layer, SurgeryRule {
 
 final class CustomSurgeryRuleTests: XCTestCase {
     private func surgeon() throws -> Surgeon {
-        var rules = SurgeryRegistry.standard
-        try rules.register(ChannelScale.self)
-        return Surgeon(registry: rules)
+        var layers = LayerRegistry.standard
+        try layers.register(ChannelScale.self)
+        return Surgeon(registry: layers)
     }
 
     func testUserDefinedRule_passesTheGenericChecker() throws {
@@ -77,16 +78,18 @@ final class CustomSurgeryRuleTests: XCTestCase {
         XCTAssertThrowsError(try Surgeon.standard.analyze(graph)) { error in
             let text = "\(error)"
             XCTAssertEqual(text, "layer 'scale' of type ChannelScale (reading 'conv') has no surgery rule, so the model cannot be pruned; supported types: "
-                           + SurgeryRegistry.standard.names.joined(separator: ", "))
+                           + LayerRegistry.standard.surgeryRuleNames.joined(separator: ", "))
             let listed = text.components(separatedBy: "supported types: ").last?.components(separatedBy: ", ") ?? []
             for name in ["Conv2D", "Dense", "DepthwiseConv2D", "SeparableConv2D"] { XCTAssertTrue(listed.contains(name), text) }
         }
     }
 
-    func testRegisteringADuplicateRule_fails() {
-        var rules = SurgeryRegistry.standard
-        XCTAssertThrowsError(try rules.register(Conv2D.self)) { error in
-            XCTAssertEqual("\(error)", "a surgery rule named 'Conv2D' is already registered")
-        }
+    func testOneRegistration_coversReadingComputingAndSurgery() throws {
+        var layers = LayerRegistry.standard
+        XCTAssertFalse(layers.hasSurgeryRule("ChannelScale"))
+        try layers.register(ChannelScale.self)
+        XCTAssertTrue(layers.hasSurgeryRule("ChannelScale"))
+        XCTAssertTrue(layers.surgeryRuleNames.contains("ChannelScale"))
+        XCTAssertNotNil(try layers.makeLayer(className: "ChannelScale", config: LayerConfig()) as? ChannelScale)
     }
 }

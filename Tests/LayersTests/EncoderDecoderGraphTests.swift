@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonFormats
 import SurgeonTestSupport
 import XCTest
 

@@ -1,5 +1,6 @@
 import Layers
 import SurgeonCore
+import SurgeonFormats
 import SurgeonTestSupport
 import XCTest
 

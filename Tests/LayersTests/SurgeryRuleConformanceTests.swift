@@ -136,17 +136,17 @@ final class SurgeryRuleConformanceTests: XCTestCase {
     ]
 
     func testEveryBuiltinLayerType_hasARegisteredRule() {
-        XCTAssertEqual(SurgeryRegistry.standard.names, LayerRegistry.standard.names)
+        XCTAssertEqual(LayerRegistry.standard.surgeryRuleNames, LayerRegistry.standard.names)
     }
 
     func testEveryRegisteredRule_hasACase() {
-        for name in SurgeryRegistry.standard.names {
+        for name in LayerRegistry.standard.surgeryRuleNames {
             XCTAssertNotNil(Self.cases[name], "no checker case for the surgery rule of \(name)")
         }
     }
 
     func testEveryRegisteredRule_passesTheGenericChecker() throws {
-        for name in SurgeryRegistry.standard.names {
+        for name in LayerRegistry.standard.surgeryRuleNames {
             for ruleCase in Self.cases[name] ?? [] { try checkSurgeryRule(ruleCase) }
         }
     }

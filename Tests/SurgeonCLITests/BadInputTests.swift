@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonFormats
 import XCTest
 
 /// Every refused input: a clear message naming the file or value, a non-zero exit code, and no

@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonFormats
 import XCTest
 
 /// Runs the built `surgeon` binary in a fresh temporary folder.
@@ -70,7 +71,7 @@ class CLITestCase: XCTestCase {
     /// The bundled MNIST subset from the source tree.
     static var mnistFolder: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/surgeon/Resources/mnist-5k")
+            .appendingPathComponent("Sources/SurgeonPipeline/Resources/mnist-5k")
     }
 
     /// Writes samples `range` of the bundled MNIST data as `name`-x.npy and `name`-y.npy.

@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonFormats
 import XCTest
 
 /// Every command that takes a model takes `.keras` and `.h5`; `-o` takes `.keras`; `convert`

@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonFormats
 import SurgeonTestSupport
 import XCTest
 

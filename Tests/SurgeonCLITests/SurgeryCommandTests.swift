@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonPipeline
 import XCTest
 
 final class SurgeryCommandTests: CLITestCase {

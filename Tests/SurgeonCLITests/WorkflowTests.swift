@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonCore
+import SurgeonFormats
 import XCTest
 
 final class WorkflowTests: CLITestCase {

@@ -1,8 +1,11 @@
 import Foundation
 import Layers
-@testable import SurgeonCore
+import SurgeonCore
+import SurgeonFormats
 import SurgeonTestSupport
 import XCTest
+
+@testable import SurgeonCore
 
 /// A tiny separable problem: the class is which quadrant of a 4x4 image is bright.
 private func quadrantData(count: Int, seed: UInt64) throws -> LabeledData {
@@ -70,7 +73,7 @@ final class TrainerTests: XCTestCase {
     func testTraining_learnsASeparableProblem() throws {
         let data = try quadrantData(count: 256, seed: 1)
         let validation = try quadrantData(count: 64, seed: 2)
-        let trainer = Trainer(configuration: TrainingConfiguration(epochs: 6, batchSize: 16, learningRate: 0.1), registry: .standard)
+        let trainer = Trainer(configuration: TrainingConfiguration(epochs: 6, batchSize: 16, learningRate: 0.1))
         let before = try Evaluation.evaluate(smallNet(), on: validation)
         let result = try trainer.fit(smallNet(), train: data, validation: validation)
         XCTAssertEqual(result.history.count, 6)
@@ -83,14 +86,14 @@ final class TrainerTests: XCTestCase {
     func testSameSeedAndThreads_giveBitIdenticalWeights() throws {
         let data = try quadrantData(count: 96, seed: 3)
         let config = TrainingConfiguration(epochs: 2, batchSize: 16, seed: 42)
-        let a = try Trainer(configuration: config, registry: .standard).fit(smallNet(), train: data).last
-        let b = try Trainer(configuration: config, registry: .standard).fit(smallNet(), train: data).last
+        let a = try Trainer(configuration: config).fit(smallNet(), train: data).last
+        let b = try Trainer(configuration: config).fit(smallNet(), train: data).last
         for (x, y) in zip(a.nodes, b.nodes) {
             XCTAssertEqual(x.layer.weights, y.layer.weights, x.name)
         }
         var other = config
         other.seed = 43
-        let c = try Trainer(configuration: other, registry: .standard).fit(smallNet(), train: data).last
+        let c = try Trainer(configuration: other).fit(smallNet(), train: data).last
         XCTAssertNotEqual(a.nodes[1].layer.weights, c.nodes[1].layer.weights)
     }
 
@@ -101,14 +104,14 @@ final class TrainerTests: XCTestCase {
         // schedule depends on the total).
         let full = try Trainer(configuration: TrainingConfiguration(epochs: 4, batchSize: 16, schedule: .constant,
                                                                     optimizer: OptimizerSettings(kind: .adam)),
-                               registry: .standard).fit(smallNet(), train: data, validation: validation)
+                               ).fit(smallNet(), train: data, validation: validation)
         var config = TrainingConfiguration(epochs: 2, batchSize: 16, schedule: .constant, optimizer: OptimizerSettings(kind: .adam))
-        _ = try Trainer(configuration: config, checkpointDirectory: folder, registry: .standard)
+        _ = try Trainer(configuration: config, checkpoints: CheckpointFolder(directory: folder, registry: .standard))
             .fit(smallNet(), train: data, validation: validation)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("last.surgeon").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("best.surgeon").path))
         config.epochs = 4
-        let resumed = try Trainer(configuration: config, checkpointDirectory: folder, registry: .standard)
+        let resumed = try Trainer(configuration: config, checkpoints: CheckpointFolder(directory: folder, registry: .standard))
             .fit(smallNet(seed: 99), train: data, validation: validation, resume: true)
         XCTAssertEqual(resumed.history.map(\.epoch), [1, 2, 3, 4])
         for (x, y) in zip(full.last.nodes, resumed.last.nodes) {
@@ -118,9 +121,9 @@ final class TrainerTests: XCTestCase {
 
     func testResumeWithOtherSettings_isRefused() throws {
         let data = try quadrantData(count: 32, seed: 4)
-        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpointDirectory: folder, registry: .standard)
+        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: CheckpointFolder(directory: folder, registry: .standard))
             .fit(smallNet(), train: data)
-        let other = Trainer(configuration: TrainingConfiguration(epochs: 2, batchSize: 8), checkpointDirectory: folder, registry: .standard)
+        let other = Trainer(configuration: TrainingConfiguration(epochs: 2, batchSize: 8), checkpoints: CheckpointFolder(directory: folder, registry: .standard))
         XCTAssertThrowsError(try other.fit(smallNet(), train: data, resume: true)) { error in
             XCTAssertTrue("\(error)".contains("was written with other training settings"), "\(error)")
         }
@@ -128,13 +131,13 @@ final class TrainerTests: XCTestCase {
 
     func testNonFiniteLoss_stopsWithAClearErrorAndKeepsTheLastGoodCheckpoint() throws {
         let data = try quadrantData(count: 64, seed: 6)
-        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpointDirectory: folder, registry: .standard)
+        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: CheckpointFolder(directory: folder, registry: .standard))
             .fit(smallNet(), train: data)
         let lastURL = folder.appendingPathComponent("last.surgeon")
         let good = try Data(contentsOf: lastURL)
         var poisoned = data
         poisoned.images.scalars[5] = .nan
-        let trainer = Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16), checkpointDirectory: folder, registry: .standard)
+        let trainer = Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16), checkpoints: CheckpointFolder(directory: folder, registry: .standard))
         XCTAssertThrowsError(try trainer.fit(smallNet(), train: poisoned, resume: true)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.hasPrefix("training stopped: the loss became nan at epoch 2, step"), text)
@@ -146,8 +149,8 @@ final class TrainerTests: XCTestCase {
     func testRegularizerHook_addsPenaltyAndGradient() throws {
         let data = try quadrantData(count: 64, seed: 7)
         let config = TrainingConfiguration(epochs: 2, batchSize: 16, optimizer: OptimizerSettings(weightDecay: 0))
-        let plain = try Trainer(configuration: config, registry: .standard).fit(smallNet(), train: data)
-        let shrunk = try Trainer(configuration: config, regularizers: [SquaredKernels(strength: 0.05)], registry: .standard)
+        let plain = try Trainer(configuration: config).fit(smallNet(), train: data)
+        let shrunk = try Trainer(configuration: config, regularizers: [SquaredKernels(strength: 0.05)])
             .fit(smallNet(), train: data)
         func norm(_ g: Graph) -> Double { g.nodes[g.index(of: "conv")!].layer.weights[0].scalars.reduce(0) { $0 + Double($1 * $1) } }
         XCTAssertLessThan(norm(shrunk.last), norm(plain.last) * 0.9)
@@ -159,7 +162,7 @@ final class TrainerTests: XCTestCase {
     func testBatchNormMovingStatistics_followTheData() throws {
         var data = try quadrantData(count: 64, seed: 8)
         data.images = data.images.map { $0 * 3 + 2 }
-        let result = try Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16), registry: .standard)
+        let result = try Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16))
             .fit(smallNet(), train: data)
         let bn = result.last.nodes[result.last.index(of: "bn")!].layer.weights
         XCTAssertNotEqual(bn[2], Tensor(shape: [6]))
@@ -175,7 +178,7 @@ final class TrainerTests: XCTestCase {
             (TrainingConfiguration(epochs: 2, warmupEpochs: 3), "warm-up epochs must be between 0 and the number of epochs (2), got 3.0"),
         ]
         for (config, message) in cases {
-            XCTAssertThrowsError(try Trainer(configuration: config, registry: .standard).fit(smallNet(), train: data)) { error in
+            XCTAssertThrowsError(try Trainer(configuration: config).fit(smallNet(), train: data)) { error in
                 XCTAssertEqual("\(error)", message)
             }
         }
@@ -183,7 +186,7 @@ final class TrainerTests: XCTestCase {
 
     func testLabelsBeyondTheClassifier_areRejected() throws {
         let data = try LabeledData(images: Tensor(shape: [4, 4, 4, 1]), labels: [0, 1, 2, 7])
-        XCTAssertThrowsError(try Trainer(registry: .standard).fit(smallNet(), train: data)) { error in
+        XCTAssertThrowsError(try Trainer().fit(smallNet(), train: data)) { error in
             XCTAssertEqual("\(error)", "label 7 is out of range for a model with 4 classes (0...3)")
         }
     }

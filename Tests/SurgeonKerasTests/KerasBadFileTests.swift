@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import SurgeonCore
+import SurgeonFormats
 import SurgeonKeras
 import XCTest
 
@@ -117,8 +118,11 @@ final class KerasBadFileTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let contents = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("sequential.keras"), registry: .standard)
         let target = folder.appendingPathComponent("out.h5")
-        XCTAssertThrowsError(try ModelFiles.save(contents, to: target)) { error in
-            XCTAssertEqual("\(error)", "cannot write \(target.path): surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only")
+        var formats = ModelFormatRegistry()
+        try formats.registerKeras()
+        XCTAssertThrowsError(try formats.save(contents, to: target)) { error in
+            XCTAssertEqual("\(error)", "\(target.path): surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only. "
+                           + "Use OUT.keras or OUT.surgeon")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
     }

@@ -1,8 +1,10 @@
 import Foundation
 import Layers
 import SurgeonCore
-@testable import SurgeonKeras
+import SurgeonFormats
 import XCTest
+
+@testable import SurgeonKeras
 
 /// What surgeon refuses to load, with messages naming the layer and its type. The configs are
 /// written here by hand in Keras 3's layout; `KerasFixtureTests` checks files Keras saved.

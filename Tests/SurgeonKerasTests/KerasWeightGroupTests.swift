@@ -1,8 +1,10 @@
 import Foundation
 import Layers
 import SurgeonCore
-@testable import SurgeonKeras
+import SurgeonFormats
 import XCTest
+
+@testable import SurgeonKeras
 
 /// The weight group surgeon computes for each layer is the one Keras wrote: Keras 3 puts the
 /// layer's name on every `vars` group, so the files Keras saved check the order and naming

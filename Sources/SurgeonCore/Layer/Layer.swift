@@ -10,6 +10,10 @@ public protocol Layer: Sendable {
     /// The Keras class name (`"Conv2D"`, `"BatchNormalization"`, ...). Registries key on it.
     static var kerasClassName: String { get }
 
+    /// Samples of this type for the generic checkers and `surgeon rules`; every registered
+    /// type should declare at least one (the registry tests insist for built-in types).
+    static var examples: [LayerExample] { get }
+
     /// Creates the layer from its Keras configuration (without weights; see `initialWeights`).
     init(config: LayerConfig) throws
 
@@ -42,6 +46,14 @@ public protocol Layer: Sendable {
     /// that a loss on it must not apply softmax again.
     var producesProbabilities: Bool { get }
 
+    /// True when the output has passed a rectifier that emits exact zeros for inactive units
+    /// (ReLU, ReLU6, a convolution with a fused relu): the tensors APoZ measures.
+    var rectifiesOutput: Bool { get }
+
+    /// The index in `weights` of a trainable per-channel scale of the output (BatchNorm's
+    /// gamma), if the layer has one: where Network Slimming's criterion and L1 penalty look.
+    var channelScaleIndex: Int? { get }
+
     /// Multiply-accumulate operations for one sample.
     func macs(inputShapes: [Shape], outputShape: Shape) -> Int
 
@@ -57,12 +69,15 @@ public protocol Layer: Sendable {
 }
 
 extension Layer {
+    public static var examples: [LayerExample] { [] }
     public var weightNames: [String] { [] }
     public var trainableWeightCount: Int { weights.count }
     public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { [] }
     public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] { [] }
     public func macs(inputShapes: [Shape], outputShape: Shape) -> Int { 0 }
     public var producesProbabilities: Bool { false }
+    public var rectifiesOutput: Bool { false }
+    public var channelScaleIndex: Int? { nil }
     /// The Keras class name of this value's type.
     public var kerasClassName: String { Self.kerasClassName }
 }

@@ -1,8 +1,10 @@
-/// The layer types a model may contain, keyed by Keras class name.
+/// The layer types surgeon knows, keyed by Keras class name: one registration covers reading a
+/// model file (readers look the stored class name up here), computing (the type's `forward` and
+/// `backward`), surgery (a type adopting `SurgeryRule` is prunable) and every generic checker
+/// (which iterate the registered types' `examples`).
 ///
-/// Readers of model files look a type up here by the name stored in the file. A registry is a
-/// value: start from the built-in one (`LayerRegistry.standard` in the `Layers` module) and
-/// register your own types on a copy, without editing the project.
+/// A registry is a value: start from the built-in one (`LayerRegistry.standard` in the `Layers`
+/// module) and register your own types on a copy, without editing the project.
 public struct LayerRegistry: Sendable {
     private var types: [String: any Layer.Type] = [:]
 
@@ -15,11 +17,25 @@ public struct LayerRegistry: Sendable {
         types[name] = type
     }
 
+    /// Adds several types, in order; the first duplicate name stops with an error.
+    public mutating func register(_ types: [any Layer.Type]) throws(RegistryError) {
+        for type in types { try register(type) }
+    }
+
     /// The type registered under `name`, if any.
     public func type(named name: String) -> (any Layer.Type)? { types[name] }
 
     /// The registered class names, sorted.
     public var names: [String] { types.keys.sorted() }
+
+    /// The registered types, sorted by class name.
+    public var registeredTypes: [any Layer.Type] { names.compactMap { types[$0] } }
+
+    /// True when `className` is registered and its type adopts `SurgeryRule`.
+    public func hasSurgeryRule(_ className: String) -> Bool { (types[className] as? any SurgeryRule.Type) != nil }
+
+    /// The class names whose types adopt `SurgeryRule`, sorted.
+    public var surgeryRuleNames: [String] { names.filter(hasSurgeryRule) }
 
     /// Creates a layer of the named type from its configuration.
     public func makeLayer(className: String, config: LayerConfig) throws -> any Layer {

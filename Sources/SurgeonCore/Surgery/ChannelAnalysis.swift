@@ -168,9 +168,9 @@ extension Surgeon {
         var rules: [any SurgeryRule] = []
         rules.reserveCapacity(graph.nodes.count)
         for node in graph.nodes {
-            guard registry.supports(node.layer.kerasClassName), let rule = node.layer as? any SurgeryRule else {
+            guard registry.hasSurgeryRule(node.layer.kerasClassName), let rule = node.layer as? any SurgeryRule else {
                 throw .unsupportedLayer(node: node.name, type: node.layer.kerasClassName, inputs: node.inputs,
-                                        supported: registry.names)
+                                        supported: registry.surgeryRuleNames)
             }
             rules.append(rule)
         }

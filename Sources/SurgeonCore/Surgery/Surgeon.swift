@@ -2,10 +2,11 @@
 /// every layer once, in one pass over the graph, into a new graph. The input graph is never
 /// modified, and a refused plan changes nothing.
 public struct Surgeon: Sendable {
-    /// The layer types surgery supports.
-    public var registry: SurgeryRegistry
+    /// The layer types the surgeon knows: a type is supported when it is registered and adopts
+    /// `SurgeryRule`.
+    public var registry: LayerRegistry
 
-    public init(registry: SurgeryRegistry) { self.registry = registry }
+    public init(registry: LayerRegistry) { self.registry = registry }
 
     /// Checks a plan against the model's groups: groups and members must match, indices must be
     /// in range and unique, no group may lose every channel, fixed groups may lose none.

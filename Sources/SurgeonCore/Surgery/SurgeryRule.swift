@@ -73,25 +73,3 @@ extension SurgeryRule {
     public var weightChannelAxes: [WeightChannelAxes] { [] }
     public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? { nil }
 }
-
-/// The layer types that surgery supports, keyed by Keras class name: registration is what makes
-/// a type supported, so a layer of an unregistered type stops the surgeon before anything is
-/// written. Copy `SurgeryRegistry.standard` (in `Layers`) and register your own.
-public struct SurgeryRegistry: Sendable {
-    private var types: [String: any SurgeryRule.Type] = [:]
-
-    public init() {}
-
-    /// Adds a rule; a second rule for the same Keras class name is an error.
-    public mutating func register(_ type: any SurgeryRule.Type) throws(RegistryError) {
-        let name = type.kerasClassName
-        guard types[name] == nil else { throw .duplicate(kind: "surgery rule", name: name) }
-        types[name] = type
-    }
-
-    /// The Keras class names with a rule, sorted.
-    public var names: [String] { types.keys.sorted() }
-
-    /// True when `className` has a rule.
-    public func supports(_ className: String) -> Bool { types[className] != nil }
-}

@@ -25,9 +25,10 @@ public struct Tensor: Sendable, Equatable {
         self.scalars = scalars
     }
 
-    /// Internal fast path for kernels that already guarantee `scalars.count == product(shape)`.
+    /// A fast path for callers that already guarantee `scalars.count == product(shape)` (kernels,
+    /// readers that validated the shape against the data they hold).
     @usableFromInline
-    init(uncheckedShape shape: [Int], scalars: [Float]) {
+    package init(uncheckedShape shape: [Int], scalars: [Float]) {
         self.shape = shape
         self.scalars = scalars
     }

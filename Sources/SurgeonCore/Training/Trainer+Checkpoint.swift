@@ -1,7 +1,7 @@
 import Foundation
 
-/// Checkpoints: `best.surgeon` holds the best model; `last.surgeon` also holds the optimizer
-/// state, the history and the epoch reached, so that `fit(resume: true)` continues exactly.
+/// Checkpoints: `best` holds the best model; `last` also holds the optimizer state, the history
+/// and the epoch reached, so that `fit(resume: true)` continues exactly.
 extension Trainer {
     struct RunState {
         var graph: Graph
@@ -22,17 +22,12 @@ extension Trainer {
 
     static let progressKey = "training_progress"
 
-    func checkpointURL(_ name: String) -> URL? {
-        checkpointDirectory?.appendingPathComponent("\(name).surgeon")
-    }
-
     func saveBest(_ graph: Graph) throws {
-        guard let url = checkpointURL("best") else { return }
-        try ModelFile.save(graph, metadata: metadata, to: url)
+        try checkpoints?.save(ModelContents(graph: graph, metadata: metadata), as: "best")
     }
 
     func saveCheckpoint(_ state: RunState) throws {
-        guard let url = checkpointURL("last") else { return }
+        guard let checkpoints else { return }
         var meta = metadata
         meta[Self.progressKey] = try ConfigValue(encoding: SavedProgress(
             epoch: state.epoch, history: state.history, bestScore: state.bestScore,
@@ -44,21 +39,21 @@ extension Trainer {
         for (i, slots) in state.optimizer.state.second.enumerated() {
             for (k, t) in slots.enumerated() { extras.append(("optimizer/second/\(i)/\(k)", t)) }
         }
-        try ModelFile.save(ModelFile.Contents(graph: state.graph, metadata: meta, extraTensors: extras), to: url)
+        try checkpoints.save(ModelContents(graph: state.graph, metadata: meta, extraTensors: extras), as: "last")
     }
 
-    /// The saved state in `last.surgeon`, or nil when there is none.
+    /// The saved state in the `last` checkpoint, or nil when there is none.
     func loadCheckpoint() throws -> RunState? {
-        guard let url = checkpointURL("last"), FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let contents = try ModelFile.load(contentsOf: url, registry: registry)
+        guard let checkpoints, let contents = try checkpoints.load("last") else { return nil }
+        let path = checkpoints.location(of: "last")
         guard let value = contents.metadata[Self.progressKey],
               let progress = try? value.decode(as: SavedProgress.self) else {
-            throw TrainingError.checkpoint("\(url.path) holds no training progress; it is not a checkpoint written by `surgeon train`")
+            throw TrainingError.checkpoint("\(path) holds no training progress; it is not a checkpoint written by `surgeon train`")
         }
         var stored = progress.configuration
         stored.epochs = configuration.epochs
         guard stored == configuration else {
-            throw TrainingError.checkpoint("\(url.path) was written with other training settings; resume with the same settings (only --epochs may change) or start a new run folder")
+            throw TrainingError.checkpoint("\(path) was written with other training settings; resume with the same settings (only --epochs may change) or start a new run folder")
         }
         var optimizer = Optimizer(settings: configuration.optimizer)
         optimizer.resetState(for: contents.graph)
@@ -72,10 +67,7 @@ extension Trainer {
                 optimizer.state.second[i][k] = tensor
             }
         }
-        var best: Graph?
-        if let bestURL = checkpointURL("best"), FileManager.default.fileExists(atPath: bestURL.path) {
-            best = try ModelFile.load(contentsOf: bestURL, registry: registry).graph
-        }
+        let best = try checkpoints.load("best")?.graph
         return RunState(graph: contents.graph, optimizer: optimizer, epoch: progress.epoch, history: progress.history,
                         bestScore: progress.bestScore, best: best)
     }

@@ -10,23 +10,19 @@ public struct Trainer: Sendable {
     public var configuration: TrainingConfiguration
     /// Penalties added to the loss (sparse training plugs in here).
     public var regularizers: [any Regularizer]
-    /// Where `last.surgeon` (with optimizer state, for resuming) and `best.surgeon` go; nil
-    /// writes no checkpoints.
-    public var checkpointDirectory: URL?
+    /// Where the `last` checkpoint (with optimizer state, for resuming) and the `best` one go;
+    /// nil writes no checkpoints.
+    public var checkpoints: (any CheckpointStore)?
     /// Stored in every checkpoint (e.g. the input normalisation).
     public var metadata: [String: ConfigValue]
     /// Called after every step and every epoch (progress bars, logs).
     public var onEvent: (@Sendable (TrainingEvent) -> Void)?
-    /// The layer types for reading checkpoints back when resuming.
-    public var registry: LayerRegistry
-
     public init(configuration: TrainingConfiguration = TrainingConfiguration(), regularizers: [any Regularizer] = [],
-                checkpointDirectory: URL? = nil, metadata: [String: ConfigValue] = [:], registry: LayerRegistry,
+                checkpoints: (any CheckpointStore)? = nil, metadata: [String: ConfigValue] = [:],
                 onEvent: (@Sendable (TrainingEvent) -> Void)? = nil) {
-        self.registry = registry
         self.configuration = configuration
         self.regularizers = regularizers
-        self.checkpointDirectory = checkpointDirectory
+        self.checkpoints = checkpoints
         self.metadata = metadata
         self.onEvent = onEvent
     }
@@ -79,7 +75,7 @@ public struct Trainer: Sendable {
                                                       regularizers: regularizers, learningRate: Float(rate), context: context)
                 guard result.loss.isFinite, penalty.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step + 1, value: result.loss + penalty,
-                                                      lastCheckpoint: state.epoch > 0 ? checkpointURL("last")?.path : nil)
+                                                      lastCheckpoint: state.epoch > 0 ? checkpoints?.location(of: "last") : nil)
                 }
                 lossSum += result.loss * Double(size)
                 penaltySum += penalty
@@ -90,7 +86,7 @@ public struct Trainer: Sendable {
             }
             guard state.graph.nodes.allSatisfy({ $0.layer.weights.allSatisfy(\.isFinite) }) else {
                 throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepsPerEpoch, value: .nan,
-                                                  lastCheckpoint: state.epoch > 0 ? checkpointURL("last")?.path : nil)
+                                                  lastCheckpoint: state.epoch > 0 ? checkpoints?.location(of: "last") : nil)
             }
             var metrics = EpochMetrics(
                 epoch: epoch + 1, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),

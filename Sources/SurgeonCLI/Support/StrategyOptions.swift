@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonPipeline
+import SurgeonStrategies
+
+/// The options that turn a model into a pruning plan: criterion, policy, budget, limits.
+struct StrategyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The importance criterion: \(Registries.current.strategies.criteria.map(\.name).joined(separator: ", ")) (see `surgeon strategies`).", valueName: "NAME"))
+    var strategy: String?
+
+    @Option(help: ArgumentHelp("How a group's members combine: \(Registries.current.strategies.policies.map(\.name).joined(separator: ", ")).", valueName: "NAME"))
+    var policy = "mean"
+
+    @Option(help: ArgumentHelp("Delete this share of the channels (of each group; of all, with --global).", valueName: "R"))
+    var ratio: Double?
+    @Flag(help: "With --ratio: rank all channels together (scores normalised per group).") var global = false
+    @Option(help: ArgumentHelp("Delete every channel scoring below T (e.g. |gamma| < 0.01).", valueName: "T")) var threshold: Float?
+    @Option(help: ArgumentHelp("Prune until MACs are at most this fraction of the original.", valueName: "F")) var targetMacs: Double?
+    @Option(help: ArgumentHelp("Prune until parameters are at most this fraction of the original.", valueName: "F")) var targetParams: Double?
+    @Option(help: "Channels every group keeps, at least.") var minChannels = 1
+    @Option(help: ArgumentHelp("The largest share of one group that may go.", valueName: "R")) var maxRatio = 0.9
+    @Option(help: ArgumentHelp("Round kept channels up to a multiple of N.", valueName: "N")) var roundTo = 1
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Leave the groups of these layers alone.", valueName: "LAYER"))
+    var ignore: [String] = []
+    @Option(help: ArgumentHelp("Validation images for data-driven criteria (apoz, taylor).", valueName: "X.npy")) var data: String?
+    @Option(help: ArgumentHelp("Their labels.", valueName: "Y.npy")) var labels: String?
+    @Option(help: "Seed for the random criterion and sampling.") var seed: UInt64 = 0
+
+    var requested: Bool { strategy != nil }
+
+    func validate() throws {
+        guard let strategy else { return }
+        do {
+            _ = try Registries.current.strategies.criterion(named: strategy)
+            _ = try Registries.current.strategies.policy(named: policy)
+        } catch { throw ValidationError("\(error)") }
+        let targets = [ratio != nil, threshold != nil, targetMacs != nil, targetParams != nil].filter { $0 }.count
+        guard targets == 1 else {
+            throw ValidationError("give exactly one budget: --ratio, --threshold, --target-macs or --target-params")
+        }
+        if global, ratio == nil { throw ValidationError("--global goes with --ratio") }
+        if (data == nil) != (labels == nil) { throw ValidationError("give both --data and --labels, or neither") }
+        do { try budget().validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    func budget() -> Budget {
+        let target: Budget.Target
+        if let ratio { target = .ratio(ratio, global: global) }
+        else if let threshold { target = .threshold(threshold) }
+        else if let targetMacs { target = .macs(targetMacs) }
+        else { target = .params(targetParams ?? 1) }
+        return Budget(target, minChannels: minChannels, maxRatio: maxRatio, roundTo: roundTo, ignore: Set(ignore))
+    }
+
+    func planner() throws -> Planner {
+        Planner(criterion: try Registries.current.strategies.criterion(named: strategy ?? ""),
+                policy: try Registries.current.strategies.policy(named: policy), budget: budget(), surgeon: Registries.current.surgeon)
+    }
+
+    /// The labelled data, normalised as the model expects.
+    func labeledData(normalization: InputNormalization) throws -> LabeledData? {
+        guard let data, let labels else { return nil }
+        return try Inputs.labeled(data: data, labels: labels, normalization: normalization)
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import SurgeonCore
+import SurgeonPipeline
+
+extension SurgeonCommand {
+    /// `surgeon convert IN OUT`: between `.keras`, legacy `.h5` (read only) and `.surgeon`.
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert a model between .keras (Keras 3), legacy Keras .h5 (read only) and .surgeon.",
+            discussion: """
+                The format is chosen by extension. Reading a Keras file never runs code from it: a Lambda layer, \
+                a custom class or a nested model is refused with the layer's name. A .keras file written by \
+                surgeon loads in Keras 3 with keras.saving.load_model; the original layer arguments \
+                (initialisers, regularisers, ...) are kept, and a .surgeon file keeps them for a later conversion.
+                """)
+
+        @Argument(help: ArgumentHelp("The model to read (.keras, .h5, .hdf5 or .surgeon).", valueName: "IN"))
+        var input: String
+
+        @Argument(help: ArgumentHelp("The model to write (.keras or .surgeon).", valueName: "OUT"))
+        var output: String
+
+        @OptionGroup var out: OutputOptions
+
+        func validate() throws {
+            try Inputs.checkModelOutput(output, option: "OUT")
+            let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+            guard ext == "keras" || ext == "surgeon" else {
+                throw ValidationError("OUT \(output): give a .keras or .surgeon path")
+            }
+        }
+
+        func run() throws {
+            let contents = try Inputs.model(input)
+            try Inputs.save(contents, to: output)
+            let summary = ModelSummary(contents.graph)
+            if out.json {
+                try Output.json(ConvertReport(input: input, output: output, layers: summary.layers.count, params: summary.params, macs: summary.macs))
+            } else {
+                print("wrote \(output): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, \(Output.grouped(summary.macs)) MACs per sample")
+            }
+        }
+    }
+}
+
+/// The `--json` output of `convert`.
+struct ConvertReport: Codable {
+    var input: String
+    var output: String
+    var layers: Int
+    var params: Int
+    var macs: Int
+}

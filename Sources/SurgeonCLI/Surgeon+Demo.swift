@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonPipeline
+import SurgeonStrategies
+
+extension SurgeonCommand {
+    /// `surgeon demo`: the whole pipeline on the bundled MNIST data.
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the pipeline (train, sparse-train, prune to half the MACs, retrain) on the bundled MNIST data.",
+            discussion: """
+            For each variant: 5 epochs of training on 4,000 images, 5 of sparse training (l1-gamma, lambda 0.03; 0.01 for mobilenetv2), \
+            pruning by |gamma| to at most 50% of the MACs (kept channels a multiple of 8), 5 epochs of retraining \
+            with a warm-up; validation on 1,000 images. Prints one table per variant and writes each run folder \
+            (with report.html) under the output folder. --quick shortens every stage.
+            """)
+
+        enum Variant: String, ExpressibleByArgument, CaseIterable { case mobilenetv2, res, vgg, all }
+
+        @Option(help: "Which variant to run: mobilenetv2, res, vgg or all.") var variant: Variant = .all
+        @Flag(help: "A short run: 2 epochs of training on 2,000 images, 1 of sparse training, 1 of retraining.") var quick = false
+        @Option(name: .shortAndLong, help: ArgumentHelp("The folder for the runs.", valueName: "DIR")) var output = "surgeon-demo"
+        @OptionGroup var threads: ThreadOptions
+        @OptionGroup var out: OutputOptions
+
+        func run() throws {
+            threads.apply()
+            let variants = variant == .all ? ["mobilenetv2", "res", "vgg"] : [variant.rawValue]
+            var results: [PipelineCommand.Result] = []
+            for v in variants {
+                Output.status("=== \(v)")
+                let recipe = Recipe.standard(variant: v, quick: quick)
+                let folder = URL(fileURLWithPath: output).appendingPathComponent(v)
+                let result = try PipelineCommand.execute(recipe, folder: folder, relativeTo: URL(fileURLWithPath: "."),
+                                                         title: "surgeon demo: \(v)\(quick ? " (quick)" : "")", variant: v)
+                results.append(result)
+                if !out.json { PipelineCommand.printTable(result) }
+            }
+            if out.json {
+                if results.count == 1 { try Output.json(results[0]) } else { try Output.json(results) }
+            }
+        }
+    }
+}

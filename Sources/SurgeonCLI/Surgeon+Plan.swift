@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonPipeline
+import SurgeonStrategies
+
+extension SurgeonCommand {
+    /// `surgeon plan MODEL --strategy NAME [budget] -o PLAN.json`.
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Score every channel and write the pruning plan a budget allows (apply it with `surgeon prune --plan`).",
+            discussion: StrategyCatalog.text)
+
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL")) var model: String
+        @OptionGroup var strategy: StrategyOptions
+        @Option(name: .shortAndLong, help: ArgumentHelp("The plan to write.", valueName: "PLAN.json")) var output: String
+        @OptionGroup var threads: ThreadOptions
+        @OptionGroup var out: OutputOptions
+
+        func validate() throws {
+            guard strategy.requested else { throw ValidationError("give --strategy NAME (see `surgeon strategies`)") }
+        }
+
+        func run() throws {
+            threads.apply()
+            let contents = try Inputs.model(model)
+            let data = try strategy.labeledData(normalization: (try Inputs.storedNormalization(contents, source: model)) ?? .unitRange)
+            let result = try strategy.planner().plan(contents.graph, data: data, seed: strategy.seed)
+            try PlanFile.write(result.plan, to: output)
+            if out.json { try Output.json(PlanReport(result, plan: output)); return }
+            Prune.print(result.summary)
+            print("\(result.plan.deletedCount) channels in \(result.plan.groups.filter { !$0.delete.isEmpty }.count) groups; wrote \(output)")
+            if !result.unscoredGroups.isEmpty {
+                print("not scored by \(strategy.strategy ?? ""), left whole: groups \(result.unscoredGroups.map(String.init).joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+/// The `--json` output of `plan` and strategy-driven `prune`.
+struct PlanReport: Encodable {
+    var plan: String?
+    var deleted_channels: Int
+    var pruned_groups: Int
+    var unscored_groups: [Int]
+    var summary: PruningSummary
+    var bias_compensation: BiasCompensation.Report?
+
+    init(_ result: Planner.Result, plan: String?, compensation: BiasCompensation.Report? = nil) {
+        self.plan = plan
+        deleted_channels = result.plan.deletedCount
+        pruned_groups = result.plan.groups.filter { !$0.delete.isEmpty }.count
+        unscored_groups = result.unscoredGroups
+        summary = result.summary
+        bias_compensation = compensation
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonPipeline
+import SurgeonStrategies
+
+extension SurgeonCommand {
+    /// `surgeon prune MODEL --plan PLAN.json -o OUT`.
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete the channels a plan names and write the smaller model.",
+            discussion: """
+            The whole plan is validated first (groups and sizes must match the model, indices in range, no group \
+            emptied); only then is every layer rewritten, in one pass. A refused plan writes nothing. --dry-run \
+            reports the change (channels per layer, parameters and MACs before and after) without writing.
+
+            Instead of --plan, --strategy NAME with a budget plans and applies in one step (--steps K: in K equal \
+            steps, re-scoring each time). Deleted channels are replaced by their mean value, folded into the \
+            consumers' biases (a BatchNorm with gamma ~ 0 emits beta; the mean is measured on --data, or on \
+            random inputs): --bias-compensation exact (default: only Dense layers and convolutions whose windows \
+            read no zero padding), all (also 'same'-padded convolutions, approximate at the borders) or off.
+
+            """ + StrategyCatalog.text)
+
+        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
+        var model: String
+
+        @Option(help: ArgumentHelp("The pruning plan (JSON).", valueName: "PLAN.json"))
+        var plan: String?
+
+        @OptionGroup var strategy: StrategyOptions
+
+        @Option(help: ArgumentHelp("With --strategy: reach the budget in K equal steps.", valueName: "K")) var steps = 1
+
+        @Option(help: "Fold constant deleted channels into consumers' biases: exact, all or off.")
+        var biasCompensation: BiasCompensation = .exact
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write (.surgeon or .keras).", valueName: "OUT"))
+        var output: String?
+
+        @Flag(help: "Report what would change; write nothing.") var dryRun = false
+
+        @OptionGroup var out: OutputOptions
+
+        @OptionGroup var threads: ThreadOptions
+
+        func validate() throws {
+            if output == nil, !dryRun { throw ValidationError("give -o OUT.surgeon (or OUT.keras) for the pruned model, or --dry-run") }
+            try Inputs.checkModelOutput(output)
+            guard (plan == nil) != (strategy.strategy == nil) else {
+                throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
+            }
+            guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+            if steps > 1, plan != nil { throw ValidationError("--steps goes with --strategy") }
+        }
+
+        func run() throws {
+            threads.apply()
+            let contents = try Inputs.model(model)
+            var graph = contents.graph
+            var compensation = BiasCompensation.Report()
+            var lastResult: Planner.Result?
+            let normalization = (try Inputs.storedNormalization(contents, source: model)) ?? .unitRange
+            let data = try strategy.labeledData(normalization: normalization)
+            let probe = data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
+                ?? BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
+            if let planPath = self.plan {
+                (graph, compensation) = try Registries.current.surgeon.apply(try PlanFile.read(planPath), to: graph,
+                                                                          compensating: biasCompensation, probe: probe)
+            } else {
+                let steps = self.steps
+                let result = try strategy.planner().prune(
+                    graph, steps: steps, data: data, probe: probe, compensation: biasCompensation, seed: strategy.seed
+                ) { current, step in
+                    if steps > 1 { Output.status("step \(step)/\(steps): \(Output.grouped(current.macCount)) MACs, \(Output.grouped(current.parameterCount)) params") }
+                    return current
+                }
+                graph = result.graph
+                compensation = result.compensation
+                lastResult = result.last
+            }
+            let summary = PruningSummary(before: contents.graph, after: graph)
+            if !dryRun, let output {
+                try Inputs.save(ModelContents(graph: graph, metadata: contents.metadata), to: output)
+            }
+            if out.json {
+                if var result = lastResult {
+                    result.summary = summary
+                    try Output.json(PlanReport(result, plan: nil, compensation: compensation))
+                } else {
+                    try Output.json(summary)
+                }
+                return
+            }
+            Self.print(summary)
+            if !compensation.folds.isEmpty || compensation.skippedApproximate > 0 {
+                let folded = compensation.folds.reduce(0) { $0 + $1.channels }
+                let constant = compensation.folds.reduce(0) { $0 + $1.constantChannels }
+                Swift.print("bias compensation: \(folded) deleted channel(s) (\(constant) exactly constant) folded into \(compensation.folds.count) layer(s)"
+                    + (compensation.skippedApproximate > 0 ? ", \(compensation.skippedApproximate) left (padding would make it approximate; --bias-compensation all folds them)" : ""))
+            }
+            if !dryRun, let output { Output.status("wrote \(output)") }
+        }
+
+        static func print(_ summary: PruningSummary) {
+            let changed = summary.layers.filter { $0.channelsBefore != $0.channelsAfter || $0.paramsBefore != $0.paramsAfter }
+            Swift.print(Output.table(
+                ["layer", "type", "channels", "params"],
+                changed.map { [$0.name, $0.type, "\($0.channelsBefore) -> \($0.channelsAfter)",
+                               "\(Output.grouped($0.paramsBefore)) -> \(Output.grouped($0.paramsAfter))"] }))
+            func ratio(_ a: Int, _ b: Int) -> String { String(format: "%.1f%%", 100 * Double(b) / Double(max(a, 1))) }
+            Swift.print("\nparams \(Output.grouped(summary.paramsBefore)) -> \(Output.grouped(summary.paramsAfter)) (\(ratio(summary.paramsBefore, summary.paramsAfter)))")
+            Swift.print("MACs   \(Output.grouped(summary.macsBefore)) -> \(Output.grouped(summary.macsAfter)) (\(ratio(summary.macsBefore, summary.macsAfter)))")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonFormats
+import SurgeonPipeline
+import SurgeonStrategies
+
+extension SurgeonCommand {
+    /// `surgeon train MODEL --data X --labels Y -o OUT`.
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a model on labelled data and save the result.",
+            discussion: """
+            Defaults (SGD, Nesterov momentum 0.9, learning rate 0.05, cosine schedule, weight decay 5e-4 on kernels, \
+            batch 64) train the built-in architectures on MNIST-sized data without tuning. With --checkpoint-dir, \
+            best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon.
+            """)
+
+        @Argument(help: ArgumentHelp("The model file to start from (.surgeon, .keras or .h5).", valueName: "MODEL"))
+        var model: String
+
+        @OptionGroup var data: LabeledDataOptions
+
+        @Option(help: ArgumentHelp("Validation images (.npy).", valueName: "X.npy")) var valData: String?
+        @Option(help: ArgumentHelp("Validation labels (.npy).", valueName: "Y.npy")) var valLabels: String?
+        @Option(help: ArgumentHelp("Hold out this fraction of the training data (its tail) for validation.", valueName: "F"))
+        var valSplit: Double?
+
+        @Option(help: "Passes over the training data.") var epochs = 5
+        @Option(help: "Samples per mini-batch.") var batchSize = 64
+        @Option(help: "The optimizer: sgd (with momentum) or adam (AdamW-style decay).") var optimizer: OptimizerKind = .sgd
+        @Option(help: "The base learning rate (default: 0.05 for sgd, 0.001 for adam).") var lr: Double?
+        @Option(help: "SGD momentum.") var momentum: Float = 0.9
+        @Flag(inversion: .prefixedNo, help: "Nesterov momentum for SGD.") var nesterov = true
+        @Option(help: "Weight decay on kernels (not on biases or BatchNorm).") var weightDecay: Float = 5e-4
+        @Option(help: "The learning-rate schedule: constant, step or cosine.") var schedule: ScheduleName = .cosine
+        @Option(help: "For --schedule step: epochs between decays.") var stepEpochs = 2
+        @Option(help: "For --schedule step: the factor applied at each decay.") var stepFactor = 0.1
+        @Option(help: "Epochs of linear learning-rate warm-up.") var warmupEpochs: Double = 0
+        @Option(help: "Seed for shuffling and dropout.") var seed: UInt64 = 0
+        @OptionGroup var normalization: NormalizationOptions
+        @OptionGroup var threads: ThreadOptions
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The trained model file to write (.surgeon or .keras).", valueName: "OUT"))
+        var output: String
+
+        @Option(help: ArgumentHelp("Folder for best.surgeon and last.surgeon checkpoints.", valueName: "DIR"))
+        var checkpointDir: String?
+
+        @Flag(help: "Continue from last.surgeon in --checkpoint-dir.") var resume = false
+
+        @Option(help: ArgumentHelp("Sparse training: the strength of the sparsity penalty (e.g. 1e-4).", valueName: "LAMBDA"))
+        var l1: Float?
+
+        @Option(help: ArgumentHelp("With --l1: \(Registries.current.strategies.regularizers.map(\.name).joined(separator: ", ")).", valueName: "NAME"))
+        var regularizer = "l1-gamma"
+
+        @OptionGroup var out: OutputOptions
+
+        enum ScheduleName: String, ExpressibleByArgument, CaseIterable { case constant, step, cosine }
+
+        func validate() throws {
+            if (valData == nil) != (valLabels == nil) {
+                throw ValidationError("give both --val-data and --val-labels, or neither")
+            }
+            if valSplit != nil, valData != nil { throw ValidationError("give --val-split or --val-data/--val-labels, not both") }
+            if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)") }
+            if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
+            try Inputs.checkModelOutput(output)
+            if let l1, !(l1 >= 0 && l1.isFinite) { throw ValidationError("--l1 must be a non-negative number, got \(l1)") }
+            do { _ = try Registries.current.strategies.regularizer(named: regularizer) } catch { throw ValidationError("\(error)") }
+            do { try configuration().validate() } catch { throw ValidationError("\(error)") }
+        }
+
+        func configuration() -> TrainingConfiguration {
+            let sched: LearningRateSchedule = switch schedule {
+            case .constant: .constant
+            case .step: .step(every: stepEpochs, factor: stepFactor)
+            case .cosine: .cosine
+            }
+            return TrainingConfiguration(
+                epochs: epochs, batchSize: batchSize, learningRate: lr, schedule: sched, warmupEpochs: warmupEpochs,
+                optimizer: OptimizerSettings(kind: optimizer, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
+                seed: seed)
+        }
+
+        func run() throws {
+            threads.apply()
+            let contents = try Inputs.model(model)
+            let norm = try normalization.parsed(stored: (try Inputs.storedNormalization(contents, source: model)))
+            var train = try Inputs.labeled(data: data.data, labels: data.labels, normalization: norm)
+            var validation: LabeledData?
+            if let valData, let valLabels {
+                validation = try Inputs.labeled(data: valData, labels: valLabels, normalization: norm)
+            } else if let valSplit {
+                (train, validation) = try train.split(validationFraction: valSplit)
+            }
+            var checkpoints: CheckpointFolder?
+            if let checkpointDir {
+                let folder = URL(fileURLWithPath: checkpointDir)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                checkpoints = CheckpointFolder(directory: folder, registry: Registries.current.layers)
+            }
+            let metadata: [String: ConfigValue] = [DataFiles.normalizationKey: try ConfigValue(encoding: norm)]
+            let display = ProgressDisplay()
+            var regularizers: [any Regularizer] = []
+            if let l1, l1 > 0 {
+                regularizers.append(try Registries.current.strategies.regularizer(named: regularizer).make(l1, contents.graph, Registries.current.surgeon))
+            }
+            let trainer = Trainer(configuration: configuration(), regularizers: regularizers, checkpoints: checkpoints,
+                                  metadata: metadata, onEvent: { display.handle($0) })
+            let result = try trainer.fit(contents.graph, train: train, validation: validation, resume: resume)
+            var meta = contents.metadata.merging(metadata) { _, new in new }
+            meta["training_history"] = try ConfigValue(encoding: result.history)
+            try Inputs.save(ModelContents(graph: result.last, metadata: meta), to: output)
+            if out.json {
+                try Output.json(TrainReport(output: output, epochs: result.history, final: result.history.last))
+            } else {
+                Output.status("wrote \(output)")
+            }
+        }
+    }
+}
+
+/// The `--json` result of `surgeon train`.
+struct TrainReport: Encodable {
+    var output: String
+    var epochs: [EpochMetrics]
+    var final: EpochMetrics?
+}
+
+extension OptimizerKind: ExpressibleByArgument {}

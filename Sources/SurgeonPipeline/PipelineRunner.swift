@@ -1,0 +1,159 @@
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonStrategies
+import SurgeonFormats
+
+/// Runs a recipe's stages in a run folder, each from the same `Trainer`, resuming where a
+/// stopped run left off.
+///
+/// Folder layout: `state.json` (the stages completed, with their figures), one folder per stage
+/// (`01-train/model.surgeon`, its `metrics.json`, and for training stages the `last.surgeon` /
+/// `best.surgeon` checkpoints written after every epoch), and at the end `metrics.json` with
+/// every figure. A run started again skips the completed stages and resumes a training stage at
+/// the epoch it reached.
+public struct PipelineRunner: Sendable {
+    public var recipe: Recipe
+    public var folder: URL
+    /// The layer types, strategies, architectures and formats the recipe may name.
+    public var registries: Registries
+    /// Measure inference latency (batch 1 and 64) after every stage.
+    public var measureLatency = true
+    /// Stored with every model (e.g. the input normalisation).
+    public var metadata: [String: ConfigValue] = [:]
+    /// Progress: stage starts and training events.
+    public var onEvent: (@Sendable (PipelineEvent) -> Void)?
+
+    public init(recipe: Recipe, folder: URL, registries: Registries = Registries()) {
+        self.recipe = recipe
+        self.folder = folder
+        self.registries = registries
+    }
+
+    var surgeon: Surgeon { registries.surgeon }
+    var strategies: StrategyRegistry { registries.strategies }
+    var layers: LayerRegistry { registries.layers }
+
+    /// Runs (or resumes) every stage; returns each stage's figures.
+    public func run(initial: Graph, train: LabeledData, validation: LabeledData) throws -> [StageResult] {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let stateURL = folder.appendingPathComponent("state.json")
+        let names = recipe.stages.map(\.name)
+        var state = PipelineState(recipeStages: names, completed: [])
+        if let data = try? Data(contentsOf: stateURL) {
+            let saved = try JSONDecoder().decode(PipelineState.self, from: data)
+            guard saved.recipeStages == names else {
+                throw PipelineError("\(folder.path) holds a run of another recipe (stages \(saved.recipeStages.joined(separator: ", "))); use a new folder")
+            }
+            state = saved
+        }
+        var graph = initial
+        if let last = state.completed.last {
+            graph = try ModelFile.load(contentsOf: stageFolder(last.index).appendingPathComponent("model.surgeon"), registry: layers).graph
+        }
+        for index in state.completed.count..<recipe.stages.count {
+            let stage = recipe.stages[index]
+            onEvent?(.stageStarted(index: index + 1, of: recipe.stages.count, name: stage.name))
+            let dir = stageFolder(index)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let clock = ContinuousClock.now
+            var result = StageResult(index: index, stage: stage.name, label: StageResult.label(of: stage), accuracy: 0, loss: 0,
+                                     params: 0, macs: 0, seconds: 0, history: [], gammas: [])
+            switch stage {
+            case let .train(t), let .retrain(t):
+                (graph, result.history) = try fit(graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation)
+            case let .sparse(t, name, lambda):
+                let regularizer = try strategies.regularizer(named: name).make(lambda, graph, surgeon)
+                (graph, result.history) = try fit(graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [regularizer], dir, train, validation)
+            case let .prune(p):
+                let before = graph
+                if p.sensitivity {
+                    result.sensitivity = try SensitivityReport.measure(
+                        graph, data: validation, criterion: try strategies.criterion(named: p.strategy),
+                        policy: try strategies.policy(named: p.policy), surgeon: surgeon, seed: recipe.seed)
+                }
+                var compensation = BiasCompensation.Report()
+                graph = try prune(graph, p, dir, train, validation, report: &compensation)
+                result.pruning = PruningSummary(before: before, after: graph)
+                result.biasCompensation = compensation
+            case .eval:
+                break
+            case let .export(path):
+                let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
+                try registries.formats.save(ModelContents(graph: graph, metadata: metadata), to: url)
+            }
+            try ModelFile.save(graph, metadata: metadata, to: dir.appendingPathComponent("model.surgeon"))
+            let eval = try Evaluation.evaluate(graph, on: validation)
+            result.accuracy = eval.accuracy
+            result.loss = eval.loss
+            result.params = graph.parameterCount
+            result.macs = graph.macCount
+            result.gammas = graph.absoluteGammas
+            result.seconds = (ContinuousClock.now - clock).inSeconds
+            if measureLatency {
+                result.latencyMsBatch1 = try Latency.milliseconds(graph, images: validation.images, batch: 1)
+                result.latencyMsBatch64 = try Latency.milliseconds(graph, images: validation.images, batch: 64)
+            }
+            try write(result, to: dir.appendingPathComponent("metrics.json"))
+            state.completed.append(result)
+            try write(state, to: stateURL)
+            onEvent?(.stageFinished(result))
+        }
+        try write(state.completed, to: folder.appendingPathComponent("metrics.json"))
+        return state.completed
+    }
+
+    func stageFolder(_ index: Int) -> URL {
+        folder.appendingPathComponent(String(format: "%02d-%@", index + 1, recipe.stages[index].name))
+    }
+
+    /// Trains with checkpoints in `dir`, resuming from them when present.
+    func fit(_ graph: Graph, _ config: TrainingConfiguration, _ regularizers: [any Regularizer], _ dir: URL,
+             _ train: LabeledData, _ validation: LabeledData) throws -> (Graph, [EpochMetrics]) {
+        let events = onEvent
+        let trainer = Trainer(configuration: config, regularizers: regularizers, checkpoints: CheckpointFolder(directory: dir, registry: layers), metadata: metadata, onEvent: { events?(.training($0)) })
+        let result = try trainer.fit(graph, train: train, validation: validation, resume: true)
+        return (result.last, result.history)
+    }
+
+    /// Plans and applies the prune stage, in `steps` with fine-tuning between them.
+    func prune(_ graph: Graph, _ p: Recipe.Pruning, _ dir: URL, _ train: LabeledData, _ validation: LabeledData,
+               report: inout BiasCompensation.Report) throws -> Graph {
+        let planner = Planner(criterion: try strategies.criterion(named: p.strategy), policy: try strategies.policy(named: p.policy),
+                              budget: p.budget, surgeon: surgeon)
+        let result = try planner.prune(
+            graph, steps: p.steps, data: validation, probe: train.images.slice(rows: 0..<min(64, train.count)),
+            compensation: p.biasCompensation, seed: recipe.seed
+        ) { current, step in
+            guard step < p.steps, p.finetuneEpochs > 0 else { return current }
+            var t = Recipe.Training()
+            t.epochs = p.finetuneEpochs
+            t.learningRate = 0.01
+            let stepDir = dir.appendingPathComponent("step-\(step)")
+            try FileManager.default.createDirectory(at: stepDir, withIntermediateDirectories: true)
+            return try fit(current, t.configuration(seed: recipe.seed &+ 1000 &+ UInt64(step)), [], stepDir, train, validation).0
+        }
+        report.folds += result.compensation.folds
+        report.skippedApproximate += result.compensation.skippedApproximate
+        return result.graph
+    }
+
+    func write<T: Encodable>(_ value: T, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(encoder.encode(value), to: url)
+    }
+}
+
+/// Progress of a pipeline run.
+public enum PipelineEvent: Sendable {
+    case stageStarted(index: Int, of: Int, name: String)
+    case training(TrainingEvent)
+    case stageFinished(StageResult)
+}
+
+/// A pipeline run could not go on.
+public struct PipelineError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
