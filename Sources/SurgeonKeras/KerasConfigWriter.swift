@@ -34,11 +34,12 @@ struct KerasConfigWriter {
                 let args: [ConfigValue] = node.inputs.count > 1 ? [.array(tensors)] : tensors
                 inbound = [.object(["args": .array(args), "kwargs": .object([:])])]
             }
+            let custom = origin?.layers[node.name].flatMap { $0.className == node.layer.kerasClassName ? $0.custom : nil }
             layers.append(.object([
-                "module": "keras.layers",
+                "module": custom.map { $0.module.map { .string($0) } ?? .null } ?? "keras.layers",
                 "class_name": .string(node.layer.kerasClassName),
                 "config": .object(layerConfig(node)),
-                "registered_name": .null,
+                "registered_name": custom.map { $0.registeredName.map { .string($0) } ?? .null } ?? .null,
                 "name": .string(node.name),
                 "inbound_nodes": .array(inbound),
             ]))

@@ -50,12 +50,12 @@ struct KerasGraphReader {
             throw refuse("a nested model; surgeon reads flat models (rebuild it with the nested model's layers inline)")
         default: break
         }
-        let custom = (entry.registeredName.map { $0 != entry.className } ?? false)
-            || (entry.module.map { $0 != "keras" && !$0.hasPrefix("keras.") } ?? false)
-        if custom {
+        // A custom Keras class is Python code; it loads only when a Swift layer type is registered
+        // under its class name (an extension package's layer), and nothing from the file runs.
+        if entry.isCustomClass, registry.type(named: entry.className) == nil {
             let registered = entry.registeredName ?? "\(entry.module ?? "")>\(entry.className)"
             throw refuse("a custom class ('\(registered)') defined in Python, which surgeon never runs; "
-                + "register a Swift layer type under this name to load it")
+                + "register a Swift layer type named '\(entry.className)' (an extension package, README \"Extending surgeon\") to load it")
         }
         if entry.className != "InputLayer" {
             guard let call = entry.calls.first else {

@@ -15,6 +15,11 @@ struct KerasLayerEntry: Sendable {
     /// The Python module (`keras.layers`, `keras.src.ops.numpy`, ...); nil in legacy files.
     var module: String?
     var registeredName: String?
+    /// True for a class registered by user code in Keras (`registered_name` other than the class
+    /// name, or a module outside `keras`), as opposed to one of Keras's own layers.
+    var isCustomClass: Bool {
+        (registeredName.map { $0 != className } ?? false) || (module.map { $0 != "keras" && !$0.hasPrefix("keras.") } ?? false)
+    }
     /// The constructor arguments.
     var config: [String: ConfigValue]
     /// For each call of the layer (each inbound node), the tensors it reads in call order, and

@@ -124,7 +124,11 @@ public enum KerasModelFile {
     private static func origin(of model: KerasModelConfig, version: String?, legacy: Bool) -> KerasOrigin {
         var layers: [String: KerasOrigin.LayerEntry] = [:]
         if !legacy {
-            for entry in model.layers { layers[entry.name] = .init(className: entry.className, config: entry.config) }
+            for entry in model.layers {
+                var origin = KerasOrigin.LayerEntry(className: entry.className, config: entry.config)
+                if entry.isCustomClass { origin.custom = (entry.module, entry.registeredName) }
+                layers[entry.name] = origin
+            }
         }
         return KerasOrigin(modelName: model.name, kerasVersion: version, layers: layers)
     }

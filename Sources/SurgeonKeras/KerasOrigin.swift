@@ -14,6 +14,15 @@ public struct KerasOrigin: Sendable, Equatable {
         public var className: String
         /// The constructor arguments, as in the file's config.
         public var config: [String: ConfigValue]
+        /// For a custom class (one the user registered in Keras, such as
+        /// `"my_package>ChannelGate"`): its `module` and `registered_name`, written back so that
+        /// Keras finds the same class again. Nil for Keras's built-in layers.
+        public var custom: (module: String?, registeredName: String?)?
+
+        public static func == (a: LayerEntry, b: LayerEntry) -> Bool {
+            a.className == b.className && a.config == b.config && a.custom?.module == b.custom?.module
+                && a.custom?.registeredName == b.custom?.registeredName
+        }
     }
 
     /// The model's name in the file (written back as the Functional model's name).
@@ -39,7 +48,11 @@ public struct KerasOrigin: Sendable, Equatable {
         if case let .object(entries)? = o["layers"] {
             for (layer, value) in entries {
                 guard case let .object(e) = value, case let .string(c)? = e["class_name"], case let .object(config)? = e["config"] else { continue }
-                layers[layer] = LayerEntry(className: c, config: config)
+                var entry = LayerEntry(className: c, config: config)
+                if e["module"] != nil || e["registered_name"] != nil {
+                    entry.custom = (e["module"]?.stringValue, e["registered_name"]?.stringValue)
+                }
+                layers[layer] = entry
             }
         }
     }
@@ -48,7 +61,12 @@ public struct KerasOrigin: Sendable, Equatable {
     public var metadataValue: ConfigValue {
         var layerObjects: [String: ConfigValue] = [:]
         for (name, entry) in layers {
-            layerObjects[name] = .object(["class_name": .string(entry.className), "config": .object(entry.config)])
+            var object: [String: ConfigValue] = ["class_name": .string(entry.className), "config": .object(entry.config)]
+            if let custom = entry.custom {
+                object["module"] = custom.module.map { .string($0) } ?? .null
+                object["registered_name"] = custom.registeredName.map { .string($0) } ?? .null
+            }
+            layerObjects[name] = .object(object)
         }
         return .object([
             "model_name": .string(modelName),

@@ -45,7 +45,7 @@ final class KerasBadFileTests: XCTestCase {
     }
 
     func testCustomLayer_isRefused() throws {
-        try assertMessage("custom_layer.keras", ": layer 'scale' (ScaleByTwo): a custom class ('SurgeonFixtures>ScaleByTwo') defined in Python, which surgeon never runs; register a Swift layer type under this name to load it")
+        try assertMessage("custom_layer.keras", ": layer 'scale' (ScaleByTwo): a custom class ('SurgeonFixtures>ScaleByTwo') defined in Python, which surgeon never runs; register a Swift layer type named 'ScaleByTwo' (an extension package, README \"Extending surgeon\") to load it")
     }
 
     func testNestedModel_isRefused() throws {

@@ -45,7 +45,7 @@ final class KerasConfigRefusalTests: XCTestCase {
 
     func testCustomRegisteredClass_isRefused() throws {
         let message = try loadError([entry("scale", "ChannelScale", inputs: ["img"], module: "my_package", registered: #""my_package>ChannelScale""#)], output: "scale")
-        XCTAssertEqual(message, "m.keras: layer 'scale' (ChannelScale): a custom class ('my_package>ChannelScale') defined in Python, which surgeon never runs; register a Swift layer type under this name to load it")
+        XCTAssertEqual(message, "m.keras: layer 'scale' (ChannelScale): a custom class ('my_package>ChannelScale') defined in Python, which surgeon never runs; register a Swift layer type named 'ChannelScale' (an extension package, README \"Extending surgeon\") to load it")
     }
 
     func testNestedModel_isRefused() throws {
