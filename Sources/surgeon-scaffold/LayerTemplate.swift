@@ -8,32 +8,43 @@ enum LayerTemplate {
         }
     }
 
-    static func test(name: String, kind: Scaffold.Kind) -> String {
-        let make = kind == .perChannel ? "\(name)()" : "\(name)(units: 5)"
-        return """
-        import Layers
+    /// The test of a generated layer: every example of the type passes the generic surgery
+    /// checker and the gradient check, and its config round-trips. `module` is the module the
+    /// layer lives in (`Layers` for a built-in type).
+    static func test(name: String, module: String = "Layers") -> String {
+        """
+        import \(module)
         import SurgeonCore
         import SurgeonTestSupport
         import XCTest
 
         final class \(name)Tests: XCTestCase {
+            private var registry: LayerRegistry {
+                get throws {
+                    var layers = LayerRegistry.standard
+                    if layers.type(named: \(name).kerasClassName) == nil { try layers.register(\(name).self) }
+                    return layers
+                }
+            }
+
+            func test\(name)_declaresExamples() {
+                XCTAssertFalse(\(name).examples.isEmpty)
+            }
+
             func test\(name)_backwardMatchesFiniteDifferences() throws {
-                var layer = \(make)
-                var random = SeededRandom(seed: 1)
-                layer.weights = try layer.initialWeights(for: [[5, 7, 3]], random: &random)
-                layer.weights = layer.weights.map { Tensor.random(shape: $0.shape, seed: 2) }
-                try checkGradients(layer, inputs: [Tensor.random(shape: [2, 5, 7, 3], seed: 3)])
+                for example in \(name).examples { try checkLayerExampleGradients(example) }
             }
 
             func test\(name)_configRoundTrips() throws {
-                let layer = \(make)
-                XCTAssertEqual(try \(name)(config: layer.config).config, layer.config)
+                for example in \(name).examples {
+                    let layer = try example.make()
+                    XCTAssertEqual(try \(name)(config: layer.config).config, layer.config, example.name)
+                }
             }
 
             func test\(name)_passesTheGenericSurgeryChecker() throws {
-                var rules = SurgeryRegistry.standard
-                if !rules.supports(\(name).kerasClassName) { try rules.register(\(name).self) }
-                try checkSurgeryRule(SurgeryRuleCase("\(name)") { \(make) }, surgeon: Surgeon(registry: rules))
+                let surgeon = Surgeon(registry: try registry)
+                for example in \(name).examples { try checkSurgeryRule(example, surgeon: surgeon) }
             }
         }
 
@@ -59,6 +70,9 @@ enum LayerTemplate {
             public var config: LayerConfig { LayerConfig() }
 
             public var weightNames: [String] { ["scale"] }
+
+            /// The learned scale is a per-channel gamma: `bn-gamma` ranks it, `l1-gamma` makes it sparse.
+            public var channelScaleIndex: Int? { 0 }
 
             public func outputShape(for inputShapes: [Shape]) throws -> Shape {
                 guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputShapes.count) }
@@ -89,6 +103,13 @@ enum LayerTemplate {
                 for i in 0..<product.count { product.scalars[i] *= inputs[0].scalars[i] }
                 return LayerGradients(inputs: [dx], weights: [product.channelSums()])
             }
+        }
+
+        // MARK: - Examples
+
+        extension \(name) {
+            /// Samples for the generic checkers (surgery, gradients, registry) and `surgeon rules`.
+            public static var examples: [LayerExample] { [LayerExample("\(name)") { \(name)() }] }
         }
 
         // MARK: - Surgery
@@ -182,6 +203,15 @@ enum LayerTemplate {
                     }
                 }
                 return LayerGradients(inputs: [dx], weights: [dw])
+            }
+        }
+
+        // MARK: - Examples
+
+        extension \(name) {
+            /// Samples for the generic checkers (surgery, gradients, registry) and `surgeon rules`.
+            public static var examples: [LayerExample] {
+                [LayerExample("\(name) 5 units") { \(name)(units: 5) }, LayerExample("\(name) 3 units") { \(name)(units: 3) }]
             }
         }
 
