@@ -85,8 +85,12 @@ let package = Package(
             ),
             dependencies: ["surgeon-scaffold"]
         ),
-        .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCore", "Layers", "SurgeonStrategies"]),
-        .testTarget(name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "Layers", "SurgeonFormats", "SurgeonTestSupport"]),
+        // Test helpers that need only the core (tolerances, gradient check, pruning equivalence);
+        // SurgeonTestSupport re-exports them and adds the ones built on Layers.
+        .target(name: "SurgeonCoreTestSupport", dependencies: ["SurgeonCore"]),
+        .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCoreTestSupport", "SurgeonCore", "Layers", "SurgeonStrategies"]),
+        // The core tested with test-only layers (Tests/SurgeonCoreTests/TestLayers): no Layers, no formats.
+        .testTarget(name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "SurgeonCoreTestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonFormats", "SurgeonTestSupport"]),
         .testTarget(
             name: "SurgeonFormatsTests",

@@ -3,7 +3,7 @@ import SurgeonCore
 import SurgeonTestSupport
 import XCTest
 
-/// The random graphs of the surgery property test (SurgeonCoreTests) reach the element-wise,
+/// The random graphs of the surgery property test (RandomGraphsSurgeryTests) reach the element-wise,
 /// merge and shape layers of Keras's application models.
 final class RandomGraphsCoverageTests: XCTestCase {
     func testRandomGraphs_coverTheElementwiseMergeAndShapeLayers() throws {

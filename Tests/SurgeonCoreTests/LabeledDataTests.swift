@@ -1,5 +1,5 @@
 import SurgeonCore
-import SurgeonTestSupport
+import SurgeonCoreTestSupport
 import XCTest
 
 final class LabeledDataTests: XCTestCase {

@@ -1,14 +1,14 @@
-import Layers
+import Foundation
 import SurgeonCore
-import SurgeonTestSupport
+import SurgeonCoreTestSupport
 import XCTest
 
 final class OptimizerTests: XCTestCase {
-    /// A graph with one Dense layer whose kernel is [[1], [2]] and bias [0.5].
+    /// A graph with one projection whose kernel is [[1], [2]] and bias [0.5].
     private func denseGraph() throws -> Graph {
-        var dense = Dense(units: 1)
+        var dense = Projection(units: 1)
         dense.weights = [Tensor.literal([2, 1], [1, 2]), Tensor.literal([1], [0.5])]
-        return try Graph(nodes: [Node("in", InputLayer(shape: [2])), Node("d", dense, inputs: ["in"])], outputs: ["d"])
+        return try Graph(nodes: [Node("in", Source(shape: [2])), Node("d", dense, inputs: ["in"])], outputs: ["d"])
     }
 
     func testNesterovSGD_twoStepsMatchHandComputation() throws {
@@ -80,12 +80,12 @@ final class SoftmaxCrossEntropyTests: XCTestCase {
 
     func testProbabilitiesAndLogits_giveTheSameLossAndInputGradient() {
         let logits = Tensor.random(shape: [4, 5], seed: 3, range: -2...2)
-        let probabilities = Softmax.softmax(logits)
+        let probabilities = Probabilities.softmax(logits)
         let labels = [0, 4, 2, 2]
         let a = SoftmaxCrossEntropy(fromLogits: true).evaluate(output: logits, labels: labels)
         let b = SoftmaxCrossEntropy(fromLogits: false).evaluate(output: probabilities, labels: labels)
         XCTAssertEqual(a.loss, b.loss, accuracy: 1e-5)
-        let throughSoftmax = Softmax.backward(b.gradient, output: probabilities, axisSize: 5)
+        let throughSoftmax = Probabilities.backward(b.gradient, output: probabilities)
         assertClose(throughSoftmax, a.gradient, tolerance: 1e-5)
     }
 }
