@@ -263,3 +263,43 @@ extension Softmax: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension Activation {
+    /// Every function but softmax, which pins the channels of its producer's whole group (see
+    /// `Softmax` and `Dense`'s softmax head for that case).
+    public static var examples: [LayerExample] {
+        ActivationFunction.allCases.filter { $0 != .softmax }.map { function in
+            LayerExample("Activation \(function.rawValue)") { Activation(function) }
+        } + [LayerExample("Activation from its Keras config (swish)") { try Activation(config: LayerConfig(["activation": "swish"])) }]
+    }
+}
+
+extension ReLU {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("ReLU") { ReLU() },
+            LayerExample("ReLU capped leaky") { ReLU(maxValue: 0.5, negativeSlope: 0.2, threshold: 0.1) },
+            LayerExample("ReLU from its Keras config (max_value 6)") { try ReLU(config: LayerConfig(["max_value": 6])) },
+        ]
+    }
+}
+
+extension LeakyReLU {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("LeakyReLU") { LeakyReLU() },
+            LayerExample("LeakyReLU from its Keras config (slope 0.2)") { try LeakyReLU(config: LayerConfig(["negative_slope": 0.2])) },
+        ]
+    }
+}
+
+extension Softmax {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Softmax (pins its channels)") { Softmax() },
+            LayerExample("Softmax from its Keras config") { try Softmax(config: LayerConfig(["axis": -1])) },
+        ]
+    }
+}

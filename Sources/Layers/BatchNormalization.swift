@@ -203,3 +203,19 @@ extension BatchNormalization: SurgeryRule {
 
     public var weightChannelAxes: [WeightChannelAxes] { weights.map { _ in WeightChannelAxes(output: 0) } }
 }
+
+// MARK: - Examples
+
+extension BatchNormalization {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("BatchNormalization") { BatchNormalization(epsilon: 1e-3, momentum: 0.9) },
+            LayerExample("BatchNormalization scale false") { BatchNormalization(scale: false) },
+            LayerExample("BatchNormalization center false") { BatchNormalization(center: false) },
+            LayerExample("BatchNormalization neither") { BatchNormalization(center: false, scale: false) },
+            LayerExample("BatchNormalization from its Keras config (epsilon 1e-5)") {
+                try BatchNormalization(config: LayerConfig(["momentum": 0.9, "epsilon": 1e-5]))
+            },
+        ]
+    }
+}

@@ -143,3 +143,20 @@ func foldedBias(kernel: Tensor, constants: [Int: Float]) -> Tensor {
     }
     return bias
 }
+
+// MARK: - Examples
+
+extension Conv2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Conv2D 3x3 same relu") { Conv2D(filters: 5, kernelSize: [3, 3], padding: .same, activation: .relu) },
+            LayerExample("Conv2D 3x3 stride 2 valid no bias") {
+                Conv2D(filters: 3, kernelSize: [3, 3], strides: [2, 2], padding: .valid, useBias: false)
+            },
+            LayerExample("Conv2D dilated") { Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, dilationRate: [2, 2]) },
+            LayerExample("Conv2D from its Keras config (stride 2 same relu)") {
+                try Conv2D(config: LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"]))
+            },
+        ]
+    }
+}

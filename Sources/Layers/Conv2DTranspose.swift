@@ -149,3 +149,28 @@ extension Conv2DTranspose: SurgeryRule {
         [WeightChannelAxes(output: 2, input: 3)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
     }
 }
+
+// MARK: - Examples
+
+extension Conv2DTranspose {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Conv2DTranspose 3x3 stride 2 same relu") {
+                Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .relu)
+            },
+            LayerExample("Conv2DTranspose 2x2 stride 2 valid no bias") {
+                Conv2DTranspose(filters: 3, kernelSize: [2, 2], strides: [2, 2], useBias: false)
+            },
+            LayerExample("Conv2DTranspose 3x2 stride 1 valid tanh") {
+                Conv2DTranspose(filters: 4, kernelSize: [3, 2], activation: .tanh)
+            },
+            LayerExample("Conv2DTranspose kernel 1 < stride 2") {
+                Conv2DTranspose(filters: 4, kernelSize: [1, 1], strides: [2, 2], padding: .same)
+            },
+            LayerExample("Conv2DTranspose from its Keras config (stride 2 same)") {
+                try Conv2DTranspose(config: LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                                                         "output_padding": .null]))
+            },
+        ]
+    }
+}

@@ -105,3 +105,16 @@ extension Cropping2D: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension Cropping2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Cropping2D") { Cropping2D(top: 1, bottom: 0, left: 2, right: 1) },
+            LayerExample("Cropping2D from its Keras config ([[1, 0], [2, 1]])") {
+                try Cropping2D(config: LayerConfig(["cropping": [[1, 0], [2, 1]]]))
+            },
+        ]
+    }
+}

@@ -127,3 +127,16 @@ extension Dense: SurgeryRule {
         return (layer, true)
     }
 }
+
+// MARK: - Examples
+
+extension Dense {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Dense relu", flatInput: true) { Dense(units: 5, activation: .relu) },
+            LayerExample("Dense from its Keras config (softmax head)", flatInput: true) {
+                try Dense(config: LayerConfig(["units": 10, "activation": "softmax"]))
+            },
+        ]
+    }
+}

@@ -116,3 +116,19 @@ extension DepthwiseConv2D: SurgeryRule {
         [WeightChannelAxes(input: 2)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
     }
 }
+
+// MARK: - Examples
+
+extension DepthwiseConv2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("DepthwiseConv2D m=1") { DepthwiseConv2D(kernelSize: [3, 3], padding: .same) },
+            LayerExample("DepthwiseConv2D m=3 stride 2") {
+                DepthwiseConv2D(kernelSize: [3, 3], strides: [2, 2], padding: .same, depthMultiplier: 3, useBias: false)
+            },
+            LayerExample("DepthwiseConv2D from its Keras config (m=2 same)") {
+                try DepthwiseConv2D(config: LayerConfig(["kernel_size": 3, "depth_multiplier": 2, "padding": "same"]))
+            },
+        ]
+    }
+}

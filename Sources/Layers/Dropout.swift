@@ -139,3 +139,16 @@ extension Dropout: SurgeryRule {
         return Dropout(rate: rate, seed: seed, noiseShape: noiseShape)
     }
 }
+
+// MARK: - Examples
+
+extension Dropout {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Dropout") { Dropout(rate: 0.5) },
+            LayerExample("Dropout per sample") { Dropout(rate: 0.2, noiseShape: [nil, 1, 1, 1]) },
+            LayerExample("Dropout per channel", channels: 6) { Dropout(rate: 0.2, noiseShape: [nil, 1, 1, 6]) },
+            LayerExample("Dropout from its Keras config (rate 0.5)") { try Dropout(config: LayerConfig(["rate": 0.5])) },
+        ]
+    }
+}

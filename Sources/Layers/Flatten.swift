@@ -45,3 +45,14 @@ extension Flatten: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension Flatten {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Flatten into Dense") { Flatten() },
+            LayerExample("Flatten from its Keras config (empty)") { try Flatten(config: LayerConfig()) },
+        ]
+    }
+}

@@ -202,3 +202,27 @@ extension GlobalMaxPooling2D: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension GlobalAveragePooling2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("GlobalAveragePooling2D") { GlobalAveragePooling2D() },
+            LayerExample("GlobalAveragePooling2D keepdims") { GlobalAveragePooling2D(keepdims: true) },
+            LayerExample("GlobalAveragePooling2D from its Keras config (empty)") { try GlobalAveragePooling2D(config: LayerConfig()) },
+        ]
+    }
+}
+
+extension GlobalMaxPooling2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("GlobalMaxPooling2D") { GlobalMaxPooling2D() },
+            LayerExample("GlobalMaxPooling2D keepdims") { GlobalMaxPooling2D(keepdims: true) },
+            LayerExample("GlobalMaxPooling2D from its Keras config (keepdims false)") {
+                try GlobalMaxPooling2D(config: LayerConfig(["keepdims": false]))
+            },
+        ]
+    }
+}

@@ -53,3 +53,16 @@ extension InputLayer: SurgeryRule {
         throw LayerError.unsupported("the channels of a graph input are the data's and cannot be deleted")
     }
 }
+
+// MARK: - Examples
+
+extension InputLayer {
+    /// A graph input has no inputs of its own: the checkers make this layer the graph input of
+    /// their harness (the surgery checker then checks that its channels stay pinned; the
+    /// gradient check that it has nothing to differentiate).
+    public static var examples: [LayerExample] {
+        [LayerExample("InputLayer [5, 7, 3] from its Keras config", inputForms: []) {
+            try InputLayer(config: LayerConfig(["batch_shape": [.null, 5, 7, 3]]))
+        }]
+    }
+}

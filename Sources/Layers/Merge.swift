@@ -276,3 +276,67 @@ extension Concatenate: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension Add {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Add", inputs: 2) { Add() },
+            LayerExample("Add of three", inputs: 3) { Add() },
+            LayerExample("Add broadcasting [1, 1, C]", inputForms: [.image, .pooled]) { Add() },
+            LayerExample("Add from its Keras config (empty)", inputs: 2) { try Add(config: LayerConfig()) },
+        ]
+    }
+}
+
+extension Subtract {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Subtract", inputs: 2) { Subtract() },
+            LayerExample("Subtract broadcasting [1, 1, C]", inputForms: [.pooled, .image]) { Subtract() },
+            LayerExample("Subtract from its Keras config (empty)", inputs: 2) { try Subtract(config: LayerConfig()) },
+        ]
+    }
+}
+
+extension Average {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Average", inputs: 2) { Average() },
+            LayerExample("Average of three", inputs: 3) { Average() },
+            LayerExample("Average from its Keras config (empty)", inputs: 2) { try Average(config: LayerConfig()) },
+        ]
+    }
+}
+
+extension Maximum {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Maximum", inputs: 2) { Maximum() },
+            LayerExample("Maximum of three with a [1, 1, C] input", inputForms: [.image, .pooled, .image]) { Maximum() },
+            LayerExample("Maximum from its Keras config (empty)", inputs: 2) { try Maximum(config: LayerConfig()) },
+        ]
+    }
+}
+
+extension Multiply {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Multiply", inputs: 2) { Multiply() },
+            LayerExample("Multiply by a squeeze-excitation gate", inputForms: [.image, .pooled]) { Multiply() },
+            LayerExample("Multiply gate first", inputForms: [.pooled, .image]) { Multiply() },
+            LayerExample("Multiply by a flat gate", inputForms: [.image, .flat]) { Multiply() },
+            LayerExample("Multiply from its Keras config (empty)", inputs: 2) { try Multiply(config: LayerConfig()) },
+        ]
+    }
+}
+
+extension Concatenate {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Concatenate", inputs: 2) { Concatenate() },
+            LayerExample("Concatenate from its Keras config (axis -1)", inputs: 2) { try Concatenate(config: LayerConfig(["axis": -1])) },
+        ]
+    }
+}

@@ -159,3 +159,19 @@ extension Normalization: SurgeryRule {
         weights.indices.map { $0 < 2 ? WeightChannelAxes(output: 0) : WeightChannelAxes() }
     }
 }
+
+// MARK: - Examples
+
+extension Normalization {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Normalization with weights") { Normalization() },
+            LayerExample("Normalization with config lists", channels: 5) {
+                Normalization(mean: .perChannel([0.5, -1, 0, 2, 1]), variance: .perChannel([1, 4, 0.25, 2, 0.5]))
+            },
+            LayerExample("Normalization from its Keras config (adapted: statistics as weights)") {
+                try Normalization(config: LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]))
+            },
+        ]
+    }
+}

@@ -154,3 +154,18 @@ extension PReLU: SurgeryRule {
         weights.map { alpha in (alpha.shape.last ?? 1) == 1 ? WeightChannelAxes() : WeightChannelAxes(output: alpha.rank - 1) }
     }
 }
+
+// MARK: - Examples
+
+extension PReLU {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("PReLU") { PReLU() },
+            LayerExample("PReLU shared over height and width") { PReLU(sharedAxes: [1, 2]) },
+            LayerExample("PReLU shared over channels") { PReLU(sharedAxes: [3]) },
+            LayerExample("PReLU from its Keras config (shared over height and width)") {
+                try PReLU(config: LayerConfig(["shared_axes": [1, 2]]))
+            },
+        ]
+    }
+}

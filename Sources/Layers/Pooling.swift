@@ -274,3 +274,25 @@ extension AveragePooling2D: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension MaxPooling2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("MaxPooling2D") { MaxPooling2D(poolSize: [2, 2], padding: .same) },
+            LayerExample("MaxPooling2D from its Keras config (2x2 valid)") { try MaxPooling2D(config: LayerConfig(["pool_size": 2])) },
+        ]
+    }
+}
+
+extension AveragePooling2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("AveragePooling2D") { AveragePooling2D(poolSize: [3, 3], strides: [2, 2], padding: .same) },
+            LayerExample("AveragePooling2D from its Keras config (3x3 stride 2 same)") {
+                try AveragePooling2D(config: LayerConfig(["pool_size": 3, "strides": 2, "padding": "same"]))
+            },
+        ]
+    }
+}

@@ -66,3 +66,19 @@ extension Rescaling: SurgeryRule {
         Rescaling(scale: scale.selecting(keptOutputs), offset: offset.selecting(keptOutputs))
     }
 }
+
+// MARK: - Examples
+
+extension Rescaling {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Rescaling by numbers") { Rescaling(scale: .uniform(0.5), offset: .uniform(-1)) },
+            LayerExample("Rescaling per channel", channels: 5) {
+                Rescaling(scale: .perChannel([1, 2, 0.5, -1, 3]), offset: .perChannel([0, 0.1, 0.2, 0.3, 0.4]))
+            },
+            LayerExample("Rescaling from its Keras config (1/255, -0.5)") {
+                try Rescaling(config: LayerConfig(["scale": 0.00392156862745098, "offset": -0.5]))
+            },
+        ]
+    }
+}

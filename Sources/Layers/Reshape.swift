@@ -94,3 +94,22 @@ extension Reshape: SurgeryRule {
         return try Reshape(targetShape: targetShape.dropLast() + [keptOutputs.count])
     }
 }
+
+// MARK: - Examples
+
+extension Reshape {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("Reshape [C] -> [1, 1, C] (squeeze-excitation)", flatInput: true) { try Reshape(targetShape: [1, 1, -1]) },
+            LayerExample("Reshape [C] -> [1, 1, C] explicit", flatInput: true, channels: 6) { try Reshape(targetShape: [1, 1, 6]) },
+            LayerExample("Reshape [1, 1, C] -> [C] (MobileNet head)", inputForms: [.pooled]) { try Reshape(targetShape: [-1]) },
+            LayerExample("Reshape [1, 1, C] -> [C] explicit", inputForms: [.pooled], channels: 5) { try Reshape(targetShape: [5]) },
+            LayerExample("Reshape [H, W, C] -> [H * W, C]", channels: 5) { try Reshape(targetShape: [-1, 5]) },
+            LayerExample("Reshape [H, W, C] -> [1, H * W, C]", channels: 5) { try Reshape(targetShape: [1, -1, 5]) },
+            LayerExample("Reshape [H, W, C] -> [H * W * C] (flattening)") { try Reshape(targetShape: [-1]) },
+            LayerExample("Reshape from its Keras config ([C] -> [1, 1, C])", flatInput: true) {
+                try Reshape(config: LayerConfig(["target_shape": [1, 1, -1]]))
+            },
+        ]
+    }
+}

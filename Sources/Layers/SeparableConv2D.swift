@@ -170,3 +170,26 @@ extension SeparableConv2D: SurgeryRule {
         return (layer, !g.touchesPadding)
     }
 }
+
+// MARK: - Examples
+
+extension SeparableConv2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("SeparableConv2D 3x3 same relu m=1") {
+                SeparableConv2D(filters: 5, kernelSize: [3, 3], padding: .same, activation: .relu)
+            },
+            LayerExample("SeparableConv2D 3x3 stride 2 valid m=2 no bias") {
+                SeparableConv2D(filters: 4, kernelSize: [3, 3], strides: [2, 2], depthMultiplier: 2, useBias: false)
+            },
+            LayerExample("SeparableConv2D dilated m=3 swish") {
+                SeparableConv2D(filters: 3, kernelSize: [3, 2], padding: .same, depthMultiplier: 3, dilationRate: [2, 1],
+                                activation: .swish)
+            },
+            LayerExample("SeparableConv2D from its Keras config (m=2 same relu)") {
+                try SeparableConv2D(config: LayerConfig(["filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same",
+                                                         "activation": "relu"]))
+            },
+        ]
+    }
+}

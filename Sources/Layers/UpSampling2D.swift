@@ -108,3 +108,17 @@ extension UpSampling2D: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension UpSampling2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("UpSampling2D 2x2") { UpSampling2D() },
+            LayerExample("UpSampling2D 1x3") { UpSampling2D(size: [1, 3]) },
+            LayerExample("UpSampling2D from its Keras config (2x3 nearest)") {
+                try UpSampling2D(config: LayerConfig(["size": [2, 3], "interpolation": "nearest"]))
+            },
+        ]
+    }
+}

@@ -94,3 +94,14 @@ extension ZeroPadding2D: SurgeryRule {
 
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer { self }
 }
+
+// MARK: - Examples
+
+extension ZeroPadding2D {
+    public static var examples: [LayerExample] {
+        [
+            LayerExample("ZeroPadding2D") { ZeroPadding2D(top: 1, bottom: 0, left: 2, right: 1) },
+            LayerExample("ZeroPadding2D from its Keras config ([1, 2])") { try ZeroPadding2D(config: LayerConfig(["padding": [1, 2]])) },
+        ]
+    }
+}

@@ -48,21 +48,30 @@ public func assertPruningIsExact(
     _ graph: Graph, plan: PruningPlan, surgeon: Surgeon, inputs: [Tensor], tolerance: Float = 1e-4,
     _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
 ) throws -> Graph {
+    let result = try pruningProblems(graph, plan: plan, surgeon: surgeon, inputs: inputs, tolerance: tolerance, message())
+    for problem in result.problems { XCTFail(problem, file: file, line: line) }
+    return result.pruned
+}
+
+/// What `assertPruningIsExact` would report (empty when pruning is exact), and the pruned graph.
+public func pruningProblems(
+    _ graph: Graph, plan: PruningPlan, surgeon: Surgeon, inputs: [Tensor], tolerance: Float = 1e-4, _ message: String = ""
+) throws -> (pruned: Graph, problems: [String]) {
     let analysis = try surgeon.analyze(graph)
     let deleted = try surgeon.validate(plan, against: analysis)
     let pruned = try surgeon.apply(plan, to: graph, analysis: analysis)
     try pruned.checkInvariants()
+    var problems: [String] = []
     let kept = surgeon.keptChannels(analysis, deleted: deleted)
     for i in pruned.nodes.indices where (pruned.shapes[i].last ?? 1) != kept[i].count {
-        XCTFail("\(message()): '\(pruned.nodes[i].name)' has \(pruned.shapes[i].last ?? 1) channels, expected \(kept[i].count)",
-                file: file, line: line)
+        problems.append("\(message): '\(pruned.nodes[i].name)' has \(pruned.shapes[i].last ?? 1) channels, expected \(kept[i].count)")
     }
     let expected = try maskedPredict(graph, analysis: analysis, deleted: deleted, inputs: inputs)
     let actual = try pruned.predict(inputs)
     for (k, (e, a)) in zip(expected, actual).enumerated() {
-        assertClose(a, e, tolerance: tolerance, "\(message()) output \(k)", file: file, line: line)
+        if let problem = closenessProblem(a, e, tolerance: tolerance, "\(message) output \(k)") { problems.append(problem) }
     }
-    return pruned
+    return (pruned, problems)
 }
 
 /// Keeping every channel changes nothing: same layers, bit-identical weights and outputs.
@@ -70,31 +79,50 @@ public func assertEmptyPlanChangesNothing(
     _ graph: Graph, surgeon: Surgeon, inputs: [Tensor], _ message: @autoclosure () -> String = "",
     file: StaticString = #filePath, line: UInt = #line
 ) throws {
+    for problem in try emptyPlanProblems(graph, surgeon: surgeon, inputs: inputs, message()) {
+        XCTFail(problem, file: file, line: line)
+    }
+}
+
+/// What `assertEmptyPlanChangesNothing` would report (empty when nothing changes).
+public func emptyPlanProblems(_ graph: Graph, surgeon: Surgeon, inputs: [Tensor], _ message: String = "") throws -> [String] {
     let analysis = try surgeon.analyze(graph)
     let same = try surgeon.apply(PruningPlan(template: analysis), to: graph, analysis: analysis)
-    XCTAssertEqual(same.nodes.map(\.name), graph.nodes.map(\.name), message(), file: file, line: line)
-    for (a, b) in zip(same.nodes, graph.nodes) {
-        XCTAssertEqual(a.layer.config, b.layer.config, "\(message()) \(a.name)", file: file, line: line)
-        XCTAssertEqual(a.layer.weights, b.layer.weights, "\(message()) \(a.name)", file: file, line: line)
+    let prefix = message.isEmpty ? "" : message + ": "
+    guard same.nodes.map(\.name) == graph.nodes.map(\.name) else {
+        return ["\(prefix)an empty plan changed the nodes from \(graph.nodes.map(\.name)) to \(same.nodes.map(\.name))"]
     }
-    XCTAssertEqual(try same.predict(inputs), try graph.predict(inputs), message(), file: file, line: line)
+    var problems: [String] = []
+    for (a, b) in zip(same.nodes, graph.nodes) {
+        if a.layer.config != b.layer.config {
+            problems.append("\(prefix)an empty plan changed the config of \(a.name) from \(b.layer.config) to \(a.layer.config)")
+        }
+        if a.layer.weights != b.layer.weights { problems.append("\(prefix)an empty plan changed the weights of \(a.name)") }
+    }
+    if try same.predict(inputs) != graph.predict(inputs) { problems.append("\(prefix)an empty plan changed the outputs") }
+    return problems
 }
 
 /// Gives every BatchNorm-like weight list random but valid values, so that moving statistics
-/// take part in the checks (fresh ones are 0 and 1): weights named `moving_variance`, `gamma`
-/// or `variance` (Normalization) get values in [0.5, 1.5], the others in [-0.5, 0.5].
+/// take part in the checks (fresh ones are 0 and 1): see `randomizedWeights`.
 public func randomizeWeights(_ graph: inout Graph, seed: UInt64) throws {
     var random = SeededRandom(seed: seed)
     for i in graph.nodes.indices {
-        let names = graph.nodes[i].layer.weightNames
-        let weights = graph.nodes[i].layer.weights.enumerated().map { k, w -> Tensor in
-            var t = w
-            let positive = k < names.count && ["moving_variance", "gamma", "variance"].contains(names[k])
-            for j in 0..<t.count {
-                t.scalars[j] = positive ? random.nextFloat(in: 0.5, 1.5) : random.nextFloat(in: -0.5, 0.5)
-            }
-            return t
+        let layer = graph.nodes[i].layer
+        try graph.setWeights(randomizedWeights(layer.weights, names: layer.weightNames, random: &random), ofNode: i)
+    }
+}
+
+/// `weights` (of a layer with these weight names) with random but valid values, drawn in
+/// order from `random`: weights named `moving_variance`, `gamma` or `variance` (Normalization)
+/// get values in [0.5, 1.5], the others in [-0.5, 0.5].
+public func randomizedWeights(_ weights: [Tensor], names: [String], random: inout SeededRandom) -> [Tensor] {
+    weights.enumerated().map { k, w -> Tensor in
+        var t = w
+        let positive = k < names.count && ["moving_variance", "gamma", "variance"].contains(names[k])
+        for j in 0..<t.count {
+            t.scalars[j] = positive ? random.nextFloat(in: 0.5, 1.5) : random.nextFloat(in: -0.5, 0.5)
         }
-        try graph.setWeights(weights, ofNode: i)
+        return t
     }
 }

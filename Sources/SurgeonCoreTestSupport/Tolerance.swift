@@ -9,11 +9,14 @@ public func assertClose(
     _ a: Tensor, _ b: Tensor, tolerance: Float = 1e-5, _ message: @autoclosure () -> String = "",
     file: StaticString = #filePath, line: UInt = #line
 ) {
-    func prefix() -> String { let m = message(); return m.isEmpty ? "" : m + ": " }
-    guard a.shape == b.shape else {
-        XCTFail("\(prefix())shapes differ: \(a.shape) vs \(b.shape)", file: file, line: line)
-        return
-    }
+    if let problem = closenessProblem(a, b, tolerance: tolerance, message()) { XCTFail(problem, file: file, line: line) }
+}
+
+/// What `assertClose` would report, or nil when the tensors are close: for checkers that
+/// return their problems instead of failing (so that a test can show they fail).
+public func closenessProblem(_ a: Tensor, _ b: Tensor, tolerance: Float = 1e-5, _ message: String = "") -> String? {
+    let prefix = message.isEmpty ? "" : message + ": "
+    guard a.shape == b.shape else { return "\(prefix)shapes differ: \(a.shape) vs \(b.shape)" }
     var worst = -1, worstExcess: Float = 0, worstDiff: Float = 0, bad = 0
     for i in 0..<a.count {
         let x = a.scalars[i], y = b.scalars[i]
@@ -33,11 +36,10 @@ public func assertClose(
             if excess > worstExcess || worst < 0 { worst = i; worstExcess = excess; worstDiff = diff }
         }
     }
-    if worst >= 0 {
-        XCTFail("\(prefix())\(bad) of \(a.count) element(s) differ by more than \(tolerance) (relative beyond 1); "
-                + "worst at index \(worst) \(multiIndex(worst, in: a.shape)): \(a.scalars[worst]) vs \(b.scalars[worst]) "
-                + "(difference \(worstDiff))", file: file, line: line)
-    }
+    guard worst >= 0 else { return nil }
+    return "\(prefix)\(bad) of \(a.count) element(s) differ by more than \(tolerance) (relative beyond 1); "
+        + "worst at index \(worst) \(multiIndex(worst, in: a.shape)): \(a.scalars[worst]) vs \(b.scalars[worst]) "
+        + "(difference \(worstDiff))"
 }
 
 /// The multi-dimensional index of flat index `i` in a row-major tensor of `shape`.

@@ -7,23 +7,49 @@ import SurgeonCore
 /// several outputs; squeeze-excitation blocks (a broadcasting Multiply), Average, Maximum and
 /// Subtract, PReLU, LeakyReLU, Rescaling, Normalization, channel-keeping Reshapes and Dropout
 /// with a noise shape. The same seed gives the same graph.
+///
+/// One more arm iterates the registry, so that a new layer type gets property-test coverage
+/// without an edit here: after each step, now and then, it inserts a random example of a
+/// random registered type (see `insertableExamples`) on a random image, with same-padded
+/// convolutions feeding its other inputs or giving it the channel count it names; a result
+/// that is not an image gets its own Dense output. That arm draws from a stream of its own, so
+/// the other arms draw the numbers they drew before it existed.
 public enum RandomGraphs {
-    public static func make(seed: UInt64) throws -> Graph {
-        var maker = Maker(seed: seed)
+    public static func make(seed: UInt64, registry: LayerRegistry = .standard) throws -> Graph {
+        var maker = Maker(seed: seed, catalogue: insertableExamples(registry).map(\.examples))
         return try maker.build()
+    }
+
+    /// For each type of `registry` with a surgery rule, in name order, its examples whose inputs
+    /// are all images (one, or several of one shape); types without such an example are left
+    /// out. The registry arm draws a type, then one of its examples.
+    public static func insertableExamples(_ registry: LayerRegistry) -> [(type: String, examples: [LayerExample])] {
+        registry.surgeryRuleNames.compactMap { name in
+            guard let type = registry.type(named: name) else { return nil }
+            let examples = type.examples.filter { !$0.inputForms.isEmpty && $0.inputForms.allSatisfy { $0 == .image } }
+            return examples.isEmpty ? nil : (type: name, examples: examples)
+        }
     }
 }
 
 private struct Maker {
     var random: SeededRandom
+    /// The registry arm's own stream (swapped into `random` while it runs).
+    var registryRandom: SeededRandom
+    /// Per type, the examples the registry arm may insert.
+    let catalogue: [[LayerExample]]
     var b = GraphBuilder()
     /// Image tensors made so far: name and shape [H, W, C].
     var images: [(name: String, shape: Shape)] = []
+    /// Dense heads of the registry arm's non-image results, added to the graph's outputs.
+    var extraOutputs: [String] = []
     let seed: UInt64
 
-    init(seed: UInt64) {
+    init(seed: UInt64, catalogue: [[LayerExample]]) {
         self.seed = seed
+        self.catalogue = catalogue
         random = SeededRandom(seed: seed)
+        registryRandom = SeededRandom(seed: seed ^ 0x7E61_5747)
     }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int {
@@ -183,6 +209,7 @@ private struct Maker {
             default:
                 _ = try image(Activation(pick([.sigmoid, .tanh, .hardSigmoid, .swish])), [t.name])
             }
+            try registryArm()
         }
         var outputs: [String] = []
         for k in 0..<int(1...2) {
@@ -196,6 +223,40 @@ private struct Maker {
             if int(0...1) == 0 { features = b.add(Dense(units: int(2...5), activation: .relu), inputs: [features]) }
             outputs.append(b.add(Dense(units: int(2...4), activation: int(0...2) == 0 ? .softmax : .linear), inputs: [features]))
         }
-        return try b.build(outputs: outputs, seed: seed)
+        return try b.build(outputs: outputs + extraOutputs, seed: seed)
+    }
+
+    // MARK: - The registry arm
+
+    /// One time in four (drawn from `registryRandom`), inserts a registered type's example.
+    mutating func registryArm() throws {
+        guard !catalogue.isEmpty else { return }
+        swap(&random, &registryRandom)
+        defer { swap(&random, &registryRandom) }
+        guard int(0...3) == 0 else { return }
+        let examples = pick(catalogue)
+        try insertExample(pick(examples))
+    }
+
+    /// The example on a source image `t`: `t` itself feeds the first input when it has the
+    /// channels the example needs, same-padded convolutions of `t` the others. Nothing is
+    /// added when the example does not accept inputs of that shape or its output is large.
+    mutating func insertExample(_ example: LayerExample) throws {
+        let t = source()
+        let channels = example.channels ?? t.shape[2]
+        let shapes = Array(repeating: [t.shape[0], t.shape[1], channels], count: example.inputs)
+        let layer = try example.make()
+        guard let shape = try? layer.outputShape(for: shapes), shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) <= 4096 else {
+            return
+        }
+        var inputs = channels == t.shape[2] ? [t.name] : []
+        while inputs.count < example.inputs { inputs.append(try sameConv(t.name, filters: channels).name) }
+        let y = b.add(layer, inputs: inputs)
+        if shape.count == 3 {
+            images.append((y, shape))
+        } else {
+            let features = shape.count == 1 ? y : b.add(Flatten(), inputs: [y])
+            extraOutputs.append(b.add(Dense(units: int(2...4)), inputs: [features]))
+        }
     }
 }

@@ -46,7 +46,7 @@ final class ActivationsTests: XCTestCase {
     func testActivation_everyFunction_gradientCheck() throws {
         for (k, function) in ActivationFunction.allCases.enumerated() {
             let center: Float = function == .relu6 ? 3 : 0
-            let x = spread(center: center, kinks: kinks(of: function), seed: UInt64(k) + 1)
+            let x = spread(center: center, kinks: function.kinks, seed: UInt64(k) + 1)
             try checkGradients(Activation(function), inputs: [x], label: "\(function)")
         }
     }

@@ -100,7 +100,7 @@ final class Conv2DTests: XCTestCase {
         let c = WindowCase(kernel: [3, 3], strides: [2, 2], same: true, size: [5, 6])
         for activation in ActivationFunction.allCases {
             // Pick weights and inputs whose pre-activations stay clear of the activation's kinks.
-            let seed = try kinkFreeSeed(kinks: kinks(of: activation)) { seed in
+            let seed = try kinkFreeSeed(kinks: activation.kinks) { seed in
                 try evaluate(try self.conv(c, filters: 3, seed: seed), batch(2, c.inputShape, seed: seed + 1000))
             }
             let layer = try conv(c, filters: 3, activation: activation.kerasName, seed: seed)

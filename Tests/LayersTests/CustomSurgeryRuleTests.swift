@@ -8,6 +8,7 @@ import XCTest
 /// `SurgeryRule` in one place and registering it on copies of the registries is all it takes.
 struct ChannelScale: Layer, SurgeryRule {
     static let kerasClassName = "ChannelScale"
+    static var examples: [LayerExample] { [LayerExample("ChannelScale") { ChannelScale() }] }
     var weights: [Tensor] = []
 
     init() {}
@@ -53,7 +54,7 @@ final class CustomSurgeryRuleTests: XCTestCase {
     }
 
     func testUserDefinedRule_passesTheGenericChecker() throws {
-        try checkSurgeryRule(SurgeryRuleCase("ChannelScale") { ChannelScale() }, surgeon: surgeon())
+        try checkSurgeryRule(ChannelScale.examples[0], surgeon: surgeon())
     }
 
     func testUserDefinedLayer_roundTripsThroughTheModelFile() throws {

@@ -38,7 +38,7 @@ final class DenseTests: XCTestCase {
 
     func testDense_everyFusedActivation_forwardAndGradients() throws {
         for activation in ActivationFunction.allCases {
-            let seed = try kinkFreeSeed(kinks: kinks(of: activation)) { seed in
+            let seed = try kinkFreeSeed(kinks: activation.kinks) { seed in
                 try evaluate(try self.dense(7, units: 5, seed: seed), batch(3, [7], seed: seed + 1000))
             }
             let layer = try dense(7, units: 5, activation: activation.kerasName, seed: seed)

@@ -49,7 +49,7 @@ final class DepthwiseConv2DTests: XCTestCase {
     func testDepthwiseConv2D_everyFusedActivation_forwardAndGradients() throws {
         let c = WindowCase(kernel: [3, 3], strides: [2, 2], same: true, size: [5, 6])
         for activation in ActivationFunction.allCases {
-            let seed = try kinkFreeSeed(kinks: kinks(of: activation)) { seed in
+            let seed = try kinkFreeSeed(kinks: activation.kinks) { seed in
                 try evaluate(try self.depthwise(c, multiplier: 2, seed: seed), batch(2, c.inputShape, seed: seed + 1000))
             }
             let layer = try depthwise(c, multiplier: 2, activation: activation.kerasName, seed: seed)

@@ -4,41 +4,6 @@ import SurgeonTestSupport
 import XCTest
 
 final class LayerRegistryTests: XCTestCase {
-    /// A representative configuration of every built-in type. A new built-in type without an
-    /// entry here fails `testEveryBuiltinType_hasASampleThatRoundTrips`.
-    static let samples: [String: LayerConfig] = [
-        "InputLayer": LayerConfig(["batch_shape": [.null, 5, 7, 3]]),
-        "Conv2D": LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"]),
-        "DepthwiseConv2D": LayerConfig(["kernel_size": 3, "depth_multiplier": 2, "padding": "same"]),
-        "SeparableConv2D": LayerConfig(["filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same", "activation": "relu"]),
-        "Conv2DTranspose": LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": .null]),
-        "Dense": LayerConfig(["units": 10, "activation": "softmax"]),
-        "BatchNormalization": LayerConfig(["momentum": 0.9, "epsilon": 1e-5]),
-        "Activation": LayerConfig(["activation": "swish"]),
-        "ReLU": LayerConfig(["max_value": 6]),
-        "Softmax": LayerConfig(["axis": -1]),
-        "MaxPooling2D": LayerConfig(["pool_size": 2]),
-        "AveragePooling2D": LayerConfig(["pool_size": 3, "strides": 2, "padding": "same"]),
-        "GlobalAveragePooling2D": LayerConfig(),
-        "GlobalMaxPooling2D": LayerConfig(["keepdims": false]),
-        "Flatten": LayerConfig(),
-        "Dropout": LayerConfig(["rate": 0.5]),
-        "ZeroPadding2D": LayerConfig(["padding": [1, 2]]),
-        "Cropping2D": LayerConfig(["cropping": [[1, 0], [2, 1]]]),
-        "UpSampling2D": LayerConfig(["size": [2, 3], "interpolation": "nearest"]),
-        "Add": LayerConfig(),
-        "Multiply": LayerConfig(),
-        "Concatenate": LayerConfig(["axis": -1]),
-        "Subtract": LayerConfig(),
-        "Average": LayerConfig(),
-        "Maximum": LayerConfig(),
-        "Reshape": LayerConfig(["target_shape": [1, 1, -1]]),
-        "Rescaling": LayerConfig(["scale": 0.00392156862745098, "offset": -0.5]),
-        "Normalization": LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]),
-        "LeakyReLU": LayerConfig(["negative_slope": 0.2]),
-        "PReLU": LayerConfig(["shared_axes": [1, 2]]),
-    ]
-
     func testEveryBuiltinType_isRegisteredExactlyOnce() {
         let names = LayerRegistry.builtinTypes.map { $0.kerasClassName }
         XCTAssertEqual(Set(names).count, names.count, "duplicate built-in names: \(names)")
@@ -94,17 +59,146 @@ final class LayerRegistryTests: XCTestCase {
         }
     }
 
-    func testEveryBuiltinType_hasASampleThatRoundTrips() throws {
-        for type in LayerRegistry.builtinTypes {
-            guard let config = Self.samples[type.kerasClassName] else {
-                XCTFail("no sample configuration (and so probably no tests) for \(type.kerasClassName)")
-                continue
+    // MARK: - The examples every type declares
+
+    func testEveryRegisteredType_declaresExamplesThatRoundTrip() throws {
+        XCTAssertEqual(layerExampleProblems(in: .standard), [])
+        var count = 0
+        for type in LayerRegistry.standard.registeredTypes {
+            XCTAssertFalse(type.examples.isEmpty, "\(type.kerasClassName) declares no examples")
+            for example in type.examples {
+                let layer = try example.make()
+                XCTAssertEqual(try type.init(config: layer.config).config, layer.config, example.name)
+                assertConfigRoundTrip(layer)
+                count += 1
             }
-            let layer = try LayerRegistry.standard.makeLayer(className: type.kerasClassName, config: config)
-            XCTAssertEqual(try type.init(config: layer.config).config, layer.config, type.kerasClassName)
-            assertConfigRoundTrip(layer)
         }
-        XCTAssertEqual(Set(Self.samples.keys), Set(LayerRegistry.builtinTypes.map { $0.kerasClassName }),
-                       "samples for types that are not built in")
+        XCTAssertGreaterThanOrEqual(count, LayerRegistry.builtinTypes.count * 2, "every built-in type has a case and its Keras config")
+    }
+
+    func testATypeWithoutExamples_isReportedByName() throws {
+        var registry = LayerRegistry.standard
+        try registry.register(WithoutExamples.self)
+        XCTAssertEqual(layerExampleProblems(in: registry),
+                       ["WithoutExamples declares no examples (static var examples), so no generic checker covers it"])
+    }
+
+    func testExamplesThatDoNotFitOrRoundTrip_areReportedByName() throws {
+        var registry = LayerRegistry()
+        try registry.register([MisdeclaredExamples.self, Add.self])
+        assertProblems(layerExampleProblems(in: registry), [
+            ["MisdeclaredExamples example 'forgets its factor' does not accept its own inputs [[4, 4, 4], [4, 4, 4]]",
+             "expects 1 input(s), got 2"],
+            ["MisdeclaredExamples example 'forgets its factor': its config", "reads back as"],
+            ["MisdeclaredExamples example 'makes another type' makes a Add"],
+        ])
+    }
+
+    // MARK: - Capabilities
+
+    func testEveryExample_declaresCapabilitiesConsistentWithWhatItComputes() throws {
+        var rectifiers: [String] = [], scales: [String] = []
+        for type in LayerRegistry.standard.registeredTypes {
+            for example in type.examples {
+                XCTAssertEqual(try layerCapabilityProblems(example), [], example.name)
+                let layer = try example.make()
+                if layer.rectifiesOutput { rectifiers.append(example.name) }
+                if layer.channelScaleIndex != nil { scales.append(example.name) }
+            }
+        }
+        for name in ["Conv2D 3x3 same relu", "Dense relu", "Activation relu", "Activation relu6", "ReLU",
+                     "ReLU from its Keras config (max_value 6)", "SeparableConv2D 3x3 same relu m=1"] {
+            XCTAssertTrue(rectifiers.contains(name), "\(name) should rectify its output")
+        }
+        XCTAssertFalse(rectifiers.contains("ReLU capped leaky"), "a leaky ReLU leaves negative values")
+        XCTAssertEqual(Set(scales), ["BatchNormalization", "BatchNormalization center false",
+                                     "BatchNormalization from its Keras config (epsilon 1e-5)"])
+    }
+
+    func testWrongCapabilityDeclarations_areReported() throws {
+        let name = "tanh that claims too much"
+        assertProblems(try layerCapabilityProblems(LayerExample(name) { ClaimsTooMuch() }), [
+            ["\(name): activation relu but rectifiesOutput is false"],
+            ["\(name): weight 0 is gamma but channelScaleIndex is nil"],
+        ])
+        assertProblems(try layerCapabilityProblems(LayerExample(name) { ClaimsTooMuch(claims: true) }), [
+            ["\(name): rectifiesOutput but an output is negative"],
+            ["\(name): rectifiesOutput but no output is an exact zero"],
+            ["\(name): a zero channel scale leaves output channel 0 varying"],
+            ["\(name): zeroing the scale of channel 0 changes other channels"],
+        ])
+    }
+
+    /// `problems` are as many as `expected`, each containing its fragments, in order.
+    private func assertProblems(_ problems: [String], _ expected: [[String]], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(problems.count, expected.count, "\(problems)", file: file, line: line)
+        for (problem, fragments) in zip(problems, expected) {
+            for fragment in fragments {
+                XCTAssertTrue(problem.contains(fragment), "'\(problem)' does not contain '\(fragment)'", file: file, line: line)
+            }
+        }
+    }
+}
+
+/// A registered type that declares no examples.
+private struct WithoutExamples: Layer {
+    static let kerasClassName = "WithoutExamples"
+    var weights: [Tensor] = []
+    init(config: LayerConfig) throws {}
+    var config: LayerConfig { LayerConfig() }
+    func outputShape(for inputShapes: [Shape]) throws -> Shape { inputShapes[0] }
+    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { LayerOutput(inputs[0]) }
+    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        LayerGradients(inputs: [outputGradient])
+    }
+}
+
+/// Examples that go wrong three ways: two inputs for a one-input layer, a config that does not
+/// read back (the factor is not read), and a layer of another type.
+private struct MisdeclaredExamples: Layer {
+    static let kerasClassName = "MisdeclaredExamples"
+    static var examples: [LayerExample] {
+        [LayerExample("forgets its factor", inputs: 2) { MisdeclaredExamples(factor: 3) }, LayerExample("makes another type") { Add() }]
+    }
+    var factor: Double = 1
+    var weights: [Tensor] = []
+    init(factor: Double) { self.factor = factor }
+    init(config: LayerConfig) throws {}
+    var config: LayerConfig { LayerConfig(["factor": .number(factor)]) }
+    func outputShape(for inputShapes: [Shape]) throws -> Shape {
+        guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputShapes.count) }
+        return inputShapes[0]
+    }
+    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { LayerOutput(inputs[0]) }
+    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        LayerGradients(inputs: [outputGradient])
+    }
+}
+
+/// tanh with a fused-activation config of relu and a weight named gamma, which it neither
+/// rectifies nor declares as its channel scale (or, with `claims`, says that it rectifies and
+/// that its weight scales channel by channel, while the weight's sum scales them all).
+private struct ClaimsTooMuch: Layer {
+    static let kerasClassName = "ClaimsTooMuch"
+    var claims = false
+    var weights: [Tensor] = []
+    init(claims: Bool = false) { self.claims = claims }
+    init(config: LayerConfig) throws {}
+    var config: LayerConfig { LayerConfig(["activation": claims ? "tanh" : "relu"]) }
+    var weightNames: [String] { claims ? ["scale"] : ["gamma"] }
+    var rectifiesOutput: Bool { claims }
+    var channelScaleIndex: Int? { claims ? 0 : nil }
+    func outputShape(for inputShapes: [Shape]) throws -> Shape { inputShapes[0] }
+    func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { [[inputShapes[0].last ?? 1]] }
+    func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
+        [Tensor(shape: [inputShapes[0].last ?? 1], repeating: 1)]
+    }
+    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        var y = ActivationFunction.tanh.apply(inputs[0])
+        y.scale(by: weights[0].scalars.reduce(0, +))
+        return LayerOutput(y)
+    }
+    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        LayerGradients(inputs: [outputGradient], weights: [weights[0]])
     }
 }

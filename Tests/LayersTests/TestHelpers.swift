@@ -70,17 +70,6 @@ func evaluate(_ layer: some Layer, _ inputs: Tensor..., training: Bool = false, 
     try layer.forward(inputs, context: ForwardContext(training: training, seed: seed)).value
 }
 
-/// The kinks of an activation (where its derivative jumps).
-func kinks(of activation: ActivationFunction) -> [Float] {
-    switch activation {
-    case .relu: return [0]
-    case .relu6: return [0, 6]
-    case .hardSigmoid, .hardSilu: return [-3, 3]
-    case .leakyReLU, .selu: return [0]
-    default: return []
-    }
-}
-
 /// A seed in `1...200` for which `build(seed)` gives a layer and inputs whose pre-activations
 /// (computed by `preActivation`) all lie at least `margin` from every kink, so that finite
 /// differences never cross one. Returns the first seed that works.
