@@ -14,6 +14,8 @@ public struct GradientCheckReport: Sendable {
     /// Elements left out because a perturbation moved a pre-activation across a kink (see
     /// `GradientKinks`); not counted in `checkedElements`.
     public var skippedElements = 0
+
+    public init() {}
 }
 
 /// Where a layer is not differentiable, for `checkGradients` to step around: `preActivation`
