@@ -25,8 +25,9 @@ final class ScaffoldTests: CLITestCase {
         XCTAssertTrue(source.contains("extension GateScale: SurgeryRule {"), source)
         XCTAssertTrue(source.contains("ChannelMap { .identity }"), source)
         let test = try String(contentsOfFile: path("Tests/LayersTests/GateScaleTests.swift"), encoding: .utf8)
-        XCTAssertTrue(test.contains("try checkSurgeryRule(SurgeryRuleCase(\"GateScale\")"), test)
-        XCTAssertTrue(test.contains("try checkGradients("), test)
+        XCTAssertTrue(source.contains("public static var examples: [LayerExample]"), source)
+        XCTAssertTrue(test.contains("for example in GateScale.examples { try checkSurgeryRule(example, surgeon: surgeon) }"), test)
+        XCTAssertTrue(test.contains("for example in GateScale.examples { try checkLayerExampleGradients(example) }"), test)
         XCTAssertTrue(run.stdout.contains("swift test --filter GateScaleTests"), run.stdout)
     }
 
