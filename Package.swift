@@ -112,7 +112,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SurgeonCLITests",
-            dependencies: ["SurgeonCLI", "surgeon", "surgeon-scaffold", "SurgeonFormats", "SurgeonCore", "SurgeonTestSupport"]
+            dependencies: ["SurgeonCLI", "surgeon", "surgeon-scaffold", "SurgeonFormats", "SurgeonCore", "SurgeonTestSupport"],
+            exclude: ["Golden"]
         ),
     ]
 )

@@ -15,20 +15,16 @@ extension SurgeonCommand {
                 (initialisers, regularisers, ...) are kept, and a .surgeon file keeps them for a later conversion.
                 """)
 
-        @Argument(help: ArgumentHelp("The model to read (.keras, .h5, .hdf5 or .surgeon).", valueName: "IN"))
+        @Argument(help: ArgumentHelp("The model to read (\(Inputs.readableFormats)).", valueName: "IN"))
         var input: String
 
-        @Argument(help: ArgumentHelp("The model to write (.keras or .surgeon).", valueName: "OUT"))
+        @Argument(help: ArgumentHelp("The model to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String
 
         @OptionGroup var out: OutputOptions
 
         func validate() throws {
-            try Inputs.checkModelOutput(output, option: "OUT")
-            let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
-            guard ext == "keras" || ext == "surgeon" else {
-                throw ValidationError("OUT \(output): give a .keras or .surgeon path")
-            }
+            try Inputs.checkModelOutput(output, option: "OUT", knownExtension: true)
         }
 
         func run() throws {

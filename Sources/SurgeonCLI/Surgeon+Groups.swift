@@ -17,8 +17,7 @@ extension SurgeonCommand {
             group with an empty deletion list, to edit and pass to `surgeon prune --plan`.
             """)
 
-        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
-        var model: String
+        @OptionGroup var model: ModelArgument
 
         @Option(help: ArgumentHelp("Also write an editable plan that deletes nothing.", valueName: "PLAN.json"))
         var template: String?
@@ -26,7 +25,7 @@ extension SurgeonCommand {
         @OptionGroup var out: OutputOptions
 
         func run() throws {
-            let graph = try Inputs.model(model).graph
+            let graph = try model.load().graph
             let analysis = try Registries.current.surgeon.analyze(graph)
             if let template { try PlanFile.write(PruningPlan(template: analysis), to: template) }
             if out.json { try Output.json(analysis.groups); return }

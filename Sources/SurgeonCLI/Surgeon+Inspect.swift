@@ -35,13 +35,12 @@ extension SurgeonCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show every layer of a model: type, output shape, parameters and MACs per sample.")
 
-        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
-        var model: String
+        @OptionGroup var model: ModelArgument
 
         @OptionGroup var out: OutputOptions
 
         func run() throws {
-            let summary = ModelSummary(try Inputs.model(model).graph)
+            let summary = ModelSummary(try model.load().graph)
             if out.json { try Output.json(summary); return }
             let rows = summary.layers.map { l in
                 [l.name, l.type, "(\(l.output_shape.map(String.init).joined(separator: ", ")))",

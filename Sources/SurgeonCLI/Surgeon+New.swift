@@ -29,7 +29,7 @@ extension SurgeonCommand {
         @Option(help: "The seed of the initial weights.")
         var seed: UInt64 = 0
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (.surgeon or .keras).", valueName: "OUT"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String
 
         @OptionGroup var out: OutputOptions
@@ -38,21 +38,20 @@ extension SurgeonCommand {
             guard Registries.current.architectures.names.contains(architecture) else {
                 throw ValidationError("unknown architecture '\(architecture)'; choose one of: \(Registries.current.architectures.names.joined(separator: ", "))")
             }
-            _ = try shape()
+            let options = try options()
+            do { try options.validate(for: architecture) } catch { throw ValidationError("\(error)") }
             try Inputs.checkModelOutput(output)
         }
 
-        func shape() throws -> Shape {
-            let parts = inputShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("--input-shape takes three positive integers height,width,channels, got '\(inputShape)'")
-            }
-            return parts.map { $0! }
+        func options() throws(ValidationError) -> ArchitectureOptions {
+            let shape: Shape = try CommaList.parse(inputShape, option: "--input-shape",
+                                                   takes: "three positive integers height,width,channels", count: 3) { $0 > 0 }
+            return ArchitectureOptions(inputShape: shape, classes: classes, width: width, seed: seed)
         }
 
         func run() throws {
             let arch = try Registries.current.architectures.architecture(named: architecture)
-            let graph = try arch.build(ArchitectureOptions(inputShape: try shape(), classes: classes, width: width, seed: seed))
+            let graph = try arch.build(try options())
             try Inputs.save(ModelContents(graph: graph), to: output)
             let summary = ModelSummary(graph)
             if out.json { try Output.json(summary) } else {

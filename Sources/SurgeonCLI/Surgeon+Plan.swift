@@ -12,7 +12,7 @@ extension SurgeonCommand {
             abstract: "Score every channel and write the pruning plan a budget allows (apply it with `surgeon prune --plan`).",
             discussion: StrategyCatalog.text)
 
-        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL")) var model: String
+        @OptionGroup var input: ModelDataOptions<OptionalLabeledFiles>
         @OptionGroup var strategy: StrategyOptions
         @Option(name: .shortAndLong, help: ArgumentHelp("The plan to write.", valueName: "PLAN.json")) var output: String
         @OptionGroup var threads: ThreadOptions
@@ -24,9 +24,8 @@ extension SurgeonCommand {
 
         func run() throws {
             threads.apply()
-            let contents = try Inputs.model(model)
-            let data = try strategy.labeledData(normalization: (try Inputs.storedNormalization(contents, source: model)) ?? .unitRange)
-            let result = try strategy.planner().plan(contents.graph, data: data, seed: strategy.seed)
+            let loaded = try input.load()
+            let result = try strategy.planner().plan(loaded.contents.graph, data: loaded.data, seed: strategy.seed)
             try PlanFile.write(result.plan, to: output)
             if out.json { try Output.json(PlanReport(result, plan: output)); return }
             Prune.print(result.summary)

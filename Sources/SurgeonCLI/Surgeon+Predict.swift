@@ -8,35 +8,24 @@ extension SurgeonCommand {
     struct Predict: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a model's outputs for every sample to a float32 .npy file.")
 
-        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
-        var model: String
-
-        @Option(help: ArgumentHelp("Images as a NumPy .npy file, NHWC.", valueName: "X.npy"))
-        var data: String
+        @OptionGroup var input: ModelDataOptions<ImageFile>
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The .npy file to write, [N, outputs] float32.", valueName: "OUT.npy"))
         var output: String
 
-        @Option(help: "Samples per inference batch.") var batchSize = 256
-        @OptionGroup var normalization: NormalizationOptions
+        @OptionGroup var batch: InferenceBatchOptions
         @OptionGroup var threads: ThreadOptions
-
-        func validate() throws {
-            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        }
 
         func run() throws {
             threads.apply()
-            let contents = try Inputs.model(model)
-            let norm = try normalization.parsed(stored: (try Inputs.storedNormalization(contents, source: model)))
-            let images = try Inputs.images(data, normalization: norm)
-            let graph = contents.graph
+            let loaded = try input.load()
+            let (graph, images, model) = (loaded.contents.graph, loaded.data, input.model.path)
             guard graph.inputNodeIndices.count == 1 else { throw CommandError("\(model): predict needs a model with one input") }
             let expected = graph.shapes[graph.inputNodeIndices[0]]
             guard Array(images.shape.dropFirst()) == expected else {
-                throw CommandError("\(data): samples of shape \(Array(images.shape.dropFirst())), but \(model) takes \(expected)")
+                throw CommandError("\(input.files.data): samples of shape \(Array(images.shape.dropFirst())), but \(model) takes \(expected)")
             }
-            let outputs = try Evaluation.predict(graph, on: images, batchSize: batchSize)
+            let outputs = try Evaluation.predict(graph, on: images, batchSize: batch.batchSize)
             try Npy.write(NpyArray(outputs), to: URL(fileURLWithPath: output))
             Output.status("wrote \(output): \(outputs.shape)")
         }

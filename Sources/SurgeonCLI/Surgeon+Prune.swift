@@ -23,8 +23,7 @@ extension SurgeonCommand {
 
             """ + StrategyCatalog.text)
 
-        @Argument(help: ArgumentHelp("The model file (.surgeon, .keras or .h5).", valueName: "MODEL"))
-        var model: String
+        @OptionGroup var input: ModelDataOptions<OptionalLabeledFiles>
 
         @Option(help: ArgumentHelp("The pruning plan (JSON).", valueName: "PLAN.json"))
         var plan: String?
@@ -36,7 +35,7 @@ extension SurgeonCommand {
         @Option(help: "Fold constant deleted channels into consumers' biases: exact, all or off.")
         var biasCompensation: BiasCompensation = .exact
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write (.surgeon or .keras).", valueName: "OUT"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String?
 
         @Flag(help: "Report what would change; write nothing.") var dryRun = false
@@ -57,12 +56,11 @@ extension SurgeonCommand {
 
         func run() throws {
             threads.apply()
-            let contents = try Inputs.model(model)
+            let loaded = try input.load()
+            let (contents, data) = (loaded.contents, loaded.data)
             var graph = contents.graph
             var compensation = BiasCompensation.Report()
             var lastResult: Planner.Result?
-            let normalization = (try Inputs.storedNormalization(contents, source: model)) ?? .unitRange
-            let data = try strategy.labeledData(normalization: normalization)
             let probe = data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
                 ?? BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
             if let planPath = self.plan {

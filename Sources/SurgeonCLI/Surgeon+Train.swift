@@ -17,10 +17,7 @@ extension SurgeonCommand {
             best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon.
             """)
 
-        @Argument(help: ArgumentHelp("The model file to start from (.surgeon, .keras or .h5).", valueName: "MODEL"))
-        var model: String
-
-        @OptionGroup var data: LabeledDataOptions
+        @OptionGroup var input: ModelDataOptions<LabeledFiles>
 
         @Option(help: ArgumentHelp("Validation images (.npy).", valueName: "X.npy")) var valData: String?
         @Option(help: ArgumentHelp("Validation labels (.npy).", valueName: "Y.npy")) var valLabels: String?
@@ -39,10 +36,9 @@ extension SurgeonCommand {
         @Option(help: "For --schedule step: the factor applied at each decay.") var stepFactor = 0.1
         @Option(help: "Epochs of linear learning-rate warm-up.") var warmupEpochs: Double = 0
         @Option(help: "Seed for shuffling and dropout.") var seed: UInt64 = 0
-        @OptionGroup var normalization: NormalizationOptions
         @OptionGroup var threads: ThreadOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The trained model file to write (.surgeon or .keras).", valueName: "OUT"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The trained model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String
 
         @Option(help: ArgumentHelp("Folder for best.surgeon and last.surgeon checkpoints.", valueName: "DIR"))
@@ -87,12 +83,12 @@ extension SurgeonCommand {
 
         func run() throws {
             threads.apply()
-            let contents = try Inputs.model(model)
-            let norm = try normalization.parsed(stored: (try Inputs.storedNormalization(contents, source: model)))
-            var train = try Inputs.labeled(data: data.data, labels: data.labels, normalization: norm)
+            let loaded = try input.load()
+            let (contents, norm) = (loaded.contents, loaded.normalization)
+            var train = loaded.data
             var validation: LabeledData?
             if let valData, let valLabels {
-                validation = try Inputs.labeled(data: valData, labels: valLabels, normalization: norm)
+                validation = try DataFiles.labeled(data: valData, labels: valLabels, normalization: norm)
             } else if let valSplit {
                 (train, validation) = try train.split(validationFraction: valSplit)
             }

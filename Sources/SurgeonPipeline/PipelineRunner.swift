@@ -94,12 +94,12 @@ public struct PipelineRunner: Sendable {
                 result.latencyMsBatch1 = try Latency.milliseconds(graph, images: validation.images, batch: 1)
                 result.latencyMsBatch64 = try Latency.milliseconds(graph, images: validation.images, batch: 64)
             }
-            try write(result, to: dir.appendingPathComponent("metrics.json"))
+            try ReadableJSON.write(result, to: dir.appendingPathComponent("metrics.json"))
             state.completed.append(result)
-            try write(state, to: stateURL)
+            try ReadableJSON.write(state, to: stateURL)
             onEvent?(.stageFinished(result))
         }
-        try write(state.completed, to: folder.appendingPathComponent("metrics.json"))
+        try ReadableJSON.write(state.completed, to: folder.appendingPathComponent("metrics.json"))
         return state.completed
     }
 
@@ -136,12 +136,6 @@ public struct PipelineRunner: Sendable {
         report.folds += result.compensation.folds
         report.skippedApproximate += result.compensation.skippedApproximate
         return result.graph
-    }
-
-    func write<T: Encodable>(_ value: T, to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(encoder.encode(value), to: url)
     }
 }
 

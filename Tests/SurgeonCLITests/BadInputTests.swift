@@ -71,6 +71,19 @@ final class BadInputTests: CLITestCase {
         XCTAssertTrue(run.stderr.contains("label 12 is out of range for a model with 10 classes (0...9)"), run.stderr)
     }
 
+    /// A model whose stored normalisation is damaged is refused; its data are never read with
+    /// [0, 1] scaling in its place.
+    func testCorruptNormalizationMetadata_isAnInputErrorThatNamesTheModel() throws {
+        try model()
+        try writeMNIST(0..<8, as: "d")
+        try rewriteModel("m.surgeon", as: "bad.surgeon", metadata: ["input_normalization": .string("bad")])
+        let run = try surgeon("eval", "bad.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains(
+            "bad.surgeon: the stored input normalisation (metadata 'input_normalization') is not {mean: [numbers], std: [numbers]}"), run.stderr)
+        XCTAssertEqual(run.stdout, "")
+    }
+
     func testUsageErrors_exitWith64AndSayWhatIsAccepted() throws {
         var run = try surgeon("new", "alexnet", "--input-shape", "28,28,1", "--classes", "10", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 64)
@@ -78,8 +91,14 @@ final class BadInputTests: CLITestCase {
         run = try surgeon("new", "vgg", "--input-shape", "28,28", "--classes", "10", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("--input-shape takes three positive integers height,width,channels, got '28,28'"), run.stderr)
+        run = try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "1", "-o", "m.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("vgg: a classifier needs at least 2 classes, got 1"), run.stderr)
         XCTAssertFalse(exists("m.surgeon"))
         try model()
+        run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "--data", "x.npy", "-o", "p.json")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("give both --data and --labels, or neither"), run.stderr)
         run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--val-data", "v.npy", "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("give both --val-data and --val-labels, or neither"), run.stderr)

@@ -1,6 +1,8 @@
 import Foundation
+import SurgeonCLI
 import SurgeonCore
 import SurgeonFormats
+import SurgeonPipeline
 import XCTest
 
 /// Runs the built `surgeon` binary in a fresh temporary folder.
@@ -36,13 +38,15 @@ class CLITestCase: XCTestCase {
     @discardableResult
     func surgeon(_ args: String...) throws -> Run { try surgeon(args) }
 
-    /// Runs `surgeon` with `args` in the test folder; standard input is empty.
+    /// Runs `surgeon` with `args` in the test folder; standard input is empty, and help is
+    /// wrapped at 100 columns whatever the terminal (`COLUMNS`).
     @discardableResult
     func surgeon(_ args: [String]) throws -> Run {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = args
         process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100", "LINES": "50"]) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -66,6 +70,12 @@ class CLITestCase: XCTestCase {
             return [:]
         }
         return dict
+    }
+
+    /// Writes the model in `source` again as `name`, with `metadata` in place of its own.
+    func rewriteModel(_ source: String, as name: String, metadata: [String: ConfigValue]) throws {
+        let contents = try Registries.standard.loadModel(path(source))
+        try ModelFile.save(ModelContents(graph: contents.graph, metadata: metadata), to: folder.appendingPathComponent(name))
     }
 
     /// The bundled MNIST subset from the source tree.

@@ -1,5 +1,7 @@
 import Foundation
+import SurgeonCLI
 import SurgeonCore
+import SurgeonPipeline
 import XCTest
 
 final class RunCommandTests: CLITestCase {
@@ -46,6 +48,38 @@ final class RunCommandTests: CLITestCase {
         let epochs = (metrics?["history"] as? [[String: Any]] ?? []).compactMap { $0["epoch"] as? Int }
         XCTAssertEqual(epochs, Array(1...6))
         XCTAssertTrue(exists("runs/report.html") && exists("runs/metrics.json"))
+    }
+
+    /// A recipe that starts from a model trained with `--mean/--std` reads its data with that
+    /// normalisation: its eval stage measures what `surgeon eval` measures on the same samples,
+    /// and the model it exports keeps the normalisation.
+    func testRecipeFromAModelTrainedWithMeanAndStd_evaluatesAsEvalDoes() throws {
+        try writeMNIST(0..<96, as: "d")
+        try writeMNIST(64..<96, as: "val")
+        try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "10", "--width", "0.25", "-o", "m.surgeon")
+        var run = try surgeon("train", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy", "--mean", "0.5", "--std", "0.25",
+                              "--epochs", "3", "--batch-size", "16", "-o", "trained.surgeon")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let yaml = """
+        model: {file: trained.surgeon}
+        data: {images: d-x.npy, labels: d-y.npy, train: [0, 64], validation: [64, 96]}
+        stages:
+          - eval: {}
+          - export: {path: final.surgeon}
+        """
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path("recipe.yaml")))
+        run = try surgeon("run", "recipe.yaml", "-o", "runs", "--json")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let stages = try json(run.stdout)["stages"] as? [[String: Any]] ?? []
+        let stage = try XCTUnwrap(stages.first { $0["stage"] as? String == "eval" }, run.stdout)
+        run = try surgeon("eval", "trained.surgeon", "--data", "val-x.npy", "--labels", "val-y.npy", "--json")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let eval = try json(run.stdout)
+        XCTAssertEqual(stage["accuracy"] as? Double, try XCTUnwrap(eval["accuracy"] as? Double))
+        XCTAssertEqual(try XCTUnwrap(stage["loss"] as? Double), try XCTUnwrap(eval["loss"] as? Double), accuracy: 1e-9)
+        let exported = try Registries.standard.loadModel(path("runs/final.surgeon"))
+        let stored = try exported.metadata["input_normalization"]?.decode(as: InputNormalization.self)
+        XCTAssertEqual(stored, InputNormalization(mean: [0.5], std: [0.25]))
     }
 
     func testBadRecipe_isRefusedBeforeAnyWork() throws {

@@ -4,8 +4,8 @@ import SurgeonCore
 import SurgeonFormats
 import SurgeonPipeline
 
-/// Reading the files a command is given, with the running command's registries and errors
-/// that name the files.
+/// Reading and writing the model files a command is given, with the running command's
+/// registries and errors that name the files.
 enum Inputs {
     /// Loads a model in any registered format (`.surgeon`, `.keras`, legacy `.h5`, ...).
     static func model(_ path: String) throws(ModelFormatError) -> ModelContents {
@@ -17,27 +17,37 @@ enum Inputs {
         try Registries.current.saveModel(contents, to: path)
     }
 
-    /// Refuses, before any work, an output path surgeon cannot write a model to (`.h5`).
-    static func checkModelOutput(_ path: String?, option: String = "--output") throws {
+    /// Refuses, before any work, an output path surgeon cannot write a model to: a read-only
+    /// format (`.h5`) and, with `knownExtension` (`convert`, which picks the format by the
+    /// extension), an extension no writable format claims. Other commands write such a path
+    /// as a `.surgeon` file.
+    static func checkModelOutput(_ path: String?, option: String = "--output", knownExtension: Bool = false) throws(ValidationError) {
         guard let path else { return }
-        if let reason = Registries.current.formats.writeRefusal(for: URL(fileURLWithPath: path)) {
+        let url = URL(fileURLWithPath: path)
+        if let reason = Registries.current.formats.writeRefusal(for: url) {
             throw ValidationError("\(option) \(path): \(reason)")
+        }
+        if knownExtension, !writableExtensions.contains(url.pathExtension.lowercased()) {
+            throw ValidationError("\(option) \(path): give a \(list(writableExtensions)) path")
         }
     }
 
-    /// The normalisation stored with a model, if any; a damaged one is an error.
-    static func storedNormalization(_ contents: ModelContents, source: String) throws -> InputNormalization? {
-        try DataFiles.storedNormalization(contents, source: source)
+    /// The extensions of every registered format, in registration order, for help texts:
+    /// ".surgeon, .keras, .h5 or .hdf5".
+    static var readableFormats: String { list(Registries.current.formats.all.flatMap(\.extensions)) }
+
+    /// The extensions of the formats surgeon writes: ".surgeon or .keras".
+    static var writableFormats: String { list(writableExtensions) }
+
+    private static var writableExtensions: [String] {
+        Registries.current.formats.all.filter { $0.writeRefusal == nil }.flatMap(\.extensions)
     }
 
-    /// Images from a `.npy` file as float32: integer arrays are divided by 255, then normalised.
-    static func images(_ path: String, normalization: InputNormalization) throws -> Tensor {
-        try DataFiles.images(path, normalization: normalization)
-    }
-
-    /// Images and labels together, checked against each other.
-    static func labeled(data: String, labels: String, normalization: InputNormalization) throws -> LabeledData {
-        try DataFiles.labeled(data: data, labels: labels, normalization: normalization)
+    /// ".a, .b or .c".
+    private static func list(_ extensions: [String]) -> String {
+        let dotted = extensions.map { "." + $0 }
+        guard let last = dotted.last else { return "" }
+        return dotted.count == 1 ? last : dotted.dropLast().joined(separator: ", ") + " or " + last
     }
 }
 

@@ -1,13 +1,11 @@
 import Foundation
+import SurgeonFormats
 
 /// Printing for humans and for scripts.
 enum Output {
-    /// Prints `value` as pretty, key-sorted JSON.
+    /// Prints `value` as pretty, key-sorted JSON (`ReadableJSON`).
     static func json<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(value)
-        print(String(decoding: data, as: UTF8.self))
+        print(String(decoding: try ReadableJSON.encode(value), as: UTF8.self))
     }
 
     /// True when standard error is a terminal (progress bars go there).

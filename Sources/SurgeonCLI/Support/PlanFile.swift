@@ -5,9 +5,7 @@ import SurgeonFormats
 /// Reading and writing pruning plans as JSON.
 enum PlanFile {
     static func write(_ plan: PruningPlan, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(encoder.encode(plan), to: URL(fileURLWithPath: path))
+        try ReadableJSON.write(plan, to: URL(fileURLWithPath: path))
     }
 
     static func read(_ path: String) throws -> PruningPlan {

@@ -5,7 +5,8 @@ import SurgeonCore
 import SurgeonPipeline
 import SurgeonStrategies
 
-/// The options that turn a model into a pruning plan: criterion, policy, budget, limits.
+/// The options that turn a model into a pruning plan: criterion, policy, budget, limits (the
+/// data of data-driven criteria are in `ModelDataOptions`).
 struct StrategyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The importance criterion: \(Registries.current.strategies.criteria.map(\.name).joined(separator: ", ")) (see `surgeon strategies`).", valueName: "NAME"))
     var strategy: String?
@@ -24,8 +25,6 @@ struct StrategyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Round kept channels up to a multiple of N.", valueName: "N")) var roundTo = 1
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Leave the groups of these layers alone.", valueName: "LAYER"))
     var ignore: [String] = []
-    @Option(help: ArgumentHelp("Validation images for data-driven criteria (apoz, taylor).", valueName: "X.npy")) var data: String?
-    @Option(help: ArgumentHelp("Their labels.", valueName: "Y.npy")) var labels: String?
     @Option(help: "Seed for the random criterion and sampling.") var seed: UInt64 = 0
 
     var requested: Bool { strategy != nil }
@@ -41,7 +40,6 @@ struct StrategyOptions: ParsableArguments {
             throw ValidationError("give exactly one budget: --ratio, --threshold, --target-macs or --target-params")
         }
         if global, ratio == nil { throw ValidationError("--global goes with --ratio") }
-        if (data == nil) != (labels == nil) { throw ValidationError("give both --data and --labels, or neither") }
         do { try budget().validate() } catch { throw ValidationError("\(error)") }
     }
 
@@ -57,11 +55,5 @@ struct StrategyOptions: ParsableArguments {
     func planner() throws -> Planner {
         Planner(criterion: try Registries.current.strategies.criterion(named: strategy ?? ""),
                 policy: try Registries.current.strategies.policy(named: policy), budget: budget(), surgeon: Registries.current.surgeon)
-    }
-
-    /// The labelled data, normalised as the model expects.
-    func labeledData(normalization: InputNormalization) throws -> LabeledData? {
-        guard let data, let labels else { return nil }
-        return try Inputs.labeled(data: data, labels: labels, normalization: normalization)
     }
 }

@@ -27,7 +27,8 @@ public struct ArchitectureOptions: Sendable, Equatable {
         return rounded
     }
 
-    /// Refuses options no architecture can build with (shape, classes, width), naming `name`.
+    /// Refuses options no architecture builds with (an input shape that is not three positive
+    /// sizes, fewer than 2 classes, a width outside (0, 4]); `name` goes in the message.
     public func validate(for name: String) throws(ArchitectureError) {
         guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
             throw .invalidOption(architecture: name, message: "the input shape must be height,width,channels with positive sizes, got \(inputShape)")
