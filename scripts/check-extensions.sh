@@ -56,7 +56,8 @@ PKG="$WORK/gated-surgeon"
 (cd "$PKG" && swift build --build-tests && swift test --skip-build --disable-swift-testing)
 BIN="$PKG/.build/debug/gated-surgeon"
 expect "$("$BIN" rules)" 'ChannelGate *identity' "gated-surgeon rules"
-expect "$("$BIN" strategies)" 'max-abs' "gated-surgeon strategies"
+strategies=$("$BIN" strategies)
+for entry in 'criterion *max-abs ' 'policy *min ' 'regularizer *l2-scale '; do expect "$strategies" "$entry" "gated-surgeon strategies"; done
 expect "$("$BIN" prune --help)" 'max-abs' "gated-surgeon prune --help"
 expect "$("$BIN" new --help)" 'gated-net' "gated-surgeon new --help"
 expect "$("$BIN" inspect "$FIXTURE")" 'ChannelGate' "gated-surgeon inspect"
@@ -67,7 +68,8 @@ model: {architecture: gated-net, input_shape: [28, 28, 1], classes: 10, width: 0
 data: {train: [0, 512], validation: [4000, 4256]}
 stages:
   - train: {epochs: 1}
-  - prune: {strategy: max-abs, ratio: 0.5}
+  - sparse: {epochs: 1, regularizer: l2-scale, lambda: 0.001}
+  - prune: {strategy: max-abs, policy: min, ratio: 0.5}
   - eval: {}
   - export: {path: gated-pruned.keras}
 YAML

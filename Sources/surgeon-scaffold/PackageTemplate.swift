@@ -27,6 +27,8 @@ struct PackageTemplate {
             ("README.md", readme),
             ("Sources/\(module)/ChannelGate.swift", LayerTemplate.source(name: "ChannelGate", kind: .perChannel)),
             ("Sources/\(module)/MaxAbsCriterion.swift", criterion),
+            ("Sources/\(module)/MinPolicy.swift", policy),
+            ("Sources/\(module)/L2ScaleRegularizer.swift", regularizer),
             ("Sources/\(module)/GatedNetArchitecture.swift", architecture),
             ("Sources/\(module)/Registries+\(module).swift", registries),
             ("Sources/\(executable)/main.swift", main),
@@ -93,11 +95,14 @@ struct PackageTemplate {
 
         extension Registries {
             /// surgeon's built-in registries with this package's extensions: the ChannelGate layer type
-            /// (reading, computing and surgery), the max-abs criterion and the gated-net architecture.
+            /// (reading, computing and surgery), the max-abs criterion, the min policy, the l2-scale
+            /// regulariser and the gated-net architecture.
             public static func with\(module)() throws -> Registries {
                 var registries = Registries.standard
                 try registries.layers.register(ChannelGate.self)
                 try registries.strategies.register(criterion: MaxAbsCriterion())
+                try registries.strategies.register(policy: MinPolicy())
+                try registries.strategies.register(L2ScaleRegularizer.entry)
                 try registries.architectures.register(GatedNetArchitecture())
                 return registries
             }
@@ -138,6 +143,60 @@ struct PackageTemplate {
                     }
                 }
                 return result
+            }
+        }
+
+        """
+    }
+
+    var policy: String {
+        """
+        import SurgeonStrategies
+
+        /// `min`: a channel is as important as its least important member says (the opposite of
+        /// `max`): delete the channels whose worst score among the group's members is lowest.
+        public struct MinPolicy: GroupPolicy {
+            public init() {}
+            public var name: String { "min" }
+            public var summary: String { "delete the channels whose worst score among the group's members is lowest (an example policy)" }
+
+            public func combinedScores(_ members: [MemberScores]) -> [Float] {
+                guard let first = members.first else { return [] }
+                return members.dropFirst().reduce(first.scores) { result, member in zip(result, member.scores).map { min($0, $1) } }
+            }
+        }
+
+        """
+    }
+
+    var regularizer: String {
+        """
+        import SurgeonCore
+        import SurgeonStrategies
+
+        /// `l2-scale`: lambda * sum scale^2 over every layer's per-channel scale (`channelScaleIndex`:
+        /// BatchNorm's gamma, ChannelGate's scale); gradient 2 * lambda * scale.
+        public struct L2ScaleRegularizer: Regularizer {
+            public let lambda: Float
+            public init(lambda: Float) { self.lambda = lambda }
+            public var name: String { "l2-scale" }
+
+            /// The registry entry (`--regularizer l2-scale`, with `--l1 LAMBDA` as its strength).
+            public static let entry = RegularizerEntry(
+                name: "l2-scale", summary: "L2 on every per-channel scale (BatchNorm gamma, ChannelGate scale) (an example regulariser)"
+            ) { _, lambda, _, _ in L2ScaleRegularizer(lambda: lambda) }
+
+            public func apply(to graph: Graph, gradients: inout [[Tensor]]) -> Double {
+                var penalty = 0.0
+                for (i, node) in graph.nodes.enumerated() {
+                    guard let k = node.layer.channelScaleIndex, k < node.layer.trainableWeightCount, k < gradients[i].count else { continue }
+                    let w = node.layer.weights[k]
+                    for j in 0..<w.count {
+                        penalty += Double(lambda) * Double(w.scalars[j]) * Double(w.scalars[j])
+                        gradients[i][k].scalars[j] += 2 * lambda * w.scalars[j]
+                    }
+                }
+                return penalty
             }
         }
 
@@ -186,21 +245,39 @@ struct PackageTemplate {
         @testable import \(module)
 
         final class \(module)Tests: XCTestCase {
+            private func gatedNet() throws -> StrategyCheckModel {
+                StrategyCheckModel("gated-net", try GatedNetArchitecture().build(ArchitectureOptions(inputShape: [12, 12, 1], classes: 3)))
+            }
+
             func testRegistries_holdTheExtensions() throws {
                 let registries = try Registries.with\(module)()
                 XCTAssertTrue(registries.layers.hasSurgeryRule("ChannelGate"))
-                XCTAssertNoThrow(try registries.strategies.criterion(named: "max-abs"))
+                XCTAssertTrue(registries.strategies.names(.criterion).contains("max-abs"))
+                XCTAssertTrue(registries.strategies.names(.policy).contains("min"))
+                XCTAssertTrue(registries.strategies.names(.regularizer).contains("l2-scale"))
                 XCTAssertTrue(registries.architectures.names.contains("gated-net"))
             }
 
             func testMaxAbs_passesTheGenericCriterionChecker() throws {
                 let registries = try Registries.with\(module)()
-                try checkImportanceCriterion(MaxAbsCriterion(), registry: registries.layers)
+                try checkImportanceCriterion(MaxAbsCriterion(), models: [try gatedNet()] + (try StrategyCheckModel.randomGraphs()),
+                                             surgeon: registries.surgeon)
             }
 
-            func testGatedNet_buildsAndPrunesExactly() throws {
+            func testL2Scale_passesTheGenericRegularizerChecker() throws {
+                try checkRegularizer("l2-scale", models: [try gatedNet()] + (try StrategyCheckModel.randomGraphs())) { _ in
+                    L2ScaleRegularizer(lambda: 0.1)
+                }
+            }
+
+            func testMinPolicy_keepsTheWorstMemberScore() {
+                let scores = MinPolicy().combinedScores([MemberScores(layer: "a", scores: [1, 5, 2]), MemberScores(layer: "b", scores: [3, 4, 0])])
+                XCTAssertEqual(scores, [1, 4, 0])
+            }
+
+            func testGatedNet_hasTwoPrunableGroupsAndPrunesExactly() throws {
                 let registries = try Registries.with\(module)()
-                let graph = try GatedNetArchitecture().build(ArchitectureOptions(inputShape: [12, 12, 1], classes: 3))
+                let graph = try gatedNet().graph
                 try graph.checkInvariants()
                 let analysis = try registries.surgeon.analyze(graph)
                 XCTAssertEqual(analysis.prunableGroups.count, 2)

@@ -80,8 +80,8 @@ extension Scaffold {
             abstract: "Generate a Swift package that builds its own surgeon with an extra layer type, criterion and architecture.",
             discussion: """
             The package depends on surgeon (by --surgeon-path, a checkout), registers a ChannelGate layer type, a \
-            max-abs criterion and a gated-net architecture on copies of surgeon's registries, and has tests that run \
-            surgeon's generic checkers on them. `swift build` gives .build/debug/EXECUTABLE: every surgeon command, \
+            max-abs criterion, a min policy, an l2-scale regulariser and a gated-net architecture on copies of \
+            surgeon's registries, and has tests that run surgeon's generic checkers on them. `swift build` gives .build/debug/EXECUTABLE: every surgeon command, \
             with the extensions in --help, `rules`, `strategies`, recipes and model reading.
             """)
 
