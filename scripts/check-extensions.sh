@@ -35,7 +35,7 @@ swift package --allow-writing-to-package-directory new-layer-rule --name Channel
 sed -i 's/^        InputLayer\.self,$/        InputLayer.self, ChannelGate.self,/' "$REGISTRY"
 grep -q 'ChannelGate.self' "$REGISTRY" || fail "could not add the registry line to $REGISTRY"
 after=$(git status --porcelain --untracked-files=all)
-changed=$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed -n 's/^> //p' | sort)
+changed=$( { diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") || true; } | sed -n 's/^> //p' | sort)
 wanted=$(printf '%s\n' " M $REGISTRY" "?? $LAYER_TEST" "?? $LAYER" | sort)
 [ "$changed" = "$wanted" ] || fail "expected exactly these changes:
 $wanted
