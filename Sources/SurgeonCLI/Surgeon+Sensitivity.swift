@@ -33,8 +33,8 @@ extension SurgeonCommand {
         func validate() throws {
             _ = try parsedRatios()
             do {
-                _ = try Registries.current.strategies.criterion(named: strategy)
-                _ = try Registries.current.strategies.policy(named: policy)
+                try Registries.current.strategies.validate(StrategySpec(strategy), as: .criterion)
+                try Registries.current.strategies.validate(StrategySpec(policy), as: .policy)
             } catch { throw ValidationError("\(error)") }
         }
 
@@ -44,8 +44,8 @@ extension SurgeonCommand {
             let set = try Inputs.labeled(data: data.data, labels: data.labels,
                                          normalization: (try Inputs.storedNormalization(contents, source: model)) ?? .unitRange)
             let report = try SensitivityReport.measure(
-                contents.graph, data: set, criterion: try Registries.current.strategies.criterion(named: strategy),
-                policy: try Registries.current.strategies.policy(named: policy), ratios: try parsedRatios(), surgeon: Registries.current.surgeon)
+                contents.graph, data: set, criterion: try Registries.current.strategies.criterion(StrategySpec(strategy)),
+                policy: try Registries.current.strategies.policy(StrategySpec(policy)), ratios: try parsedRatios(), surgeon: Registries.current.surgeon)
             let dir = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try AtomicFile.write(Data(RunReport.sensitivityChart(report).utf8), to: dir.appendingPathComponent("sensitivity.svg"))
