@@ -28,8 +28,8 @@ extension SurgeonCommand {
         func validate() throws {
             _ = try parsedRatios()
             do {
-                _ = try Registries.current.strategies.criterion(named: strategy)
-                _ = try Registries.current.strategies.policy(named: policy)
+                try Registries.current.strategies.validate(StrategySpec(strategy), as: .criterion)
+                try Registries.current.strategies.validate(StrategySpec(policy), as: .policy)
             } catch { throw ValidationError("\(error)") }
         }
 
@@ -37,8 +37,8 @@ extension SurgeonCommand {
             threads.apply()
             let loaded = try input.load()
             let report = try SensitivityReport.measure(
-                loaded.contents.graph, data: loaded.data, criterion: try Registries.current.strategies.criterion(named: strategy),
-                policy: try Registries.current.strategies.policy(named: policy), ratios: try parsedRatios(), surgeon: Registries.current.surgeon)
+                loaded.contents.graph, data: loaded.data, criterion: try Registries.current.strategies.criterion(StrategySpec(strategy)),
+                policy: try Registries.current.strategies.policy(StrategySpec(policy)), ratios: try parsedRatios(), surgeon: Registries.current.surgeon)
             let dir = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try AtomicFile.write(Data(RunReport.sensitivityChart(report).utf8), to: dir.appendingPathComponent("sensitivity.svg"))

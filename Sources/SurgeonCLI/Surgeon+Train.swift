@@ -49,7 +49,7 @@ extension SurgeonCommand {
         @Option(help: ArgumentHelp("Sparse training: the strength of the sparsity penalty (e.g. 1e-4).", valueName: "LAMBDA"))
         var l1: Float?
 
-        @Option(help: ArgumentHelp("With --l1: \(Registries.current.strategies.regularizers.map(\.name).joined(separator: ", ")).", valueName: "NAME"))
+        @Option(help: ArgumentHelp("With --l1: \(Registries.current.strategies.names(.regularizer).joined(separator: ", ")) (NAME or NAME:key=value,...).", valueName: "NAME"))
         var regularizer = "l1-gamma"
 
         @OptionGroup var out: OutputOptions
@@ -65,7 +65,7 @@ extension SurgeonCommand {
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
             try Inputs.checkModelOutput(output)
             if let l1, !(l1 >= 0 && l1.isFinite) { throw ValidationError("--l1 must be a non-negative number, got \(l1)") }
-            do { _ = try Registries.current.strategies.regularizer(named: regularizer) } catch { throw ValidationError("\(error)") }
+            do { try Registries.current.strategies.validate(StrategySpec(regularizer), as: .regularizer) } catch { throw ValidationError("\(error)") }
             do { try configuration().validate() } catch { throw ValidationError("\(error)") }
         }
 
@@ -102,7 +102,8 @@ extension SurgeonCommand {
             let display = ProgressDisplay()
             var regularizers: [any Regularizer] = []
             if let l1, l1 > 0 {
-                regularizers.append(try Registries.current.strategies.regularizer(named: regularizer).make(l1, contents.graph, Registries.current.surgeon))
+                regularizers.append(try Registries.current.strategies.regularizer(
+                    StrategySpec(regularizer), lambda: l1, graph: contents.graph, surgeon: Registries.current.surgeon))
             }
             let trainer = Trainer(configuration: configuration(), regularizers: regularizers, checkpoints: checkpoints,
                                   metadata: metadata, onEvent: { display.handle($0) })

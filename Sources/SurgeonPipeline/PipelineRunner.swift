@@ -63,14 +63,14 @@ public struct PipelineRunner: Sendable {
             case let .train(t), let .retrain(t):
                 (graph, result.history) = try fit(graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation)
             case let .sparse(t, name, lambda):
-                let regularizer = try strategies.regularizer(named: name).make(lambda, graph, surgeon)
+                let regularizer = try strategies.regularizer(name, lambda: lambda, graph: graph, surgeon: surgeon)
                 (graph, result.history) = try fit(graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [regularizer], dir, train, validation)
             case let .prune(p):
                 let before = graph
                 if p.sensitivity {
                     result.sensitivity = try SensitivityReport.measure(
-                        graph, data: validation, criterion: try strategies.criterion(named: p.strategy),
-                        policy: try strategies.policy(named: p.policy), surgeon: surgeon, seed: recipe.seed)
+                        graph, data: validation, criterion: try strategies.criterion(p.strategy),
+                        policy: try strategies.policy(p.policy), surgeon: surgeon, seed: recipe.seed)
                 }
                 var compensation = BiasCompensation.Report()
                 graph = try prune(graph, p, dir, train, validation, report: &compensation)
@@ -119,7 +119,7 @@ public struct PipelineRunner: Sendable {
     /// Plans and applies the prune stage, in `steps` with fine-tuning between them.
     func prune(_ graph: Graph, _ p: Recipe.Pruning, _ dir: URL, _ train: LabeledData, _ validation: LabeledData,
                report: inout BiasCompensation.Report) throws -> Graph {
-        let planner = Planner(criterion: try strategies.criterion(named: p.strategy), policy: try strategies.policy(named: p.policy),
+        let planner = Planner(criterion: try strategies.criterion(p.strategy), policy: try strategies.policy(p.policy),
                               budget: p.budget, surgeon: surgeon)
         let result = try planner.prune(
             graph, steps: p.steps, data: validation, probe: train.images.slice(rows: 0..<min(64, train.count)),

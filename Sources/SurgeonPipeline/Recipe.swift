@@ -34,8 +34,9 @@ public struct Recipe: Sendable, Equatable {
 
     /// The prune stage: a strategy and a budget, optionally in steps with fine-tuning between.
     public struct Pruning: Sendable, Equatable {
-        public var strategy = "bn-gamma"
-        public var policy = "mean"
+        /// The criterion (`bn-gamma`, `taylor:batches=8`, or a recipe's `{name: taylor, batches: 8}`).
+        public var strategy: StrategySpec = "bn-gamma"
+        public var policy: StrategySpec = "mean"
         public var budget = Budget(.macs(0.5))
         public var steps = 1
         /// Epochs of fine-tuning between steps (not after the last; that is the retrain stage).
@@ -49,7 +50,7 @@ public struct Recipe: Sendable, Equatable {
 
     public enum Stage: Sendable, Equatable {
         case train(Training)
-        case sparse(Training, regularizer: String, lambda: Float)
+        case sparse(Training, regularizer: StrategySpec, lambda: Float)
         case prune(Pruning)
         case retrain(Training)
         case eval

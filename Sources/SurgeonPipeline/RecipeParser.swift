@@ -14,7 +14,7 @@ import Yams
 /// stages:
 ///   - train: {epochs: 5}
 ///   - sparse: {epochs: 5, regularizer: l1-gamma, lambda: 0.03}
-///   - prune: {strategy: bn-gamma, target_macs: 0.5, round_to: 8}
+///   - prune: {strategy: bn-gamma, target_macs: 0.5, round_to: 8}   # or {strategy: {name: taylor, batches: 8}, ...}
 ///   - retrain: {epochs: 5, lr: 0.01, warmup_epochs: 1}
 ///   - eval: {}
 ///   - export: {path: final.surgeon}   (or final.keras, for Keras 3)
@@ -24,7 +24,7 @@ public struct RecipeParser {
     public var strategies: StrategyRegistry
     public var architectures: ArchitectureRegistry
 
-    public init(source: String, strategies: StrategyRegistry = .standard, architectures: ArchitectureRegistry = .standard) {
+    public init(source: String, strategies: StrategyRegistry = .standardWithExec, architectures: ArchitectureRegistry = .standard) {
         self.source = source
         self.strategies = strategies
         self.architectures = architectures
@@ -99,7 +99,7 @@ public struct RecipeParser {
             return name == "train" ? .train(t) : .retrain(t)
         case "sparse":
             let m = try mapping(settings, "stage 'sparse'", accepted: Self.trainingKeys + ["regularizer", "lambda"])
-            let reg = try m["regularizer"].map { try choice($0, strategies.regularizers.map(\.name)) } ?? "l1-gamma"
+            let reg = try m["regularizer"].map { try strategySpec($0, .regularizer) } ?? "l1-gamma"
             let lambda = try m["lambda"].map { Float(try number($0, above: 0)) } ?? 3e-2
             return .sparse(try training(settings, name, extra: ["regularizer", "lambda"]), regularizer: reg, lambda: lambda)
         case "prune":
@@ -136,8 +136,8 @@ public struct RecipeParser {
                     "round_to", "ignore", "steps", "finetune_epochs", "bias_compensation", "sensitivity"]
         let m = try mapping(node, "stage 'prune'", accepted: keys)
         var p = Recipe.Pruning()
-        if let v = m["strategy"] { p.strategy = try choice(v, strategies.criteria.map(\.name)) }
-        if let v = m["policy"] { p.policy = try choice(v, strategies.policies.map(\.name)) }
+        if let v = m["strategy"] { p.strategy = try strategySpec(v, .criterion) }
+        if let v = m["policy"] { p.policy = try strategySpec(v, .policy) }
         let targets = ["ratio", "threshold", "target_macs", "target_params"].filter { m[$0] != nil }
         guard targets.count <= 1 else {
             throw RecipeError(source, node.mark, "give one budget of ratio, threshold, target_macs, target_params; got \(targets.joined(separator: ", "))")
@@ -159,6 +159,41 @@ public struct RecipeParser {
     }
 
     // MARK: - Values
+
+    /// A criterion, policy or regulariser: `NAME`, `NAME:key=value,...` or a map
+    /// `{name: NAME, key: value, ...}`, checked against the registry. A refused parameter of the
+    /// map form is reported at its own line.
+    func strategySpec(_ node: YAMLNode, _ kind: StrategyKind) throws -> StrategySpec {
+        let spec: StrategySpec
+        var marks: [String: Mark] = [:]
+        switch node {
+        case .scalar:
+            spec = StrategySpec(try string(node))
+        case let .mapping(m):
+            var name: String?
+            var values: [StrategySpec.Value] = []
+            for (key, value) in m {
+                let k = key.string ?? "?"
+                guard case .scalar = value, let v = value.string else {
+                    throw RecipeError(source, value.mark, "'\(k)' of the \(kind.rawValue) takes one value, not a list or a map")
+                }
+                if k == "name" { name = v } else {
+                    values.append(StrategySpec.Value(k, v))
+                    marks[k] = marks[k] ?? key.mark
+                }
+            }
+            guard let name else {
+                throw RecipeError(source, node.mark, "a \(kind.rawValue) given as a map needs 'name', e.g. {name: taylor, batches: 8}")
+            }
+            spec = StrategySpec(name: name, values: values)
+        default:
+            throw RecipeError(source, node.mark, "a \(kind.rawValue) is NAME, NAME:key=value,... or a map {name: NAME, key: value, ...}")
+        }
+        do { try strategies.validate(spec, as: kind) } catch {
+            throw RecipeError(source, error.parameter.flatMap { marks[$0] } ?? node.mark, "\(error)")
+        }
+        return spec
+    }
 
     func mapping(_ node: YAMLNode, _ what: String, accepted: [String]) throws -> [String: YAMLNode] {
         guard case let .mapping(m) = node else {
@@ -232,4 +267,15 @@ public struct RecipeError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(source)\(line.map { ":\($0)" } ?? ""): \(message)" }
+}
+
+extension StrategySpecError {
+    /// The parameter the error is about, if any (to point at its line in a recipe).
+    var parameter: String? {
+        switch self {
+        case let .unknownParameter(_, parameter, _), let .duplicateParameter(_, parameter, _): return parameter
+        case let .wrongType(_, parameter, _, _), let .outOfRange(_, parameter, _, _): return parameter.name
+        default: return nil
+        }
+    }
 }

@@ -15,9 +15,10 @@ public struct Registries: Sendable {
     public var architectures: ArchitectureRegistry
     public var formats: ModelFormatRegistry
 
-    /// The built-in layer types, strategies and architectures, and the formats given (the
-    /// native `.surgeon` format alone by default; `SurgeonCLI`'s `Registries.standard` adds Keras).
-    public init(layers: LayerRegistry = .standard, strategies: StrategyRegistry = .standard,
+    /// The built-in layer types, strategies (with `exec:COMMAND`) and architectures, and the
+    /// formats given (the native `.surgeon` format alone by default; `SurgeonCLI`'s
+    /// `Registries.standard` adds Keras).
+    public init(layers: LayerRegistry = .standard, strategies: StrategyRegistry = .standardWithExec,
                 architectures: ArchitectureRegistry = .standard, formats: ModelFormatRegistry = ModelFormatRegistry()) {
         self.layers = layers
         self.strategies = strategies

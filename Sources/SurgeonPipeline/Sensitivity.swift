@@ -24,7 +24,7 @@ public struct SensitivityReport: Sendable, Codable, Equatable {
         ratios: [Double] = [0.25, 0.5, 0.75], surgeon: Surgeon, seed: UInt64 = 0
     ) throws -> SensitivityReport {
         let analysis = try surgeon.analyze(graph)
-        let scores = try criterion.scores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
+        let scores = try criterion.checkedScores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
         let base = try Evaluation.evaluate(graph, on: data).accuracy
         var curves: [Curve] = []
         for group in analysis.prunableGroups where !scores[group.id].isEmpty && group.size > 1 {
@@ -40,6 +40,6 @@ public struct SensitivityReport: Sendable, Codable, Equatable {
             let layer = group.members.first { $0.role == .producer }?.layer ?? group.members.first?.layer ?? "group \(group.id)"
             curves.append(Curve(group: group.id, layer: layer, size: group.size, drops: drops))
         }
-        return SensitivityReport(strategy: criterion.name, baselineAccuracy: base, ratios: ratios, curves: curves)
+        return SensitivityReport(strategy: criterion.spec, baselineAccuracy: base, ratios: ratios, curves: curves)
     }
 }

@@ -64,11 +64,24 @@ public struct APoZCriterion: ImportanceCriterion {
 /// `taylor`: first-order Taylor importance |sum over positions of activation x gradient| of
 /// each producer's output channel, averaged over samples of a few training batches (Molchanov
 /// et al., "Pruning Convolutional Neural Networks for Resource Efficient Inference", ICLR 2017).
+///
+/// Only the first graph output's loss counts; the others get a zero gradient.
 public struct TaylorCriterion: ImportanceCriterion {
-    public init() {}
+    /// Training batches (of `ScoringContext.batchSize` samples) the scores average over.
+    public let batches: Int
+
+    public init(batches: Int = 4) { self.batches = batches }
     public var name: String { "taylor" }
+    public var spec: String { "taylor:batches=\(batches)" }
     public var summary: String { "first-order Taylor |activation x gradient| of each producer, over a few batches of --data" }
     public var needsData: Bool { true }
+
+    /// The registry entry: `taylor` with `batches` (default 4).
+    public static let entry = CriterionEntry(
+        name: "taylor", summary: TaylorCriterion().summary,
+        parameters: [StrategyParameter("batches", .integer(1...100_000), default: .integer(4), summary: "batches of --data to average over")],
+        needsData: true
+    ) { arguments throws(StrategySpecError) in TaylorCriterion(batches: try arguments.integer("batches")) }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         guard let data = context.data else { throw StrategyError.needsData(criterion: name) }
@@ -80,13 +93,14 @@ public struct TaylorCriterion: ImportanceCriterion {
         let loss = SoftmaxCrossEntropy(fromLogits: !graph.producesProbabilities)
         var totals = ChannelAccumulator()
         var samples = 0
-        for b in 0..<context.gradientBatches {
+        for b in 0..<batches {
             let start = b * context.batchSize
             guard start < data.count else { break }
             let batch = data.slice(start..<min(start + context.batchSize, data.count))
             let tape = try graph.forwardTraining([batch.images], context: ForwardContext(training: true, seed: context.seed &+ UInt64(b)))
             let r = loss.evaluate(output: tape.outputs[graph.outputNodeIndices[0]].value, labels: batch.labels)
-            _ = try graph.backward(tape, outputGradients: [r.gradient]) { node, gradient in
+            let others = graph.outputNodeIndices.dropFirst().map { Tensor(shape: tape.outputs[$0].value.shape) }
+            _ = try graph.backward(tape, outputGradients: [r.gradient] + others) { node, gradient in
                 guard producers.contains(node) else { return }
                 let a = tape.outputs[node].value
                 let n = a.shape[0], c = a.channelCount, perSample = a.count / max(n, 1)

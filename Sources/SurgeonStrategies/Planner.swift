@@ -27,7 +27,7 @@ public struct Planner: Sendable {
         try budget.validate()
         if criterion.needsData, data == nil { throw StrategyError.needsData(criterion: criterion.name) }
         let analysis = try surgeon.analyze(graph)
-        let scores = try criterion.scores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
+        let scores = try criterion.checkedScores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
         var candidates: [Candidate] = []
         var unscored: [Int] = []
         for group in analysis.groups where group.prunable {

@@ -1,81 +1,160 @@
 import SurgeonCore
 
-/// Criteria, group policies and regularisers by name. `--help` and `surgeon strategies` list
-/// what is registered; copy `standard` and register your own without editing the project.
+/// Criteria, group policies and regularisers by name, each entry a factory that makes the
+/// strategy from its checked parameters (`taylor:batches=8`). `--help` and `surgeon
+/// strategies` list what is registered; copy `standard` and register your own without editing
+/// the project.
 public struct StrategyRegistry: Sendable {
-    /// Makes a regulariser of strength `lambda` for a model.
-    public typealias RegularizerFactory = @Sendable (_ lambda: Float, _ graph: Graph, _ surgeon: Surgeon) throws -> any Regularizer
-
-    public struct RegularizerEntry: Sendable {
-        public var name: String
-        public var summary: String
-        public var make: RegularizerFactory
-
-        public init(name: String, summary: String, make: @escaping RegularizerFactory) {
-            self.name = name
-            self.summary = summary
-            self.make = make
-        }
-    }
-
-    public private(set) var criteria: [any ImportanceCriterion] = []
-    public private(set) var policies: [any GroupPolicy] = []
+    public private(set) var criteria: [CriterionEntry] = []
+    public private(set) var policies: [PolicyEntry] = []
     public private(set) var regularizers: [RegularizerEntry] = []
+    /// Other names for registered strategies (`l1` for `norm:p=1`).
+    public private(set) var aliases: [StrategyAlias] = []
 
     public init() {}
 
+    // MARK: - Registration
+
+    /// Adds a criterion; a second strategy of the same kind and name (or alias) is an error.
+    public mutating func register(_ entry: CriterionEntry) throws(RegistryError) {
+        try checkFree(.criterion, entry.name, criteria.map(\.name))
+        criteria.append(entry)
+    }
+
+    /// Adds a criterion without parameters.
     public mutating func register(criterion: any ImportanceCriterion) throws(RegistryError) {
-        guard !criteria.contains(where: { $0.name == criterion.name }) else { throw .duplicate(kind: "criterion", name: criterion.name) }
-        criteria.append(criterion)
+        try register(CriterionEntry(criterion))
     }
 
+    public mutating func register(_ entry: PolicyEntry) throws(RegistryError) {
+        try checkFree(.policy, entry.name, policies.map(\.name))
+        policies.append(entry)
+    }
+
+    /// Adds a policy without parameters.
     public mutating func register(policy: any GroupPolicy) throws(RegistryError) {
-        guard !policies.contains(where: { $0.name == policy.name }) else { throw .duplicate(kind: "policy", name: policy.name) }
-        policies.append(policy)
+        try register(PolicyEntry(policy))
     }
 
-    public mutating func register(regularizer: RegularizerEntry) throws(RegistryError) {
-        guard !regularizers.contains(where: { $0.name == regularizer.name }) else { throw .duplicate(kind: "regularizer", name: regularizer.name) }
-        regularizers.append(regularizer)
+    public mutating func register(_ entry: RegularizerEntry) throws(RegistryError) {
+        try checkFree(.regularizer, entry.name, regularizers.map(\.name))
+        regularizers.append(entry)
     }
 
-    public func criterion(named name: String) throws(RegistryError) -> any ImportanceCriterion {
-        guard let c = criteria.first(where: { $0.name == name }) else { throw .unknown(kind: "criterion", name: name, accepted: criteria.map(\.name)) }
-        return c
-    }
-
-    public func policy(named name: String) throws(RegistryError) -> any GroupPolicy {
-        guard let p = policies.first(where: { $0.name == name }) else { throw .unknown(kind: "policy", name: name, accepted: policies.map(\.name)) }
-        return p
-    }
-
-    public func regularizer(named name: String) throws(RegistryError) -> RegularizerEntry {
-        guard let r = regularizers.first(where: { $0.name == name }) else {
-            throw .unknown(kind: "regularizer", name: name, accepted: regularizers.map(\.name))
+    /// Adds an alias; its target must be a registered strategy of the same kind.
+    public mutating func register(_ alias: StrategyAlias) throws(RegistryError) {
+        let targets = entryNames(alias.kind)
+        try checkFree(alias.kind, alias.name, targets)
+        guard targets.contains(alias.target.name) else {
+            throw .unknown(kind: alias.kind.rawValue, name: alias.target.name, accepted: targets)
         }
-        return r
+        aliases.append(alias)
     }
 
-    /// The built-in strategies.
+    private func checkFree(_ kind: StrategyKind, _ name: String, _ taken: [String]) throws(RegistryError) {
+        guard !taken.contains(name), !aliases.contains(where: { $0.kind == kind && $0.name == name }) else {
+            throw .duplicate(kind: kind.rawValue, name: name)
+        }
+    }
+
+    // MARK: - Lookup
+
+    /// The registered names of a kind, then its aliases.
+    public func names(_ kind: StrategyKind) -> [String] {
+        entryNames(kind) + aliases.filter { $0.kind == kind }.map(\.name)
+    }
+
+    private func entryNames(_ kind: StrategyKind) -> [String] {
+        switch kind {
+        case .criterion: return criteria.map(\.name)
+        case .policy: return policies.map(\.name)
+        case .regularizer: return regularizers.map(\.name)
+        }
+    }
+
+    /// The criterion a spec names, made from its checked parameters.
+    public func criterion(_ spec: StrategySpec) throws(StrategySpecError) -> any ImportanceCriterion {
+        let (entry, arguments) = try resolve(spec, in: criteria)
+        return try entry.make(arguments)
+    }
+
+    /// The policy a spec names, made from its checked parameters.
+    public func policy(_ spec: StrategySpec) throws(StrategySpecError) -> any GroupPolicy {
+        let (entry, arguments) = try resolve(spec, in: policies)
+        return try entry.make(arguments)
+    }
+
+    /// The regulariser a spec names, of strength `lambda`, for `graph`.
+    public func regularizer(_ spec: StrategySpec, lambda: Float, graph: Graph, surgeon: Surgeon) throws -> any Regularizer {
+        let (entry, arguments) = try resolve(spec, in: regularizers)
+        return try entry.make(arguments, lambda, graph, surgeon)
+    }
+
+    /// Checks a spec without a model: the name, every parameter and, for criteria and
+    /// policies, the factory. What commands and recipes call before any work.
+    public func validate(_ spec: StrategySpec, as kind: StrategyKind) throws(StrategySpecError) {
+        switch kind {
+        case .criterion: _ = try criterion(spec)
+        case .policy: _ = try policy(spec)
+        case .regularizer: _ = try resolve(spec, in: regularizers)
+        }
+    }
+
+    /// The entry a spec names (through an alias, if it is one) and its checked arguments.
+    public func resolve<Entry: StrategyEntry>(_ spec: StrategySpec, in entries: [Entry])
+        throws(StrategySpecError) -> (entry: Entry, arguments: StrategyArguments) {
+        let kind = Entry.kind
+        var target = spec
+        var label = "\(kind.rawValue) '\(spec.name)'"
+        var preset: [StrategySpec.Value] = []
+        let alias = aliases.first { $0.kind == kind && $0.name == spec.name }
+        if let alias {
+            target = alias.target
+            label += " (\(alias.target))"
+        }
+        guard let entry = entries.first(where: { $0.name == target.name }) else {
+            throw .unknown(kind: kind, name: spec.name, accepted: names(kind))
+        }
+        if alias != nil { preset = try target.pairs(entry.parameters, strategy: label) }
+        let pairs = preset + (try spec.pairs(entry.parameters, strategy: label))
+        return (entry, try StrategyArguments(strategy: label, parameters: entry.parameters, pairs: pairs))
+    }
+
+    // MARK: - Built-in strategies
+
+    /// The built-in strategies (the `exec:COMMAND` criterion, which writes `.npz` files, is
+    /// added by `SurgeonPipeline`).
     public static let standard: StrategyRegistry = {
-        var r = StrategyRegistry()
-        for c: any ImportanceCriterion in [BNGammaCriterion(), FilterNormCriterion(order: 1), FilterNormCriterion(order: 2),
-                                           APoZCriterion(), TaylorCriterion(), RandomCriterion()] {
-            try? r.register(criterion: c)
+        var registry = StrategyRegistry()
+        do { try registry.registerBuiltins() } catch {
+            // Only a programming error in `registerBuiltins` gets here (the tests build `standard`).
+            preconditionFailure("the built-in strategies: \(error)")
         }
-        for p: any GroupPolicy in [ReductionPolicy(.mean), ReductionPolicy(.sum), ReductionPolicy(.max),
-                                   IntersectionPolicy(), DeepestPolicy()] {
-            try? r.register(policy: p)
-        }
-        try? r.register(regularizer: RegularizerEntry(
-            name: "l1-gamma", summary: "L1 on BatchNorm gammas, lambda * sign(gamma) (Network Slimming)",
-            make: { lambda, _, _ in L1GammaRegularizer(lambda: lambda) }))
-        try? r.register(regularizer: RegularizerEntry(
-            name: "l1-filters", summary: "L1 on convolution and dense kernels",
-            make: { lambda, graph, surgeon in try L1FiltersRegularizer(lambda: lambda, graph: graph, surgeon: surgeon) }))
-        try? r.register(regularizer: RegularizerEntry(
-            name: "group-lasso", summary: "L2 norm per coupled channel, over every member's slice of it",
-            make: { lambda, graph, surgeon in try GroupLassoRegularizer(lambda: lambda, graph: graph, surgeon: surgeon) }))
-        return r
+        return registry
     }()
+
+    /// Registers the built-in criteria, aliases, policies and regularisers; one that is
+    /// already registered is an error (as it is for `standard` itself).
+    public mutating func registerBuiltins() throws(RegistryError) {
+        try register(criterion: BNGammaCriterion())
+        try register(FilterNormCriterion.entry)
+        try register(criterion: APoZCriterion())
+        try register(TaylorCriterion.entry)
+        try register(criterion: RandomCriterion())
+        try register(StrategyAlias(.criterion, "l1", for: "norm:p=1"))
+        try register(StrategyAlias(.criterion, "l2", for: "norm:p=2"))
+        for policy: any GroupPolicy in [ReductionPolicy(.mean), ReductionPolicy(.sum), ReductionPolicy(.max),
+                                        IntersectionPolicy(), DeepestPolicy()] {
+            try register(policy: policy)
+        }
+        try register(RegularizerEntry(
+            name: "l1-gamma", summary: "L1 on BatchNorm gammas, lambda * sign(gamma) (Network Slimming)",
+            make: { _, lambda, _, _ in L1GammaRegularizer(lambda: lambda) }))
+        try register(RegularizerEntry(
+            name: "l1-filters", summary: "L1 on convolution and dense kernels",
+            make: { _, lambda, graph, surgeon in try L1FiltersRegularizer(lambda: lambda, graph: graph, surgeon: surgeon) }))
+        try register(RegularizerEntry(
+            name: "group-lasso", summary: "L2 norm per coupled channel, over every member's slice of it",
+            make: { _, lambda, graph, surgeon in try GroupLassoRegularizer(lambda: lambda, graph: graph, surgeon: surgeon) }))
+    }
 }

@@ -44,15 +44,23 @@ public struct BNGammaCriterion: ImportanceCriterion {
     }
 }
 
-/// `l1` / `l2`: the norm of each producer's filter (its kernel's slice for one output channel)
-/// — Li et al., "Pruning Filters for Efficient ConvNets", ICLR 2017.
+/// `norm:p=1` / `norm:p=2` (aliases `l1`, `l2`): the L1 or L2 norm of each producer's filter
+/// (its kernel's slice for one output channel) — Li et al., "Pruning Filters for Efficient
+/// ConvNets", ICLR 2017.
 public struct FilterNormCriterion: ImportanceCriterion {
-    /// 1 or 2.
+    /// The norm's order `p`: 1 or 2.
     public let order: Int
 
     public init(order: Int) { self.order = order }
-    public var name: String { order == 1 ? "l1" : "l2" }
+    public var name: String { "norm" }
+    public var spec: String { "norm:p=\(order)" }
     public var summary: String { "L\(order) norm of each producer's filters (conv kernels, dense columns)" }
+
+    /// The registry entry: `norm` with `p` (1 or 2, default 1).
+    public static let entry = CriterionEntry(
+        name: "norm", summary: "Lp norm of each producer's filters (conv kernels, dense columns); l1 and l2 are norm:p=1 and norm:p=2",
+        parameters: [StrategyParameter("p", .integer(1...2), default: .integer(1), summary: "the norm's order: 1 (sum of |w|) or 2 (Euclidean)")]
+    ) { arguments throws(StrategySpecError) in FilterNormCriterion(order: try arguments.integer("p")) }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         let slices = ChannelSlices(graph: context.graph, analysis: context.analysis, surgeon: context.surgeon)

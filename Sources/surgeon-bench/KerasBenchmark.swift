@@ -16,7 +16,7 @@ struct KerasBenchmark: ParsableCommand {
 
     @Argument(help: ArgumentHelp("The Keras model (.keras or .h5).", valueName: "MODEL")) var model: String
     @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model to write.", valueName: "OUT.keras")) var output: String
-    @Option(help: "The importance criterion.") var strategy = "l1"
+    @Option(help: "The importance criterion (NAME or NAME:key=value,...).") var strategy = "l1"
     @Option(help: "The fraction of MACs to keep.") var targetMacs = 0.5
     @Option(help: "Threads.") var threads = 1
     @Flag(help: "Print JSON.") var json = false
@@ -44,8 +44,9 @@ struct KerasBenchmark: ParsableCommand {
         let contents = try Registries.standard.loadModel(model)
         let load = lap()
         let graph = contents.graph
-        let planner = Planner(criterion: try StrategyRegistry.standard.criterion(named: strategy),
-                              policy: try StrategyRegistry.standard.policy(named: "mean"), budget: Budget(.macs(targetMacs)), surgeon: .standard)
+        let strategies = Registries.standard.strategies
+        let planner = Planner(criterion: try strategies.criterion(StrategySpec(strategy)),
+                              policy: try strategies.policy("mean"), budget: Budget(.macs(targetMacs)), surgeon: .standard)
         // The probe `surgeon prune` uses without --data, so both produce the same pruned model.
         let probe = BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: 0)
         let pruned = try planner.prune(graph, steps: 1, data: nil, probe: probe, compensation: .exact, seed: 0).graph

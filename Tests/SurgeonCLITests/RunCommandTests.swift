@@ -87,7 +87,7 @@ final class RunCommandTests: CLITestCase {
             .write(to: URL(fileURLWithPath: path("bad.yaml")))
         let run = try surgeon("run", "bad.yaml", "-o", "runs")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("bad.yaml:4: 'magic' is not accepted here; accepted: bn-gamma, l1, l2, apoz, taylor, random"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("bad.yaml:4: unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"), run.stderr)
         XCTAssertFalse(exists("runs"))
     }
 

@@ -58,7 +58,7 @@ final class StrategyCommandTests: CLITestCase {
         try model()
         var run = try surgeon("plan", "m.surgeon", "--strategy", "magic", "--ratio", "0.3", "-o", "p.json")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("unknown criterion 'magic'; supported: bn-gamma, l1, l2, apoz, taylor, random"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"), run.stderr)
         run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.3", "--threshold", "0.1", "-o", "p.json")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("give exactly one budget: --ratio, --threshold, --target-macs or --target-params"), run.stderr)
@@ -87,7 +87,7 @@ final class StrategyCommandTests: CLITestCase {
     func testStrategies_listsEveryKindWithOneLineEach() throws {
         let run = try surgeon("strategies")
         XCTAssertEqual(run.status, 0, run.stderr)
-        for name in ["bn-gamma", "l1", "l2", "apoz", "taylor", "random", "mean", "sum", "max", "intersection", "deepest",
+        for name in ["bn-gamma", "norm", "l1", "l2", "exec", "apoz", "taylor", "random", "mean", "sum", "max", "intersection", "deepest",
                      "l1-gamma", "l1-filters", "group-lasso"] {
             XCTAssertTrue(run.stdout.contains(" \(name) "), "strategies lacks \(name)")
         }

@@ -46,7 +46,7 @@ final class RecipeParserTests: XCTestCase {
     func testUnknownStageStrategyAndValue_areRefused() {
         let cases: [(String, String)] = [
             ("model: {architecture: vgg}\nstages:\n  - distill: {}", "r.yaml:3: unknown stage 'distill'; accepted: train, sparse, prune, retrain, eval, export"),
-            ("model: {architecture: vgg}\nstages:\n  - prune: {strategy: magic}", "r.yaml:3: 'magic' is not accepted here; accepted: bn-gamma, l1, l2, apoz, taylor, random"),
+            ("model: {architecture: vgg}\nstages:\n  - prune: {strategy: magic}", "r.yaml:3: unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"),
             ("model: {architecture: alexnet}\nstages:\n  - eval:", "r.yaml:1: 'alexnet' is not accepted here; accepted: mobilenetv2, res, vgg, resnet50"),
             ("model: {architecture: vgg}\nstages:\n  - train: {epochs: 0}", "r.yaml:3: expected an integer of at least 1, got '0'"),
             ("model: {architecture: vgg}\nstages:\n  - prune: {ratio: 0.3, target_macs: 0.5}", "r.yaml:3: give one budget of ratio, threshold, target_macs, target_params; got ratio, target_macs"),

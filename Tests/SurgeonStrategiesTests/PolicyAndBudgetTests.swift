@@ -178,12 +178,12 @@ final class PolicyAndBudgetTests: XCTestCase {
         XCTAssertThrowsError(try registry.register(criterion: LastChannelsFirst())) {
             XCTAssertEqual("\($0)", "a criterion named 'last-first' is already registered")
         }
-        let planner = Planner(criterion: try registry.criterion(named: "last-first"), policy: try registry.policy(named: "mean"),
+        let planner = Planner(criterion: try registry.criterion("last-first"), policy: try registry.policy("mean"),
                               budget: Budget(.ratio(0.25, global: false)), surgeon: .standard)
         let p = try planner.plan(residual()).plan
         XCTAssertEqual(deletion(p, of: "conv1"), Array(36..<48))
-        XCTAssertThrowsError(try StrategyRegistry.standard.criterion(named: "last-first")) {
-            XCTAssertEqual("\($0)", "unknown criterion 'last-first'; supported: bn-gamma, l1, l2, apoz, taylor, random")
+        XCTAssertThrowsError(try StrategyRegistry.standard.criterion("last-first")) {
+            XCTAssertEqual("\($0)", "unknown criterion 'last-first'; supported: bn-gamma, norm, apoz, taylor, random, l1, l2")
         }
     }
 }

@@ -8,10 +8,10 @@ import SurgeonStrategies
 /// The options that turn a model into a pruning plan: criterion, policy, budget, limits (the
 /// data of data-driven criteria are in `ModelDataOptions`).
 struct StrategyOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The importance criterion: \(Registries.current.strategies.criteria.map(\.name).joined(separator: ", ")) (see `surgeon strategies`).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("The importance criterion, NAME or NAME:key=value,...: \(Registries.current.strategies.names(.criterion).joined(separator: ", ")) (see `surgeon strategies`).", valueName: "NAME"))
     var strategy: String?
 
-    @Option(help: ArgumentHelp("How a group's members combine: \(Registries.current.strategies.policies.map(\.name).joined(separator: ", ")).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("How a group's members combine: \(Registries.current.strategies.names(.policy).joined(separator: ", ")).", valueName: "NAME"))
     var policy = "mean"
 
     @Option(help: ArgumentHelp("Delete this share of the channels (of each group; of all, with --global).", valueName: "R"))
@@ -32,8 +32,8 @@ struct StrategyOptions: ParsableArguments {
     func validate() throws {
         guard let strategy else { return }
         do {
-            _ = try Registries.current.strategies.criterion(named: strategy)
-            _ = try Registries.current.strategies.policy(named: policy)
+            try Registries.current.strategies.validate(StrategySpec(strategy), as: .criterion)
+            try Registries.current.strategies.validate(StrategySpec(policy), as: .policy)
         } catch { throw ValidationError("\(error)") }
         let targets = [ratio != nil, threshold != nil, targetMacs != nil, targetParams != nil].filter { $0 }.count
         guard targets == 1 else {
@@ -53,7 +53,7 @@ struct StrategyOptions: ParsableArguments {
     }
 
     func planner() throws -> Planner {
-        Planner(criterion: try Registries.current.strategies.criterion(named: strategy ?? ""),
-                policy: try Registries.current.strategies.policy(named: policy), budget: budget(), surgeon: Registries.current.surgeon)
+        Planner(criterion: try Registries.current.strategies.criterion(StrategySpec(strategy ?? "")),
+                policy: try Registries.current.strategies.policy(StrategySpec(policy)), budget: budget(), surgeon: Registries.current.surgeon)
     }
 }

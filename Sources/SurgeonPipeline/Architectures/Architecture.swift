@@ -69,13 +69,22 @@ public struct ArchitectureRegistry: Sendable {
 
     /// The built-in architectures: the origin write-up's three variants and ResNet-50.
     public static let standard: ArchitectureRegistry = {
-        var r = ArchitectureRegistry()
+        var registry = ArchitectureRegistry()
+        do { try registry.registerBuiltins() } catch {
+            // Only a programming error in `registerBuiltins` gets here (the tests build `standard`).
+            preconditionFailure("the built-in architectures: \(error)")
+        }
+        return registry
+    }()
+
+    /// Registers the built-in architectures; one that is already registered is an error (as it
+    /// is for `standard` itself).
+    public mutating func registerBuiltins() throws(RegistryError) {
         for a: any Architecture in [MobileNetV2Architecture(), SmallConvNetArchitecture(residual: true),
                                     SmallConvNetArchitecture(residual: false), ResNet50Architecture()] {
-            try? r.register(a)
+            try register(a)
         }
-        return r
-    }()
+    }
 }
 
 /// Options an architecture cannot build with.
