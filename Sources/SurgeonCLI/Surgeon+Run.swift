@@ -27,7 +27,8 @@ extension SurgeonCommand {
             do { text = try String(contentsOfFile: recipe, encoding: .utf8) } catch {
                 throw CommandError("cannot read the recipe \(recipe): \((error as NSError).localizedDescription)")
             }
-            let parsed = try RecipeParser(source: recipe).parse(text)
+            let parsed = try RecipeParser(source: recipe, strategies: Registries.current.strategies,
+                                          architectures: Registries.current.architectures).parse(text)
             let folder = output ?? URL(fileURLWithPath: recipe).deletingPathExtension().lastPathComponent
             let base = URL(fileURLWithPath: recipe).deletingLastPathComponent()
             let result = try PipelineCommand.execute(parsed, folder: URL(fileURLWithPath: folder), relativeTo: base,
