@@ -69,7 +69,8 @@ let package = Package(
         .executableTarget(
             name: "surgeon-bench",
             dependencies: [
-                "SurgeonCLI", "SurgeonPipeline", "SurgeonKeras", "SurgeonFormats", "SurgeonStrategies", "Layers", "SurgeonCore",
+                "SurgeonCLI", "SurgeonPipeline", "SurgeonKeras", "SurgeonFormats", "SurgeonStrategies", "Layers",
+                "SurgeonCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,18 +81,25 @@ let package = Package(
         .plugin(
             name: "NewLayerRule",
             capability: .command(
-                intent: .custom(verb: "new-layer-rule", description: "Generate a new layer type with its surgery rule and test"),
-                permissions: [.writeToPackageDirectory(reason: "writes Sources/Layers/NAME.swift and Tests/LayersTests/NAMETests.swift")]
+                intent: .custom(
+                    verb: "new-layer-rule", description: "Generate a new layer type with its surgery rule and test"),
+                permissions: [
+                    .writeToPackageDirectory(
+                        reason: "writes Sources/Layers/NAME.swift and Tests/LayersTests/NAMETests.swift")
+                ]
             ),
             dependencies: ["surgeon-scaffold"]
         ),
         // Test helpers that need only the core (tolerances, gradient check, pruning equivalence);
         // SurgeonTestSupport re-exports them and adds the ones built on Layers.
         .target(name: "SurgeonCoreTestSupport", dependencies: ["SurgeonCore"]),
-        .target(name: "SurgeonTestSupport", dependencies: ["SurgeonCoreTestSupport", "SurgeonCore", "Layers", "SurgeonStrategies"]),
+        .target(
+            name: "SurgeonTestSupport",
+            dependencies: ["SurgeonCoreTestSupport", "SurgeonCore", "Layers", "SurgeonStrategies"]),
         // The core tested with test-only layers (Tests/SurgeonCoreTests/TestLayers): no Layers, no formats.
         .testTarget(name: "SurgeonCoreTests", dependencies: ["SurgeonCore", "SurgeonCoreTestSupport"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonFormats", "SurgeonTestSupport"]),
+        .testTarget(
+            name: "LayersTests", dependencies: ["Layers", "SurgeonCore", "SurgeonFormats", "SurgeonTestSupport"]),
         .testTarget(
             name: "SurgeonFormatsTests",
             dependencies: ["SurgeonFormats", "SurgeonCore", "Layers", "SurgeonTestSupport"],
@@ -108,11 +116,15 @@ let package = Package(
         ),
         .testTarget(
             name: "SurgeonPipelineTests",
-            dependencies: ["SurgeonPipeline", "SurgeonStrategies", "SurgeonFormats", "Layers", "SurgeonCore", "SurgeonTestSupport"]
+            dependencies: [
+                "SurgeonPipeline", "SurgeonStrategies", "SurgeonFormats", "Layers", "SurgeonCore", "SurgeonTestSupport",
+            ]
         ),
         .testTarget(
             name: "SurgeonCLITests",
-            dependencies: ["SurgeonCLI", "surgeon", "surgeon-scaffold", "SurgeonFormats", "SurgeonCore", "SurgeonTestSupport"],
+            dependencies: [
+                "SurgeonCLI", "surgeon", "surgeon-scaffold", "SurgeonFormats", "SurgeonCore", "SurgeonTestSupport",
+            ],
             exclude: ["Golden"]
         ),
     ]

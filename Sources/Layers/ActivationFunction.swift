@@ -1,7 +1,7 @@
 import SurgeonCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keras's element-wise activation functions, used by the `Activation` layer and fused into
@@ -26,8 +26,10 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
         case "hard_swish": self = .hardSilu
         default:
             guard let value = ActivationFunction(rawValue: kerasName) else {
-                throw LayerError.config(.invalid(key: "activation", value: "\"\(kerasName)\"",
-                                                 expected: "one of \(ActivationFunction.acceptedNames)"))
+                throw LayerError.config(
+                    .invalid(
+                        key: "activation", value: "\"\(kerasName)\"",
+                        expected: "one of \(ActivationFunction.acceptedNames)"))
             }
             self = value
         }
@@ -49,8 +51,9 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
             let high: Float = self == .relu6 ? 6 : .infinity, slope: Float = self == .leakyReLU ? Self.leakySlope : 0
             return Tensor(shape: x.shape) { p in
                 x.scalars.withUnsafeBufferPointer { src in
-                    ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count,
-                                                     low: 0, high: high, slope: slope)
+                    ElementwiseKernels.clampedLinear(
+                        src.baseAddress!, into: p.baseAddress!, count: p.count,
+                        low: 0, high: high, slope: slope)
                 }
             }
         default:
@@ -96,8 +99,9 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
             return Tensor(shape: dy.shape) { g in
                 x.scalars.withUnsafeBufferPointer { xs in
                     dy.scalars.withUnsafeBufferPointer { gs in
-                        ElementwiseKernels.clampedLinearGradient(xs.baseAddress!, gs.baseAddress!, into: g.baseAddress!, count: g.count,
-                                                                 low: 0, high: high, slope: slope)
+                        ElementwiseKernels.clampedLinearGradient(
+                            xs.baseAddress!, gs.baseAddress!, into: g.baseAddress!, count: g.count,
+                            low: 0, high: high, slope: slope)
                     }
                 }
             }
@@ -119,10 +123,13 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
                         case .hardSilu: Self.scale(g, xs, ys) { x, _ in x <= -3 ? 0 : x >= 3 ? 1 : (2 * x + 3) / 6 }
                         case .gelu:
                             Self.scale(g, xs, ys) { x, _ in
-                                0.5 * (1 + erf(x * Float(0.5).squareRoot())) + x * exp(-0.5 * x * x) / Float(2 * Float.pi).squareRoot()
+                                0.5 * (1 + erf(x * Float(0.5).squareRoot())) + x * exp(-0.5 * x * x)
+                                    / Float(2 * Float.pi).squareRoot()
                             }
                         case .elu: Self.scale(g, xs, ys) { x, y in x > 0 ? 1 : y + 1 }
-                        case .selu: Self.scale(g, xs, ys) { x, y in x > 0 ? Self.seluScale : y + Self.seluScale * Self.seluAlpha }
+                        case .selu:
+                            Self.scale(g, xs, ys) { x, y in x > 0 ? Self.seluScale : y + Self.seluScale * Self.seluAlpha
+                            }
                         case .softplus: Self.scale(g, xs, ys) { x, _ in 1 / (1 + exp(-x)) }
                         case .softsign:
                             Self.scale(g, xs, ys) { x, _ in
@@ -145,8 +152,10 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
     }
 
     @inline(__always)
-    private static func scale(_ g: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>,
-                              _ derivative: (Float, Float) -> Float) {
+    private static func scale(
+        _ g: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>,
+        _ derivative: (Float, Float) -> Float
+    ) {
         for i in 0..<g.count { g[i] *= derivative(x[i], y[i]) }
     }
 }

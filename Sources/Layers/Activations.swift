@@ -1,7 +1,7 @@
 import SurgeonCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keras `Activation`: applies a named function element-wise (softmax over the last axis).
@@ -28,8 +28,11 @@ public struct Activation: Layer {
         return LayerOutput(function.apply(x))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
-        LayerGradients(inputs: [function.backward(outputGradient, input: try singleInput(inputs), output: output.value)])
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
+        LayerGradients(inputs: [function.backward(outputGradient, input: try singleInput(inputs), output: output.value)]
+        )
     }
 }
 
@@ -58,13 +61,16 @@ public struct ReLU: Layer {
         let slope = try config.double("negative_slope", default: 0)
         let threshold = try config.double("threshold", default: 0)
         if let maxValue, maxValue < 0 {
-            throw LayerError.config(.invalid(key: "max_value", value: configNumber(maxValue), expected: "a number >= 0 or null"))
+            throw LayerError.config(
+                .invalid(key: "max_value", value: configNumber(maxValue), expected: "a number >= 0 or null"))
         }
         guard slope >= 0 else {
-            throw LayerError.config(.invalid(key: "negative_slope", value: configNumber(slope), expected: "a number >= 0"))
+            throw LayerError.config(
+                .invalid(key: "negative_slope", value: configNumber(slope), expected: "a number >= 0"))
         }
         guard threshold >= 0 else {
-            throw LayerError.config(.invalid(key: "threshold", value: configNumber(threshold), expected: "a number >= 0"))
+            throw LayerError.config(
+                .invalid(key: "threshold", value: configNumber(threshold), expected: "a number >= 0"))
         }
         self.init(maxValue: maxValue.map { Float($0) }, negativeSlope: Float(slope), threshold: Float(threshold))
     }
@@ -82,16 +88,22 @@ public struct ReLU: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
-        guard threshold == 0 else { return LayerOutput(x.map { $0 > threshold ? min($0, cap) : slope * ($0 - threshold) }) }
-        return LayerOutput(Tensor(shape: x.shape) { p in
-            x.scalars.withUnsafeBufferPointer { src in
-                ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count,
-                                                 low: threshold, high: cap, slope: slope)
-            }
-        })
+        guard threshold == 0 else {
+            return LayerOutput(x.map { $0 > threshold ? min($0, cap) : slope * ($0 - threshold) })
+        }
+        return LayerOutput(
+            Tensor(shape: x.shape) { p in
+                x.scalars.withUnsafeBufferPointer { src in
+                    ElementwiseKernels.clampedLinear(
+                        src.baseAddress!, into: p.baseAddress!, count: p.count,
+                        low: threshold, high: cap, slope: slope)
+                }
+            })
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let cap = maxValue ?? .infinity, threshold = threshold, slope = negativeSlope
         try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
@@ -106,8 +118,9 @@ public struct ReLU: Layer {
         let dx = Tensor(shape: x.shape) { g in
             x.scalars.withUnsafeBufferPointer { xs in
                 outputGradient.scalars.withUnsafeBufferPointer { dy in
-                    ElementwiseKernels.clampedLinearGradient(xs.baseAddress!, dy.baseAddress!, into: g.baseAddress!,
-                                                             count: g.count, low: threshold, high: cap, slope: slope)
+                    ElementwiseKernels.clampedLinearGradient(
+                        xs.baseAddress!, dy.baseAddress!, into: g.baseAddress!,
+                        count: g.count, low: threshold, high: cap, slope: slope)
                 }
             }
         }
@@ -142,25 +155,32 @@ public struct LeakyReLU: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let slope = Float(negativeSlope)
-        return LayerOutput(Tensor(shape: x.shape) { p in
-            x.scalars.withUnsafeBufferPointer { src in
-                ElementwiseKernels.clampedLinear(src.baseAddress!, into: p.baseAddress!, count: p.count, low: 0, high: .infinity, slope: slope)
-            }
-        })
+        return LayerOutput(
+            Tensor(shape: x.shape) { p in
+                x.scalars.withUnsafeBufferPointer { src in
+                    ElementwiseKernels.clampedLinear(
+                        src.baseAddress!, into: p.baseAddress!, count: p.count, low: 0, high: .infinity, slope: slope)
+                }
+            })
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
         let slope = Float(negativeSlope)
-        return LayerGradients(inputs: [Tensor(shape: x.shape) { g in
-            x.scalars.withUnsafeBufferPointer { xs in
-                outputGradient.scalars.withUnsafeBufferPointer { dy in
-                    ElementwiseKernels.clampedLinearGradient(xs.baseAddress!, dy.baseAddress!, into: g.baseAddress!, count: g.count,
-                                                             low: 0, high: .infinity, slope: slope)
+        return LayerGradients(inputs: [
+            Tensor(shape: x.shape) { g in
+                x.scalars.withUnsafeBufferPointer { xs in
+                    outputGradient.scalars.withUnsafeBufferPointer { dy in
+                        ElementwiseKernels.clampedLinearGradient(
+                            xs.baseAddress!, dy.baseAddress!, into: g.baseAddress!, count: g.count,
+                            low: 0, high: .infinity, slope: slope)
+                    }
                 }
             }
-        }])
+        ])
     }
 }
 
@@ -188,8 +208,12 @@ public struct Softmax: Layer {
         LayerOutput(Softmax.softmax(try singleInput(inputs)))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
-        LayerGradients(inputs: [Softmax.backward(outputGradient, output: output.value, axisSize: output.value.channelCount)])
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
+        LayerGradients(inputs: [
+            Softmax.backward(outputGradient, output: output.value, axisSize: output.value.channelCount)
+        ])
     }
 
     /// Softmax over the last axis, stabilised by subtracting each row's maximum.
@@ -272,7 +296,11 @@ extension Activation {
     public static var examples: [LayerExample] {
         ActivationFunction.allCases.filter { $0 != .softmax }.map { function in
             LayerExample("Activation \(function.rawValue)") { Activation(function) }
-        } + [LayerExample("Activation from its Keras config (swish)") { try Activation(config: LayerConfig(["activation": "swish"])) }]
+        } + [
+            LayerExample("Activation from its Keras config (swish)") {
+                try Activation(config: LayerConfig(["activation": "swish"]))
+            }
+        ]
     }
 }
 
@@ -281,7 +309,9 @@ extension ReLU {
         [
             LayerExample("ReLU") { ReLU() },
             LayerExample("ReLU capped leaky") { ReLU(maxValue: 0.5, negativeSlope: 0.2, threshold: 0.1) },
-            LayerExample("ReLU from its Keras config (max_value 6)") { try ReLU(config: LayerConfig(["max_value": 6])) },
+            LayerExample("ReLU from its Keras config (max_value 6)") {
+                try ReLU(config: LayerConfig(["max_value": 6]))
+            },
         ]
     }
 }
@@ -290,7 +320,9 @@ extension LeakyReLU {
     public static var examples: [LayerExample] {
         [
             LayerExample("LeakyReLU") { LeakyReLU() },
-            LayerExample("LeakyReLU from its Keras config (slope 0.2)") { try LeakyReLU(config: LayerConfig(["negative_slope": 0.2])) },
+            LayerExample("LeakyReLU from its Keras config (slope 0.2)") {
+                try LeakyReLU(config: LayerConfig(["negative_slope": 0.2]))
+            },
         ]
     }
 }

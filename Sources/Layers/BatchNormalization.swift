@@ -26,23 +26,32 @@ public struct BatchNormalization: Layer {
         let axis: Int
         if case let .array(items)? = config["axis"] {
             guard items.count == 1, case let .number(a) = items[0] else {
-                throw LayerError.unsupported("BatchNormalization over several axes \(ConfigValue.array(items)) is not supported; only the channel axis")
+                throw LayerError.unsupported(
+                    "BatchNormalization over several axes \(ConfigValue.array(items)) is not supported; only the "
+                        + "channel axis"
+                )
             }
             axis = Int(a)
         } else {
             axis = try config.int("axis", default: -1)
         }
         guard axis == -1 || axis > 0 else {
-            throw LayerError.unsupported("BatchNormalization over axis \(axis) is not supported; only the channel axis (-1)")
+            throw LayerError.unsupported(
+                "BatchNormalization over axis \(axis) is not supported; only the channel axis (-1)")
         }
         let epsilon = try config.double("epsilon", default: 1e-3)
         let momentum = try config.double("momentum", default: 0.99)
-        guard epsilon > 0 else { throw LayerError.config(.invalid(key: "epsilon", value: configNumber(epsilon), expected: "a positive number")) }
-        guard momentum >= 0, momentum <= 1 else {
-            throw LayerError.config(.invalid(key: "momentum", value: configNumber(momentum), expected: "a number in [0, 1]"))
+        guard epsilon > 0 else {
+            throw LayerError.config(
+                .invalid(key: "epsilon", value: configNumber(epsilon), expected: "a positive number"))
         }
-        self.init(epsilon: Float(epsilon), momentum: Float(momentum),
-                  center: try config.bool("center", default: true), scale: try config.bool("scale", default: true))
+        guard momentum >= 0, momentum <= 1 else {
+            throw LayerError.config(
+                .invalid(key: "momentum", value: configNumber(momentum), expected: "a number in [0, 1]"))
+        }
+        self.init(
+            epsilon: Float(epsilon), momentum: Float(momentum),
+            center: try config.bool("center", default: true), scale: try config.bool("scale", default: true))
         self.axis = axis
     }
 
@@ -50,8 +59,10 @@ public struct BatchNormalization: Layer {
     private var axis = -1
 
     public var config: LayerConfig {
-        LayerConfig(["axis": .number(Double(axis)), "epsilon": .number(Double(epsilon)), "momentum": .number(Double(momentum)),
-                     "center": .bool(center), "scale": .bool(scale)])
+        LayerConfig([
+            "axis": .number(Double(axis)), "epsilon": .number(Double(epsilon)), "momentum": .number(Double(momentum)),
+            "center": .bool(center), "scale": .bool(scale),
+        ])
     }
 
     /// gamma, when the layer scales.
@@ -88,9 +99,11 @@ public struct BatchNormalization: Layer {
     public var parameters: (gamma: [Float], beta: [Float], mean: [Float], variance: [Float]) {
         let k = trainableWeightCount
         let c = weights[k].count
-        return (scale ? weights[0].scalars : [Float](repeating: 1, count: c),
-                center ? weights[scale ? 1 : 0].scalars : [Float](repeating: 0, count: c),
-                weights[k].scalars, weights[k + 1].scalars)
+        return (
+            scale ? weights[0].scalars : [Float](repeating: 1, count: c),
+            center ? weights[scale ? 1 : 0].scalars : [Float](repeating: 0, count: c),
+            weights[k].scalars, weights[k + 1].scalars
+        )
     }
 
     struct Cache: Sendable {
@@ -124,11 +137,14 @@ public struct BatchNormalization: Layer {
             movingMean.scalars[j] = momentum * movingMean.scalars[j] + (1 - momentum) * Float(mean[j])
             movingVariance.scalars[j] = momentum * movingVariance.scalars[j] + (1 - momentum) * Float(variance[j])
         }
-        return LayerOutput(y, cache: Cache(normalized: normalized, inverseStd: inverseStd),
-                           updatedState: [movingMean, movingVariance])
+        return LayerOutput(
+            y, cache: Cache(normalized: normalized, inverseStd: inverseStd),
+            updatedState: [movingMean, movingVariance])
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         guard let cache = output.cache as? Cache else { throw LayerError.missingCache }
         let dy = outputGradient, xhat = cache.normalized
         let c = dy.channelCount, rows = dy.count / max(c, 1)
@@ -140,7 +156,8 @@ public struct BatchNormalization: Layer {
         let gamma = parameters.gamma
         let m = Double(max(rows, 1))
         // dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
-        var a = [Float](repeating: 0, count: c), b = [Float](repeating: 0, count: c), d = [Float](repeating: 0, count: c)
+        var a = [Float](repeating: 0, count: c), b = [Float](repeating: 0, count: c),
+            d = [Float](repeating: 0, count: c)
         for j in 0..<c {
             let s = gamma[j] * cache.inverseStd[j]
             a[j] = s
@@ -150,8 +167,9 @@ public struct BatchNormalization: Layer {
         let dx = Tensor(shape: dy.shape) { out in
             dy.scalars.withUnsafeBufferPointer { g in
                 xhat.scalars.withUnsafeBufferPointer { h in
-                    ChannelKernels.affine(g.baseAddress!, scale: a, shift: b, plus: h.baseAddress!, zScale: d,
-                                          into: out.baseAddress!, rows: rows, channels: c)
+                    ChannelKernels.affine(
+                        g.baseAddress!, scale: a, shift: b, plus: h.baseAddress!, zScale: d,
+                        into: out.baseAddress!, rows: rows, channels: c)
                 }
             }
         }
@@ -168,7 +186,8 @@ public struct BatchNormalization: Layer {
         return x.scalars.withUnsafeBufferPointer { p in
             let first = ChannelKernels.sums(p.baseAddress!, nil, rows: rows, channels: c)
             let mean = first.sum.map { $0 / Double(max(rows, 1)) }
-            let centred = ChannelKernels.sums(p.baseAddress!, nil, shift: mean.map { Float($0) }, rows: rows, channels: c)
+            let centred = ChannelKernels.sums(
+                p.baseAddress!, nil, shift: mean.map { Float($0) }, rows: rows, channels: c)
             let variance = (0..<c).map { j in
                 let d = centred.sum[j] / Double(max(rows, 1))
                 return max(centred.productSum[j] / Double(max(rows, 1)) - d * d, 0)
@@ -182,8 +201,9 @@ public struct BatchNormalization: Layer {
         let c = x.channelCount
         return Tensor(shape: x.shape) { out in
             x.scalars.withUnsafeBufferPointer { p in
-                ChannelKernels.affine(p.baseAddress!, scale: factor, shift: shift, into: out.baseAddress!,
-                                      rows: x.count / max(c, 1), channels: c)
+                ChannelKernels.affine(
+                    p.baseAddress!, scale: factor, shift: shift, into: out.baseAddress!,
+                    rows: x.count / max(c, 1), channels: c)
             }
         }
     }

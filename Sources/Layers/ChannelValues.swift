@@ -17,7 +17,8 @@ public enum ChannelValues: Sendable, Equatable {
             var values: [Float] = []
             for item in items {
                 guard case let .number(d) = item, d.isFinite else {
-                    throw LayerError.config(.invalid(key: key, value: ConfigValue.array(items).description, expected: expected))
+                    throw LayerError.config(
+                        .invalid(key: key, value: ConfigValue.array(items).description, expected: expected))
                 }
                 values.append(Float(d))
             }

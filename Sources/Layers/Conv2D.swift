@@ -10,8 +10,10 @@ public struct Conv2D: Layer {
     public let activation: ActivationFunction
     public var weights: [Tensor] = []
 
-    public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
-                dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear) {
+    public init(
+        filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
+        dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear
+    ) {
         self.filters = filters
         self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding, dilation: dilationRate)
         self.useBias = useBias
@@ -24,12 +26,16 @@ public struct Conv2D: Layer {
         useBias = try config.bool("use_bias", default: true)
         activation = try config.activation()
         let groups = try config.int("groups", default: 1)
-        guard groups == 1 else { throw LayerError.unsupported("Conv2D with groups = \(groups) is not supported; only groups = 1") }
+        guard groups == 1 else {
+            throw LayerError.unsupported("Conv2D with groups = \(groups) is not supported; only groups = 1")
+        }
     }
 
     public var config: LayerConfig {
-        var c = LayerConfig(["filters": .number(Double(filters)), "use_bias": .bool(useBias),
-                             "activation": .string(activation.rawValue), "groups": 1])
+        var c = LayerConfig([
+            "filters": .number(Double(filters)), "use_bias": .bool(useBias),
+            "activation": .string(activation.rawValue), "groups": 1,
+        ])
         window.write(to: &c, sizeKey: "kernel_size")
         return c
     }
@@ -53,7 +59,8 @@ public struct Conv2D: Layer {
     public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         let shapes = try weightShapes(for: inputShapes)
         let area = window.size[0] * window.size[1]
-        let kernel = Tensor.glorotUniform(shape: shapes[0], fanIn: area * shapes[0][2], fanOut: area * filters, random: &random)
+        let kernel = Tensor.glorotUniform(
+            shape: shapes[0], fanIn: area * shapes[0][2], fanOut: area * filters, random: &random)
         return useBias ? [kernel, Tensor(shape: [filters])] : [kernel]
     }
 
@@ -65,7 +72,8 @@ public struct Conv2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
-            throw LayerError.inputShape("Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+            throw LayerError.inputShape(
+                "Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         var z = Convolution.forward(input: x, kernel: weights[0], geometry: g)
@@ -74,10 +82,13 @@ public struct Conv2D: Layer {
         return LayerOutput(y, cache: context.training && activation != .linear ? z : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
-            throw LayerError.inputShape("Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+            throw LayerError.inputShape(
+                "Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         let dz = try fusedActivationGradient(activation, outputGradient, output)
@@ -104,9 +115,11 @@ extension Conv2D: SurgeryRule {
 
     /// Slices the kernel `[kh, kw, in, out]` on both channel axes and the bias on `out`.
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
-        var layer = Conv2D(filters: keptOutputs.count, kernelSize: window.size, strides: window.strides, padding: window.padding,
-                           dilationRate: window.dilation, useBias: useBias, activation: activation)
-        layer.weights = [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
+        var layer = Conv2D(
+            filters: keptOutputs.count, kernelSize: window.size, strides: window.strides, padding: window.padding,
+            dilationRate: window.dilation, useBias: useBias, activation: activation)
+        layer.weights =
+            [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
@@ -117,11 +130,14 @@ extension Conv2D: SurgeryRule {
 
     /// A constant input channel `c` adds `k_c * sum over taps of kernel[., ., c, f]` to output
     /// `f`: exact unless the window reads zero padding, where border pixels see fewer taps.
-    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? {
+    public func foldingConstantInputs(
+        _ constants: [Int: Float], inputShapes: [Shape]
+    ) throws -> (layer: any Layer, exact: Bool)? {
         let g = try window.geometry(for: try singleInput(inputShapes))
         let added = foldedBias(kernel: weights[0], constants: constants)
-        var layer = Conv2D(filters: filters, kernelSize: window.size, strides: window.strides, padding: window.padding,
-                           dilationRate: window.dilation, useBias: true, activation: activation)
+        var layer = Conv2D(
+            filters: filters, kernelSize: window.size, strides: window.strides, padding: window.padding,
+            dilationRate: window.dilation, useBias: true, activation: activation)
         var bias = useBias ? weights[1] : Tensor(shape: [filters])
         bias.add(added)
         layer.weights = [weights[0], bias]
@@ -149,13 +165,20 @@ func foldedBias(kernel: Tensor, constants: [Int: Float]) -> Tensor {
 extension Conv2D {
     public static var examples: [LayerExample] {
         [
-            LayerExample("Conv2D 3x3 same relu") { Conv2D(filters: 5, kernelSize: [3, 3], padding: .same, activation: .relu) },
+            LayerExample("Conv2D 3x3 same relu") {
+                Conv2D(filters: 5, kernelSize: [3, 3], padding: .same, activation: .relu)
+            },
             LayerExample("Conv2D 3x3 stride 2 valid no bias") {
                 Conv2D(filters: 3, kernelSize: [3, 3], strides: [2, 2], padding: .valid, useBias: false)
             },
-            LayerExample("Conv2D dilated") { Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, dilationRate: [2, 2]) },
+            LayerExample("Conv2D dilated") {
+                Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, dilationRate: [2, 2])
+            },
             LayerExample("Conv2D from its Keras config (stride 2 same relu)") {
-                try Conv2D(config: LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"]))
+                try Conv2D(
+                    config: LayerConfig([
+                        "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu",
+                    ]))
             },
         ]
     }

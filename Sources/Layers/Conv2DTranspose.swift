@@ -18,8 +18,10 @@ public struct Conv2DTranspose: Layer {
     public let activation: ActivationFunction
     public var weights: [Tensor] = []
 
-    public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
-                useBias: Bool = true, activation: ActivationFunction = .linear) {
+    public init(
+        filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
+        useBias: Bool = true, activation: ActivationFunction = .linear
+    ) {
         self.filters = filters
         self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding)
         self.useBias = useBias
@@ -30,10 +32,12 @@ public struct Conv2DTranspose: Layer {
         filters = try config.positiveInt("filters")
         window = try WindowOptions(config: config, sizeKey: "kernel_size")
         guard window.dilation == [1, 1] else {
-            throw LayerError.unsupported("Conv2DTranspose with dilation_rate \(window.dilation) is not supported; only [1, 1]")
+            throw LayerError.unsupported(
+                "Conv2DTranspose with dilation_rate \(window.dilation) is not supported; only [1, 1]")
         }
         if let outputPadding = config["output_padding"], outputPadding != .null {
-            throw LayerError.unsupported("Conv2DTranspose with output_padding \(outputPadding) is not supported; only null")
+            throw LayerError.unsupported(
+                "Conv2DTranspose with output_padding \(outputPadding) is not supported; only null")
         }
         useBias = try config.bool("use_bias", default: true)
         activation = try config.activation()
@@ -41,8 +45,10 @@ public struct Conv2DTranspose: Layer {
 
     /// Keras 3's Conv2DTranspose takes no `groups`, so none is written.
     public var config: LayerConfig {
-        var c = LayerConfig(["filters": .number(Double(filters)), "use_bias": .bool(useBias),
-                             "activation": .string(activation.rawValue), "output_padding": .null])
+        var c = LayerConfig([
+            "filters": .number(Double(filters)), "use_bias": .bool(useBias),
+            "activation": .string(activation.rawValue), "output_padding": .null,
+        ])
         window.write(to: &c, sizeKey: "kernel_size")
         return c
     }
@@ -59,7 +65,9 @@ public struct Conv2DTranspose: Layer {
 
     public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] {
         let input = try singleInput(inputShapes)
-        guard input.count == 3 else { throw LayerError.inputShape("expects an image input [height, width, channels], got \(input)") }
+        guard input.count == 3 else {
+            throw LayerError.inputShape("expects an image input [height, width, channels], got \(input)")
+        }
         let kernel = window.size + [filters, input[2]]
         return useBias ? [kernel, [filters]] : [kernel]
     }
@@ -69,7 +77,8 @@ public struct Conv2DTranspose: Layer {
     public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         let shapes = try weightShapes(for: inputShapes)
         let area = window.size[0] * window.size[1]
-        let kernel = Tensor.glorotUniform(shape: shapes[0], fanIn: area * filters, fanOut: area * shapes[0][3], random: &random)
+        let kernel = Tensor.glorotUniform(
+            shape: shapes[0], fanIn: area * filters, fanOut: area * shapes[0][3], random: &random)
         return useBias ? [kernel, Tensor(shape: [filters])] : [kernel]
     }
 
@@ -87,7 +96,9 @@ public struct Conv2DTranspose: Layer {
         return LayerOutput(y, cache: context.training && activation != .linear ? z : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let g = try checkedGeometry(x)
         let dz = try fusedActivationGradient(activation, outputGradient, output)
@@ -107,19 +118,24 @@ public struct Conv2DTranspose: Layer {
         guard input.count == 3, input[0] > 0, input[1] > 0 else {
             throw LayerError.inputShape("expects an image input [height, width, channels], got \(input)")
         }
-        let height = Self.outputLength(input[0], kernel: window.size[0], stride: window.strides[0], padding: window.padding)
-        let width = Self.outputLength(input[1], kernel: window.size[1], stride: window.strides[1], padding: window.padding)
-        let g = try ConvGeometry(inputHeight: height, inputWidth: width, kernel: window.size, strides: window.strides,
-                                 padding: window.padding)
+        let height = Self.outputLength(
+            input[0], kernel: window.size[0], stride: window.strides[0], padding: window.padding)
+        let width = Self.outputLength(
+            input[1], kernel: window.size[1], stride: window.strides[1], padding: window.padding)
+        let g = try ConvGeometry(
+            inputHeight: height, inputWidth: width, kernel: window.size, strides: window.strides,
+            padding: window.padding)
         guard g.outputHeight == input[0], g.outputWidth == input[1] else {
-            throw LayerError.inputShape("Conv2DTranspose: no adjoint convolution maps \([height, width]) back to \(input)")
+            throw LayerError.inputShape(
+                "Conv2DTranspose: no adjoint convolution maps \([height, width]) back to \(input)")
         }
         return g
     }
 
     private func checkedGeometry(_ x: Tensor) throws -> ConvGeometry {
         guard x.rank == 4, x.shape[3] == weights[0].shape[3] else {
-            throw LayerError.inputShape("Conv2DTranspose with a kernel for \(weights[0].shape[3]) input channels got input \(x.shape)")
+            throw LayerError.inputShape(
+                "Conv2DTranspose with a kernel for \(weights[0].shape[3]) input channels got input \(x.shape)")
         }
         return try geometry(for: Array(x.shape.dropFirst()))
     }
@@ -138,9 +154,11 @@ extension Conv2DTranspose: SurgeryRule {
 
     /// Slices the kernel `[kh, kw, out, in]` on axis 2 (filters) and 3 (inputs), the bias on `out`.
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
-        var layer = Conv2DTranspose(filters: keptOutputs.count, kernelSize: window.size, strides: window.strides,
-                                    padding: window.padding, useBias: useBias, activation: activation)
-        layer.weights = [weights[0].selecting(rows: keptOutputs, columns: try singleInput(keptInputs))]
+        var layer = Conv2DTranspose(
+            filters: keptOutputs.count, kernelSize: window.size, strides: window.strides,
+            padding: window.padding, useBias: useBias, activation: activation)
+        layer.weights =
+            [weights[0].selecting(rows: keptOutputs, columns: try singleInput(keptInputs))]
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
@@ -168,8 +186,11 @@ extension Conv2DTranspose {
                 Conv2DTranspose(filters: 4, kernelSize: [1, 1], strides: [2, 2], padding: .same)
             },
             LayerExample("Conv2DTranspose from its Keras config (stride 2 same)") {
-                try Conv2DTranspose(config: LayerConfig(["filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
-                                                         "output_padding": .null]))
+                try Conv2DTranspose(
+                    config: LayerConfig([
+                        "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                        "output_padding": .null,
+                    ]))
             },
         ]
     }

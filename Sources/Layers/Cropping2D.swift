@@ -63,7 +63,9 @@ public struct Cropping2D: Layer {
     }
 
     /// The output gradient placed back into the kept window; the cropped borders get zero.
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
         let oh = h - top - bottom, ow = w - left - right
@@ -85,13 +87,15 @@ public struct Cropping2D: Layer {
 
     private func checkSomethingIsLeft(_ input: Shape) throws {
         guard top + bottom < input[0], left + right < input[1] else {
-            throw LayerError.inputShape("Cropping2D cropping \(margins.configValue) leaves nothing of an input of shape \(input)")
+            throw LayerError.inputShape(
+                "Cropping2D cropping \(margins.configValue) leaves nothing of an input of shape \(input)")
         }
     }
 
     private func dimensions(_ x: Tensor) throws -> (Int, Int, Int, Int) {
         guard x.rank == 4 else {
-            throw LayerError.inputShape("Cropping2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
+            throw LayerError.inputShape(
+                "Cropping2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
         }
         try checkSomethingIsLeft(Array(x.shape.dropFirst()))
         return (x.shape[0], x.shape[1], x.shape[2], x.shape[3])

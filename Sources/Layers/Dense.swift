@@ -22,7 +22,9 @@ public struct Dense: Layer {
     }
 
     public var config: LayerConfig {
-        LayerConfig(["units": .number(Double(units)), "use_bias": .bool(useBias), "activation": .string(activation.rawValue)])
+        LayerConfig([
+            "units": .number(Double(units)), "use_bias": .bool(useBias), "activation": .string(activation.rawValue),
+        ])
     }
 
     public var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
@@ -33,7 +35,8 @@ public struct Dense: Layer {
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let input = try singleInput(inputShapes)
         guard input.count == 1 else {
-            throw LayerError.inputShape("Dense expects a flat input [features], got \(input); add a Flatten or global pooling layer before it")
+            throw LayerError.inputShape(
+                "Dense expects a flat input [features], got \(input); add a Flatten or global pooling layer before it")
         }
         return [units]
     }
@@ -71,7 +74,9 @@ public struct Dense: Layer {
         return LayerOutput(activation.apply(z), cache: context.training && activation != .linear ? z : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         guard x.rank == 2, x.shape[1] == weights[0].shape[0] else {
             throw LayerError.inputShape("Dense with a kernel for \(weights[0].shape[0]) features got input \(x.shape)")
@@ -84,12 +89,14 @@ public struct Dense: Layer {
             weights[0].scalars.withUnsafeBufferPointer { wp in
                 dz.scalars.withUnsafeBufferPointer { gp in
                     dw.scalars.withUnsafeMutableBufferPointer { dwp in
-                        Gemm.multiply(xp.baseAddress!, transposeA: true, gp.baseAddress!, into: dwp.baseAddress!,
-                                      m: features, n: units, k: n)
+                        Gemm.multiply(
+                            xp.baseAddress!, transposeA: true, gp.baseAddress!, into: dwp.baseAddress!,
+                            m: features, n: units, k: n)
                     }
                     dx.scalars.withUnsafeMutableBufferPointer { dxp in
-                        Gemm.multiply(gp.baseAddress!, wp.baseAddress!, transposeB: true, into: dxp.baseAddress!,
-                                      m: n, n: features, k: units)
+                        Gemm.multiply(
+                            gp.baseAddress!, wp.baseAddress!, transposeB: true, into: dxp.baseAddress!,
+                            m: n, n: features, k: units)
                     }
                 }
             }
@@ -109,7 +116,8 @@ extension Dense: SurgeryRule {
     /// Slices the kernel `[in, units]` on rows (input features) and columns, and the bias.
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
         var layer = Dense(units: keptOutputs.count, useBias: useBias, activation: activation)
-        layer.weights = [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
+        layer.weights =
+            [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
@@ -119,7 +127,9 @@ extension Dense: SurgeryRule {
     }
 
     /// A constant input feature `c` adds `k_c * kernel[c, f]` to output `f`: always exact.
-    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? {
+    public func foldingConstantInputs(
+        _ constants: [Int: Float], inputShapes: [Shape]
+    ) throws -> (layer: any Layer, exact: Bool)? {
         var layer = Dense(units: units, useBias: true, activation: activation)
         var bias = useBias ? weights[1] : Tensor(shape: [units])
         bias.add(foldedBias(kernel: weights[0], constants: constants))

@@ -11,8 +11,10 @@ public struct DepthwiseConv2D: Layer {
     public let activation: ActivationFunction
     public var weights: [Tensor] = []
 
-    public init(kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid, depthMultiplier: Int = 1,
-                dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear) {
+    public init(
+        kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid, depthMultiplier: Int = 1,
+        dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear
+    ) {
         self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding, dilation: dilationRate)
         self.depthMultiplier = depthMultiplier
         self.useBias = useBias
@@ -27,8 +29,10 @@ public struct DepthwiseConv2D: Layer {
     }
 
     public var config: LayerConfig {
-        var c = LayerConfig(["depth_multiplier": .number(Double(depthMultiplier)), "use_bias": .bool(useBias),
-                             "activation": .string(activation.rawValue)])
+        var c = LayerConfig([
+            "depth_multiplier": .number(Double(depthMultiplier)), "use_bias": .bool(useBias),
+            "activation": .string(activation.rawValue),
+        ])
         window.write(to: &c, sizeKey: "kernel_size")
         return c
     }
@@ -55,8 +59,9 @@ public struct DepthwiseConv2D: Layer {
     public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         let shapes = try weightShapes(for: inputShapes)
         let area = window.size[0] * window.size[1]
-        let kernel = Tensor.glorotUniform(shape: shapes[0], fanIn: area * shapes[0][2], fanOut: area * depthMultiplier,
-                                          random: &random)
+        let kernel = Tensor.glorotUniform(
+            shape: shapes[0], fanIn: area * shapes[0][2], fanOut: area * depthMultiplier,
+            random: &random)
         return useBias ? [kernel, Tensor(shape: shapes[1])] : [kernel]
     }
 
@@ -67,7 +72,8 @@ public struct DepthwiseConv2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
-            throw LayerError.inputShape("DepthwiseConv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+            throw LayerError.inputShape(
+                "DepthwiseConv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         var z = DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g)
@@ -75,10 +81,13 @@ public struct DepthwiseConv2D: Layer {
         return LayerOutput(activation.apply(z), cache: context.training && activation != .linear ? z : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
-            throw LayerError.inputShape("DepthwiseConv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+            throw LayerError.inputShape(
+                "DepthwiseConv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         let dz = try fusedActivationGradient(activation, outputGradient, output)
@@ -101,12 +110,17 @@ extension DepthwiseConv2D: SurgeryRule {
         let keptIn = try singleInput(keptInputs)
         let expected = keptIn.flatMap { c in (0..<depthMultiplier).map { c * depthMultiplier + $0 } }
         guard keptOutputs == expected else {
-            throw LayerError.unsupported("a depthwise convolution keeps whole input channels with all \(depthMultiplier) of their filters; the kept outputs do not match the kept inputs")
+            throw LayerError.unsupported(
+                "a depthwise convolution keeps whole input channels with all \(depthMultiplier) of their filters; the "
+                    + "kept outputs do not match the kept inputs"
+            )
         }
-        var layer = DepthwiseConv2D(kernelSize: window.size, strides: window.strides, padding: window.padding,
-                                    depthMultiplier: depthMultiplier, dilationRate: window.dilation, useBias: useBias,
-                                    activation: activation)
-        layer.weights = [weights[0].selecting(keptIn, alongAxis: 2)]
+        var layer = DepthwiseConv2D(
+            kernelSize: window.size, strides: window.strides, padding: window.padding,
+            depthMultiplier: depthMultiplier, dilationRate: window.dilation, useBias: useBias,
+            activation: activation)
+        layer.weights =
+            [weights[0].selecting(keptIn, alongAxis: 2)]
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
@@ -124,7 +138,8 @@ extension DepthwiseConv2D {
         [
             LayerExample("DepthwiseConv2D m=1") { DepthwiseConv2D(kernelSize: [3, 3], padding: .same) },
             LayerExample("DepthwiseConv2D m=3 stride 2") {
-                DepthwiseConv2D(kernelSize: [3, 3], strides: [2, 2], padding: .same, depthMultiplier: 3, useBias: false)
+                DepthwiseConv2D(
+                    kernelSize: [3, 3], strides: [2, 2], padding: .same, depthMultiplier: 3, useBias: false)
             },
             LayerExample("DepthwiseConv2D from its Keras config (m=2 same)") {
                 try DepthwiseConv2D(config: LayerConfig(["kernel_size": 3, "depth_multiplier": 2, "padding": "same"]))

@@ -32,15 +32,18 @@ public struct Dropout: Layer {
     public init(config: LayerConfig) throws {
         let rate = try config.double("rate")
         guard rate >= 0, rate < 1 else {
-            throw LayerError.config(.invalid(key: "rate", value: ConfigValue.number(rate).description, expected: "a number in [0, 1)"))
+            throw LayerError.config(
+                .invalid(key: "rate", value: ConfigValue.number(rate).description, expected: "a number in [0, 1)"))
         }
         var noiseShape: [Int?]?
         if let value = config["noise_shape"], value != .null {
             let entries: [Int?]
             do { entries = try config.intList("noise_shape") } catch { entries = [0] }
             guard case .array = value, entries.allSatisfy({ ($0 ?? 1) > 0 }) else {
-                throw LayerError.config(.invalid(key: "noise_shape", value: value.description,
-                                                 expected: "null or a list of positive integers and nulls"))
+                throw LayerError.config(
+                    .invalid(
+                        key: "noise_shape", value: value.description,
+                        expected: "null or a list of positive integers and nulls"))
             }
             noiseShape = entries
         }
@@ -49,7 +52,9 @@ public struct Dropout: Layer {
     }
 
     public var config: LayerConfig {
-        LayerConfig(["rate": .number(rate), "noise_shape": noiseShapeValue, "seed": seed.map { .number(Double($0)) } ?? .null])
+        LayerConfig([
+            "rate": .number(rate), "noise_shape": noiseShapeValue, "seed": seed.map { .number(Double($0)) } ?? .null,
+        ])
     }
 
     private var noiseShapeValue: ConfigValue {
@@ -60,8 +65,11 @@ public struct Dropout: Layer {
         let input = try singleInput(inputShapes)
         if let noiseShape {
             // The batch extent is only known at run time (see `maskShape`).
-            let fits = noiseShape.count == input.count + 1
-                && zip(noiseShape.dropFirst(), input).allSatisfy { entry, extent in entry == nil || entry == 1 || entry == extent }
+            let fits =
+                noiseShape.count == input.count + 1
+                && zip(noiseShape.dropFirst(), input).allSatisfy { entry, extent in
+                    entry == nil || entry == 1 || entry == extent
+                }
             guard fits else { throw LayerError.inputShape(noiseShapeMessage(input)) }
         }
         return input
@@ -92,10 +100,13 @@ public struct Dropout: Layer {
         return LayerOutput(y, cache: context.seed)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         guard outputGradient.count == x.count else {
-            throw LayerError.inputShape("Dropout backward: output gradient of shape \(outputGradient.shape) for an input of shape \(x.shape)")
+            throw LayerError.inputShape(
+                "Dropout backward: output gradient of shape \(outputGradient.shape) for an input of shape \(x.shape)")
         }
         guard rate > 0, context.training || output.cache != nil else { return LayerGradients(inputs: [outputGradient]) }
         // The seed the forward pass used (kept in the cache), else this step's seed.
@@ -148,7 +159,9 @@ extension Dropout {
             LayerExample("Dropout") { Dropout(rate: 0.5) },
             LayerExample("Dropout per sample") { Dropout(rate: 0.2, noiseShape: [nil, 1, 1, 1]) },
             LayerExample("Dropout per channel", channels: 6) { Dropout(rate: 0.2, noiseShape: [nil, 1, 1, 6]) },
-            LayerExample("Dropout from its Keras config (rate 0.5)") { try Dropout(config: LayerConfig(["rate": 0.5])) },
+            LayerExample("Dropout from its Keras config (rate 0.5)") {
+                try Dropout(config: LayerConfig(["rate": 0.5]))
+            },
         ]
     }
 }

@@ -17,7 +17,8 @@ public struct Flatten: Layer {
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let input = try singleInput(inputShapes)
         guard !input.isEmpty else {
-            throw LayerError.inputShape("Flatten expects an input with at least one axis besides the batch axis, got []")
+            throw LayerError.inputShape(
+                "Flatten expects an input with at least one axis besides the batch axis, got []")
         }
         return [input.reduce(1, *)]
     }
@@ -25,12 +26,15 @@ public struct Flatten: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         guard x.rank >= 2 else {
-            throw LayerError.inputShape("Flatten expects a batch [batch, ...] with at least one axis besides the batch axis, got \(x.shape)")
+            throw LayerError.inputShape(
+                "Flatten expects a batch [batch, ...] with at least one axis besides the batch axis, got \(x.shape)")
         }
         return LayerOutput(try x.reshaped([x.shape[0], x.shape.dropFirst().reduce(1, *)]))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         return LayerGradients(inputs: [try outputGradient.reshaped(x.shape)])
     }

@@ -50,7 +50,9 @@ public struct GlobalAveragePooling2D: Layer {
         return LayerOutput(try y.reshaped(pooledShape(n, c, keepdims)))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
         try checkGradientShape(outputGradient, pooledShape(n, c, keepdims), layer: Self.kerasClassName)
@@ -102,10 +104,13 @@ public struct GlobalMaxPooling2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let (y, argmax) = try Self.pool(x)
-        return LayerOutput(try y.reshaped(pooledShape(x.shape[0], x.shape[3], keepdims)), cache: context.training ? argmax : nil)
+        return LayerOutput(
+            try y.reshaped(pooledShape(x.shape[0], x.shape[3], keepdims)), cache: context.training ? argmax : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, pixels, c) = try globalPoolingDimensions(x, layer: Self.kerasClassName)
         try checkGradientShape(outputGradient, pooledShape(n, c, keepdims), layer: Self.kerasClassName)
@@ -183,7 +188,8 @@ private func pooledShape(_ n: Int, _ c: Int, _ keepdims: Bool) -> [Int] { keepdi
 /// `(batch, height * width, channels)` of an NHWC batch.
 private func globalPoolingDimensions(_ x: Tensor, layer: String) throws -> (Int, Int, Int) {
     guard x.rank == 4, x.shape.dropFirst().allSatisfy({ $0 > 0 }) else {
-        throw LayerError.inputShape("\(layer) expects a batch of images [batch, height, width, channels], got \(x.shape)")
+        throw LayerError.inputShape(
+            "\(layer) expects a batch of images [batch, height, width, channels], got \(x.shape)")
     }
     return (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
 }
@@ -210,7 +216,9 @@ extension GlobalAveragePooling2D {
         [
             LayerExample("GlobalAveragePooling2D") { GlobalAveragePooling2D() },
             LayerExample("GlobalAveragePooling2D keepdims") { GlobalAveragePooling2D(keepdims: true) },
-            LayerExample("GlobalAveragePooling2D from its Keras config (empty)") { try GlobalAveragePooling2D(config: LayerConfig()) },
+            LayerExample("GlobalAveragePooling2D from its Keras config (empty)") {
+                try GlobalAveragePooling2D(config: LayerConfig())
+            },
         ]
     }
 }

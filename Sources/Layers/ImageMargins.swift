@@ -29,8 +29,9 @@ struct ImageMargins: Equatable {
         case let .array(items) where items.count == 2:
             if case let .array(rows) = items[0], case let .array(columns) = items[1] {
                 guard rows.count == 2, columns.count == 2 else { throw invalid }
-                self.init(top: try count(rows[0]), bottom: try count(rows[1]),
-                          left: try count(columns[0]), right: try count(columns[1]))
+                self.init(
+                    top: try count(rows[0]), bottom: try count(rows[1]),
+                    left: try count(columns[0]), right: try count(columns[1]))
             } else {
                 let h = try count(items[0]), w = try count(items[1])
                 self.init(top: h, bottom: h, left: w, right: w)

@@ -15,9 +15,11 @@ public struct InputLayer: Layer {
         let full = try config.intList(key)
         let sample = full.dropFirst()
         guard !sample.isEmpty, sample.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw LayerError.config(.invalid(
-                key: key, value: ConfigValue.array(full.map { $0.map { .number(Double($0)) } ?? .null }).description,
-                expected: "[null, positive sizes...]"))
+            throw LayerError.config(
+                .invalid(
+                    key: key,
+                    value: ConfigValue.array(full.map { $0.map { .number(Double($0)) } ?? .null }).description,
+                    expected: "[null, positive sizes...]"))
         }
         shape = sample.map { $0! }
     }
@@ -36,7 +38,9 @@ public struct InputLayer: Layer {
         return LayerOutput(x)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         LayerGradients(inputs: [])
     }
 }
@@ -61,8 +65,10 @@ extension InputLayer {
     /// their harness (the surgery checker then checks that its channels stay pinned; the
     /// gradient check that it has nothing to differentiate).
     public static var examples: [LayerExample] {
-        [LayerExample("InputLayer [5, 7, 3] from its Keras config", inputForms: []) {
-            try InputLayer(config: LayerConfig(["batch_shape": [.null, 5, 7, 3]]))
-        }]
+        [
+            LayerExample("InputLayer [5, 7, 3] from its Keras config", inputForms: []) {
+                try InputLayer(config: LayerConfig(["batch_shape": [.null, 5, 7, 3]]))
+            }
+        ]
     }
 }

@@ -9,6 +9,7 @@ func singleInput<T>(_ inputs: [T]) throws -> T {
 /// Refuses a gradient handed to `backward` whose shape is not the output's.
 func checkGradientShape(_ gradient: Tensor, _ expected: [Int], layer: String) throws {
     guard gradient.shape == expected else {
-        throw LayerError.inputShape("\(layer) backward: output gradient of shape \(gradient.shape), expected \(expected)")
+        throw LayerError.inputShape(
+            "\(layer) backward: output gradient of shape \(gradient.shape), expected \(expected)")
     }
 }

@@ -18,7 +18,9 @@ public struct Add: ElementwiseMerge {
         return LayerOutput(y)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
         try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
         return LayerGradients(inputs: inputs.indices.map { layout.reduce($0, outputGradient, to: inputs[$0].shape) })
@@ -34,7 +36,9 @@ public struct Subtract: ElementwiseMerge {
     public init() {}
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        guard inputShapes.count == 2 else { throw LayerError.inputCount(expected: "exactly 2", actual: inputShapes.count) }
+        guard inputShapes.count == 2 else {
+            throw LayerError.inputCount(expected: "exactly 2", actual: inputShapes.count)
+        }
         return try MergeLayout.outputShape(inputShapes, layer: Self.kerasClassName)
     }
 
@@ -46,13 +50,17 @@ public struct Subtract: ElementwiseMerge {
         return LayerOutput(y)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let layout = try Self.layout(inputs)
         try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
         var negated = outputGradient
         negated.scale(by: -1)
-        return LayerGradients(inputs: [layout.reduce(0, outputGradient, to: inputs[0].shape),
-                                       layout.reduce(1, negated, to: inputs[1].shape)])
+        return LayerGradients(inputs: [
+            layout.reduce(0, outputGradient, to: inputs[0].shape),
+            layout.reduce(1, negated, to: inputs[1].shape),
+        ])
     }
 
     private static func layout(_ inputs: [Tensor]) throws -> MergeLayout {
@@ -77,7 +85,9 @@ public struct Average: ElementwiseMerge {
         return LayerOutput(y)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
         try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
         var share = outputGradient
@@ -102,15 +112,18 @@ public struct Maximum: ElementwiseMerge {
     }
 
     /// dLoss/dInput_k = dy where input k is the (first) maximum, else 0.
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
         try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
         let winner = Self.maximum(inputs.indices.map { layout.expand($0, inputs[$0]) }).winner
-        return LayerGradients(inputs: inputs.indices.map { k in
-            var g = outputGradient
-            for i in 0..<g.count where winner[i] != k { g.scalars[i] = 0 }
-            return layout.reduce(k, g, to: inputs[k].shape)
-        })
+        return LayerGradients(
+            inputs: inputs.indices.map { k in
+                var g = outputGradient
+                for i in 0..<g.count where winner[i] != k { g.scalars[i] = 0 }
+                return layout.reduce(k, g, to: inputs[k].shape)
+            })
     }
 
     /// The element-wise maximum of same-shape tensors and, per element, the first input
@@ -143,13 +156,16 @@ public struct Multiply: ElementwiseMerge {
 
     /// dLoss/dInput_i = dy * product of the other inputs (no division, so zeros are fine),
     /// summed over the axes input i was broadcast along.
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
         try checkGradientShape(outputGradient, layout.shape, layer: Self.kerasClassName)
         let expanded = inputs.indices.map { layout.expand($0, inputs[$0]) }
-        return LayerGradients(inputs: inputs.indices.map { i in
-            layout.reduce(i, Self.product([outputGradient] + expanded, skipping: i + 1), to: inputs[i].shape)
-        })
+        return LayerGradients(
+            inputs: inputs.indices.map { i in
+                layout.reduce(i, Self.product([outputGradient] + expanded, skipping: i + 1), to: inputs[i].shape)
+            })
     }
 
     /// The element-wise product of same-shape `tensors`, leaving out index `skipping`.
@@ -201,8 +217,9 @@ public struct Concatenate: Layer {
         }
         let leading = first.dropLast()
         guard inputShapes.allSatisfy({ $0.count == first.count && $0.dropLast() == leading }) else {
-            throw LayerError.inputShape("Concatenate needs inputs that agree on every axis but the last; got "
-                                        + inputShapes.map { "\($0)" }.joined(separator: ", "))
+            throw LayerError.inputShape(
+                "Concatenate needs inputs that agree on every axis but the last; got "
+                    + inputShapes.map { "\($0)" }.joined(separator: ", "))
         }
         return Array(leading) + [inputShapes.reduce(0) { $0 + $1.last! }]
     }
@@ -227,7 +244,9 @@ public struct Concatenate: Layer {
         return LayerOutput(y)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let (rows, widths, total) = try layout(inputs)
         try checkGradientShape(outputGradient, Array(inputs[0].shape.dropLast()) + [total], layer: Self.kerasClassName)
         var grads: [Tensor] = []
@@ -255,7 +274,8 @@ public struct Concatenate: Layer {
         _ = try outputShape(for: inputs.map { Array($0.shape.dropFirst()) })
         let batches = inputs.map { $0.shape.first ?? 0 }
         guard batches.allSatisfy({ $0 == batches[0] }) else {
-            throw LayerError.inputShape("Concatenate needs inputs of one batch size; got \(batches.map(String.init).joined(separator: ", "))")
+            throw LayerError.inputShape(
+                "Concatenate needs inputs of one batch size; got \(batches.map(String.init).joined(separator: ", "))")
         }
         let widths = inputs.map { $0.shape.last! }
         let rows = inputs[0].shape.dropLast().reduce(1, *)
@@ -314,7 +334,9 @@ extension Maximum {
     public static var examples: [LayerExample] {
         [
             LayerExample("Maximum", inputs: 2) { Maximum() },
-            LayerExample("Maximum of three with a [1, 1, C] input", inputForms: [.image, .pooled, .image]) { Maximum() },
+            LayerExample("Maximum of three with a [1, 1, C] input", inputForms: [.image, .pooled, .image]) {
+                Maximum()
+            },
             LayerExample("Maximum from its Keras config (empty)", inputs: 2) { try Maximum(config: LayerConfig()) },
         ]
     }
@@ -336,7 +358,9 @@ extension Concatenate {
     public static var examples: [LayerExample] {
         [
             LayerExample("Concatenate", inputs: 2) { Concatenate() },
-            LayerExample("Concatenate from its Keras config (axis -1)", inputs: 2) { try Concatenate(config: LayerConfig(["axis": -1])) },
+            LayerExample("Concatenate from its Keras config (axis -1)", inputs: 2) {
+                try Concatenate(config: LayerConfig(["axis": -1]))
+            },
         ]
     }
 }

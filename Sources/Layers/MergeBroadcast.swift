@@ -20,8 +20,9 @@ struct MergeLayout {
     static func outputShape(_ shapes: [Shape], layer: String) throws -> Shape {
         guard shapes.count >= 2 else { throw LayerError.inputCount(expected: "at least 2", actual: shapes.count) }
         guard shapes.allSatisfy({ !$0.isEmpty }) else {
-            throw LayerError.inputShape("\(layer) needs inputs with an axis besides the batch axis; got "
-                                        + shapes.map { "\($0)" }.joined(separator: ", "))
+            throw LayerError.inputShape(
+                "\(layer) needs inputs with an axis besides the batch axis; got "
+                    + shapes.map { "\($0)" }.joined(separator: ", "))
         }
         let rank = shapes.map(\.count).max() ?? 0
         var out = [Int](repeating: 1, count: rank)
@@ -29,8 +30,9 @@ struct MergeLayout {
             let padded = [Int](repeating: 1, count: rank - shape.count) + shape
             for a in 0..<rank where padded[a] != out[a] {
                 guard out[a] == 1 || padded[a] == 1 else {
-                    throw LayerError.inputShape("\(layer) needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got "
-                                                + shapes.map { "\($0)" }.joined(separator: ", "))
+                    throw LayerError.inputShape(
+                        "\(layer) needs inputs of one shape, or shapes that broadcast (each axis equal or 1); got "
+                            + shapes.map { "\($0)" }.joined(separator: ", "))
                 }
                 if out[a] == 1 { out[a] = padded[a] }
             }
@@ -44,7 +46,8 @@ struct MergeLayout {
         let sample = try MergeLayout.outputShape(inputs.map { Array($0.shape.dropFirst()) }, layer: layer)
         let batches = inputs.map { $0.shape.first ?? 0 }
         guard batches.allSatisfy({ $0 == batches[0] }) else {
-            throw LayerError.inputShape("\(layer) needs inputs of one batch size; got \(batches.map(String.init).joined(separator: ", "))")
+            throw LayerError.inputShape(
+                "\(layer) needs inputs of one batch size; got \(batches.map(String.init).joined(separator: ", "))")
         }
         shape = [batches[0]] + sample
         aligned = inputs.map { x in
@@ -159,8 +162,11 @@ extension ElementwiseMerge {
         let layer = Self.kerasClassName
         let out = try MergeLayout.outputShape(inputShapes, layer: layer)
         for (k, shape) in inputShapes.enumerated() where shape.last != out.last {
-            throw LayerError.unsupported("\(layer) broadcasts input \(k) of shape \(shape) over \(out.last ?? 1) channels; "
-                                         + "surgery supports broadcasting over the other axes only (each input with the output's channel count)")
+            throw LayerError.unsupported(
+                "\(layer) broadcasts input \(k) of shape \(shape) over \(out.last ?? 1) channels; "
+                    + "surgery supports broadcasting over the other axes only (each input with the output's channel "
+                    + "count)"
+            )
         }
         return .tied
     }

@@ -42,17 +42,24 @@ public struct Normalization: Layer {
         guard try !config.bool("invert", default: false) else {
             throw LayerError.unsupported("Normalization with invert = true is not supported; only invert = false")
         }
-        let hasMean = config["mean"].map { $0 != .null } ?? false, hasVariance = config["variance"].map { $0 != .null } ?? false
+        let hasMean = config["mean"].map { $0 != .null } ?? false,
+            hasVariance = config["variance"].map { $0 != .null } ?? false
         guard hasMean == hasVariance else {
-            throw LayerError.config(.invalid(key: hasMean ? "variance" : "mean", value: "null",
-                                             expected: "a value when '\(hasMean ? "mean" : "variance")' is given (both or neither)"))
+            throw LayerError.config(
+                .invalid(
+                    key: hasMean ? "variance" : "mean", value: "null",
+                    expected: "a value when '\(hasMean ? "mean" : "variance")' is given (both or neither)"))
         }
-        statistics = hasMean ? (try ChannelValues(config: config, key: "mean"), try ChannelValues(config: config, key: "variance")) : nil
+        statistics =
+            hasMean
+            ? (try ChannelValues(config: config, key: "mean"), try ChannelValues(config: config, key: "variance")) : nil
     }
 
     public var config: LayerConfig {
-        LayerConfig(["axis": axis, "invert": false,
-                     "mean": statistics?.mean.configValue ?? .null, "variance": statistics?.variance.configValue ?? .null])
+        LayerConfig([
+            "axis": axis, "invert": false,
+            "mean": statistics?.mean.configValue ?? .null, "variance": statistics?.variance.configValue ?? .null,
+        ])
     }
 
     /// The axis read from a config: an integer or a one-element list; nil means the last.
@@ -60,7 +67,8 @@ public struct Normalization: Layer {
         var single = value
         if case let .array(items) = value, items.count == 1 { single = items[0] }
         guard case let .number(d) = single, d == d.rounded(), d == -1 || d > 0 else {
-            throw LayerError.unsupported("Normalization over axis \(value) is not supported; only the last (channel) axis (-1)")
+            throw LayerError.unsupported(
+                "Normalization over axis \(value) is not supported; only the last (channel) axis (-1)")
         }
         return d == -1 ? nil : Int(d)
     }
@@ -72,14 +80,17 @@ public struct Normalization: Layer {
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let input = try singleInput(inputShapes)
         if let index = try Self.axisIndex(axis), index != input.count {
-            throw LayerError.unsupported("Normalization over axis \(axis) is not supported for an input of rank \(input.count + 1); "
-                                         + "only the last (channel) axis (-1 or \(input.count))")
+            throw LayerError.unsupported(
+                "Normalization over axis \(axis) is not supported for an input of rank \(input.count + 1); "
+                    + "only the last (channel) axis (-1 or \(input.count))")
         }
         let channels = input.last ?? 1
         if let statistics {
-            for (name, values) in [("mean", statistics.mean), ("variance", statistics.variance)] where !values.fits(channels: channels) {
-                throw LayerError.inputShape("Normalization \(name) \(values.description) does not fit an input of shape \(input): "
-                                            + "give one number, or one per channel (\(channels))")
+            for (name, values) in [("mean", statistics.mean), ("variance", statistics.variance)]
+            where !values.fits(channels: channels) {
+                throw LayerError.inputShape(
+                    "Normalization \(name) \(values.description) does not fit an input of shape \(input): "
+                        + "give one number, or one per channel (\(channels))")
             }
         }
         return input
@@ -93,7 +104,8 @@ public struct Normalization: Layer {
     /// Keras's initial statistics: mean 0, variance 1, count 0.
     public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         let channels = try outputShape(for: inputShapes).last ?? 1
-        return statistics == nil ? [Tensor(shape: [channels]), Tensor(shape: [channels], repeating: 1), Tensor(shape: [])] : []
+        return statistics == nil
+            ? [Tensor(shape: [channels]), Tensor(shape: [channels], repeating: 1), Tensor(shape: [])] : []
     }
 
     public func macs(inputShapes: [Shape], outputShape: Shape) -> Int { outputShape.reduce(1, *) }
@@ -106,7 +118,8 @@ public struct Normalization: Layer {
             variance = statistics.variance.values(channels: channels)
         } else {
             guard weights.count == 3, weights[0].count == channels, weights[1].count == channels else {
-                throw LayerError.weights("Normalization needs mean and variance weights of \(channels) values; has \(weights.map(\.shape))")
+                throw LayerError.weights(
+                    "Normalization needs mean and variance weights of \(channels) values; has \(weights.map(\.shape))")
             }
             mean = weights[0].scalars
             variance = weights[1].scalars
@@ -122,7 +135,9 @@ public struct Normalization: Layer {
         return LayerOutput(BatchNormalization.affine(x, factor: f.scale, shift: f.shift))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let c = try channels(of: x)
         try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
@@ -132,7 +147,9 @@ public struct Normalization: Layer {
     }
 
     private func channels(of x: Tensor) throws -> Int {
-        guard x.rank >= 2 else { throw LayerError.inputShape("Normalization expects a batch [batch, ..., channels], got \(x.shape)") }
+        guard x.rank >= 2 else {
+            throw LayerError.inputShape("Normalization expects a batch [batch, ..., channels], got \(x.shape)")
+        }
         _ = try outputShape(for: [Array(x.shape.dropFirst())])
         return x.channelCount
     }
@@ -147,9 +164,14 @@ extension Normalization: SurgeryRule {
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
         var layer = self
         if let statistics {
-            layer = Normalization(mean: statistics.mean.selecting(keptOutputs), variance: statistics.variance.selecting(keptOutputs), axis: axis)
+            layer = Normalization(
+                mean: statistics.mean.selecting(keptOutputs), variance: statistics.variance.selecting(keptOutputs),
+                axis: axis)
         } else {
-            layer.weights = [weights[0].selecting(keptOutputs, alongAxis: 0), weights[1].selecting(keptOutputs, alongAxis: 0), weights[2]]
+            layer.weights = [
+                weights[0].selecting(keptOutputs, alongAxis: 0), weights[1].selecting(keptOutputs, alongAxis: 0),
+                weights[2],
+            ]
         }
         return layer
     }
@@ -170,7 +192,8 @@ extension Normalization {
                 Normalization(mean: .perChannel([0.5, -1, 0, 2, 1]), variance: .perChannel([1, 4, 0.25, 2, 0.5]))
             },
             LayerExample("Normalization from its Keras config (adapted: statistics as weights)") {
-                try Normalization(config: LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]))
+                try Normalization(
+                    config: LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]))
             },
         ]
     }

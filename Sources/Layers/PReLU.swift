@@ -30,12 +30,16 @@ public struct PReLU: Layer {
         default:
             let axes = try config.intList("shared_axes")
             guard axes.allSatisfy({ $0 != nil }) else {
-                throw LayerError.config(.invalid(key: "shared_axes", value: config["shared_axes"]?.description ?? "null",
-                                                 expected: "null, an axis or a list of axes"))
+                throw LayerError.config(
+                    .invalid(
+                        key: "shared_axes", value: config["shared_axes"]?.description ?? "null",
+                        expected: "null, an axis or a list of axes"))
             }
             sharedAxes = axes.compactMap { $0 }
         }
-        var keras: [String: ConfigValue] = ["alpha_initializer": "zeros", "alpha_regularizer": .null, "alpha_constraint": .null]
+        var keras: [String: ConfigValue] = [
+            "alpha_initializer": "zeros", "alpha_regularizer": .null, "alpha_constraint": .null,
+        ]
         for key in Self.kerasKeys { if let value = config[key] { keras[key] = value } }
         self.keras = keras
     }
@@ -53,8 +57,9 @@ public struct PReLU: Layer {
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
         let input = try singleInput(inputShapes)
         for axis in sharedAxes ?? [] where axis < 1 || axis > input.count {
-            throw LayerError.inputShape("PReLU shared_axes \(sharedAxes ?? []) must name axes 1...\(input.count) of an input of shape \(input) "
-                                        + "(axis 0 is the batch)")
+            throw LayerError.inputShape(
+                "PReLU shared_axes \(sharedAxes ?? []) must name axes 1...\(input.count) of an input of shape \(input) "
+                    + "(axis 0 is the batch)")
         }
         return input
     }
@@ -85,7 +90,8 @@ public struct PReLU: Layer {
             if case let .number(v) = settings["value"] ?? .number(0) { return Float(v) }
         default: break
         }
-        throw LayerError.unsupported("PReLU alpha_initializer \(value) is not supported for fresh weights; only zeros, ones or constant")
+        throw LayerError.unsupported(
+            "PReLU alpha_initializer \(value) is not supported for fresh weights; only zeros, ones or constant")
     }
 
     /// The input's per-sample shape with 1 on the shared axes.
@@ -100,11 +106,16 @@ public struct PReLU: Layer {
 
     /// The per-sample shape of `x` after checking it against alpha.
     private func sample(of x: Tensor) throws -> Shape {
-        guard x.rank >= 2 else { throw LayerError.inputShape("PReLU expects a batch [batch, ..., channels], got \(x.shape)") }
+        guard x.rank >= 2 else {
+            throw LayerError.inputShape("PReLU expects a batch [batch, ..., channels], got \(x.shape)")
+        }
         let sample = Array(x.shape.dropFirst())
         let expected = alphaShape(try outputShape(for: [sample]))
         guard weights.count == 1, weights[0].shape == expected else {
-            throw LayerError.inputShape("PReLU with alpha of shape \(weights.first?.shape ?? []) got input \(x.shape); expected alpha \(expected)")
+            throw LayerError.inputShape(
+                "PReLU with alpha of shape \(weights.first?.shape ?? []) got input \(x.shape); expected alpha "
+                    + "\(expected)"
+            )
         }
         return sample
     }
@@ -120,7 +131,9 @@ public struct PReLU: Layer {
 
     /// dx = dy (x >= 0) or alpha * dy; dalpha = the sum of dy * x over the negative elements
     /// that share the alpha (over the batch and the shared axes).
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let sample = try sample(of: x)
         try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
@@ -132,7 +145,8 @@ public struct PReLU: Layer {
             dAlpha[a] += Double(outputGradient.scalars[i]) * Double(x.scalars[i])
             dx.scalars[i] *= alpha[a]
         }
-        return LayerGradients(inputs: [dx], weights: [try Tensor(shape: weights[0].shape, scalars: dAlpha.map { Float($0) })])
+        return LayerGradients(
+            inputs: [dx], weights: [try Tensor(shape: weights[0].shape, scalars: dAlpha.map { Float($0) })])
     }
 }
 
@@ -151,7 +165,9 @@ extension PReLU: SurgeryRule {
     }
 
     public var weightChannelAxes: [WeightChannelAxes] {
-        weights.map { alpha in (alpha.shape.last ?? 1) == 1 ? WeightChannelAxes() : WeightChannelAxes(output: alpha.rank - 1) }
+        weights.map { alpha in
+            (alpha.shape.last ?? 1) == 1 ? WeightChannelAxes() : WeightChannelAxes(output: alpha.rank - 1)
+        }
     }
 }
 

@@ -38,7 +38,9 @@ public struct MaxPooling2D: Layer {
         return LayerOutput(y, cache: context.training ? argmax : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let g = try poolingGeometry(window, x)
         let argmax: [Int32]
@@ -49,7 +51,10 @@ public struct MaxPooling2D: Layer {
         }
         let outCount = outputGradient.count
         guard argmax.count == outCount, outCount == x.shape[0] * g.outputHeight * g.outputWidth * x.shape[3] else {
-            throw LayerError.inputShape("MaxPooling2D backward: output gradient of shape \(outputGradient.shape) does not match the forward pass")
+            throw LayerError.inputShape(
+                "MaxPooling2D backward: output gradient of shape \(outputGradient.shape) does not match the forward "
+                    + "pass"
+            )
         }
         let n = x.shape[0], sampleIn = g.inputHeight * g.inputWidth * x.shape[3]
         let sampleOut = g.outputHeight * g.outputWidth * x.shape[3]
@@ -198,7 +203,9 @@ public struct AveragePooling2D: Layer {
         return LayerOutput(y)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let g = try poolingGeometry(window, x)
         let n = x.shape[0], c = x.shape[3]
@@ -281,7 +288,9 @@ extension MaxPooling2D {
     public static var examples: [LayerExample] {
         [
             LayerExample("MaxPooling2D") { MaxPooling2D(poolSize: [2, 2], padding: .same) },
-            LayerExample("MaxPooling2D from its Keras config (2x2 valid)") { try MaxPooling2D(config: LayerConfig(["pool_size": 2])) },
+            LayerExample("MaxPooling2D from its Keras config (2x2 valid)") {
+                try MaxPooling2D(config: LayerConfig(["pool_size": 2]))
+            },
         ]
     }
 }

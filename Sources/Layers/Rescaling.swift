@@ -17,7 +17,9 @@ public struct Rescaling: Layer {
     public init(config: LayerConfig) throws {
         var values = config
         if values["offset"] == nil || values["offset"] == .null { values["offset"] = 0 }
-        self.init(scale: try ChannelValues(config: values, key: "scale"), offset: try ChannelValues(config: values, key: "offset"))
+        self.init(
+            scale: try ChannelValues(config: values, key: "scale"),
+            offset: try ChannelValues(config: values, key: "offset"))
     }
 
     public var config: LayerConfig { LayerConfig(["scale": scale.configValue, "offset": offset.configValue]) }
@@ -26,8 +28,9 @@ public struct Rescaling: Layer {
         let input = try singleInput(inputShapes)
         let channels = input.last ?? 1
         for (name, values) in [("scale", scale), ("offset", offset)] where !values.fits(channels: channels) {
-            throw LayerError.inputShape("Rescaling \(name) \(values.description) does not fit an input of shape \(input): "
-                                        + "give one number, or one per channel (\(channels))")
+            throw LayerError.inputShape(
+                "Rescaling \(name) \(values.description) does not fit an input of shape \(input): "
+                    + "give one number, or one per channel (\(channels))")
         }
         return input
     }
@@ -37,10 +40,13 @@ public struct Rescaling: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let c = try channels(of: x)
-        return LayerOutput(BatchNormalization.affine(x, factor: scale.values(channels: c), shift: offset.values(channels: c)))
+        return LayerOutput(
+            BatchNormalization.affine(x, factor: scale.values(channels: c), shift: offset.values(channels: c)))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let c = try channels(of: x)
         try checkGradientShape(outputGradient, x.shape, layer: Self.kerasClassName)
@@ -50,7 +56,9 @@ public struct Rescaling: Layer {
     }
 
     private func channels(of x: Tensor) throws -> Int {
-        guard x.rank >= 2 else { throw LayerError.inputShape("Rescaling expects a batch [batch, ..., channels], got \(x.shape)") }
+        guard x.rank >= 2 else {
+            throw LayerError.inputShape("Rescaling expects a batch [batch, ..., channels], got \(x.shape)")
+        }
         _ = try outputShape(for: [Array(x.shape.dropFirst())])
         return x.channelCount
     }

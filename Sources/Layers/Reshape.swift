@@ -15,10 +15,12 @@ public struct Reshape: Layer {
 
     public init(targetShape: [Int]) throws {
         guard !targetShape.isEmpty, targetShape.allSatisfy({ $0 > 0 || $0 == -1 }),
-              targetShape.filter({ $0 == -1 }).count <= 1
+            targetShape.filter({ $0 == -1 }).count <= 1
         else {
-            throw LayerError.config(.invalid(key: "target_shape", value: "\(targetShape)",
-                                             expected: "a non-empty list of positive integers with at most one -1"))
+            throw LayerError.config(
+                .invalid(
+                    key: "target_shape", value: "\(targetShape)",
+                    expected: "a non-empty list of positive integers with at most one -1"))
         }
         self.targetShape = targetShape
     }
@@ -27,8 +29,10 @@ public struct Reshape: Layer {
         let entries = try config.intList("target_shape")
         let shape = entries.compactMap { $0 }
         guard shape.count == entries.count else {
-            throw LayerError.config(.invalid(key: "target_shape", value: config["target_shape"]?.description ?? "null",
-                                             expected: "a non-empty list of positive integers with at most one -1"))
+            throw LayerError.config(
+                .invalid(
+                    key: "target_shape", value: config["target_shape"]?.description ?? "null",
+                    expected: "a non-empty list of positive integers with at most one -1"))
         }
         try self.init(targetShape: shape)
     }
@@ -45,7 +49,8 @@ public struct Reshape: Layer {
         let known = targetShape.filter { $0 != -1 }.reduce(1, *)
         let fits = targetShape.contains(-1) ? known > 0 && count % known == 0 : known == count
         guard fits else {
-            throw LayerError.inputShape("Reshape cannot turn an input of shape \(input) (\(count) values) into target_shape \(targetShape)")
+            throw LayerError.inputShape(
+                "Reshape cannot turn an input of shape \(input) (\(count) values) into target_shape \(targetShape)")
         }
         return targetShape.map { $0 == -1 ? count / known : $0 }
     }
@@ -57,10 +62,13 @@ public struct Reshape: Layer {
         return LayerOutput(try x.reshaped([x.shape[0]] + shape))
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         guard outputGradient.count == x.count else {
-            throw LayerError.inputShape("Reshape backward: output gradient of shape \(outputGradient.shape) for an input of shape \(x.shape)")
+            throw LayerError.inputShape(
+                "Reshape backward: output gradient of shape \(outputGradient.shape) for an input of shape \(x.shape)")
         }
         return LayerGradients(inputs: [try outputGradient.reshaped(x.shape)])
     }
@@ -80,9 +88,10 @@ extension Reshape: SurgeryRule {
         let channels = input.last ?? 1, last = output.last ?? 1
         if last == channels { return .identity }
         guard channels > 0, last % channels == 0 else {
-            throw LayerError.unsupported("Reshape of an input of shape \(input) to target_shape \(targetShape) splits its \(channels) channels "
-                                         + "across axes; surgery supports reshapes whose last extent is the channel count (such as "
-                                         + "[C] -> [1, 1, C] or [1, 1, C] -> [C]) or a multiple of it ([H, W, C] -> [H * W * C])")
+            throw LayerError.unsupported(
+                "Reshape of an input of shape \(input) to target_shape \(targetShape) splits its \(channels) channels "
+                    + "across axes; surgery supports reshapes whose last extent is the channel count (such as "
+                    + "[C] -> [1, 1, C] or [1, 1, C] -> [C]) or a multiple of it ([H, W, C] -> [H * W * C])")
         }
         return .flattened
     }
@@ -100,10 +109,18 @@ extension Reshape: SurgeryRule {
 extension Reshape {
     public static var examples: [LayerExample] {
         [
-            LayerExample("Reshape [C] -> [1, 1, C] (squeeze-excitation)", flatInput: true) { try Reshape(targetShape: [1, 1, -1]) },
-            LayerExample("Reshape [C] -> [1, 1, C] explicit", flatInput: true, channels: 6) { try Reshape(targetShape: [1, 1, 6]) },
-            LayerExample("Reshape [1, 1, C] -> [C] (MobileNet head)", inputForms: [.pooled]) { try Reshape(targetShape: [-1]) },
-            LayerExample("Reshape [1, 1, C] -> [C] explicit", inputForms: [.pooled], channels: 5) { try Reshape(targetShape: [5]) },
+            LayerExample("Reshape [C] -> [1, 1, C] (squeeze-excitation)", flatInput: true) {
+                try Reshape(targetShape: [1, 1, -1])
+            },
+            LayerExample("Reshape [C] -> [1, 1, C] explicit", flatInput: true, channels: 6) {
+                try Reshape(targetShape: [1, 1, 6])
+            },
+            LayerExample("Reshape [1, 1, C] -> [C] (MobileNet head)", inputForms: [.pooled]) {
+                try Reshape(targetShape: [-1])
+            },
+            LayerExample("Reshape [1, 1, C] -> [C] explicit", inputForms: [.pooled], channels: 5) {
+                try Reshape(targetShape: [5])
+            },
             LayerExample("Reshape [H, W, C] -> [H * W, C]", channels: 5) { try Reshape(targetShape: [-1, 5]) },
             LayerExample("Reshape [H, W, C] -> [1, H * W, C]", channels: 5) { try Reshape(targetShape: [1, -1, 5]) },
             LayerExample("Reshape [H, W, C] -> [H * W * C] (flattening)") { try Reshape(targetShape: [-1]) },

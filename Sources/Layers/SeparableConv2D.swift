@@ -15,8 +15,10 @@ public struct SeparableConv2D: Layer {
     public let activation: ActivationFunction
     public var weights: [Tensor] = []
 
-    public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid, depthMultiplier: Int = 1,
-                dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear) {
+    public init(
+        filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid, depthMultiplier: Int = 1,
+        dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear
+    ) {
         self.filters = filters
         self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding, dilation: dilationRate)
         self.depthMultiplier = depthMultiplier
@@ -35,8 +37,10 @@ public struct SeparableConv2D: Layer {
     /// Keras 3's SeparableConv2D takes no `groups` and no `kernel_*` arguments (its initialisers
     /// are `depthwise_*` and `pointwise_*`), so none is written.
     public var config: LayerConfig {
-        var c = LayerConfig(["filters": .number(Double(filters)), "depth_multiplier": .number(Double(depthMultiplier)),
-                             "use_bias": .bool(useBias), "activation": .string(activation.rawValue)])
+        var c = LayerConfig([
+            "filters": .number(Double(filters)), "depth_multiplier": .number(Double(depthMultiplier)),
+            "use_bias": .bool(useBias), "activation": .string(activation.rawValue),
+        ])
         window.write(to: &c, sizeKey: "kernel_size")
         return c
     }
@@ -62,8 +66,10 @@ public struct SeparableConv2D: Layer {
     public func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         let shapes = try weightShapes(for: inputShapes)
         let area = window.size[0] * window.size[1], channels = shapes[0][2]
-        let depthwise = Tensor.glorotUniform(shape: shapes[0], fanIn: area * channels, fanOut: area * depthMultiplier, random: &random)
-        let pointwise = Tensor.glorotUniform(shape: shapes[1], fanIn: channels * depthMultiplier, fanOut: filters, random: &random)
+        let depthwise = Tensor.glorotUniform(
+            shape: shapes[0], fanIn: area * channels, fanOut: area * depthMultiplier, random: &random)
+        let pointwise = Tensor.glorotUniform(
+            shape: shapes[1], fanIn: channels * depthMultiplier, fanOut: filters, random: &random)
         return [depthwise, pointwise] + (useBias ? [Tensor(shape: [filters])] : [])
     }
 
@@ -87,10 +93,13 @@ public struct SeparableConv2D: Layer {
         var z = Convolution.forward(input: d, kernel: weights[1], geometry: pointwise)
         if useBias { z.addChannelBias(weights[2]) }
         let y = activation.apply(z)
-        return LayerOutput(y, cache: context.training ? Cache(depthwise: d, preActivation: activation != .linear ? z : nil) : nil)
+        return LayerOutput(
+            y, cache: context.training ? Cache(depthwise: d, preActivation: activation != .linear ? z : nil) : nil)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (g, pointwise) = try geometries(x)
         let cache = output.cache as? Cache
@@ -100,20 +109,26 @@ public struct SeparableConv2D: Layer {
             dz = activation.backward(outputGradient, input: z, output: output.value)
         }
         let d = cache?.depthwise ?? DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g)
-        let (dd, dPointwise) = Convolution.backward(outputGradient: dz, input: d, kernel: weights[1], geometry: pointwise)
-        let (dx, dDepthwise) = DepthwiseConvolution.backward(outputGradient: dd!, input: x, kernel: weights[0], geometry: g)
+        let (dd, dPointwise) = Convolution.backward(
+            outputGradient: dz, input: d, kernel: weights[1], geometry: pointwise)
+        let (dx, dDepthwise) = DepthwiseConvolution.backward(
+            outputGradient: dd!, input: x, kernel: weights[0], geometry: g)
         return LayerGradients(inputs: [dx!], weights: [dDepthwise, dPointwise] + (useBias ? [dz.channelSums()] : []))
     }
 
     /// The depthwise step's geometry and the pointwise step's (1x1 on the depthwise output),
     /// after checking that `x` and the weights agree.
     private func geometries(_ x: Tensor) throws -> (ConvGeometry, ConvGeometry) {
-        guard x.rank == 4, x.shape[3] == weights[0].shape[2], weights[1].shape[2] == x.shape[3] * weights[0].shape[3] else {
-            throw LayerError.inputShape("SeparableConv2D with a depthwise kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+        guard x.rank == 4, x.shape[3] == weights[0].shape[2], weights[1].shape[2] == x.shape[3] * weights[0].shape[3]
+        else {
+            throw LayerError.inputShape(
+                "SeparableConv2D with a depthwise kernel for \(weights[0].shape[2]) input channels got input \(x.shape)"
+            )
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
-        let pointwise = try ConvGeometry(inputHeight: g.outputHeight, inputWidth: g.outputWidth, kernel: [1, 1], strides: [1, 1],
-                                         padding: .valid)
+        let pointwise = try ConvGeometry(
+            inputHeight: g.outputHeight, inputWidth: g.outputWidth, kernel: [1, 1], strides: [1, 1],
+            padding: .valid)
         return (g, pointwise)
     }
 }
@@ -132,10 +147,12 @@ extension SeparableConv2D: SurgeryRule {
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
         let keptIn = try singleInput(keptInputs)
         let rows = keptIn.flatMap { c in (0..<depthMultiplier).map { c * depthMultiplier + $0 } }
-        var layer = SeparableConv2D(filters: keptOutputs.count, kernelSize: window.size, strides: window.strides,
-                                    padding: window.padding, depthMultiplier: depthMultiplier, dilationRate: window.dilation,
-                                    useBias: useBias, activation: activation)
-        layer.weights = [weights[0].selecting(keptIn, alongAxis: 2), weights[1].selecting(rows: rows, columns: keptOutputs)]
+        var layer = SeparableConv2D(
+            filters: keptOutputs.count, kernelSize: window.size, strides: window.strides,
+            padding: window.padding, depthMultiplier: depthMultiplier, dilationRate: window.dilation,
+            useBias: useBias, activation: activation)
+        layer.weights =
+            [weights[0].selecting(keptIn, alongAxis: 2), weights[1].selecting(rows: rows, columns: keptOutputs)]
             + (useBias ? [weights[2].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
@@ -150,7 +167,9 @@ extension SeparableConv2D: SurgeryRule {
     /// A constant input channel `c` makes depthwise channel `c * m + q` the constant times the
     /// sum of its taps, which the pointwise kernel carries into the bias: exact unless the window
     /// reads zero padding.
-    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? {
+    public func foldingConstantInputs(
+        _ constants: [Int: Float], inputShapes: [Shape]
+    ) throws -> (layer: any Layer, exact: Bool)? {
         let g = try window.geometry(for: try singleInput(inputShapes))
         let depthwise = weights[0], m = depthMultiplier, taps = window.size[0] * window.size[1]
         let channels = depthwise.shape[2]
@@ -162,8 +181,9 @@ extension SeparableConv2D: SurgeryRule {
                 intermediate[c * m + q] = k * tapSum
             }
         }
-        var layer = SeparableConv2D(filters: filters, kernelSize: window.size, strides: window.strides, padding: window.padding,
-                                    depthMultiplier: m, dilationRate: window.dilation, useBias: true, activation: activation)
+        var layer = SeparableConv2D(
+            filters: filters, kernelSize: window.size, strides: window.strides, padding: window.padding,
+            depthMultiplier: m, dilationRate: window.dilation, useBias: true, activation: activation)
         var bias = useBias ? weights[2] : Tensor(shape: [filters])
         bias.add(foldedBias(kernel: weights[1], constants: intermediate))
         layer.weights = [weights[0], weights[1], bias]
@@ -183,12 +203,16 @@ extension SeparableConv2D {
                 SeparableConv2D(filters: 4, kernelSize: [3, 3], strides: [2, 2], depthMultiplier: 2, useBias: false)
             },
             LayerExample("SeparableConv2D dilated m=3 swish") {
-                SeparableConv2D(filters: 3, kernelSize: [3, 2], padding: .same, depthMultiplier: 3, dilationRate: [2, 1],
-                                activation: .swish)
+                SeparableConv2D(
+                    filters: 3, kernelSize: [3, 2], padding: .same, depthMultiplier: 3, dilationRate: [2, 1],
+                    activation: .swish)
             },
             LayerExample("SeparableConv2D from its Keras config (m=2 same relu)") {
-                try SeparableConv2D(config: LayerConfig(["filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same",
-                                                         "activation": "relu"]))
+                try SeparableConv2D(
+                    config: LayerConfig([
+                        "filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same",
+                        "activation": "relu",
+                    ]))
             },
         ]
     }

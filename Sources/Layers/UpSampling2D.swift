@@ -18,24 +18,32 @@ public struct UpSampling2D: Layer {
     public init(config: LayerConfig) throws {
         let size = try config.ints("size", count: 2, default: [2, 2])
         guard size.allSatisfy({ $0 > 0 }) else {
-            throw LayerError.config(.invalid(key: "size", value: ConfigValue.array(size.map { .number(Double($0)) }).description,
-                                             expected: "2 positive integers"))
+            throw LayerError.config(
+                .invalid(
+                    key: "size", value: ConfigValue.array(size.map { .number(Double($0)) }).description,
+                    expected: "2 positive integers"))
         }
         let interpolation = try config.string("interpolation", default: "nearest").lowercased()
         let others = ["bilinear", "bicubic", "lanczos3", "lanczos5"]
         guard interpolation == "nearest" else {
             guard others.contains(interpolation) else {
-                throw LayerError.config(.invalid(key: "interpolation", value: "\"\(interpolation)\"",
-                                                 expected: "one of " + (["nearest"] + others).map { "\"\($0)\"" }.joined(separator: ", ")))
+                throw LayerError.config(
+                    .invalid(
+                        key: "interpolation", value: "\"\(interpolation)\"",
+                        expected: "one of " + (["nearest"] + others).map { "\"\($0)\"" }.joined(separator: ", ")))
             }
-            throw LayerError.unsupported("UpSampling2D with interpolation \"\(interpolation)\" is not supported; only \"nearest\"")
+            throw LayerError.unsupported(
+                "UpSampling2D with interpolation \"\(interpolation)\" is not supported; only \"nearest\"")
         }
         try config.requireChannelsLast()
         self.init(size: size)
     }
 
     public var config: LayerConfig {
-        LayerConfig(["size": .array(size.map { .number(Double($0)) }), "data_format": "channels_last", "interpolation": "nearest"])
+        LayerConfig([
+            "size": .array(size.map { .number(Double($0)) }), "data_format": "channels_last",
+            "interpolation": "nearest",
+        ])
     }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
@@ -67,7 +75,9 @@ public struct UpSampling2D: Layer {
     }
 
     /// Each input pixel's gradient is the sum over its `sh x sw` block.
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
         let sh = size[0], sw = size[1], outRow = w * sw * c
@@ -95,7 +105,8 @@ public struct UpSampling2D: Layer {
 
     private func dimensions(_ x: Tensor) throws -> (Int, Int, Int, Int) {
         guard x.rank == 4 else {
-            throw LayerError.inputShape("UpSampling2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
+            throw LayerError.inputShape(
+                "UpSampling2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
         }
         return (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     }

@@ -19,17 +19,21 @@ public struct WindowOptions: Sendable, Equatable {
     /// the pool size, as in Keras.
     init(config: LayerConfig, sizeKey: String, defaultStridesToSize: Bool = false) throws {
         size = try config.ints(sizeKey, count: 2, default: defaultStridesToSize ? [2, 2] : nil)
-            strides = try config.ints("strides", count: 2, default: defaultStridesToSize ? size : [1, 1])
-            padding = Padding(rawValue: try config.choice("padding", ["valid", "same"], default: "valid"))!
-            dilation = try config.ints("dilation_rate", count: 2, default: [1, 1])
-            try config.requireChannelsLast()
-            for (key, values) in [(sizeKey, size), ("strides", strides), ("dilation_rate", dilation)] where !values.allSatisfy({ $0 > 0 }) {
-                throw LayerError.config(.invalid(key: key, value: ConfigValue.array(values.map { .number(Double($0)) }).description,
-                                                 expected: "2 positive integers"))
-            }
-            if dilation != [1, 1], strides != [1, 1] {
-                throw LayerError.unsupported("strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it too)")
-            }
+        strides = try config.ints("strides", count: 2, default: defaultStridesToSize ? size : [1, 1])
+        padding = Padding(rawValue: try config.choice("padding", ["valid", "same"], default: "valid"))!
+        dilation = try config.ints("dilation_rate", count: 2, default: [1, 1])
+        try config.requireChannelsLast()
+        for (key, values) in [(sizeKey, size), ("strides", strides), ("dilation_rate", dilation)]
+        where !values.allSatisfy({ $0 > 0 }) {
+            throw LayerError.config(
+                .invalid(
+                    key: key, value: ConfigValue.array(values.map { .number(Double($0)) }).description,
+                    expected: "2 positive integers"))
+        }
+        if dilation != [1, 1], strides != [1, 1] {
+            throw LayerError.unsupported(
+                "strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it too)")
+        }
     }
 
     func write(to config: inout LayerConfig, sizeKey: String, includeDilation: Bool = true) {
@@ -45,8 +49,9 @@ public struct WindowOptions: Sendable, Equatable {
         guard input.count == 3 else {
             throw LayerError.inputShape("expects an image input [height, width, channels], got \(input)")
         }
-        return try ConvGeometry(inputHeight: input[0], inputWidth: input[1], kernel: size, strides: strides,
-                                dilation: dilation, padding: padding)
+        return try ConvGeometry(
+            inputHeight: input[0], inputWidth: input[1], kernel: size, strides: strides,
+            dilation: dilation, padding: padding)
     }
 }
 
@@ -55,7 +60,8 @@ extension LayerConfig {
     func requireChannelsLast() throws {
         let format = try string("data_format", default: "channels_last")
         guard format == "channels_last" else {
-            throw LayerError.config(.invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
+            throw LayerError.config(
+                .invalid(key: "data_format", value: "\"\(format)\"", expected: "\"channels_last\" (NHWC)"))
         }
     }
 }

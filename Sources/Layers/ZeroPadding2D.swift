@@ -59,7 +59,9 @@ public struct ZeroPadding2D: Layer {
         return LayerOutput(y)
     }
 
-    public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    public func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
         let ow = left + w + right
@@ -81,7 +83,8 @@ public struct ZeroPadding2D: Layer {
 
     private func dimensions(_ x: Tensor) throws -> (Int, Int, Int, Int) {
         guard x.rank == 4 else {
-            throw LayerError.inputShape("ZeroPadding2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
+            throw LayerError.inputShape(
+                "ZeroPadding2D expects a batch of images [batch, height, width, channels], got \(x.shape)")
         }
         return (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     }
@@ -101,7 +104,9 @@ extension ZeroPadding2D {
     public static var examples: [LayerExample] {
         [
             LayerExample("ZeroPadding2D") { ZeroPadding2D(top: 1, bottom: 0, left: 2, right: 1) },
-            LayerExample("ZeroPadding2D from its Keras config ([1, 2])") { try ZeroPadding2D(config: LayerConfig(["padding": [1, 2]])) },
+            LayerExample("ZeroPadding2D from its Keras config ([1, 2])") {
+                try ZeroPadding2D(config: LayerConfig(["padding": [1, 2]]))
+            },
         ]
     }
 }

@@ -32,9 +32,15 @@ extension SurgeonCommand {
             try Inputs.save(contents, to: output)
             let summary = ModelSummary(contents.graph)
             if out.json {
-                try Output.json(ConvertReport(input: input, output: output, layers: summary.layers.count, params: summary.params, macs: summary.macs))
+                try Output.json(
+                    ConvertReport(
+                        input: input, output: output, layers: summary.layers.count, params: summary.params,
+                        macs: summary.macs))
             } else {
-                print("wrote \(output): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, \(Output.grouped(summary.macs)) MACs per sample")
+                print(
+                    "wrote \(output): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, "
+                        + "\(Output.grouped(summary.macs)) MACs per sample"
+                )
             }
         }
     }

@@ -9,22 +9,30 @@ extension SurgeonCommand {
     /// `surgeon demo`: the whole pipeline on the bundled MNIST data (or the folder `--data-dir` names).
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the pipeline (train, sparse-train, prune to half the MACs, retrain) on the bundled MNIST data or --data-dir.",
+            abstract:
+                "Run the pipeline (train, sparse-train, prune to half the MACs, retrain) on the bundled MNIST data or "
+                + "--data-dir.",
             discussion: """
-            For each variant: 5 epochs of training on 4,000 images, 5 of sparse training (l1-gamma, lambda 0.03; 0.01 for mobilenetv2), \
-            pruning by |gamma| to at most 50% of the MACs (kept channels a multiple of 8), 5 epochs of retraining \
-            with a warm-up; validation on 1,000 images. Prints one table per variant and writes each run folder \
-            (with report.html) under the output folder. --quick shortens every stage. --data-dir runs on other \
-            28x28x1 images with 10 classes instead: at least 5,000 samples, the first 4,000 (2,000 with --quick) \
-            to train on, samples 4,000 to 5,000 to validate on.
-            """)
+                For each variant: 5 epochs of training on 4,000 images, 5 of sparse training (l1-gamma, lambda 0.03; \
+                0.01 for mobilenetv2), \
+                pruning by |gamma| to at most 50% of the MACs (kept channels a multiple of 8), 5 epochs of retraining \
+                with a warm-up; validation on 1,000 images. Prints one table per variant and writes each run folder \
+                (with report.html) under the output folder. --quick shortens every stage. --data-dir runs on other \
+                28x28x1 images with 10 classes instead: at least 5,000 samples, the first 4,000 (2,000 with --quick) \
+                to train on, samples 4,000 to 5,000 to validate on.
+                """)
 
         enum Variant: String, ExpressibleByArgument, CaseIterable { case mobilenetv2, res, vgg, all }
 
         @Option(help: "Which variant to run: mobilenetv2, res, vgg or all.") var variant: Variant = .all
-        @Flag(help: "A short run: 2 epochs of training on 2,000 images, 1 of sparse training, 1 of retraining.") var quick = false
-        @Option(name: .shortAndLong, help: ArgumentHelp("The folder for the runs.", valueName: "DIR")) var output = "surgeon-demo"
-        @Option(help: ArgumentHelp("A folder holding images.npy and labels.npy to use instead of the bundled MNIST data.", valueName: "DIR"))
+        @Flag(help: "A short run: 2 epochs of training on 2,000 images, 1 of sparse training, 1 of retraining.")
+        var quick = false
+        @Option(name: .shortAndLong, help: ArgumentHelp("The folder for the runs.", valueName: "DIR")) var output =
+            "surgeon-demo"
+        @Option(
+            help: ArgumentHelp(
+                "A folder holding images.npy and labels.npy to use instead of the bundled MNIST data.", valueName: "DIR"
+            ))
         var dataDir: String?
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var out: OutputOptions
@@ -47,7 +55,10 @@ extension SurgeonCommand {
             threads.apply()
             if let dataDir, let dataFiles {
                 for file in [dataFiles.images, dataFiles.labels] where !FileManager.default.fileExists(atPath: file) {
-                    throw CommandError("--data-dir \(dataDir) has no \(URL(fileURLWithPath: file).lastPathComponent); give a folder with images.npy and labels.npy")
+                    throw CommandError(
+                        "--data-dir \(dataDir) has no \(URL(fileURLWithPath: file).lastPathComponent); give a folder "
+                            + "with images.npy and labels.npy"
+                    )
                 }
             }
             let variants = variant == .all ? ["mobilenetv2", "res", "vgg"] : [variant.rawValue]
@@ -56,8 +67,9 @@ extension SurgeonCommand {
                 Output.status("=== \(v)")
                 let recipe = recipe(variant: v)
                 let folder = URL(fileURLWithPath: output).appendingPathComponent(v)
-                let result = try PipelineCommand.execute(recipe, folder: folder, relativeTo: URL(fileURLWithPath: "."),
-                                                         title: "surgeon demo: \(v)\(quick ? " (quick)" : "")", variant: v)
+                let result = try PipelineCommand.execute(
+                    recipe, folder: folder, relativeTo: URL(fileURLWithPath: "."),
+                    title: "surgeon demo: \(v)\(quick ? " (quick)" : "")", variant: v)
                 results.append(result)
                 if !out.json { PipelineCommand.printTable(result) }
             }

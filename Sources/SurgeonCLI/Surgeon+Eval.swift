@@ -5,7 +5,8 @@ import SurgeonCore
 extension SurgeonCommand {
     /// `surgeon eval MODEL --data X --labels Y`.
     struct Eval: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Measure a model's accuracy and loss on labelled data.")
+        static let configuration = CommandConfiguration(
+            abstract: "Measure a model's accuracy and loss on labelled data.")
 
         @OptionGroup var input: ModelDataOptions<LabeledFiles>
         @OptionGroup var batch: InferenceBatchOptions

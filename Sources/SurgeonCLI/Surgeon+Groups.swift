@@ -10,12 +10,12 @@ extension SurgeonCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the coupled channel groups of a model: the channels that must be deleted together.",
             discussion: """
-            A group holds every layer whose channels live or die together: the producers (Conv2D filters, Dense \
-            units), the layers that carry the channels (BatchNorm, activations, Add, Concatenate, depthwise \
-            convolutions), and the consumers whose input slices go with them. Channels that reach a graph output \
-            (the logits) or come from a graph input are not prunable. --template writes a plan listing every \
-            group with an empty deletion list, to edit and pass to `surgeon prune --plan`.
-            """)
+                A group holds every layer whose channels live or die together: the producers (Conv2D filters, Dense \
+                units), the layers that carry the channels (BatchNorm, activations, Add, Concatenate, depthwise \
+                convolutions), and the consumers whose input slices go with them. Channels that reach a graph output \
+                (the logits) or come from a graph input are not prunable. --template writes a plan listing every \
+                group with an empty deletion list, to edit and pass to `surgeon prune --plan`.
+                """)
 
         @OptionGroup var model: ModelArgument
 

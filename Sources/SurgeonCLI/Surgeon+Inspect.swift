@@ -21,7 +21,9 @@ struct ModelSummary: Codable {
 
     init(_ graph: Graph) {
         layers = zip(graph.costs, graph.nodes).map {
-            Layer(name: $0.name, type: $0.type, inputs: $1.inputs, output_shape: $0.outputShape, params: $0.params, macs: $0.macs)
+            Layer(
+                name: $0.name, type: $0.type, inputs: $1.inputs, output_shape: $0.outputShape, params: $0.params,
+                macs: $0.macs)
         }
         params = graph.parameterCount
         trainable_params = graph.trainableParameterCount
@@ -43,11 +45,16 @@ extension SurgeonCommand {
             let summary = ModelSummary(try model.load().graph)
             if out.json { try Output.json(summary); return }
             let rows = summary.layers.map { l in
-                [l.name, l.type, "(\(l.output_shape.map(String.init).joined(separator: ", ")))",
-                 Output.grouped(l.params), Output.grouped(l.macs)]
+                [
+                    l.name, l.type, "(\(l.output_shape.map(String.init).joined(separator: ", ")))",
+                    Output.grouped(l.params), Output.grouped(l.macs),
+                ]
             }
             print(Output.table(["layer", "type", "output", "params", "MACs"], rows, rightAligned: [3, 4]))
-            print("\ntotal: \(Output.grouped(summary.params)) parameters (\(Output.grouped(summary.trainable_params)) trainable), \(Output.grouped(summary.macs)) MACs per sample")
+            print(
+                "\ntotal: \(Output.grouped(summary.params)) parameters (\(Output.grouped(summary.trainable_params)) "
+                    + "trainable), \(Output.grouped(summary.macs)) MACs per sample"
+            )
         }
     }
 }

@@ -9,12 +9,16 @@ extension SurgeonCommand {
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a model from a built-in architecture.",
-            discussion: "Architectures:\n" + Registries.current.architectures.names.map { name in
-                let a = try? Registries.current.architectures.architecture(named: name)
-                return "  \(name): \(a?.summary ?? "")"
-            }.joined(separator: "\n"))
+            discussion: "Architectures:\n"
+                + Registries.current.architectures.names.map { name in
+                    let a = try? Registries.current.architectures.architecture(named: name)
+                    return "  \(name): \(a?.summary ?? "")"
+                }.joined(separator: "\n"))
 
-        @Argument(help: ArgumentHelp("The architecture: \(Registries.current.architectures.names.joined(separator: ", ")).", valueName: "ARCH"))
+        @Argument(
+            help: ArgumentHelp(
+                "The architecture: \(Registries.current.architectures.names.joined(separator: ", ")).",
+                valueName: "ARCH"))
         var architecture: String
 
         @Option(help: ArgumentHelp("The input shape, height,width,channels.", valueName: "H,W,C"))
@@ -29,14 +33,19 @@ extension SurgeonCommand {
         @Option(help: "The seed of the initial weights.")
         var seed: UInt64 = 0
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("The model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String
 
         @OptionGroup var out: OutputOptions
 
         func validate() throws {
             guard Registries.current.architectures.names.contains(architecture) else {
-                throw ValidationError("unknown architecture '\(architecture)'; choose one of: \(Registries.current.architectures.names.joined(separator: ", "))")
+                throw ValidationError(
+                    "unknown architecture '\(architecture)'; choose one of: "
+                        + "\(Registries.current.architectures.names.joined(separator: ", "))"
+                )
             }
             let options = try options()
             do { try options.validate(for: architecture) } catch { throw ValidationError("\(error)") }
@@ -44,8 +53,10 @@ extension SurgeonCommand {
         }
 
         func options() throws(ValidationError) -> ArchitectureOptions {
-            let shape: Shape = try CommaList.parse(inputShape, option: "--input-shape",
-                                                   takes: "three positive integers height,width,channels", count: 3) { $0 > 0 }
+            let shape: Shape = try CommaList.parse(
+                inputShape, option: "--input-shape",
+                takes: "three positive integers height,width,channels", count: 3
+            ) { $0 > 0 }
             return ArchitectureOptions(inputShape: shape, classes: classes, width: width, seed: seed)
         }
 
@@ -54,8 +65,13 @@ extension SurgeonCommand {
             let graph = try arch.build(try options())
             try Inputs.save(ModelContents(graph: graph), to: output)
             let summary = ModelSummary(graph)
-            if out.json { try Output.json(summary) } else {
-                print("wrote \(output): \(architecture), \(Output.grouped(summary.params)) parameters, \(Output.grouped(summary.macs)) MACs per sample")
+            if out.json {
+                try Output.json(summary)
+            } else {
+                print(
+                    "wrote \(output): \(architecture), \(Output.grouped(summary.params)) parameters, "
+                        + "\(Output.grouped(summary.macs)) MACs per sample"
+                )
             }
         }
     }

@@ -9,12 +9,15 @@ extension SurgeonCommand {
     /// `surgeon plan MODEL --strategy NAME [budget] -o PLAN.json`.
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Score every channel and write the pruning plan a budget allows (apply it with `surgeon prune --plan`).",
+            abstract:
+                "Score every channel and write the pruning plan a budget allows (apply it with `surgeon prune "
+                + "--plan`).",
             discussion: StrategyCatalog.text)
 
         @OptionGroup var input: ModelDataOptions<OptionalLabeledFiles>
         @OptionGroup var strategy: StrategyOptions
-        @Option(name: .shortAndLong, help: ArgumentHelp("The plan to write.", valueName: "PLAN.json")) var output: String
+        @Option(name: .shortAndLong, help: ArgumentHelp("The plan to write.", valueName: "PLAN.json")) var output:
+            String
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var out: OutputOptions
 
@@ -29,9 +32,15 @@ extension SurgeonCommand {
             try PlanFile.write(result.plan, to: output)
             if out.json { try Output.json(PlanReport(result, plan: output)); return }
             Prune.print(result.summary)
-            print("\(result.plan.deletedCount) channels in \(result.plan.groups.filter { !$0.delete.isEmpty }.count) groups; wrote \(output)")
+            print(
+                "\(result.plan.deletedCount) channels in \(result.plan.groups.filter { !$0.delete.isEmpty }.count) "
+                    + "groups; wrote \(output)"
+            )
             if !result.unscoredGroups.isEmpty {
-                print("not scored by \(strategy.strategy ?? ""), left whole: groups \(result.unscoredGroups.map(String.init).joined(separator: ", "))")
+                print(
+                    "not scored by \(strategy.strategy ?? ""), left whole: groups "
+                        + "\(result.unscoredGroups.map(String.init).joined(separator: ", "))"
+                )
             }
         }
     }

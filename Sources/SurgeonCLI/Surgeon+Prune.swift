@@ -11,17 +11,17 @@ extension SurgeonCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete the channels a plan names and write the smaller model.",
             discussion: """
-            The whole plan is validated first (groups and sizes must match the model, indices in range, no group \
-            emptied); only then is every layer rewritten, in one pass. A refused plan writes nothing. --dry-run \
-            reports the change (channels per layer, parameters and MACs before and after) without writing.
+                The whole plan is validated first (groups and sizes must match the model, indices in range, no group \
+                emptied); only then is every layer rewritten, in one pass. A refused plan writes nothing. --dry-run \
+                reports the change (channels per layer, parameters and MACs before and after) without writing.
 
-            Instead of --plan, --strategy NAME with a budget plans and applies in one step (--steps K: in K equal \
-            steps, re-scoring each time). Deleted channels are replaced by their mean value, folded into the \
-            consumers' biases (a BatchNorm with gamma ~ 0 emits beta; the mean is measured on --data, or on \
-            random inputs): --bias-compensation exact (default: only Dense layers and convolutions whose windows \
-            read no zero padding), all (also 'same'-padded convolutions, approximate at the borders) or off.
+                Instead of --plan, --strategy NAME with a budget plans and applies in one step (--steps K: in K equal \
+                steps, re-scoring each time). Deleted channels are replaced by their mean value, folded into the \
+                consumers' biases (a BatchNorm with gamma ~ 0 emits beta; the mean is measured on --data, or on \
+                random inputs): --bias-compensation exact (default: only Dense layers and convolutions whose windows \
+                read no zero padding), all (also 'same'-padded convolutions, approximate at the borders) or off.
 
-            """ + StrategyCatalog.text)
+                """ + StrategyCatalog.text)
 
         @OptionGroup var input: ModelDataOptions<OptionalLabeledFiles>
 
@@ -35,7 +35,9 @@ extension SurgeonCommand {
         @Option(help: "Fold constant deleted channels into consumers' biases: exact, all or off.")
         var biasCompensation: BiasCompensation = .exact
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The pruned model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("The pruned model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String?
 
         @Flag(help: "Report what would change; write nothing.") var dryRun = false
@@ -45,7 +47,9 @@ extension SurgeonCommand {
         @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
-            if output == nil, !dryRun { throw ValidationError("give -o OUT.surgeon (or OUT.keras) for the pruned model, or --dry-run") }
+            if output == nil, !dryRun {
+                throw ValidationError("give -o OUT.surgeon (or OUT.keras) for the pruned model, or --dry-run")
+            }
             try Inputs.checkModelOutput(output)
             guard (plan == nil) != (strategy.strategy == nil) else {
                 throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
@@ -61,17 +65,25 @@ extension SurgeonCommand {
             var graph = contents.graph
             var compensation = BiasCompensation.Report()
             var lastResult: Planner.Result?
-            let probe = data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
-                ?? BiasCompensation.randomProbe(shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
+            let probe =
+                data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
+                ?? BiasCompensation.randomProbe(
+                    shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
             if let planPath = self.plan {
-                (graph, compensation) = try Registries.current.surgeon.apply(try PlanFile.read(planPath), to: graph,
-                                                                          compensating: biasCompensation, probe: probe)
+                (graph, compensation) = try Registries.current.surgeon.apply(
+                    try PlanFile.read(planPath), to: graph,
+                    compensating: biasCompensation, probe: probe)
             } else {
                 let steps = self.steps
                 let result = try strategy.planner().prune(
                     graph, steps: steps, data: data, probe: probe, compensation: biasCompensation, seed: strategy.seed
                 ) { current, step in
-                    if steps > 1 { Output.status("step \(step)/\(steps): \(Output.grouped(current.macCount)) MACs, \(Output.grouped(current.parameterCount)) params") }
+                    if steps > 1 {
+                        Output.status(
+                            "step \(step)/\(steps): \(Output.grouped(current.macCount)) MACs, "
+                                + "\(Output.grouped(current.parameterCount)) params"
+                        )
+                    }
                     return current
                 }
                 graph = result.graph
@@ -95,21 +107,39 @@ extension SurgeonCommand {
             if !compensation.folds.isEmpty || compensation.skippedApproximate > 0 {
                 let folded = compensation.folds.reduce(0) { $0 + $1.channels }
                 let constant = compensation.folds.reduce(0) { $0 + $1.constantChannels }
-                Swift.print("bias compensation: \(folded) deleted channel(s) (\(constant) exactly constant) folded into \(compensation.folds.count) layer(s)"
-                    + (compensation.skippedApproximate > 0 ? ", \(compensation.skippedApproximate) left (padding would make it approximate; --bias-compensation all folds them)" : ""))
+                Swift.print(
+                    "bias compensation: \(folded) deleted channel(s) (\(constant) exactly constant) folded into "
+                        + "\(compensation.folds.count) layer(s)"
+                        + (compensation.skippedApproximate > 0
+                            ? ", \(compensation.skippedApproximate) left (padding would make it approximate; "
+                                + "--bias-compensation all folds them)"
+                            : ""))
             }
             if !dryRun, let output { Output.status("wrote \(output)") }
         }
 
         static func print(_ summary: PruningSummary) {
-            let changed = summary.layers.filter { $0.channelsBefore != $0.channelsAfter || $0.paramsBefore != $0.paramsAfter }
-            Swift.print(Output.table(
-                ["layer", "type", "channels", "params"],
-                changed.map { [$0.name, $0.type, "\($0.channelsBefore) -> \($0.channelsAfter)",
-                               "\(Output.grouped($0.paramsBefore)) -> \(Output.grouped($0.paramsAfter))"] }))
+            let changed = summary.layers.filter {
+                $0.channelsBefore != $0.channelsAfter || $0.paramsBefore != $0.paramsAfter
+            }
+            Swift.print(
+                Output.table(
+                    ["layer", "type", "channels", "params"],
+                    changed.map {
+                        [
+                            $0.name, $0.type, "\($0.channelsBefore) -> \($0.channelsAfter)",
+                            "\(Output.grouped($0.paramsBefore)) -> \(Output.grouped($0.paramsAfter))",
+                        ]
+                    }))
             func ratio(_ a: Int, _ b: Int) -> String { String(format: "%.1f%%", 100 * Double(b) / Double(max(a, 1))) }
-            Swift.print("\nparams \(Output.grouped(summary.paramsBefore)) -> \(Output.grouped(summary.paramsAfter)) (\(ratio(summary.paramsBefore, summary.paramsAfter)))")
-            Swift.print("MACs   \(Output.grouped(summary.macsBefore)) -> \(Output.grouped(summary.macsAfter)) (\(ratio(summary.macsBefore, summary.macsAfter)))")
+            Swift.print(
+                "\nparams \(Output.grouped(summary.paramsBefore)) -> \(Output.grouped(summary.paramsAfter)) "
+                    + "(\(ratio(summary.paramsBefore, summary.paramsAfter)))"
+            )
+            Swift.print(
+                "MACs   \(Output.grouped(summary.macsBefore)) -> \(Output.grouped(summary.macsAfter)) "
+                    + "(\(ratio(summary.macsBefore, summary.macsAfter)))"
+            )
         }
     }
 }

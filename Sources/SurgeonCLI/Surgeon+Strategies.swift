@@ -32,18 +32,26 @@ extension SurgeonCommand {
         func run() throws {
             let entries = StrategyCatalog.entries
             if out.json {
-                try Output.json(entries.map { e in
-                    let parameters = e.parameters.map {
-                        Parameter(name: $0.name, type: $0.type.kind, accepts: "\($0.type)", default: $0.defaultValue?.description,
-                                  summary: $0.summary)
-                    }
-                    return Entry(kind: e.kind, name: e.name, summary: e.summary, parameters: parameters, alias_of: e.aliasOf)
-                })
+                try Output.json(
+                    entries.map { e in
+                        let parameters = e.parameters.map {
+                            Parameter(
+                                name: $0.name, type: $0.type.kind, accepts: "\($0.type)",
+                                default: $0.defaultValue?.description,
+                                summary: $0.summary)
+                        }
+                        return Entry(
+                            kind: e.kind, name: e.name, summary: e.summary, parameters: parameters, alias_of: e.aliasOf)
+                    })
                 return
             }
-            print(Output.table(["kind", "name", "parameters", "what it does"],
-                               entries.map { [$0.kind, $0.name, StrategyCatalog.defaults($0.parameters), $0.summary] }))
-            let parameters = entries.flatMap { e in e.parameters.map { [e.kind, e.name, $0.name, "\($0.type)", $0.summary] } }
+            print(
+                Output.table(
+                    ["kind", "name", "parameters", "what it does"],
+                    entries.map { [$0.kind, $0.name, StrategyCatalog.defaults($0.parameters), $0.summary] }))
+            let parameters = entries.flatMap { e in
+                e.parameters.map { [e.kind, e.name, $0.name, "\($0.type)", $0.summary] }
+            }
             if !parameters.isEmpty {
                 print("\n" + Output.table(["kind", "name", "parameter", "accepts", "meaning"], parameters))
             }
@@ -69,12 +77,17 @@ enum StrategyCatalog {
                 Entry(kind: kind.rawValue, name: $0.name, summary: "the same as \($0.target)", aliasOf: "\($0.target)")
             }
         }
-        return r.criteria.map { Entry(kind: "criterion", name: $0.name, summary: $0.summary + ($0.needsData ? " [needs --data]" : ""),
-                                      parameters: $0.parameters) }
+        return r.criteria.map {
+            Entry(
+                kind: "criterion", name: $0.name, summary: $0.summary + ($0.needsData ? " [needs --data]" : ""),
+                parameters: $0.parameters)
+        }
             + aliases(.criterion)
             + r.policies.map { Entry(kind: "policy", name: $0.name, summary: $0.summary, parameters: $0.parameters) }
             + aliases(.policy)
-            + r.regularizers.map { Entry(kind: "regularizer", name: $0.name, summary: $0.summary, parameters: $0.parameters) }
+            + r.regularizers.map {
+                Entry(kind: "regularizer", name: $0.name, summary: $0.summary, parameters: $0.parameters)
+            }
             + aliases(.regularizer)
     }
 

@@ -12,21 +12,25 @@ extension SurgeonCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a model on labelled data and save the result.",
             discussion: """
-            Defaults (SGD, Nesterov momentum 0.9, learning rate 0.05, cosine schedule, weight decay 5e-4 on kernels, \
-            batch 64) train the built-in architectures on MNIST-sized data without tuning. With --checkpoint-dir, \
-            best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon.
-            """)
+                Defaults (SGD, Nesterov momentum 0.9, learning rate 0.05, cosine schedule, weight decay 5e-4 on \
+                kernels, \
+                batch 64) train the built-in architectures on MNIST-sized data without tuning. With --checkpoint-dir, \
+                best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon.
+                """)
 
         @OptionGroup var input: ModelDataOptions<LabeledFiles>
 
         @Option(help: ArgumentHelp("Validation images (.npy).", valueName: "X.npy")) var valData: String?
         @Option(help: ArgumentHelp("Validation labels (.npy).", valueName: "Y.npy")) var valLabels: String?
-        @Option(help: ArgumentHelp("Hold out this fraction of the training data (its tail) for validation.", valueName: "F"))
+        @Option(
+            help: ArgumentHelp("Hold out this fraction of the training data (its tail) for validation.", valueName: "F")
+        )
         var valSplit: Double?
 
         @Option(help: "Passes over the training data.") var epochs = 5
         @Option(help: "Samples per mini-batch.") var batchSize = 64
-        @Option(help: "The optimizer: sgd (with momentum) or adam (AdamW-style decay).") var optimizer: OptimizerKind = .sgd
+        @Option(help: "The optimizer: sgd (with momentum) or adam (AdamW-style decay).") var optimizer: OptimizerKind =
+            .sgd
         @Option(help: "The base learning rate (default: 0.05 for sgd, 0.001 for adam).") var lr: Double?
         @Option(help: "SGD momentum.") var momentum: Float = 0.9
         @Flag(inversion: .prefixedNo, help: "Nesterov momentum for SGD.") var nesterov = true
@@ -38,7 +42,9 @@ extension SurgeonCommand {
         @Option(help: "Seed for shuffling and dropout.") var seed: UInt64 = 0
         @OptionGroup var threads: ThreadOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The trained model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("The trained model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
         var output: String
 
         @Option(help: ArgumentHelp("Folder for best.surgeon and last.surgeon checkpoints.", valueName: "DIR"))
@@ -46,10 +52,16 @@ extension SurgeonCommand {
 
         @Flag(help: "Continue from last.surgeon in --checkpoint-dir.") var resume = false
 
-        @Option(help: ArgumentHelp("Sparse training: the strength of the sparsity penalty (e.g. 1e-4).", valueName: "LAMBDA"))
+        @Option(
+            help: ArgumentHelp(
+                "Sparse training: the strength of the sparsity penalty (e.g. 1e-4).", valueName: "LAMBDA"))
         var l1: Float?
 
-        @Option(help: ArgumentHelp("With --l1: \(Registries.current.strategies.names(.regularizer).joined(separator: ", ")) (NAME or NAME:key=value,...).", valueName: "NAME"))
+        @Option(
+            help: ArgumentHelp(
+                "With --l1: \(Registries.current.strategies.names(.regularizer).joined(separator: ", ")) (NAME or "
+                    + "NAME:key=value,...).",
+                valueName: "NAME"))
         var regularizer = "l1-gamma"
 
         @OptionGroup var out: OutputOptions
@@ -60,24 +72,34 @@ extension SurgeonCommand {
             if (valData == nil) != (valLabels == nil) {
                 throw ValidationError("give both --val-data and --val-labels, or neither")
             }
-            if valSplit != nil, valData != nil { throw ValidationError("give --val-split or --val-data/--val-labels, not both") }
-            if let valSplit, !(valSplit > 0 && valSplit < 1) { throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)") }
+            if valSplit != nil, valData != nil {
+                throw ValidationError("give --val-split or --val-data/--val-labels, not both")
+            }
+            if let valSplit, !(valSplit > 0 && valSplit < 1) {
+                throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)")
+            }
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
             try Inputs.checkModelOutput(output)
-            if let l1, !(l1 >= 0 && l1.isFinite) { throw ValidationError("--l1 must be a non-negative number, got \(l1)") }
-            do { try Registries.current.strategies.validate(StrategySpec(regularizer), as: .regularizer) } catch { throw ValidationError("\(error)") }
+            if let l1, !(l1 >= 0 && l1.isFinite) {
+                throw ValidationError("--l1 must be a non-negative number, got \(l1)")
+            }
+            do { try Registries.current.strategies.validate(StrategySpec(regularizer), as: .regularizer) } catch {
+                throw ValidationError("\(error)")
+            }
             do { try configuration().validate() } catch { throw ValidationError("\(error)") }
         }
 
         func configuration() -> TrainingConfiguration {
-            let sched: LearningRateSchedule = switch schedule {
-            case .constant: .constant
-            case .step: .step(every: stepEpochs, factor: stepFactor)
-            case .cosine: .cosine
-            }
+            let sched: LearningRateSchedule =
+                switch schedule {
+                case .constant: .constant
+                case .step: .step(every: stepEpochs, factor: stepFactor)
+                case .cosine: .cosine
+                }
             return TrainingConfiguration(
                 epochs: epochs, batchSize: batchSize, learningRate: lr, schedule: sched, warmupEpochs: warmupEpochs,
-                optimizer: OptimizerSettings(kind: optimizer, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
+                optimizer: OptimizerSettings(
+                    kind: optimizer, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
                 seed: seed)
         }
 
@@ -102,11 +124,14 @@ extension SurgeonCommand {
             let display = ProgressDisplay()
             var regularizers: [any Regularizer] = []
             if let l1, l1 > 0 {
-                regularizers.append(try Registries.current.strategies.regularizer(
-                    StrategySpec(regularizer), lambda: l1, graph: contents.graph, surgeon: Registries.current.surgeon))
+                regularizers.append(
+                    try Registries.current.strategies.regularizer(
+                        StrategySpec(regularizer), lambda: l1, graph: contents.graph,
+                        surgeon: Registries.current.surgeon))
             }
-            let trainer = Trainer(configuration: configuration(), regularizers: regularizers, checkpoints: checkpoints,
-                                  metadata: metadata, onEvent: { display.handle($0) })
+            let trainer = Trainer(
+                configuration: configuration(), regularizers: regularizers, checkpoints: checkpoints,
+                metadata: metadata, onEvent: { display.handle($0) })
             let result = try trainer.fit(contents.graph, train: train, validation: validation, resume: resume)
             var meta = contents.metadata.merging(metadata) { _, new in new }
             meta["training_history"] = try ConfigValue(encoding: result.history)

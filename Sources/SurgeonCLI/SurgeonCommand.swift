@@ -13,8 +13,13 @@ public struct SurgeonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "surgeon",
         abstract: "Channel pruning for convolutional networks: train, prune, fine-tune.",
-        discussion: "Models are .surgeon files, Keras 3 .keras files or legacy Keras .h5 files (read only); data are NumPy .npy files (NHWC images, integer or one-hot labels).",
-        subcommands: [Demo.self, New.self, Train.self, Eval.self, Predict.self, Inspect.self, Groups.self, Plan.self, Prune.self, Rules.self, Strategies.self, Run.self, Sensitivity.self, Convert.self]
+        discussion:
+            "Models are .surgeon files, Keras 3 .keras files or legacy Keras .h5 files (read only); data are NumPy "
+            + ".npy files (NHWC images, integer or one-hot labels).",
+        subcommands: [
+            Demo.self, New.self, Train.self, Eval.self, Predict.self, Inspect.self, Groups.self, Plan.self, Prune.self,
+            Rules.self, Strategies.self, Run.self, Sensitivity.self, Convert.self,
+        ]
     )
 
     public init() {}

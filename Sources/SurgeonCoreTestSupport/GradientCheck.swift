@@ -27,7 +27,9 @@ public struct GradientKinks: Sendable {
     public var kinks: [Float]
     public var preActivation: @Sendable (_ layer: any Layer, _ inputs: [Tensor]) throws -> Tensor
 
-    public init(kinks: [Float], preActivation: @escaping @Sendable (_ layer: any Layer, _ inputs: [Tensor]) throws -> Tensor) {
+    public init(
+        kinks: [Float], preActivation: @escaping @Sendable (_ layer: any Layer, _ inputs: [Tensor]) throws -> Tensor
+    ) {
         self.kinks = kinks
         self.preActivation = preActivation
     }
@@ -126,8 +128,10 @@ public func checkGradients<L: Layer>(
     var sampler = SeededRandom(seed: seed ^ 0xA5A5_5A5A)
 
     /// Compares one tensor's analytic gradient with finite differences of `perturbed`.
-    func compare(name: String, value: Tensor, analytic: Tensor,
-                 perturbed: (_ index: Int, _ newValue: Float) throws -> (loss: Double, crossesKink: Bool)) throws {
+    func compare(
+        name: String, value: Tensor, analytic: Tensor,
+        perturbed: (_ index: Int, _ newValue: Float) throws -> (loss: Double, crossesKink: Bool)
+    ) throws {
         guard analytic.shape == value.shape else {
             fail("gradient of \(name) has shape \(analytic.shape), expected \(value.shape)")
             report.mismatches += 1
@@ -154,8 +158,9 @@ public func checkGradients<L: Layer>(
                 report.mismatches += 1
                 if reported < maxReportsPerTensor {
                     reported += 1
-                    fail("gradient of \(name) at index \(i) \(multiIndex(i, in: value.shape)): analytic \(a), "
-                         + "numeric \(numeric) (difference \(diff) > allowed \(allowed))")
+                    fail(
+                        "gradient of \(name) at index \(i) \(multiIndex(i, in: value.shape)): analytic \(a), "
+                            + "numeric \(numeric) (difference \(diff) > allowed \(allowed))")
                 }
             }
         }

@@ -4,7 +4,9 @@ import XCTest
 /// Runs `graph` in inference mode, zeroing after every node the output channels that
 /// `deleted` (per group, per group channel) marks: the original model with the plan's channels
 /// silenced at every tensor of their groups.
-public func maskedPredict(_ graph: Graph, analysis: ChannelAnalysis, deleted: [[Bool]], inputs: [Tensor]) throws -> [Tensor] {
+public func maskedPredict(
+    _ graph: Graph, analysis: ChannelAnalysis, deleted: [[Bool]], inputs: [Tensor]
+) throws -> [Tensor] {
     var values = [Tensor?](repeating: nil, count: graph.nodes.count)
     let sources = graph.inputNodeIndices
     for i in graph.nodes.indices {
@@ -12,7 +14,8 @@ public func maskedPredict(_ graph: Graph, analysis: ChannelAnalysis, deleted: [[
         if let k = sources.firstIndex(of: i) {
             value = inputs[k]
         } else {
-            value = try graph.nodes[i].layer.forward(graph.inputIndices[i].map { values[$0]! }, context: .inference).value
+            value = try graph.nodes[i].layer.forward(graph.inputIndices[i].map { values[$0]! }, context: .inference)
+                .value
         }
         let slots = analysis.outputChannels[i]
         let zero = slots.map { deleted[$0.group][$0.index] }
@@ -30,13 +33,14 @@ public func maskedPredict(_ graph: Graph, analysis: ChannelAnalysis, deleted: [[
 /// A random plan: for each prunable group, a random subset of its channels that leaves at
 /// least one (sometimes none deleted).
 public func randomPlan(_ analysis: ChannelAnalysis, random: inout SeededRandom) -> PruningPlan {
-    PruningPlan(groups: analysis.groups.map { group in
-        guard group.prunable, group.size > 1, random.next() % 5 != 0 else { return PruningPlan.Group(group) }
-        let count = 1 + Int(random.next() % UInt64(group.size - 1))
-        var indices = Array(0..<group.size)
-        indices.shuffle(using: &random)
-        return PruningPlan.Group(group, delete: Array(indices.prefix(count)))
-    })
+    PruningPlan(
+        groups: analysis.groups.map { group in
+            guard group.prunable, group.size > 1, random.next() % 5 != 0 else { return PruningPlan.Group(group) }
+            let count = 1 + Int(random.next() % UInt64(group.size - 1))
+            var indices = Array(0..<group.size)
+            indices.shuffle(using: &random)
+            return PruningPlan.Group(group, delete: Array(indices.prefix(count)))
+        })
 }
 
 /// The property every surgery rule must satisfy: pruning a plan's channels gives a model whose
@@ -48,14 +52,16 @@ public func assertPruningIsExact(
     _ graph: Graph, plan: PruningPlan, surgeon: Surgeon, inputs: [Tensor], tolerance: Float = 1e-4,
     _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
 ) throws -> Graph {
-    let result = try pruningProblems(graph, plan: plan, surgeon: surgeon, inputs: inputs, tolerance: tolerance, message())
+    let result = try pruningProblems(
+        graph, plan: plan, surgeon: surgeon, inputs: inputs, tolerance: tolerance, message())
     for problem in result.problems { XCTFail(problem, file: file, line: line) }
     return result.pruned
 }
 
 /// What `assertPruningIsExact` would report (empty when pruning is exact), and the pruned graph.
 public func pruningProblems(
-    _ graph: Graph, plan: PruningPlan, surgeon: Surgeon, inputs: [Tensor], tolerance: Float = 1e-4, _ message: String = ""
+    _ graph: Graph, plan: PruningPlan, surgeon: Surgeon, inputs: [Tensor], tolerance: Float = 1e-4,
+    _ message: String = ""
 ) throws -> (pruned: Graph, problems: [String]) {
     let analysis = try surgeon.analyze(graph)
     let deleted = try surgeon.validate(plan, against: analysis)
@@ -64,12 +70,17 @@ public func pruningProblems(
     var problems: [String] = []
     let kept = surgeon.keptChannels(analysis, deleted: deleted)
     for i in pruned.nodes.indices where (pruned.shapes[i].last ?? 1) != kept[i].count {
-        problems.append("\(message): '\(pruned.nodes[i].name)' has \(pruned.shapes[i].last ?? 1) channels, expected \(kept[i].count)")
+        problems.append(
+            "\(message): '\(pruned.nodes[i].name)' has \(pruned.shapes[i].last ?? 1) channels, expected "
+                + "\(kept[i].count)"
+        )
     }
     let expected = try maskedPredict(graph, analysis: analysis, deleted: deleted, inputs: inputs)
     let actual = try pruned.predict(inputs)
     for (k, (e, a)) in zip(expected, actual).enumerated() {
-        if let problem = closenessProblem(a, e, tolerance: tolerance, "\(message) output \(k)") { problems.append(problem) }
+        if let problem = closenessProblem(a, e, tolerance: tolerance, "\(message) output \(k)") {
+            problems.append(problem)
+        }
     }
     return (pruned, problems)
 }
@@ -85,7 +96,9 @@ public func assertEmptyPlanChangesNothing(
 }
 
 /// What `assertEmptyPlanChangesNothing` would report (empty when nothing changes).
-public func emptyPlanProblems(_ graph: Graph, surgeon: Surgeon, inputs: [Tensor], _ message: String = "") throws -> [String] {
+public func emptyPlanProblems(
+    _ graph: Graph, surgeon: Surgeon, inputs: [Tensor], _ message: String = ""
+) throws -> [String] {
     let analysis = try surgeon.analyze(graph)
     let same = try surgeon.apply(PruningPlan(template: analysis), to: graph, analysis: analysis)
     let prefix = message.isEmpty ? "" : message + ": "
@@ -95,11 +108,16 @@ public func emptyPlanProblems(_ graph: Graph, surgeon: Surgeon, inputs: [Tensor]
     var problems: [String] = []
     for (a, b) in zip(same.nodes, graph.nodes) {
         if a.layer.config != b.layer.config {
-            problems.append("\(prefix)an empty plan changed the config of \(a.name) from \(b.layer.config) to \(a.layer.config)")
+            problems.append(
+                "\(prefix)an empty plan changed the config of \(a.name) from \(b.layer.config) to \(a.layer.config)")
         }
-        if a.layer.weights != b.layer.weights { problems.append("\(prefix)an empty plan changed the weights of \(a.name)") }
+        if a.layer.weights != b.layer.weights {
+            problems.append("\(prefix)an empty plan changed the weights of \(a.name)")
+        }
     }
-    if try same.predict(inputs) != graph.predict(inputs) { problems.append("\(prefix)an empty plan changed the outputs") }
+    if try same.predict(inputs) != graph.predict(inputs) {
+        problems.append("\(prefix)an empty plan changed the outputs")
+    }
     return problems
 }
 

@@ -9,7 +9,9 @@ public func assertClose(
     _ a: Tensor, _ b: Tensor, tolerance: Float = 1e-5, _ message: @autoclosure () -> String = "",
     file: StaticString = #filePath, line: UInt = #line
 ) {
-    if let problem = closenessProblem(a, b, tolerance: tolerance, message()) { XCTFail(problem, file: file, line: line) }
+    if let problem = closenessProblem(a, b, tolerance: tolerance, message()) {
+        XCTFail(problem, file: file, line: line)
+    }
 }
 
 /// What `assertClose` would report, or nil when the tensors are close: for checkers that

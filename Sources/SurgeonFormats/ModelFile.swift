@@ -65,8 +65,9 @@ public enum ModelFile {
                 weights: zip(node.layer.weights, paddedNames(node.layer)).map { entry($1, $0) })
         }
         let extras = contents.extraTensors.map { entry($0.name, $0.tensor) }
-        let header = Header(format_version: formatVersion, nodes: nodes, outputs: graph.outputNames,
-                            metadata: contents.metadata, extra_tensors: extras)
+        let header = Header(
+            format_version: formatVersion, nodes: nodes, outputs: graph.outputNames,
+            metadata: contents.metadata, extra_tensors: extras)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let headerBytes: Data
@@ -109,7 +110,8 @@ public enum ModelFile {
     }
 
     /// Decodes bytes; `source` names the file in errors.
-    public static func decode(_ bytes: Data, source: String, registry: LayerRegistry) throws(ModelFileError) -> Contents {
+    public static func decode(_ bytes: Data, source: String, registry: LayerRegistry) throws(ModelFileError) -> Contents
+    {
         guard bytes.count >= 8, Array(bytes.prefix(8)) == magic else {
             throw .notAModelFile(path: source)
         }
@@ -117,21 +119,27 @@ public enum ModelFile {
             throw .truncated(path: source, expected: prefixSize, actual: bytes.count)
         }
         let version: UInt32 = bytes.readLittleEndian(at: 8)
-        guard version == formatVersion else { throw .unsupportedVersion(path: source, version: version, supported: formatVersion) }
+        guard version == formatVersion else {
+            throw .unsupportedVersion(path: source, version: version, supported: formatVersion)
+        }
         let headerLength: UInt64 = bytes.readLittleEndian(at: 16)
         let dataLength: UInt64 = bytes.readLittleEndian(at: 24)
         let storedChecksum: UInt64 = bytes.readLittleEndian(at: 32)
         let available = UInt64(bytes.count - prefixSize)
         guard headerLength <= available, dataLength <= available - headerLength else {
-            throw .truncated(path: source, expected: prefixSize + Int(clamping: headerLength) + Int(clamping: dataLength),
-                             actual: bytes.count)
+            throw .truncated(
+                path: source, expected: prefixSize + Int(clamping: headerLength) + Int(clamping: dataLength),
+                actual: bytes.count)
         }
-        guard dataLength % 4 == 0 else { throw .corrupt(path: source, reason: "the data length \(dataLength) is not a multiple of 4") }
+        guard dataLength % 4 == 0 else {
+            throw .corrupt(path: source, reason: "the data length \(dataLength) is not a multiple of 4")
+        }
         let start = bytes.startIndex + prefixSize
         let headerBytes = bytes[start..<(start + Int(headerLength))]
         let dataBytes = bytes[(start + Int(headerLength))..<(start + Int(headerLength) + Int(dataLength))]
         guard checksum(headerBytes, dataBytes) == storedChecksum else {
-            throw .corrupt(path: source, reason: "checksum mismatch (the file was changed or damaged after it was written)")
+            throw .corrupt(
+                path: source, reason: "checksum mismatch (the file was changed or damaged after it was written)")
         }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: headerBytes) } catch {
@@ -147,10 +155,13 @@ public enum ModelFile {
                 throw .corrupt(path: source, reason: "\(owner): tensor '\(entry.name)' has shape \(entry.shape)")
             }
             let count = entry.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            guard entry.offset >= 0, count >= 0, entry.offset <= floats.count, count <= floats.count - entry.offset else {
+            guard entry.offset >= 0, count >= 0, entry.offset <= floats.count, count <= floats.count - entry.offset
+            else {
                 throw .corrupt(path: source, reason: "\(owner): tensor '\(entry.name)' lies outside the data")
             }
-            do { return try Tensor(shape: entry.shape, scalars: Array(floats[entry.offset..<(entry.offset + count)])) } catch {
+            do {
+                return try Tensor(shape: entry.shape, scalars: Array(floats[entry.offset..<(entry.offset + count)]))
+            } catch {
                 throw .corrupt(path: source, reason: "\(owner): \(error)")
             }
         }
@@ -170,8 +181,14 @@ public enum ModelFile {
             throw .invalidGraph(path: source, error: error)
         }
         // A layer whose weights were absent would have been freshly initialised: refuse that.
-        for (entry, node) in zip(header.nodes, header.nodes.map { graph[$0.name]! }) where entry.weights.count != node.layer.weights.count {
-            throw .corrupt(path: source, reason: "node '\(entry.name)' stores \(entry.weights.count) weights, its layer needs \(node.layer.weights.count)")
+        for (entry, node) in zip(header.nodes, header.nodes.map { graph[$0.name]! })
+        where entry.weights.count != node.layer.weights.count {
+            throw .corrupt(
+                path: source,
+                reason:
+                    "node '\(entry.name)' stores \(entry.weights.count) weights, its layer needs "
+                    + "\(node.layer.weights.count)"
+            )
         }
         var extras: [(name: String, tensor: Tensor)] = []
         for e in header.extra_tensors { extras.append((e.name, try tensor(e, owner: "extra tensors"))) }
@@ -222,9 +239,13 @@ public enum ModelFileError: Error, CustomStringConvertible {
         case let .unreadable(path, reason):
             return "cannot read \(path): \(reason)"
         case let .notAModelFile(path):
-            return "\(path) is not a surgeon model file (it does not start with the SURGEON magic bytes); expected a .surgeon file written by `surgeon new` or `surgeon train`"
+            return
+                "\(path) is not a surgeon model file (it does not start with the SURGEON magic bytes); expected a "
+                + ".surgeon file written by `surgeon new` or `surgeon train`"
         case let .unsupportedVersion(path, version, supported):
-            return "\(path) has model format version \(version); this surgeon reads version \(supported). Re-save it with a surgeon of that version"
+            return
+                "\(path) has model format version \(version); this surgeon reads version \(supported). Re-save it with "
+                + "a surgeon of that version"
         case let .truncated(path, expected, actual):
             return "\(path) is truncated: it should hold \(expected) bytes but has \(actual)"
         case let .corrupt(path, reason):

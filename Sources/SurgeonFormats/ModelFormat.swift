@@ -71,7 +71,9 @@ public struct ModelFormatRegistry: Sendable {
     /// Reads a model in whichever format its extension names.
     public func load(contentsOf url: URL, registry: LayerRegistry) throws(ModelFormatError) -> ModelContents {
         let format = format(for: url)
-        do { return try format.read(contentsOf: url, registry: registry) } catch { throw .read(format: format.name, underlying: error) }
+        do { return try format.read(contentsOf: url, registry: registry) } catch {
+            throw .read(format: format.name, underlying: error)
+        }
     }
 
     /// Writes a model atomically in whichever format its extension names; a read-only format

@@ -89,11 +89,11 @@ public enum Npy {
         values.withUnsafeBytes { bytes in
             guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
             #if _endian(big)
-            var copy = [UInt8](bytes)
-            copy.withUnsafeMutableBytes { reverseEach(MemoryLayout<T>.stride, in: $0) }
-            data.append(contentsOf: copy)
+                var copy = [UInt8](bytes)
+                copy.withUnsafeMutableBytes { reverseEach(MemoryLayout<T>.stride, in: $0) }
+                data.append(contentsOf: copy)
             #else
-            data.append(base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+                data.append(base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
             #endif
         }
     }
@@ -137,8 +137,8 @@ public enum Npy {
         let header = try parseHeader(scalars, source: source)
 
         guard let count = NpyArray.checkedCount(header.shape),
-              case let (byteCount, overflow) = count.multipliedReportingOverflow(by: header.dtype.byteWidth),
-              !overflow
+            case let (byteCount, overflow) = count.multipliedReportingOverflow(by: header.dtype.byteWidth),
+            !overflow
         else {
             throw .malformedHeader(
                 source: source, detail: "the shape \(NpyError.tuple(header.shape)) has too many elements")
@@ -155,9 +155,9 @@ public enum Npy {
         }
         let body = UnsafeRawBufferPointer(rebasing: raw[dataStart..<n])
         #if _endian(big)
-        let swap = !header.bigEndian
+            let swap = !header.bigEndian
         #else
-        let swap = header.bigEndian
+            let swap = header.bigEndian
         #endif
         let storage: NpyArray.Storage
         switch header.dtype {
@@ -319,8 +319,9 @@ struct PyLiteralParser {
     mutating func parseHeaderDict() throws(PySyntaxError) -> [(String, PyValue)] {
         skipSpace()
         guard peek == "{" else {
-            throw PySyntaxError(detail: index < chars.count
-                ? "it does not start with '{' (found \(describe(index)))" : "the header is empty")
+            throw PySyntaxError(
+                detail: index < chars.count
+                    ? "it does not start with '{' (found \(describe(index)))" : "the header is empty")
         }
         guard case let .dict(entries) = try parseValue() else {
             throw PySyntaxError(detail: "it is not a dict")  // unreachable: '{' always parses to a dict
@@ -402,7 +403,9 @@ struct PyLiteralParser {
         let digitsStart = index
         while let c = peek, ("0"..."9").contains(c) { index += 1 }
         let text = String(String.UnicodeScalarView(chars[start..<index]))
-        guard index > digitsStart else { throw PySyntaxError(detail: "'\(text)' at character \(start) is not a number") }
+        guard index > digitsStart else {
+            throw PySyntaxError(detail: "'\(text)' at character \(start) is not a number")
+        }
         if peek == "L" || peek == "l" { index += 1 }  // Python 2 long suffix, as NumPy accepts
         guard let value = Int(text) else {
             throw PySyntaxError(detail: "the number \(text) at character \(start) is too large")

@@ -82,7 +82,8 @@ public enum NpyError: Error, CustomStringConvertible, Equatable {
             return "\(source) holds member '\(member)', which is not a .npy file; surgeon reads .npz archives "
                 + "whose members are all .npy arrays (as written by np.savez)"
         case let .invalidMemberName(source, name, reason):
-            return "cannot write \(source): array name '\(name)' \(reason); .npz array names must be non-empty and unique"
+            return
+                "cannot write \(source): array name '\(name)' \(reason); .npz array names must be non-empty and unique"
         case let .elementCountMismatch(shape, count):
             return "an array of shape \(Self.tuple(shape)) needs \(Tensor.elementCount(of: shape)) values "
                 + "(and non-negative extents), got \(count)"

@@ -26,7 +26,8 @@ public enum Npz {
             switch error {
             case let .notZip(reason): throw .notZip(source: source, reason: reason)
             case let .notAFile(member): throw .memberNotNpy(source: source, member: member)
-            case let .corruptMember(member, reason): throw .corruptMember(source: source, member: member, reason: reason)
+            case let .corruptMember(member, reason):
+                throw .corruptMember(source: source, member: member, reason: reason)
             case let .write(reason): throw .notZip(source: source, reason: reason)
             }
         }

@@ -48,13 +48,18 @@ public enum ZipMembers {
             }
             let declared = Int(clamping: entry.uncompressedSize)
             if declared > 1 << 32, entry.uncompressedSize > 100 * max(entry.compressedSize, 1) {
-                throw .corruptMember(member: member, reason: "it declares \(declared) bytes, over 100 times its compressed size (a zip bomb?)")
+                throw .corruptMember(
+                    member: member,
+                    reason: "it declares \(declared) bytes, over 100 times its compressed size (a zip bomb?)")
             }
             var bytes = Data()
             bytes.reserveCapacity(min(declared, 1 << 28))
             do {
                 _ = try archive.extract(entry, skipCRC32: true) { chunk in
-                    guard bytes.count + chunk.count <= declared else { throw Failure.corruptMember(member: member, reason: "it holds more than its declared \(declared) bytes") }
+                    guard bytes.count + chunk.count <= declared else {
+                        throw Failure.corruptMember(
+                            member: member, reason: "it holds more than its declared \(declared) bytes")
+                    }
                     bytes.append(chunk)
                 }
             } catch let failure as Failure {
@@ -71,8 +76,9 @@ public enum ZipMembers {
         // ZIPFoundation stops iterating silently at an unreadable directory record; compare
         // with the count the end-of-central-directory record promises.
         if let expected = declaredEntryCount(data), expected != seen {
-            throw .notZip(reason: "its central directory lists \(expected) members but only \(seen) can be read "
-                + "(the file is damaged or cut short)")
+            throw .notZip(
+                reason: "its central directory lists \(expected) members but only \(seen) can be read "
+                    + "(the file is damaged or cut short)")
         }
         return members
     }
@@ -85,7 +91,8 @@ public enum ZipMembers {
     }
 
     /// The bytes of an archive holding `members` in order, deflated when `compressed`.
-    public static func write(_ members: [(name: String, data: Data)], compressed: Bool = false) throws(Failure) -> Data {
+    public static func write(_ members: [(name: String, data: Data)], compressed: Bool = false) throws(Failure) -> Data
+    {
         if !compressed, let stored = storedArchive(members) { return stored }
         do {
             let archive = try Archive(data: Data(), accessMode: .create)
@@ -98,7 +105,9 @@ public enum ZipMembers {
                     return bytes.subdata(in: start..<min(start + size, bytes.endIndex))
                 }
             }
-            guard let data = archive.data else { throw Failure.write(reason: "the zip library produced no archive data") }
+            guard let data = archive.data else {
+                throw Failure.write(reason: "the zip library produced no archive data")
+            }
             return data
         } catch let error as Failure {
             throw error
@@ -113,7 +122,9 @@ public enum ZipMembers {
     static func storedArchive(_ members: [(name: String, data: Data)]) -> Data? {
         let names = members.map { Array($0.name.utf8) }
         let total = zip(names, members).reduce(0) { $0 + 76 + 2 * $1.0.count + $1.1.data.count } + 22
-        guard total < Int(UInt32.max), members.count < 0xFFFF, names.allSatisfy({ $0.count < 0xFFFF }) else { return nil }
+        guard total < Int(UInt32.max), members.count < 0xFFFF, names.allSatisfy({ $0.count < 0xFFFF }) else {
+            return nil
+        }
         var out = Data()
         out.reserveCapacity(total)
         func u16(_ v: Int) { out.append(UInt8(v & 0xFF)); out.append(UInt8((v >> 8) & 0xFF)) }
@@ -134,7 +145,8 @@ public enum ZipMembers {
         let directoryStart = out.count
         for (k, (name, member)) in zip(names, members).enumerated() {
             u32(0x0201_4B50); u16(0x0314); u16(20); u16(0x0800); u16(0); u16(dosTime); u16(dosDate)
-            u32(checksums[k]); u32(UInt32(member.data.count)); u32(UInt32(member.data.count)); u16(name.count); u16(0); u16(0)
+            u32(checksums[k]); u32(UInt32(member.data.count)); u32(UInt32(member.data.count)); u16(name.count); u16(0);
+            u16(0)
             u16(0); u16(0); u32(0o100644 << 16); u32(UInt32(offsets[k]))
             out.append(contentsOf: name)
         }
@@ -157,7 +169,7 @@ public enum ZipMembers {
         case .invalidCompressionMethod:
             return "it uses a compression method other than stored or deflate"
         case .invalidEntrySize, .invalidLocalHeaderSize, .invalidLocalHeaderDataOffset,
-             .invalidCentralDirectoryOffset, .invalidCentralDirectorySize, .invalidCentralDirectoryEntryCount:
+            .invalidCentralDirectoryOffset, .invalidCentralDirectorySize, .invalidCentralDirectoryEntryCount:
             return "its zip directory holds impossible sizes or offsets (\(error))"
         default:
             return "zip error \(error)"

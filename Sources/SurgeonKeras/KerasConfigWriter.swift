@@ -16,12 +16,21 @@ struct KerasConfigWriter {
     func write() -> (config: ConfigValue, groups: [(name: String, group: String)]) {
         let inputNames = graph.inputNodeIndices.map { graph.nodes[$0].name }
         let entries = graph.nodes.map { node in
-            KerasLayerEntry(name: node.name, className: node.layer.kerasClassName, module: "keras.layers", registeredName: nil,
-                            config: [:], calls: node.inputs.isEmpty ? [] : [KerasCall(inputs: node.inputs.map { KerasTensorRef(layer: $0, node: 0, tensor: 0) }, asList: node.inputs.count > 1, keywordTensors: [])])
+            KerasLayerEntry(
+                name: node.name, className: node.layer.kerasClassName, module: "keras.layers", registeredName: nil,
+                config: [:],
+                calls: node.inputs.isEmpty
+                    ? []
+                    : [
+                        KerasCall(
+                            inputs: node.inputs.map { KerasTensorRef(layer: $0, node: 0, tensor: 0) },
+                            asList: node.inputs.count > 1, keywordTensors: [])
+                    ])
         }
         let order = KerasLayerOrder.order(layers: entries, inputs: inputNames, outputs: graph.outputNames)
         let ordered = order.compactMap { name in graph.index(of: name) }
-        let groupByName = KerasWeightPaths.groups(for: ordered.map { (graph.nodes[$0].name, graph.nodes[$0].layer.kerasClassName) })
+        let groupByName = KerasWeightPaths.groups(
+            for: ordered.map { (graph.nodes[$0].name, graph.nodes[$0].layer.kerasClassName) })
 
         var layers: [ConfigValue] = []
         for i in ordered {
@@ -34,15 +43,18 @@ struct KerasConfigWriter {
                 let args: [ConfigValue] = node.inputs.count > 1 ? [.array(tensors)] : tensors
                 inbound = [.object(["args": .array(args), "kwargs": .object([:])])]
             }
-            let custom = origin?.layers[node.name].flatMap { $0.className == node.layer.kerasClassName ? $0.custom : nil }
-            layers.append(.object([
-                "module": custom.map { $0.module.map { .string($0) } ?? .null } ?? "keras.layers",
-                "class_name": .string(node.layer.kerasClassName),
-                "config": .object(layerConfig(node)),
-                "registered_name": custom.map { $0.registeredName.map { .string($0) } ?? .null } ?? .null,
-                "name": .string(node.name),
-                "inbound_nodes": .array(inbound),
-            ]))
+            let custom = origin?.layers[node.name].flatMap {
+                $0.className == node.layer.kerasClassName ? $0.custom : nil
+            }
+            layers.append(
+                .object([
+                    "module": custom.map { $0.module.map { .string($0) } ?? .null } ?? "keras.layers",
+                    "class_name": .string(node.layer.kerasClassName),
+                    "config": .object(layerConfig(node)),
+                    "registered_name": custom.map { $0.registeredName.map { .string($0) } ?? .null } ?? .null,
+                    "name": .string(node.name),
+                    "inbound_nodes": .array(inbound),
+                ]))
         }
         let endpoint = { (name: String) -> ConfigValue in .array([.string(name), 0, 0]) }
         let config: ConfigValue = .object([

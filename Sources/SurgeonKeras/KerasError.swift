@@ -37,7 +37,9 @@ public enum KerasError: Error, Equatable, CustomStringConvertible {
             return "\(path) is not a Keras 3 .keras archive (a zip file): \(reason)"
         case let .missingMember(path, member, members):
             let listing = members.isEmpty ? "the archive is empty" : "it holds \(members.joined(separator: ", "))"
-            return "\(path): the archive has no '\(member)' (a .keras file holds config.json and model.weights.h5); \(listing)"
+            return
+                "\(path): the archive has no '\(member)' (a .keras file holds config.json and model.weights.h5); "
+                + "\(listing)"
         case let .corruptMember(path, member, reason):
             return "\(path): the archive member '\(member)' is damaged: \(reason)"
         case let .config(path, message): return "\(path): \(message)"

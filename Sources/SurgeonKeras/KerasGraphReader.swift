@@ -23,8 +23,12 @@ struct KerasGraphReader {
                 layer = try registry.makeLayer(className: entry.className, config: LayerConfig(config))
             } catch let error as RegistryError {
                 if case .unknown = error {
-                    throw .layer(path: path, layer: entry.name, type: entry.className,
-                                 message: "surgeon does not support this layer type; supported: \(registry.names.joined(separator: ", "))")
+                    throw .layer(
+                        path: path, layer: entry.name, type: entry.className,
+                        message:
+                            "surgeon does not support this layer type; supported: "
+                            + "\(registry.names.joined(separator: ", "))"
+                    )
                 }
                 throw .layer(path: path, layer: entry.name, type: entry.className, message: "\(error)")
             } catch {
@@ -41,7 +45,10 @@ struct KerasGraphReader {
             .layer(path: path, layer: entry.name, type: entry.className, message: message)
         }
         if let module = entry.module, module.hasPrefix("keras.src.ops") || module.hasPrefix("keras.ops") {
-            throw refuse("a Keras operation (\(module)), not a layer; surgeon reads models built from layers (use e.g. layers.Add instead of +)")
+            throw refuse(
+                "a Keras operation (\(module)), not a layer; surgeon reads models built from layers (use e.g. "
+                    + "layers.Add instead of +)"
+            )
         }
         switch entry.className {
         case "Lambda":
@@ -54,15 +61,19 @@ struct KerasGraphReader {
         // under its class name (an extension package's layer), and nothing from the file runs.
         if entry.isCustomClass, registry.type(named: entry.className) == nil {
             let registered = entry.registeredName ?? "\(entry.module ?? "")>\(entry.className)"
-            throw refuse("a custom class ('\(registered)') defined in Python, which surgeon never runs; "
-                + "register a Swift layer type named '\(entry.className)' (an extension package, README \"Extending surgeon\") to load it")
+            throw refuse(
+                "a custom class ('\(registered)') defined in Python, which surgeon never runs; "
+                    + "register a Swift layer type named '\(entry.className)' (an extension package, README "
+                    + "\"Extending surgeon\") to load it"
+            )
         }
         if entry.className != "InputLayer" {
             guard let call = entry.calls.first else {
                 throw refuse("it is not connected to the model (no inbound nodes)")
             }
             guard entry.calls.count == 1 else {
-                throw refuse("it is called \(entry.calls.count) times (a shared layer); surgeon supports layers called once")
+                throw refuse(
+                    "it is called \(entry.calls.count) times (a shared layer); surgeon supports layers called once")
             }
             guard call.keywordTensors.isEmpty else {
                 throw refuse("it receives tensors as keyword arguments (e.g. a mask), which surgeon does not support")
@@ -70,8 +81,9 @@ struct KerasGraphReader {
             for input in call.inputs {
                 guard known.contains(input.layer) else { throw refuse("it reads the unknown layer '\(input.layer)'") }
                 guard input.node == 0, input.tensor == 0 else {
-                    throw refuse("it reads output \(input.tensor) of call \(input.node) of '\(input.layer)'; "
-                        + "surgeon supports single-output layers called once")
+                    throw refuse(
+                        "it reads output \(input.tensor) of call \(input.node) of '\(input.layer)'; "
+                            + "surgeon supports single-output layers called once")
                 }
             }
         }
@@ -82,8 +94,9 @@ struct KerasGraphReader {
             throw refuse("data_format 'channels_first' is not supported; surgeon computes in channels_last (NHWC)")
         }
         if legacy, entry.config["activation"]?.stringValue == "hard_sigmoid" || entry.className == "HardSigmoid" {
-            throw refuse("Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)) differs from Keras 3's (relu6(x + 3) / 6); "
-                + "surgeon refuses to change the model's function silently")
+            throw refuse(
+                "Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)) differs from Keras 3's (relu6(x + 3) / 6); "
+                    + "surgeon refuses to change the model's function silently")
         }
     }
 
@@ -118,8 +131,9 @@ struct KerasGraphReader {
             } else if case let .array(sample)? = config["shape"] {
                 config["batch_shape"] = .array([.null] + sample)
             } else {
-                throw .layer(path: path, layer: entry.name, type: entry.className,
-                             message: "the InputLayer has no 'batch_shape', 'batch_input_shape' or 'shape'")
+                throw .layer(
+                    path: path, layer: entry.name, type: entry.className,
+                    message: "the InputLayer has no 'batch_shape', 'batch_input_shape' or 'shape'")
             }
             config["batch_input_shape"] = nil
             config["shape"] = nil

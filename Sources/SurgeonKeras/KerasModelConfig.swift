@@ -18,7 +18,8 @@ struct KerasLayerEntry: Sendable {
     /// True for a class registered by user code in Keras (`registered_name` other than the class
     /// name, or a module outside `keras`), as opposed to one of Keras's own layers.
     var isCustomClass: Bool {
-        (registeredName.map { $0 != className } ?? false) || (module.map { $0 != "keras" && !$0.hasPrefix("keras.") } ?? false)
+        (registeredName.map { $0 != className } ?? false)
+            || (module.map { $0 != "keras" && !$0.hasPrefix("keras.") } ?? false)
     }
     /// The constructor arguments.
     var config: [String: ConfigValue]
@@ -77,7 +78,9 @@ struct KerasModelConfig: Sendable {
             throw .config(path: path, message: "the model config has no 'config' object")
         }
         name = config["name"]?.stringValue ?? "model"
-        if let module = top["module"]?.stringValue, module.hasPrefix("keras.src.engine") || module.hasPrefix("keras.engine") {
+        if let module = top["module"]?.stringValue,
+            module.hasPrefix("keras.src.engine") || module.hasPrefix("keras.engine")
+        {
             looksLikeKeras2 = true
         }
         switch className {
@@ -91,7 +94,16 @@ struct KerasModelConfig: Sendable {
                 layers.append(try Self.functionalEntry(entry, index: k, path: path))
             }
             if case let .array(entries) = config["layers"] ?? .null,
-               entries.contains(where: { if case let .object(e) = $0, case let .array(nodes)? = e["inbound_nodes"], case .array? = nodes.first { true } else { false } }) {
+                entries.contains(where: {
+                    if case let .object(e) = $0, case let .array(nodes)? = e["inbound_nodes"],
+                        case .array? = nodes.first
+                    {
+                        true
+                    } else {
+                        false
+                    }
+                })
+            {
                 looksLikeKeras2 = true
             }
             inputs = try Self.endpoints(config["input_layers"], key: "input_layers", path: path)
@@ -106,18 +118,33 @@ struct KerasModelConfig: Sendable {
             for (k, entry) in entries.enumerated() {
                 var layer = try Self.sequentialEntry(entry, index: k, path: path)
                 if let previous {
-                    layer.calls = [KerasCall(inputs: [KerasTensorRef(layer: previous, node: 0, tensor: 0)], asList: false, keywordTensors: [])]
+                    layer.calls = [
+                        KerasCall(
+                            inputs: [KerasTensorRef(layer: previous, node: 0, tensor: 0)], asList: false,
+                            keywordTensors: [])
+                    ]
                 } else if layer.className != "InputLayer" {
                     // No InputLayer entry: Keras builds one from `build_input_shape` (or the
                     // first layer's `batch_input_shape`, Keras 2).
-                    let shape = config["build_input_shape"] ?? layer.config["batch_input_shape"] ?? layer.config["batch_shape"]
+                    let shape =
+                        config["build_input_shape"] ?? layer.config["batch_input_shape"] ?? layer.config["batch_shape"]
                     guard let shape, shape != .null else {
-                        throw .config(path: path, message: "the Sequential model has no InputLayer and no 'build_input_shape', so its input shape is unknown")
+                        throw .config(
+                            path: path,
+                            message:
+                                "the Sequential model has no InputLayer and no 'build_input_shape', so its input shape "
+                                + "is unknown"
+                        )
                     }
-                    let input = KerasLayerEntry(name: "input_layer", className: "InputLayer", module: "keras.layers", registeredName: nil,
-                                                config: ["batch_shape": shape, "name": "input_layer"], calls: [])
+                    let input = KerasLayerEntry(
+                        name: "input_layer", className: "InputLayer", module: "keras.layers", registeredName: nil,
+                        config: ["batch_shape": shape, "name": "input_layer"], calls: [])
                     layers.append(input)
-                    layer.calls = [KerasCall(inputs: [KerasTensorRef(layer: input.name, node: 0, tensor: 0)], asList: false, keywordTensors: [])]
+                    layer.calls = [
+                        KerasCall(
+                            inputs: [KerasTensorRef(layer: input.name, node: 0, tensor: 0)], asList: false,
+                            keywordTensors: [])
+                    ]
                 }
                 if layer.className == "InputLayer" { layer.calls = [] }
                 layers.append(layer)
@@ -129,13 +156,20 @@ struct KerasModelConfig: Sendable {
             inputs = [KerasTensorRef(layer: first.name, node: 0, tensor: 0)]
             outputs = [KerasTensorRef(layer: last.name, node: 0, tensor: 0)]
         default:
-            throw .config(path: path, message: "the model class '\(className)' is not supported; surgeon reads Functional and Sequential models")
+            throw .config(
+                path: path,
+                message:
+                    "the model class '\(className)' is not supported; surgeon reads Functional and Sequential models")
         }
-        if layers.contains(where: { $0.className == "InputLayer" && $0.config["batch_input_shape"] != nil }) { looksLikeKeras2 = true }
+        if layers.contains(where: { $0.className == "InputLayer" && $0.config["batch_input_shape"] != nil }) {
+            looksLikeKeras2 = true
+        }
     }
 
     /// The entries of Sequential models carry no `name` and no `inbound_nodes`.
-    private static func sequentialEntry(_ value: ConfigValue, index: Int, path: String) throws(KerasError) -> KerasLayerEntry {
+    private static func sequentialEntry(
+        _ value: ConfigValue, index: Int, path: String
+    ) throws(KerasError) -> KerasLayerEntry {
         guard case let .object(entry) = value, case let .string(className)? = entry["class_name"] else {
             throw .config(path: path, message: "layer entry #\(index) has no 'class_name'")
         }
@@ -143,11 +177,14 @@ struct KerasModelConfig: Sendable {
             throw .config(path: path, message: "layer entry #\(index) (\(className)) has no 'config' object")
         }
         let name = entry["name"]?.stringValue ?? config["name"]?.stringValue ?? "\(className.lowercased())_\(index)"
-        return KerasLayerEntry(name: name, className: className, module: entry["module"]?.stringValue,
-                               registeredName: entry["registered_name"]?.stringValue, config: config, calls: [])
+        return KerasLayerEntry(
+            name: name, className: className, module: entry["module"]?.stringValue,
+            registeredName: entry["registered_name"]?.stringValue, config: config, calls: [])
     }
 
-    private static func functionalEntry(_ value: ConfigValue, index: Int, path: String) throws(KerasError) -> KerasLayerEntry {
+    private static func functionalEntry(
+        _ value: ConfigValue, index: Int, path: String
+    ) throws(KerasError) -> KerasLayerEntry {
         var layer = try sequentialEntry(value, index: index, path: path)
         guard case let .object(entry) = value else { return layer }
         guard let name = entry["name"]?.stringValue ?? layer.config["name"]?.stringValue else {
@@ -189,7 +226,7 @@ struct KerasModelConfig: Sendable {
             var keyword: [KerasTensorRef] = []
             for item in items {
                 guard case let .array(parts) = item, parts.count >= 3, let layer = parts[0].stringValue,
-                      let n = parts[1].intValue, let t = parts[2].intValue
+                    let n = parts[1].intValue, let t = parts[2].intValue
                 else { throw Message(text: "an input that is not [layer, node, tensor, kwargs]") }
                 inputs.append(KerasTensorRef(layer: layer, node: n, tensor: t))
                 if parts.count > 3 { keyword += try tensors(in: parts[3]) }
@@ -209,8 +246,9 @@ struct KerasModelConfig: Sendable {
             return result
         case let .object(object):
             if object["class_name"]?.stringValue == "__keras_tensor__" {
-                guard case let .object(config)? = object["config"], case let .array(h)? = config["keras_history"], h.count == 3,
-                      let layer = h[0].stringValue, let n = h[1].intValue, let t = h[2].intValue
+                guard case let .object(config)? = object["config"], case let .array(h)? = config["keras_history"],
+                    h.count == 3,
+                    let layer = h[0].stringValue, let n = h[1].intValue, let t = h[2].intValue
                 else { throw Message(text: "a tensor without a valid 'keras_history'") }
                 return [KerasTensorRef(layer: layer, node: n, tensor: t)]
             }
@@ -224,9 +262,12 @@ struct KerasModelConfig: Sendable {
 
     /// `input_layers` / `output_layers`: a bare triple, a list of triples, or a dict of triples
     /// (taken in sorted key order, as Keras does).
-    private static func endpoints(_ value: ConfigValue?, key: String, path: String) throws(KerasError) -> [KerasTensorRef] {
+    private static func endpoints(
+        _ value: ConfigValue?, key: String, path: String
+    ) throws(KerasError) -> [KerasTensorRef] {
         func triple(_ items: [ConfigValue]) -> KerasTensorRef? {
-            guard items.count == 3, let l = items[0].stringValue, let n = items[1].intValue, let t = items[2].intValue else { return nil }
+            guard items.count == 3, let l = items[0].stringValue, let n = items[1].intValue, let t = items[2].intValue
+            else { return nil }
             return KerasTensorRef(layer: l, node: n, tensor: t)
         }
         switch value {

@@ -32,7 +32,9 @@ public enum KerasModelFile {
     }
 
     /// Decodes the bytes of a `.keras` archive; `path` names it in errors.
-    public static func decodeArchive(_ bytes: Data, path: String, registry: LayerRegistry) throws(KerasError) -> ModelFile.Contents {
+    public static func decodeArchive(
+        _ bytes: Data, path: String, registry: LayerRegistry
+    ) throws(KerasError) -> ModelFile.Contents {
         let members: [(name: String, data: Data)]
         // Only the members surgeon reads are extracted: an assets folder or a padded member is never unpacked.
         do { members = try ZipMembers.read(bytes, only: ["metadata.json", "config.json", "model.weights.h5"]) } catch {
@@ -53,7 +55,8 @@ public enum KerasModelFile {
         var metadata: [String: ConfigValue] = [:]
         var version: String?
         if let meta = members.first(where: { $0.name == "metadata.json" }),
-           case let .object(o)? = try? json(meta.data, what: "metadata.json", path: path) {
+            case let .object(o)? = try? json(meta.data, what: "metadata.json", path: path)
+        {
             version = o["keras_version"]?.stringValue
             if case let .object(own)? = o[surgeonMetadataKey] { metadata = own }
         }
@@ -61,22 +64,28 @@ public enum KerasModelFile {
         let weightsImage = try member("model.weights.h5")
         var graph = try buildGraph(model, registry: registry, path: path, legacy: legacy, fileBytes: weightsImage.count)
         let weightsFile = try openHDF5(weightsImage, source: "\(path): model.weights.h5")
-        try KerasWeights.loadTracked(into: &graph, from: weightsFile, groups: model.weightGroups, path: "\(path): model.weights.h5")
+        try KerasWeights.loadTracked(
+            into: &graph, from: weightsFile, groups: model.weightGroups, path: "\(path): model.weights.h5")
         metadata[KerasOrigin.metadataKey] = origin(of: model, version: version, legacy: legacy).metadataValue
         return ModelFile.Contents(graph: graph, metadata: metadata)
     }
 
     /// Decodes the bytes of a legacy `.h5` model file (`model_config` + `model_weights`).
-    public static func decodeLegacy(_ bytes: Data, path: String, registry: LayerRegistry) throws(KerasError) -> ModelFile.Contents {
+    public static func decodeLegacy(
+        _ bytes: Data, path: String, registry: LayerRegistry
+    ) throws(KerasError) -> ModelFile.Contents {
         let file = try openHDF5(bytes, source: path)
         let configText: String
         let version: String?
         do {
             guard let text = try file.root.stringAttribute("model_config") else {
                 let weightsOnly = try file.root.stringArrayAttribute("layer_names") != nil
-                throw KerasError.config(path: path, message: weightsOnly
-                    ? "this is a weights-only file (save_weights); surgeon needs a whole model saved with model.save"
-                    : "the file has no 'model_config' attribute, so it is not a Keras model file")
+                throw KerasError.config(
+                    path: path,
+                    message: weightsOnly
+                        ? "this is a weights-only file (save_weights); surgeon needs a whole model saved with "
+                            + "model.save"
+                        : "the file has no 'model_config' attribute, so it is not a Keras model file")
             }
             configText = text
             version = try file.root.stringAttribute("keras_version")
@@ -93,7 +102,9 @@ public enum KerasModelFile {
             throw .weights(path: path, message: "the file has no 'model_weights' group (it was saved without weights)")
         }
         let weights: HDF5Group
-        do { weights = try file.root.group("model_weights") } catch { throw .hdf5(path: path, message: "\(error) (reading the weights)") }
+        do { weights = try file.root.group("model_weights") } catch {
+            throw .hdf5(path: path, message: "\(error) (reading the weights)")
+        }
         try KerasWeights.loadLegacy(into: &graph, from: weights, path: path, configOrder: model.layers.map(\.name))
         let metadata = [KerasOrigin.metadataKey: origin(of: model, version: version, legacy: legacy).metadataValue]
         return ModelFile.Contents(graph: graph, metadata: metadata)
@@ -102,21 +113,30 @@ public enum KerasModelFile {
     /// The graph of `model`, with zero placeholders for the weights the file is about to fill:
     /// their total may not exceed what `fileBytes` of (at least 2-byte) values can hold, so a
     /// crafted config cannot make surgeon allocate more than the file could ever provide.
-    private static func buildGraph(_ model: KerasModelConfig, registry: LayerRegistry, path: String, legacy: Bool,
-                                   fileBytes: Int) throws(KerasError) -> Graph {
+    private static func buildGraph(
+        _ model: KerasModelConfig, registry: LayerRegistry, path: String, legacy: Bool,
+        fileBytes: Int
+    ) throws(KerasError) -> Graph {
         let reader = KerasGraphReader(registry: registry, path: path, legacy: legacy)
         var nodes = try reader.nodes(of: model)
         // The graph's inputs come first in the order Keras lists them, so that a model with
         // several inputs takes them in Keras's order (the graph keeps the given order where it can).
         let inputOrder = Dictionary(model.inputs.enumerated().map { ($1.layer, $0) }, uniquingKeysWith: { a, _ in a })
-        nodes = nodes.filter { inputOrder[$0.name] != nil }.sorted { (inputOrder[$0.name] ?? 0) < (inputOrder[$1.name] ?? 0) }
+        nodes =
+            nodes.filter { inputOrder[$0.name] != nil }.sorted {
+                (inputOrder[$0.name] ?? 0) < (inputOrder[$1.name] ?? 0)
+            }
             + nodes.filter { inputOrder[$0.name] == nil }
         let names = Set(nodes.map(\.name))
         for output in model.outputs where !names.contains(output.layer) {
             throw .config(path: path, message: "the model output '\(output.layer)' is not one of its layers")
         }
         // Every weight is read from the file next, so placeholders do instead of random draws.
-        do { return try Graph(nodes: nodes, outputs: model.outputs.map(\.layer), initialization: .zeros(maximumElements: fileBytes / 2)) } catch {
+        do {
+            return try Graph(
+                nodes: nodes, outputs: model.outputs.map(\.layer),
+                initialization: .zeros(maximumElements: fileBytes / 2))
+        } catch {
             throw .graph(path: path, message: "\(error)")
         }
     }
@@ -149,7 +169,9 @@ public enum KerasModelFile {
 
     /// The bytes of a `.keras` archive holding the model: `metadata.json`, `config.json` and
     /// `model.weights.h5`, stored uncompressed as Keras writes them.
-    public static func encodeArchive(_ contents: ModelFile.Contents, source: String = "the .keras archive") throws(KerasError) -> Data {
+    public static func encodeArchive(
+        _ contents: ModelFile.Contents, source: String = "the .keras archive"
+    ) throws(KerasError) -> Data {
         let origin = KerasOrigin(metadata: contents.metadata)
         let (config, groups) = KerasConfigWriter(graph: contents.graph, origin: origin).write()
         var own = contents.metadata
@@ -165,7 +187,8 @@ public enum KerasModelFile {
         let weights: Data
         do {
             let file = try HDF5File(creatingInMemory: "\(source): model.weights.h5")
-            try KerasWeights.writeTracked(contents.graph, groups: groups, modelName: origin?.modelName ?? "model", to: file)
+            try KerasWeights.writeTracked(
+                contents.graph, groups: groups, modelName: origin?.modelName ?? "model", to: file)
             weights = try file.image()
         } catch {
             throw .write(path: source, reason: "cannot build model.weights.h5: \(error)")
@@ -186,7 +209,8 @@ public enum KerasModelFile {
     /// Writes a `.keras` file atomically (temporary file + rename): on failure nothing is left.
     public static func save(_ contents: ModelFile.Contents, to url: URL) throws(KerasError) {
         guard url.pathExtension.lowercased() == "keras" else {
-            throw .write(path: url.path, reason: "surgeon writes Keras models as .keras (Keras 3) only; legacy .h5 is read-only")
+            throw .write(
+                path: url.path, reason: "surgeon writes Keras models as .keras (Keras 3) only; legacy .h5 is read-only")
         }
         let bytes = try encodeArchive(contents, source: url.path)
         do { try AtomicFile.write(bytes, to: url) } catch {

@@ -41,13 +41,17 @@ public struct KerasOrigin: Sendable, Equatable {
 
     /// Reads it back from a model's metadata; nil when absent or malformed.
     public init?(metadata: [String: ConfigValue]) {
-        guard case let .object(o)? = metadata[Self.metadataKey], case let .string(name)? = o["model_name"] else { return nil }
+        guard case let .object(o)? = metadata[Self.metadataKey], case let .string(name)? = o["model_name"] else {
+            return nil
+        }
         modelName = name
         kerasVersion = o["keras_version"]?.stringValue
         layers = [:]
         if case let .object(entries)? = o["layers"] {
             for (layer, value) in entries {
-                guard case let .object(e) = value, case let .string(c)? = e["class_name"], case let .object(config)? = e["config"] else { continue }
+                guard case let .object(e) = value, case let .string(c)? = e["class_name"],
+                    case let .object(config)? = e["config"]
+                else { continue }
                 var entry = LayerEntry(className: c, config: config)
                 if e["module"] != nil || e["registered_name"] != nil {
                     entry.custom = (e["module"]?.stringValue, e["registered_name"]?.stringValue)
@@ -61,7 +65,9 @@ public struct KerasOrigin: Sendable, Equatable {
     public var metadataValue: ConfigValue {
         var layerObjects: [String: ConfigValue] = [:]
         for (name, entry) in layers {
-            var object: [String: ConfigValue] = ["class_name": .string(entry.className), "config": .object(entry.config)]
+            var object: [String: ConfigValue] = [
+                "class_name": .string(entry.className), "config": .object(entry.config),
+            ]
             if let custom = entry.custom {
                 object["module"] = custom.module.map { .string($0) } ?? .null
                 object["registered_name"] = custom.registeredName.map { .string($0) } ?? .null

@@ -4,7 +4,8 @@
 enum KerasWeightPaths {
     /// Keras's `to_snake_case`: `Conv2DTranspose` -> `conv2d_transpose`, `PReLU` -> `p_re_lu`.
     static func snakeCase(_ name: String) -> String {
-        let word = Array(name.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" })
+        let word = Array(
+            name.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" })
         func isUpper(_ s: Unicode.Scalar) -> Bool { s.properties.isUppercase }
         func isLower(_ s: Unicode.Scalar) -> Bool { s.properties.isLowercase }
         // Step 1: `_` before every capital that starts a capital-then-lowercase run (`(.)([A-Z][a-z]+)`).

@@ -7,19 +7,31 @@ import SurgeonCore
 enum KerasWeights {
     /// Fills the weights of every node of `graph` that has weights from a `.keras` weights
     /// file, whose groups follow `groups` (layer name -> `layers/.../vars`).
-    static func loadTracked(into graph: inout Graph, from file: HDF5File, groups: [String: String], path: String) throws(KerasError) {
+    static func loadTracked(
+        into graph: inout Graph, from file: HDF5File, groups: [String: String], path: String
+    ) throws(KerasError) {
         for i in graph.nodes.indices {
             let node = graph.nodes[i]
             let expected = node.layer.weights.map(\.shape)
             let names = node.layer.weightNames
             guard let groupPath = groups[node.name] else {
                 if expected.isEmpty { continue }
-                throw .weights(path: path, message: "layer '\(node.name)' (\(node.layer.kerasClassName)) is not reached from the model's outputs, so Keras keeps no weights for it")
+                throw .weights(
+                    path: path,
+                    message:
+                        "layer '\(node.name)' (\(node.layer.kerasClassName)) is not reached from the model's outputs, "
+                        + "so Keras keeps no weights for it"
+                )
             }
             let described = "layer '\(node.name)' (\(node.layer.kerasClassName), weights in '\(groupPath)')"
             guard file.root.exists(groupPath) else {
                 if expected.isEmpty { continue }
-                throw .weights(path: path, message: "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but model.weights.h5 has no such group")
+                throw .weights(
+                    path: path,
+                    message:
+                        "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but "
+                        + "model.weights.h5 has no such group"
+                )
             }
             let group: HDF5Group
             let stored: [String]
@@ -30,12 +42,18 @@ enum KerasWeights {
                 throw .hdf5(path: path, message: "\(error) (reading the weights of \(described))")
             }
             guard stored.count == expected.count else {
-                throw .weights(path: path, message: "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but the file holds \(stored.count)")
+                throw .weights(
+                    path: path,
+                    message:
+                        "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but the "
+                        + "file holds \(stored.count)"
+                )
             }
             var weights: [Tensor] = []
             for (k, shape) in expected.enumerated() {
                 let label = k < names.count ? names[k] : "#\(k)"
-                weights.append(try read(group, "\(k)", shape: shape, what: "\(described), weight \(k) (\(label))", path: path))
+                weights.append(
+                    try read(group, "\(k)", shape: shape, what: "\(described), weight \(k) (\(label))", path: path))
             }
             do { try graph.setWeights(weights, ofNode: i) } catch {
                 throw .weights(path: path, message: "\(described): \(error)")
@@ -50,7 +68,9 @@ enum KerasWeights {
     /// Keras itself pairs layers by position among those with weights, so a file whose
     /// `layer_names` order disagrees with the config's layer order (`configOrder`) would load
     /// differently in Keras: it is refused rather than read either way.
-    static func loadLegacy(into graph: inout Graph, from weightsGroup: HDF5Group, path: String, configOrder: [String]) throws(KerasError) {
+    static func loadLegacy(
+        into graph: inout Graph, from weightsGroup: HDF5Group, path: String, configOrder: [String]
+    ) throws(KerasError) {
         let saved: [String]
         do {
             saved = try stringList(weightsGroup, "layer_names") ?? []
@@ -65,7 +85,12 @@ enum KerasWeights {
             let described = "layer '\(node.name)' (\(node.layer.kerasClassName))"
             guard saved.contains(node.name), weightsGroup.exists(node.name) else {
                 if expected.isEmpty { continue }
-                throw .weights(path: path, message: "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but model_weights has no group '\(node.name)'")
+                throw .weights(
+                    path: path,
+                    message:
+                        "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but "
+                        + "model_weights has no group '\(node.name)'"
+                )
             }
             let group: HDF5Group
             let weightNames: [String]
@@ -77,11 +102,20 @@ enum KerasWeights {
             }
             if !weightNames.isEmpty { withWeights.insert(node.name) }
             guard weightNames.count == expected.count else {
-                throw .weights(path: path, message: "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), but model_weights/\(node.name) lists \(weightNames.count)\(weightNames.isEmpty ? "" : " (\(weightNames.joined(separator: ", ")))")")
+                throw .weights(
+                    path: path,
+                    message:
+                        "\(described) expects \(expected.count) weights (\(names.joined(separator: ", "))), "
+                        + "but model_weights/\(node.name) lists \(weightNames.count)"
+                        + (weightNames.isEmpty ? "" : " (\(weightNames.joined(separator: ", ")))")
+                )
             }
             var weights: [Tensor] = []
             for (k, shape) in expected.enumerated() {
-                weights.append(try read(group, weightNames[k], shape: shape, what: "\(described), weight '\(weightNames[k])'", path: path))
+                weights.append(
+                    try read(
+                        group, weightNames[k], shape: shape, what: "\(described), weight '\(weightNames[k])'",
+                        path: path))
             }
             do { try graph.setWeights(weights, ofNode: i) } catch {
                 throw .weights(path: path, message: "\(described): \(error)")
@@ -89,14 +123,27 @@ enum KerasWeights {
         }
         let savedOrder = saved.filter { withWeights.contains($0) }
         let configWithWeights = configOrder.filter { withWeights.contains($0) }
-        if savedOrder != configWithWeights, let k = zip(savedOrder, configWithWeights).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
-            throw .weights(path: path, message: "model_weights lists the weights of layer '\(savedOrder[k])' where the model config has layer '\(configWithWeights[k])' "
-                + "(layer #\(k + 1) with weights); Keras pairs them by position and surgeon by name, so the file is ambiguous")
+        if savedOrder != configWithWeights,
+            let k = zip(savedOrder, configWithWeights).enumerated().first(where: { $0.element.0 != $0.element.1 })?
+                .offset
+        {
+            throw .weights(
+                path: path,
+                message:
+                    "model_weights lists the weights of layer '\(savedOrder[k])' where the model config has layer "
+                    + "'\(configWithWeights[k])' "
+                    + "(layer #\(k + 1) with weights); Keras pairs them by position and surgeon by name, so the file "
+                    + "is ambiguous"
+            )
         }
         // Weights saved for a layer the config does not have would be silently dropped.
         for name in saved where !withWeights.contains(name) && graph.index(of: name) == nil {
-            if let group = try? weightsGroup.group(name), let listed = try? stringList(group, "weight_names"), !listed.isEmpty {
-                throw .weights(path: path, message: "model_weights holds weights for layer '\(name)', which the model config does not have")
+            if let group = try? weightsGroup.group(name), let listed = try? stringList(group, "weight_names"),
+                !listed.isEmpty
+            {
+                throw .weights(
+                    path: path,
+                    message: "model_weights holds weights for layer '\(name)', which the model config does not have")
             }
         }
     }
@@ -113,19 +160,26 @@ enum KerasWeights {
         return k == 0 ? nil : result
     }
 
-    private static func read(_ group: HDF5Group, _ name: String, shape: Shape, what: String, path: String) throws(KerasError) -> Tensor {
+    private static func read(
+        _ group: HDF5Group, _ name: String, shape: Shape, what: String, path: String
+    ) throws(KerasError) -> Tensor {
         let dataset: HDF5Dataset
         let values: [Float]
         do {
             guard group.exists(name) else {
                 let listed = (try? group.childNames())?.contains(name) ?? false
-                throw KerasError.weights(path: path, message: listed
-                    ? "\(what): '\(group.path)/\(name)' is listed but cannot be opened (the weights file is damaged)"
-                    : "\(what): no dataset '\(group.path)/\(name)'")
+                throw KerasError.weights(
+                    path: path,
+                    message: listed
+                        ? "\(what): '\(group.path)/\(name)' is listed but cannot be opened (the weights file is "
+                            + "damaged)"
+                        : "\(what): no dataset '\(group.path)/\(name)'")
             }
             dataset = try group.dataset(name)
             guard dataset.shape == shape else {
-                throw KerasError.weights(path: path, message: "\(what) has shape \(dataset.shape) in the file; the model config implies \(shape)")
+                throw KerasError.weights(
+                    path: path,
+                    message: "\(what) has shape \(dataset.shape) in the file; the model config implies \(shape)")
             }
             values = try dataset.readFloats()
         } catch let error as KerasError {
@@ -140,7 +194,9 @@ enum KerasWeights {
 
     /// Writes every node's weights in the Keras 3 layout: a `vars` group per layer (with the
     /// `name` attribute Keras writes), datasets `0..n-1` in the layer's weight order.
-    static func writeTracked(_ graph: Graph, groups: [(name: String, group: String)], modelName: String, to file: HDF5File) throws(HDF5Error) {
+    static func writeTracked(
+        _ graph: Graph, groups: [(name: String, group: String)], modelName: String, to file: HDF5File
+    ) throws(HDF5Error) {
         let root = try file.root.createGroup("vars")
         try root.writeStringAttribute("name", modelName)
         for (name, groupPath) in groups {

@@ -10,8 +10,9 @@ public enum BundledData {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Resources/mnist-5k")
         if FileManager.default.fileExists(atPath: source.appendingPathComponent("images.npy").path) { return source }
-        throw PipelineError("the bundled MNIST data was not found (looked for the mnist-5k resource beside the surgeon binary and in "
-                            + "\(source.path)); give `surgeon demo --data-dir DIR` a folder with images.npy and labels.npy, "
-                            + "or name the data in the recipe (data: {images: X.npy, labels: Y.npy})")
+        throw PipelineError(
+            "the bundled MNIST data was not found (looked for the mnist-5k resource beside the surgeon binary and in "
+                + "\(source.path)); give `surgeon demo --data-dir DIR` a folder with images.npy and labels.npy, "
+                + "or name the data in the recipe (data: {images: X.npy, labels: Y.npy})")
     }
 }

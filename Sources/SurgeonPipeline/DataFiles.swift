@@ -11,11 +11,14 @@ public enum DataFiles {
     /// The normalisation stored with a model; nil when it has none, an error when the stored
     /// value is not a normalisation (a damaged or hand-edited file must not silently fall back
     /// to [0, 1] scaling).
-    public static func storedNormalization(_ contents: ModelContents, source: String) throws(PipelineError) -> InputNormalization? {
+    public static func storedNormalization(
+        _ contents: ModelContents, source: String
+    ) throws(PipelineError) -> InputNormalization? {
         guard let value = contents.metadata[normalizationKey] else { return nil }
         do { return try value.decode(as: InputNormalization.self) } catch {
-            throw PipelineError("\(source): the stored input normalisation (metadata '\(normalizationKey)') is not "
-                                + "{mean: [numbers], std: [numbers]}: \(value)")
+            throw PipelineError(
+                "\(source): the stored input normalisation (metadata '\(normalizationKey)') is not "
+                    + "{mean: [numbers], std: [numbers]}: \(value)")
         }
     }
 
@@ -24,7 +27,9 @@ public enum DataFiles {
         let array = try Npy.read(contentsOf: URL(fileURLWithPath: path))
         var tensor = array.floatTensor()
         if array.dtype != .float32, array.dtype != .float64 { tensor.scale(by: 1.0 / 255.0) }
-        guard tensor.rank >= 2 else { throw PipelineError("\(path): images of shape \(tensor.shape); expected [N, height, width, channels]") }
+        guard tensor.rank >= 2 else {
+            throw PipelineError("\(path): images of shape \(tensor.shape); expected [N, height, width, channels]")
+        }
         return try normalization.apply(to: tensor)
     }
 

@@ -51,11 +51,16 @@ extension PipelineRunner {
             labels = bundled.appendingPathComponent("labels.npy").path
         }
         let all = try DataFiles.labeled(data: images, labels: labels, normalization: normalization)
-        for (name, range) in [("train", recipe.trainRange), ("validation", recipe.validationRange)] where range.upperBound > all.count {
-            throw PipelineError("the recipe's \(name) range \(range.lowerBound)..<\(range.upperBound) exceeds the \(all.count) samples of \(images)")
+        for (name, range) in [("train", recipe.trainRange), ("validation", recipe.validationRange)]
+        where range.upperBound > all.count {
+            throw PipelineError(
+                "the recipe's \(name) range \(range.lowerBound)..<\(range.upperBound) exceeds the \(all.count) samples "
+                    + "of \(images)"
+            )
         }
-        return PipelineStart(graph: graph, metadata: metadata, train: all.slice(recipe.trainRange),
-                             validation: all.slice(recipe.validationRange))
+        return PipelineStart(
+            graph: graph, metadata: metadata, train: all.slice(recipe.trainRange),
+            validation: all.slice(recipe.validationRange))
     }
 
     /// Runs (or resumes) every stage from a resolved start; its metadata goes with every model.

@@ -1,8 +1,8 @@
 import Foundation
 import Layers
 import SurgeonCore
-import SurgeonStrategies
 import SurgeonFormats
+import SurgeonStrategies
 
 /// Runs a recipe's stages in a run folder, each from the same `Trainer`, resuming where a
 /// stopped run left off.
@@ -43,13 +43,18 @@ public struct PipelineRunner: Sendable {
         if let data = try? Data(contentsOf: stateURL) {
             let saved = try JSONDecoder().decode(PipelineState.self, from: data)
             guard saved.recipeStages == names else {
-                throw PipelineError("\(folder.path) holds a run of another recipe (stages \(saved.recipeStages.joined(separator: ", "))); use a new folder")
+                throw PipelineError(
+                    "\(folder.path) holds a run of another recipe (stages "
+                        + "\(saved.recipeStages.joined(separator: ", "))); use a new folder"
+                )
             }
             state = saved
         }
         var graph = initial
         if let last = state.completed.last {
-            graph = try ModelFile.load(contentsOf: stageFolder(last.index).appendingPathComponent("model.surgeon"), registry: layers).graph
+            graph = try ModelFile.load(
+                contentsOf: stageFolder(last.index).appendingPathComponent("model.surgeon"), registry: layers
+            ).graph
         }
         for index in state.completed.count..<recipe.stages.count {
             let stage = recipe.stages[index]
@@ -57,14 +62,17 @@ public struct PipelineRunner: Sendable {
             let dir = stageFolder(index)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let clock = ContinuousClock.now
-            var result = StageResult(index: index, stage: stage.name, label: StageResult.label(of: stage), accuracy: 0, loss: 0,
-                                     params: 0, macs: 0, seconds: 0, history: [], gammas: [])
+            var result = StageResult(
+                index: index, stage: stage.name, label: StageResult.label(of: stage), accuracy: 0, loss: 0,
+                params: 0, macs: 0, seconds: 0, history: [], gammas: [])
             switch stage {
             case let .train(t), let .retrain(t):
-                (graph, result.history) = try fit(graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation)
+                (graph, result.history) = try fit(
+                    graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation)
             case let .sparse(t, name, lambda):
                 let regularizer = try strategies.regularizer(name, lambda: lambda, graph: graph, surgeon: surgeon)
-                (graph, result.history) = try fit(graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [regularizer], dir, train, validation)
+                (graph, result.history) = try fit(
+                    graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [regularizer], dir, train, validation)
             case let .prune(p):
                 let before = graph
                 if p.sensitivity {
@@ -108,19 +116,27 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Trains with checkpoints in `dir`, resuming from them when present.
-    func fit(_ graph: Graph, _ config: TrainingConfiguration, _ regularizers: [any Regularizer], _ dir: URL,
-             _ train: LabeledData, _ validation: LabeledData) throws -> (Graph, [EpochMetrics]) {
+    func fit(
+        _ graph: Graph, _ config: TrainingConfiguration, _ regularizers: [any Regularizer], _ dir: URL,
+        _ train: LabeledData, _ validation: LabeledData
+    ) throws -> (Graph, [EpochMetrics]) {
         let events = onEvent
-        let trainer = Trainer(configuration: config, regularizers: regularizers, checkpoints: CheckpointFolder(directory: dir, registry: layers), metadata: metadata, onEvent: { events?(.training($0)) })
+        let trainer = Trainer(
+            configuration: config, regularizers: regularizers,
+            checkpoints: CheckpointFolder(directory: dir, registry: layers), metadata: metadata,
+            onEvent: { events?(.training($0)) })
         let result = try trainer.fit(graph, train: train, validation: validation, resume: true)
         return (result.last, result.history)
     }
 
     /// Plans and applies the prune stage, in `steps` with fine-tuning between them.
-    func prune(_ graph: Graph, _ p: Recipe.Pruning, _ dir: URL, _ train: LabeledData, _ validation: LabeledData,
-               report: inout BiasCompensation.Report) throws -> Graph {
-        let planner = Planner(criterion: try strategies.criterion(p.strategy), policy: try strategies.policy(p.policy),
-                              budget: p.budget, surgeon: surgeon)
+    func prune(
+        _ graph: Graph, _ p: Recipe.Pruning, _ dir: URL, _ train: LabeledData, _ validation: LabeledData,
+        report: inout BiasCompensation.Report
+    ) throws -> Graph {
+        let planner = Planner(
+            criterion: try strategies.criterion(p.strategy), policy: try strategies.policy(p.policy),
+            budget: p.budget, surgeon: surgeon)
         let result = try planner.prune(
             graph, steps: p.steps, data: validation, probe: train.images.slice(rows: 0..<min(64, train.count)),
             compensation: p.biasCompensation, seed: recipe.seed
@@ -131,7 +147,9 @@ public struct PipelineRunner: Sendable {
             t.learningRate = 0.01
             let stepDir = dir.appendingPathComponent("step-\(step)")
             try FileManager.default.createDirectory(at: stepDir, withIntermediateDirectories: true)
-            return try fit(current, t.configuration(seed: recipe.seed &+ 1000 &+ UInt64(step)), [], stepDir, train, validation).0
+            return try fit(
+                current, t.configuration(seed: recipe.seed &+ 1000 &+ UInt64(step)), [], stepDir, train, validation
+            ).0
         }
         report.folds += result.compensation.folds
         report.skippedApproximate += result.compensation.skippedApproximate

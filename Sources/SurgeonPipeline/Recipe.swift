@@ -24,11 +24,13 @@ public struct Recipe: Sendable, Equatable {
         public init() {}
 
         public func configuration(seed: UInt64) -> TrainingConfiguration {
-            let s: LearningRateSchedule = schedule == "constant" ? .constant : schedule == "step" ? .step(every: 2, factor: 0.1) : .cosine
-            return TrainingConfiguration(epochs: epochs, batchSize: batchSize, learningRate: learningRate, schedule: s,
-                                         warmupEpochs: warmupEpochs,
-                                         optimizer: OptimizerSettings(kind: optimizer, momentum: momentum, weightDecay: weightDecay),
-                                         seed: seed)
+            let s: LearningRateSchedule =
+                schedule == "constant" ? .constant : schedule == "step" ? .step(every: 2, factor: 0.1) : .cosine
+            return TrainingConfiguration(
+                epochs: epochs, batchSize: batchSize, learningRate: learningRate, schedule: s,
+                warmupEpochs: warmupEpochs,
+                optimizer: OptimizerSettings(kind: optimizer, momentum: momentum, weightDecay: weightDecay),
+                seed: seed)
         }
     }
 
@@ -78,8 +80,10 @@ public struct Recipe: Sendable, Equatable {
     public var seed: UInt64
     public var stages: [Stage]
 
-    public init(model: ModelSource, images: String? = nil, labels: String? = nil, trainRange: Range<Int> = 0..<4000,
-                validationRange: Range<Int> = 4000..<5000, seed: UInt64 = 0, stages: [Stage]) {
+    public init(
+        model: ModelSource, images: String? = nil, labels: String? = nil, trainRange: Range<Int> = 0..<4000,
+        validationRange: Range<Int> = 4000..<5000, seed: UInt64 = 0, stages: [Stage]
+    ) {
         self.model = model
         self.images = images
         self.labels = labels
@@ -116,10 +120,14 @@ public struct Recipe: Sendable, Equatable {
             retrain.epochs = 1
             retrain.warmupEpochs = 0.5
         }
-        return Recipe(model: .architecture(name: variant, inputShape: [28, 28, 1], classes: 10, width: 1),
-                      trainRange: quick ? 0..<2000 : 0..<4000, validationRange: 4000..<5000,
-                      stages: [.train(train), .sparse(sparse, regularizer: "l1-gamma", lambda: standardLambda(variant: variant)), .prune(prune),
-                               .retrain(retrain), .eval])
+        return Recipe(
+            model: .architecture(name: variant, inputShape: [28, 28, 1], classes: 10, width: 1),
+            trainRange: quick ? 0..<2000 : 0..<4000, validationRange: 4000..<5000,
+            stages: [
+                .train(train), .sparse(sparse, regularizer: "l1-gamma", lambda: standardLambda(variant: variant)),
+                .prune(prune),
+                .retrain(retrain), .eval,
+            ])
     }
 
     /// The sparse-training strength `standard` uses for a variant.

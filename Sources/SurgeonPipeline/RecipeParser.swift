@@ -1,8 +1,9 @@
 import SurgeonCore
 import SurgeonStrategies
+import Yams
+
 /// YAML nodes (SurgeonCore has a graph `Node` too).
 typealias YAMLNode = Yams.Node
-import Yams
 
 /// Reads a recipe from YAML, strictly: an unknown key, stage, strategy, policy, regulariser or
 /// value is refused before any work starts, naming the file, the line and what is accepted.
@@ -24,7 +25,10 @@ public struct RecipeParser {
     public var strategies: StrategyRegistry
     public var architectures: ArchitectureRegistry
 
-    public init(source: String, strategies: StrategyRegistry = .standardWithExec, architectures: ArchitectureRegistry = .standard) {
+    public init(
+        source: String, strategies: StrategyRegistry = .standardWithExec,
+        architectures: ArchitectureRegistry = .standard
+    ) {
         self.source = source
         self.strategies = strategies
         self.architectures = architectures
@@ -41,29 +45,38 @@ public struct RecipeParser {
             throw RecipeError(source, nil, "not valid YAML: \(error)")
         }
         let top = try mapping(root, "the recipe", accepted: ["model", "data", "seed", "stages"])
-        guard let modelNode = top["model"] else { throw RecipeError(source, root.mark, "the recipe needs a 'model' section") }
-        guard let stagesNode = top["stages"] else { throw RecipeError(source, root.mark, "the recipe needs a 'stages' list") }
+        guard let modelNode = top["model"] else {
+            throw RecipeError(source, root.mark, "the recipe needs a 'model' section")
+        }
+        guard let stagesNode = top["stages"] else {
+            throw RecipeError(source, root.mark, "the recipe needs a 'stages' list")
+        }
         var recipe = Recipe(model: try model(modelNode), stages: [])
         if let data = top["data"] {
             let m = try mapping(data, "data", accepted: ["images", "labels", "train", "validation"])
             recipe.images = try m["images"].map { try string($0) }
             recipe.labels = try m["labels"].map { try string($0) }
             if (recipe.images == nil) != (recipe.labels == nil) {
-                throw RecipeError(source, data.mark, "give both 'images' and 'labels', or neither (the bundled MNIST data)")
+                throw RecipeError(
+                    source, data.mark, "give both 'images' and 'labels', or neither (the bundled MNIST data)")
             }
             if let r = m["train"] { recipe.trainRange = try range(r) }
             if let r = m["validation"] { recipe.validationRange = try range(r) }
         }
         if let s = top["seed"] { recipe.seed = UInt64(try int(s, min: 0)) }
         guard case let .sequence(list) = stagesNode, !list.isEmpty else {
-            throw RecipeError(source, stagesNode.mark, "'stages' must be a non-empty list of stages (\(Self.stageNames.joined(separator: ", ")))")
+            throw RecipeError(
+                source, stagesNode.mark,
+                "'stages' must be a non-empty list of stages (\(Self.stageNames.joined(separator: ", ")))")
         }
         for item in list { recipe.stages.append(try stage(item)) }
         return recipe
     }
 
     static let stageNames = ["train", "sparse", "prune", "retrain", "eval", "export"]
-    static let trainingKeys = ["epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs"]
+    static let trainingKeys = [
+        "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs",
+    ]
 
     // MARK: - Sections
 
@@ -74,23 +87,31 @@ public struct RecipeParser {
             return .file(try string(file))
         }
         guard let arch = m["architecture"] else {
-            throw RecipeError(source, node.mark, "'model' needs 'architecture' (\(architectures.names.joined(separator: ", "))) or 'file'")
+            throw RecipeError(
+                source, node.mark,
+                "'model' needs 'architecture' (\(architectures.names.joined(separator: ", "))) or 'file'")
         }
         let name = try choice(arch, architectures.names)
         let shape = try m["input_shape"].map { try ints($0) } ?? [28, 28, 1]
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
             throw RecipeError(source, m["input_shape"]?.mark, "'input_shape' must be [height, width, channels]")
         }
-        return .architecture(name: name, inputShape: shape, classes: try m["classes"].map { try int($0, min: 2) } ?? 10,
-                             width: try m["width"].map { try number($0, above: 0) } ?? 1)
+        return .architecture(
+            name: name, inputShape: shape, classes: try m["classes"].map { try int($0, min: 2) } ?? 10,
+            width: try m["width"].map { try number($0, above: 0) } ?? 1)
     }
 
     func stage(_ node: YAMLNode) throws -> Recipe.Stage {
         guard case let .mapping(m) = node, m.count == 1, let (key, value) = m.first, let name = key.string else {
-            throw RecipeError(source, node.mark, "a stage is one of \(Self.stageNames.joined(separator: ", ")) with its settings, e.g. '- train: {epochs: 5}'")
+            throw RecipeError(
+                source, node.mark,
+                "a stage is one of \(Self.stageNames.joined(separator: ", ")) with its settings, e.g. '- train: "
+                    + "{epochs: 5}'"
+            )
         }
         guard Self.stageNames.contains(name) else {
-            throw RecipeError(source, key.mark, "unknown stage '\(name)'; accepted: \(Self.stageNames.joined(separator: ", "))")
+            throw RecipeError(
+                source, key.mark, "unknown stage '\(name)'; accepted: \(Self.stageNames.joined(separator: ", "))")
         }
         let settings = value.null != nil ? YAMLNode.mapping([:]) : value
         switch name {
@@ -101,7 +122,8 @@ public struct RecipeParser {
             let m = try mapping(settings, "stage 'sparse'", accepted: Self.trainingKeys + ["regularizer", "lambda"])
             let reg = try m["regularizer"].map { try strategySpec($0, .regularizer) } ?? "l1-gamma"
             let lambda = try m["lambda"].map { Float(try number($0, above: 0)) } ?? 3e-2
-            return .sparse(try training(settings, name, extra: ["regularizer", "lambda"]), regularizer: reg, lambda: lambda)
+            return .sparse(
+                try training(settings, name, extra: ["regularizer", "lambda"]), regularizer: reg, lambda: lambda)
         case "prune":
             return .prune(try pruning(settings))
         case "eval":
@@ -119,30 +141,42 @@ public struct RecipeParser {
         var t = Recipe.Training()
         if let v = m["epochs"] { t.epochs = try int(v, min: 1) }
         if let v = m["batch_size"] { t.batchSize = try int(v, min: 1) }
-        if let v = m["optimizer"] { t.optimizer = OptimizerKind(rawValue: try choice(v, OptimizerKind.allCases.map(\.rawValue)))! }
+        if let v = m["optimizer"] {
+            t.optimizer = OptimizerKind(rawValue: try choice(v, OptimizerKind.allCases.map(\.rawValue)))!
+        }
         if let v = m["lr"] { t.learningRate = try number(v, above: 0) }
         if let v = m["momentum"] { t.momentum = Float(try number(v, atLeast: 0)) }
         if let v = m["weight_decay"] { t.weightDecay = Float(try number(v, atLeast: 0)) }
         if let v = m["schedule"] { t.schedule = try choice(v, ["constant", "step", "cosine"]) }
         if let v = m["warmup_epochs"] { t.warmupEpochs = try number(v, atLeast: 0) }
         if t.warmupEpochs > Double(t.epochs) {
-            throw RecipeError(source, m["warmup_epochs"]?.mark, "'warmup_epochs' (\(t.warmupEpochs)) exceeds 'epochs' (\(t.epochs))")
+            throw RecipeError(
+                source, m["warmup_epochs"]?.mark, "'warmup_epochs' (\(t.warmupEpochs)) exceeds 'epochs' (\(t.epochs))")
         }
         return t
     }
 
     func pruning(_ node: YAMLNode) throws -> Recipe.Pruning {
-        let keys = ["strategy", "policy", "ratio", "global", "threshold", "target_macs", "target_params", "min_channels", "max_ratio",
-                    "round_to", "ignore", "steps", "finetune_epochs", "bias_compensation", "sensitivity"]
+        let keys = [
+            "strategy", "policy", "ratio", "global", "threshold", "target_macs", "target_params", "min_channels",
+            "max_ratio",
+            "round_to", "ignore", "steps", "finetune_epochs", "bias_compensation", "sensitivity",
+        ]
         let m = try mapping(node, "stage 'prune'", accepted: keys)
         var p = Recipe.Pruning()
         if let v = m["strategy"] { p.strategy = try strategySpec(v, .criterion) }
         if let v = m["policy"] { p.policy = try strategySpec(v, .policy) }
         let targets = ["ratio", "threshold", "target_macs", "target_params"].filter { m[$0] != nil }
         guard targets.count <= 1 else {
-            throw RecipeError(source, node.mark, "give one budget of ratio, threshold, target_macs, target_params; got \(targets.joined(separator: ", "))")
+            throw RecipeError(
+                source, node.mark,
+                "give one budget of ratio, threshold, target_macs, target_params; got "
+                    + "\(targets.joined(separator: ", "))"
+            )
         }
-        if let v = m["ratio"] { p.budget.target = .ratio(try number(v, atLeast: 0), global: try m["global"].map { try bool($0) } ?? false) }
+        if let v = m["ratio"] {
+            p.budget.target = .ratio(try number(v, atLeast: 0), global: try m["global"].map { try bool($0) } ?? false)
+        }
         if let v = m["threshold"] { p.budget.target = .threshold(Float(try number(v, atLeast: 0))) }
         if let v = m["target_macs"] { p.budget.target = .macs(try number(v, above: 0)) }
         if let v = m["target_params"] { p.budget.target = .params(try number(v, above: 0)) }
@@ -152,7 +186,9 @@ public struct RecipeParser {
         if let v = m["ignore"] { p.budget.ignore = Set(try v.array().map { try string($0) }) }
         if let v = m["steps"] { p.steps = try int(v, min: 1) }
         if let v = m["finetune_epochs"] { p.finetuneEpochs = try int(v, min: 0) }
-        if let v = m["bias_compensation"] { p.biasCompensation = BiasCompensation(rawValue: try choice(v, BiasCompensation.allCases.map(\.rawValue)))! }
+        if let v = m["bias_compensation"] {
+            p.biasCompensation = BiasCompensation(rawValue: try choice(v, BiasCompensation.allCases.map(\.rawValue)))!
+        }
         if let v = m["sensitivity"] { p.sensitivity = try bool(v) }
         do { try p.budget.validate() } catch { throw RecipeError(source, node.mark, "\(error)") }
         return p
@@ -175,19 +211,26 @@ public struct RecipeParser {
             for (key, value) in m {
                 let k = key.string ?? "?"
                 guard case .scalar = value, let v = value.string else {
-                    throw RecipeError(source, value.mark, "'\(k)' of the \(kind.rawValue) takes one value, not a list or a map")
+                    throw RecipeError(
+                        source, value.mark, "'\(k)' of the \(kind.rawValue) takes one value, not a list or a map")
                 }
-                if k == "name" { name = v } else {
+                if k == "name" {
+                    name = v
+                } else {
                     values.append(StrategySpec.Value(k, v))
                     marks[k] = marks[k] ?? key.mark
                 }
             }
             guard let name else {
-                throw RecipeError(source, node.mark, "a \(kind.rawValue) given as a map needs 'name', e.g. {name: taylor, batches: 8}")
+                throw RecipeError(
+                    source, node.mark, "a \(kind.rawValue) given as a map needs 'name', e.g. {name: taylor, batches: 8}"
+                )
             }
             spec = StrategySpec(name: name, values: values)
         default:
-            throw RecipeError(source, node.mark, "a \(kind.rawValue) is NAME, NAME:key=value,... or a map {name: NAME, key: value, ...}")
+            throw RecipeError(
+                source, node.mark,
+                "a \(kind.rawValue) is NAME, NAME:key=value,... or a map {name: NAME, key: value, ...}")
         }
         do { try strategies.validate(spec, as: kind) } catch {
             throw RecipeError(source, error.parameter.flatMap { marks[$0] } ?? node.mark, "\(error)")
@@ -197,7 +240,9 @@ public struct RecipeParser {
 
     func mapping(_ node: YAMLNode, _ what: String, accepted: [String]) throws -> [String: YAMLNode] {
         guard case let .mapping(m) = node else {
-            throw RecipeError(source, node.mark, "\(what) must be a mapping of \(accepted.isEmpty ? "nothing" : accepted.joined(separator: ", "))")
+            throw RecipeError(
+                source, node.mark,
+                "\(what) must be a mapping of \(accepted.isEmpty ? "nothing" : accepted.joined(separator: ", "))")
         }
         var out: [String: YAMLNode] = [:]
         for (key, value) in m {
@@ -212,33 +257,47 @@ public struct RecipeParser {
     }
 
     func string(_ node: YAMLNode) throws -> String {
-        guard case .scalar = node, let s = node.string else { throw RecipeError(source, node.mark, "expected a string") }
+        guard case .scalar = node, let s = node.string else {
+            throw RecipeError(source, node.mark, "expected a string")
+        }
         return s
     }
 
     func choice(_ node: YAMLNode, _ accepted: [String]) throws -> String {
         let s = try string(node)
-        guard accepted.contains(s) else { throw RecipeError(source, node.mark, "'\(s)' is not accepted here; accepted: \(accepted.joined(separator: ", "))") }
+        guard accepted.contains(s) else {
+            throw RecipeError(
+                source, node.mark, "'\(s)' is not accepted here; accepted: \(accepted.joined(separator: ", "))")
+        }
         return s
     }
 
     func int(_ node: YAMLNode, min: Int) throws -> Int {
-        guard let v = node.int, v >= min else { throw RecipeError(source, node.mark, "expected an integer of at least \(min), got '\(node.string ?? "?")'") }
+        guard let v = node.int, v >= min else {
+            throw RecipeError(source, node.mark, "expected an integer of at least \(min), got '\(node.string ?? "?")'")
+        }
         return v
     }
 
     func number(_ node: YAMLNode, above: Double) throws -> Double {
-        guard let v = node.float, v > above, v.isFinite else { throw RecipeError(source, node.mark, "expected a number above \(above), got '\(node.string ?? "?")'") }
+        guard let v = node.float, v > above, v.isFinite else {
+            throw RecipeError(source, node.mark, "expected a number above \(above), got '\(node.string ?? "?")'")
+        }
         return v
     }
 
     func number(_ node: YAMLNode, atLeast: Double) throws -> Double {
-        guard let v = node.float, v >= atLeast, v.isFinite else { throw RecipeError(source, node.mark, "expected a number of at least \(atLeast), got '\(node.string ?? "?")'") }
+        guard let v = node.float, v >= atLeast, v.isFinite else {
+            throw RecipeError(
+                source, node.mark, "expected a number of at least \(atLeast), got '\(node.string ?? "?")'")
+        }
         return v
     }
 
     func bool(_ node: YAMLNode) throws -> Bool {
-        guard let v = node.bool else { throw RecipeError(source, node.mark, "expected true or false, got '\(node.string ?? "?")'") }
+        guard let v = node.bool else {
+            throw RecipeError(source, node.mark, "expected true or false, got '\(node.string ?? "?")'")
+        }
         return v
     }
 
@@ -249,7 +308,9 @@ public struct RecipeParser {
 
     func range(_ node: YAMLNode) throws -> Range<Int> {
         let v = try ints(node)
-        guard v.count == 2, v[0] < v[1] else { throw RecipeError(source, node.mark, "expected [first, end) sample indices such as [0, 4000]") }
+        guard v.count == 2, v[0] < v[1] else {
+            throw RecipeError(source, node.mark, "expected [first, end) sample indices such as [0, 4000]")
+        }
         return v[0]..<v[1]
     }
 }

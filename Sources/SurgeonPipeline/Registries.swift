@@ -18,8 +18,10 @@ public struct Registries: Sendable {
     /// The built-in layer types, strategies (with `exec:COMMAND`) and architectures, and the
     /// formats given (the native `.surgeon` format alone by default; `SurgeonCLI`'s
     /// `Registries.standard` adds Keras).
-    public init(layers: LayerRegistry = .standard, strategies: StrategyRegistry = .standardWithExec,
-                architectures: ArchitectureRegistry = .standard, formats: ModelFormatRegistry = ModelFormatRegistry()) {
+    public init(
+        layers: LayerRegistry = .standard, strategies: StrategyRegistry = .standardWithExec,
+        architectures: ArchitectureRegistry = .standard, formats: ModelFormatRegistry = ModelFormatRegistry()
+    ) {
         self.layers = layers
         self.strategies = strategies
         self.architectures = architectures

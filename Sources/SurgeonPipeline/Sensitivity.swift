@@ -24,7 +24,8 @@ public struct SensitivityReport: Sendable, Codable, Equatable {
         ratios: [Double] = [0.25, 0.5, 0.75], surgeon: Surgeon, seed: UInt64 = 0
     ) throws -> SensitivityReport {
         let analysis = try surgeon.analyze(graph)
-        let scores = try criterion.checkedScores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
+        let scores = try criterion.checkedScores(
+            ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
         let base = try Evaluation.evaluate(graph, on: data).accuracy
         var curves: [Curve] = []
         for group in analysis.prunableGroups where !scores[group.id].isEmpty && group.size > 1 {
@@ -33,11 +34,13 @@ public struct SensitivityReport: Sendable, Codable, Equatable {
             var drops: [Double] = []
             for ratio in ratios {
                 var plan = PruningPlan(template: analysis)
-                plan.groups[group.id].delete = Array(order.prefix(min(group.size - 1, Int(ratio * Double(group.size))))).sorted()
+                plan.groups[group.id].delete = Array(order.prefix(min(group.size - 1, Int(ratio * Double(group.size)))))
+                    .sorted()
                 let pruned = try surgeon.apply(plan, to: graph, analysis: analysis)
                 drops.append(base - (try Evaluation.evaluate(pruned, on: data).accuracy))
             }
-            let layer = group.members.first { $0.role == .producer }?.layer ?? group.members.first?.layer ?? "group \(group.id)"
+            let layer =
+                group.members.first { $0.role == .producer }?.layer ?? group.members.first?.layer ?? "group \(group.id)"
             curves.append(Curve(group: group.id, layer: layer, size: group.size, drops: drops))
         }
         return SensitivityReport(strategy: criterion.spec, baselineAccuracy: base, ratios: ratios, curves: curves)

@@ -12,8 +12,10 @@ struct ChannelAccumulator {
     func scores(_ context: ScoringContext, transform: (Double) -> Float) -> [[MemberScores]] {
         var result = [[MemberScores]](repeating: [], count: context.analysis.groups.count)
         for (node, values) in sums.sorted(by: { $0.key < $1.key }) {
-            for (g, scores) in memberScores(context, node: node, values: values.map(transform),
-                                            channels: context.analysis.outputChannels[node]) {
+            for (g, scores) in memberScores(
+                context, node: node, values: values.map(transform),
+                channels: context.analysis.outputChannels[node])
+            {
                 result[g].append(scores)
             }
         }
@@ -52,7 +54,9 @@ public struct APoZCriterion: ImportanceCriterion {
                         base += c
                     }
                 }
-                for j in 0..<c { zeros.add(node: node, channel: j, Double(counts[j]) / Double(value.count / c), channels: c) }
+                for j in 0..<c {
+                    zeros.add(node: node, channel: j, Double(counts[j]) / Double(value.count / c), channels: c)
+                }
                 counted = true
             }
             if counted { batches += 1 }
@@ -73,23 +77,30 @@ public struct TaylorCriterion: ImportanceCriterion {
     public init(batches: Int = 4) { self.batches = batches }
     public var name: String { "taylor" }
     public var spec: String { "taylor:batches=\(batches)" }
-    public var summary: String { "first-order Taylor |activation x gradient| of each producer, over a few batches of --data" }
+    public var summary: String {
+        "first-order Taylor |activation x gradient| of each producer, over a few batches of --data"
+    }
     public var needsData: Bool { true }
 
     /// The registry entry: `taylor` with `batches` (default 4).
     public static let entry = CriterionEntry(
         name: "taylor", summary: TaylorCriterion().summary,
-        parameters: [StrategyParameter("batches", .integer(1...100_000), default: .integer(4), summary: "batches of --data to average over")],
+        parameters: [
+            StrategyParameter(
+                "batches", .integer(1...100_000), default: .integer(4), summary: "batches of --data to average over")
+        ],
         needsData: true
     ) { arguments throws(StrategySpecError) in TaylorCriterion(batches: try arguments.integer("batches")) }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         guard let data = context.data else { throw StrategyError.needsData(criterion: name) }
         let graph = context.graph
-        let producers = Set(graph.nodes.indices.filter { i in
-            !graph.inputIndices[i].isEmpty
-                && ((try? (graph.nodes[i].layer as? any SurgeryRule)?.channelMap(inputShapes: graph.inputShapes(ofNode: i))) ?? nil) == .fresh
-        })
+        let producers = Set(
+            graph.nodes.indices.filter { i in
+                !graph.inputIndices[i].isEmpty
+                    && ((try? (graph.nodes[i].layer as? any SurgeryRule)?.channelMap(
+                        inputShapes: graph.inputShapes(ofNode: i))) ?? nil) == .fresh
+            })
         let loss = SoftmaxCrossEntropy(fromLogits: !graph.producesProbabilities)
         var totals = ChannelAccumulator()
         var samples = 0
@@ -97,7 +108,8 @@ public struct TaylorCriterion: ImportanceCriterion {
             let start = b * context.batchSize
             guard start < data.count else { break }
             let batch = data.slice(start..<min(start + context.batchSize, data.count))
-            let tape = try graph.forwardTraining([batch.images], context: ForwardContext(training: true, seed: context.seed &+ UInt64(b)))
+            let tape = try graph.forwardTraining(
+                [batch.images], context: ForwardContext(training: true, seed: context.seed &+ UInt64(b)))
             let r = loss.evaluate(output: tape.outputs[graph.outputNodeIndices[0]].value, labels: batch.labels)
             let others = graph.outputNodeIndices.dropFirst().map { Tensor(shape: tape.outputs[$0].value.shape) }
             _ = try graph.backward(tape, outputGradients: [r.gradient] + others) { node, gradient in

@@ -25,7 +25,9 @@ public struct Budget: Sendable, Equatable {
     /// Groups with any of these layers are left alone.
     public var ignore: Set<String>
 
-    public init(_ target: Target, minChannels: Int = 1, maxRatio: Double = 0.9, roundTo: Int = 1, ignore: Set<String> = []) {
+    public init(
+        _ target: Target, minChannels: Int = 1, maxRatio: Double = 0.9, roundTo: Int = 1, ignore: Set<String> = []
+    ) {
         self.target = target
         self.minChannels = minChannels
         self.maxRatio = maxRatio
@@ -42,7 +44,9 @@ public struct Budget: Sendable, Equatable {
         default: break
         }
         guard minChannels >= 1 else { throw .invalidBudget("--min-channels must be at least 1, got \(minChannels)") }
-        guard maxRatio > 0, maxRatio <= 1 else { throw .invalidBudget("--max-ratio must be in (0, 1], got \(maxRatio)") }
+        guard maxRatio > 0, maxRatio <= 1 else {
+            throw .invalidBudget("--max-ratio must be in (0, 1], got \(maxRatio)")
+        }
         guard roundTo >= 1 else { throw .invalidBudget("--round-to must be at least 1, got \(roundTo)") }
     }
 
@@ -61,9 +65,11 @@ public struct Budget: Sendable, Equatable {
         case let .ratio(r, global):
             b.target = .ratio(1 - pow(1 - r, 1 / Double(steps)), global: global)
         case let .macs(f):
-            b.target = .macs(min(1, (1 - Double(step) * (1 - f) / Double(steps)) * Double(costOriginal) / Double(max(costNow, 1))))
+            b.target = .macs(
+                min(1, (1 - Double(step) * (1 - f) / Double(steps)) * Double(costOriginal) / Double(max(costNow, 1))))
         case let .params(f):
-            b.target = .params(min(1, (1 - Double(step) * (1 - f) / Double(steps)) * Double(costOriginal) / Double(max(costNow, 1))))
+            b.target = .params(
+                min(1, (1 - Double(step) * (1 - f) / Double(steps)) * Double(costOriginal) / Double(max(costNow, 1))))
         case .threshold:
             break
         }
@@ -72,5 +78,5 @@ public struct Budget: Sendable, Equatable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -19,14 +19,18 @@ public struct ChannelSlices: Sendable {
 
     public init(graph: Graph, analysis: ChannelAnalysis, surgeon: Surgeon) {
         for (i, node) in graph.nodes.enumerated() {
-            guard let rule = node.layer as? any SurgeryRule, surgeon.registry.hasSurgeryRule(node.layer.kerasClassName) else { continue }
+            guard let rule = node.layer as? any SurgeryRule, surgeon.registry.hasSurgeryRule(node.layer.kerasClassName)
+            else { continue }
             for (k, axes) in rule.weightChannelAxes.enumerated() where k < node.layer.weights.count {
                 if let a = axes.output {
-                    slices.append(Slice(node: i, weight: k, axis: a, isOutput: true, channels: analysis.outputChannels[i]))
+                    slices.append(
+                        Slice(node: i, weight: k, axis: a, isOutput: true, channels: analysis.outputChannels[i]))
                 }
                 if let a = axes.input, let j = graph.inputIndices[i].first,
-                   analysis.outputChannels[j].count == node.layer.weights[k].shape[a] {
-                    slices.append(Slice(node: i, weight: k, axis: a, isOutput: false, channels: analysis.outputChannels[j]))
+                    analysis.outputChannels[j].count == node.layer.weights[k].shape[a]
+                {
+                    slices.append(
+                        Slice(node: i, weight: k, axis: a, isOutput: false, channels: analysis.outputChannels[j]))
                 }
             }
         }

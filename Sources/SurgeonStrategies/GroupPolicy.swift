@@ -52,7 +52,9 @@ public struct ReductionPolicy: GroupPolicy {
 public struct IntersectionPolicy: GroupPolicy {
     public init() {}
     public var name: String { "intersection" }
-    public var summary: String { "each member makes its own list under the budget; delete only what all members would delete" }
+    public var summary: String {
+        "each member makes its own list under the budget; delete only what all members would delete"
+    }
 
     /// For global ranking: a channel ranks by its highest member score (all must agree it is low).
     public func combinedScores(_ members: [MemberScores]) -> [Float] { ReductionPolicy(.max).combinedScores(members) }

@@ -22,8 +22,10 @@ public struct ScoringContext: Sendable {
     public var batchSize: Int
     public var seed: UInt64
 
-    public init(graph: Graph, analysis: ChannelAnalysis, surgeon: Surgeon, data: LabeledData? = nil, batchSize: Int = 64,
-                seed: UInt64 = 0) {
+    public init(
+        graph: Graph, analysis: ChannelAnalysis, surgeon: Surgeon, data: LabeledData? = nil, batchSize: Int = 64,
+        seed: UInt64 = 0
+    ) {
         self.graph = graph
         self.analysis = analysis
         self.surgeon = surgeon
@@ -69,7 +71,9 @@ public enum StrategyError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .needsData(criterion):
-            return "the '\(criterion)' criterion measures activations: give --data and --labels (validation images and labels)"
+            return
+                "the '\(criterion)' criterion measures activations: give --data and --labels (validation images and "
+                + "labels)"
         case let .unreachable(message):
             return message
         case let .invalidBudget(message):
@@ -88,17 +92,26 @@ extension ImportanceCriterion {
         let scores = try self.scores(context)
         let groups = context.analysis.groups
         guard scores.count == groups.count else {
-            throw StrategyError.badScores(criterion: spec, reason: "returned scores for \(scores.count) groups; the model has \(groups.count)")
+            throw StrategyError.badScores(
+                criterion: spec, reason: "returned scores for \(scores.count) groups; the model has \(groups.count)")
         }
         for group in groups where group.prunable {
             for member in scores[group.id] {
                 guard member.scores.count == group.size else {
                     throw StrategyError.badScores(
-                        criterion: spec, reason: "gave \(member.scores.count) scores for group \(group.id) (member \(member.layer)), which has \(group.size) channels")
+                        criterion: spec,
+                        reason:
+                            "gave \(member.scores.count) scores for group \(group.id) (member \(member.layer)), which "
+                            + "has \(group.size) channels"
+                    )
                 }
                 if let k = member.scores.firstIndex(where: { !$0.isFinite }) {
                     throw StrategyError.badScores(
-                        criterion: spec, reason: "gave score \(member.scores[k]) to channel \(k) of group \(group.id) (member \(member.layer))")
+                        criterion: spec,
+                        reason:
+                            "gave score \(member.scores[k]) to channel \(k) of group \(group.id) (member "
+                            + "\(member.layer))"
+                    )
                 }
             }
         }

@@ -27,7 +27,8 @@ public struct Planner: Sendable {
         try budget.validate()
         if criterion.needsData, data == nil { throw StrategyError.needsData(criterion: criterion.name) }
         let analysis = try surgeon.analyze(graph)
-        let scores = try criterion.checkedScores(ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
+        let scores = try criterion.checkedScores(
+            ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
         var candidates: [Candidate] = []
         var unscored: [Int] = []
         for group in analysis.groups where group.prunable {
@@ -36,10 +37,15 @@ public struct Planner: Sendable {
             if group.members.contains(where: { budget.ignore.contains($0.layer) }) { continue }
             let combined = policy.combinedScores(members)
             let top = combined.max() ?? 0
-            candidates.append(Candidate(
-                group: group, members: members, combined: combined,
-                normalized: criterion.scoresAreComparableAcrossGroups ? combined : combined.map { top > 0 ? $0 / top : 0 },
-                limit: max(0, min(group.size - budget.minChannels, Int((budget.maxRatio * Double(group.size)).rounded(.down))))))
+            candidates.append(
+                Candidate(
+                    group: group, members: members, combined: combined,
+                    normalized: criterion.scoresAreComparableAcrossGroups
+                        ? combined : combined.map { top > 0 ? $0 / top : 0 },
+                    limit: max(
+                        0,
+                        min(group.size - budget.minChannels, Int((budget.maxRatio * Double(group.size)).rounded(.down)))
+                    )))
         }
         let plan: PruningPlan
         switch budget.target {
@@ -81,7 +87,8 @@ public struct Planner: Sendable {
         var last: Result?
         for step in 1...max(steps, 1) {
             var stepPlanner = self
-            stepPlanner.budget = budget.step(step, of: steps, costNow: budget.cost(of: current), costOriginal: originalCost)
+            stepPlanner.budget = budget.step(
+                step, of: steps, costNow: budget.cost(of: current), costOriginal: originalCost)
             let result = try stepPlanner.plan(current, data: data, seed: seed &+ UInt64(step))
             let (pruned, r) = try surgeon.apply(result.plan, to: current, compensating: compensation, probe: probe)
             report.folds += r.folds
@@ -134,7 +141,9 @@ public struct Planner: Sendable {
         return chosen.sorted()
     }
 
-    func makePlan(_ analysis: ChannelAnalysis, _ candidates: [Candidate], _ selection: (Candidate) -> Selection) -> PruningPlan {
+    func makePlan(
+        _ analysis: ChannelAnalysis, _ candidates: [Candidate], _ selection: (Candidate) -> Selection
+    ) -> PruningPlan {
         var plan = PruningPlan(template: analysis)
         for c in candidates { plan.groups[c.group.id].delete = deletions(c, selection(c)) }
         return plan
@@ -152,7 +161,9 @@ public struct Planner: Sendable {
 
     /// The plan deleting the first `k` channels of the global ranking (per group: as many of
     /// its lowest as the ranking reaches).
-    func planTaking(_ k: Int, _ ranking: [(candidate: Int, index: Int)], _ analysis: ChannelAnalysis, _ candidates: [Candidate]) -> PruningPlan {
+    func planTaking(
+        _ k: Int, _ ranking: [(candidate: Int, index: Int)], _ analysis: ChannelAnalysis, _ candidates: [Candidate]
+    ) -> PruningPlan {
         var counts = [Int](repeating: 0, count: candidates.count)
         for entry in ranking.prefix(k) { counts[entry.candidate] += 1 }
         var plan = PruningPlan(template: analysis)
@@ -162,24 +173,35 @@ public struct Planner: Sendable {
 
     /// The smallest prefix of the global ranking whose plan brings `cost` to at most
     /// `fraction` of the original (binary search: deleting more never costs more).
-    func search(_ fraction: Double, cost: KeyPath<Graph, Int>, name: String, _ graph: Graph, _ analysis: ChannelAnalysis,
-                _ candidates: [Candidate]) throws -> PruningPlan {
+    func search(
+        _ fraction: Double, cost: KeyPath<Graph, Int>, name: String, _ graph: Graph, _ analysis: ChannelAnalysis,
+        _ candidates: [Candidate]
+    ) throws -> PruningPlan {
         let ranking = globalRanking(candidates)
         let target = fraction * Double(graph[keyPath: cost])
-        func costOf(_ plan: PruningPlan) throws -> Int { try surgeon.apply(plan, to: graph, analysis: analysis)[keyPath: cost] }
+        func costOf(_ plan: PruningPlan) throws -> Int {
+            try surgeon.apply(plan, to: graph, analysis: analysis)[keyPath: cost]
+        }
         let most = planTaking(ranking.count, ranking, analysis, candidates)
         let least = try costOf(most)
         guard Double(least) <= target else {
             let share = 100 * Double(least) / Double(max(graph[keyPath: cost], 1))
-            throw StrategyError.unreachable(String(
-                format: "cannot reach %.1f%% of the %@: with --min-channels %d and --max-ratio %.2f%@ the most that can be pruned leaves %.1f%%",
-                fraction * 100, name, budget.minChannels, budget.maxRatio,
-                budget.ignore.isEmpty ? "" : " (and the ignored layers)", share))
+            throw StrategyError.unreachable(
+                String(
+                    format:
+                        "cannot reach %.1f%% of the %@: with --min-channels %d and --max-ratio %.2f%@ the most that "
+                        + "can be pruned leaves %.1f%%",
+                    fraction * 100, name, budget.minChannels, budget.maxRatio,
+                    budget.ignore.isEmpty ? "" : " (and the ignored layers)", share))
         }
         var low = 0, high = ranking.count
         while low < high {
             let mid = (low + high) / 2
-            if Double(try costOf(planTaking(mid, ranking, analysis, candidates))) <= target { high = mid } else { low = mid + 1 }
+            if Double(try costOf(planTaking(mid, ranking, analysis, candidates))) <= target {
+                high = mid
+            } else {
+                low = mid + 1
+            }
         }
         return planTaking(low, ranking, analysis, candidates)
     }

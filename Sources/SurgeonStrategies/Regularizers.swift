@@ -38,7 +38,9 @@ public struct L1GammaRegularizer: Regularizer {
 
     public func report(for graph: Graph) -> [String: Double] {
         let values = Self.gammas(graph).flatMap { graph.nodes[$0.node].layer.weights[$0.weight].scalars }
-        return ["below_1e-2": values.isEmpty ? 0 : Double(values.filter { abs($0) < 1e-2 }.count) / Double(values.count)]
+        return [
+            "below_1e-2": values.isEmpty ? 0 : Double(values.filter { abs($0) < 1e-2 }.count) / Double(values.count)
+        ]
     }
 }
 
@@ -71,7 +73,8 @@ public struct L1FiltersRegularizer: Regularizer {
         for (i, k, axis) in kernels {
             let w = graph.nodes[i].layer.weights[k]
             var peak = [Float](repeating: 0, count: w.shape[axis])
-            ChannelSlices.forEachElement(shape: w.shape, axis: axis) { c, e in peak[c] = max(peak[c], abs(w.scalars[e])) }
+            ChannelSlices.forEachElement(shape: w.shape, axis: axis) { c, e in peak[c] = max(peak[c], abs(w.scalars[e]))
+            }
             small += peak.filter { $0 < 1e-2 }.count
             total += peak.count
         }
@@ -121,14 +124,20 @@ public struct GroupLassoRegularizer: Regularizer {
             ChannelSlices.forEachElement(shape: w.shape, axis: s.axis) { c, e in
                 let ch = s.channels[c]
                 let n = norms[ch.group][ch.index]
-                if prunable[ch.group], n > 1e-12 { gradients[s.node][s.weight].scalars[e] += lambda * w.scalars[e] / Float(n) }
+                if prunable[ch.group], n > 1e-12 {
+                    gradients[s.node][s.weight].scalars[e] += lambda * w.scalars[e] / Float(n)
+                }
             }
         }
-        return Double(lambda) * norms.enumerated().reduce(0) { $0 + (prunable[$1.offset] ? $1.element.reduce(0, +) : 0) }
+        return Double(lambda)
+            * norms.enumerated().reduce(0) { $0 + (prunable[$1.offset] ? $1.element.reduce(0, +) : 0) }
     }
 
     public func report(for graph: Graph) -> [String: Double] {
         let norms = squaredNorms(graph).enumerated().filter { prunable[$0.offset] }.flatMap(\.element)
-        return ["channels_below_1e-2": norms.isEmpty ? 0 : Double(norms.filter { $0.squareRoot() < 1e-2 }.count) / Double(norms.count)]
+        return [
+            "channels_below_1e-2": norms.isEmpty
+                ? 0 : Double(norms.filter { $0.squareRoot() < 1e-2 }.count) / Double(norms.count)
+        ]
     }
 }

@@ -7,7 +7,9 @@ public struct StrategyArguments: Sendable, Equatable {
 
     /// Checks `pairs` against `parameters`: each key declared and given once, each value of
     /// its type and in range, every required parameter present.
-    public init(strategy: String, parameters: [StrategyParameter], pairs: [StrategySpec.Value]) throws(StrategySpecError) {
+    public init(
+        strategy: String, parameters: [StrategyParameter], pairs: [StrategySpec.Value]
+    ) throws(StrategySpecError) {
         self.strategy = strategy
         values = [:]
         for pair in pairs {

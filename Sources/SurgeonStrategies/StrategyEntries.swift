@@ -24,8 +24,10 @@ public struct CriterionEntry: StrategyEntry {
     public var needsData: Bool
     public var make: Factory
 
-    public init(name: String, summary: String, parameters: [StrategyParameter] = [], needsData: Bool = false,
-                make: @escaping Factory) {
+    public init(
+        name: String, summary: String, parameters: [StrategyParameter] = [], needsData: Bool = false,
+        make: @escaping Factory
+    ) {
         self.name = name
         self.summary = summary
         self.parameters = parameters
@@ -65,7 +67,8 @@ public struct PolicyEntry: StrategyEntry {
 /// A sparsity regulariser by name. Its strength stays outside the parameters (`--l1 LAMBDA`,
 /// a recipe's `lambda:`); the factory also sees the model, to find the weights it penalises.
 public struct RegularizerEntry: StrategyEntry {
-    public typealias Factory = @Sendable (_ arguments: StrategyArguments, _ lambda: Float, _ graph: Graph, _ surgeon: Surgeon) throws
+    public typealias Factory =
+        @Sendable (_ arguments: StrategyArguments, _ lambda: Float, _ graph: Graph, _ surgeon: Surgeon) throws
         -> any Regularizer
 
     public static var kind: StrategyKind { .regularizer }

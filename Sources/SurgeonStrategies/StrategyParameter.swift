@@ -23,22 +23,30 @@ public struct StrategyParameter: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Reads `text` as a value of this parameter's type, in range.
-    func value(from text: String, strategy: String, accepted: [StrategyParameter]) throws(StrategySpecError) -> StrategyValue {
+    func value(
+        from text: String, strategy: String, accepted: [StrategyParameter]
+    ) throws(StrategySpecError) -> StrategyValue {
         switch type {
         case let .integer(range):
             guard let v = Int(text) else {
                 throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted)
             }
-            guard range.contains(v) else { throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted) }
+            guard range.contains(v) else {
+                throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted)
+            }
             return .integer(v)
         case let .number(range):
             guard let v = Double(text), !v.isNaN else {
                 throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted)
             }
-            guard range.contains(v) else { throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted) }
+            guard range.contains(v) else {
+                throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted)
+            }
             return .number(v)
         case .text, .trailingText:
-            guard !text.isEmpty else { throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted) }
+            guard !text.isEmpty else {
+                throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted)
+            }
             return .text(text)
         }
     }

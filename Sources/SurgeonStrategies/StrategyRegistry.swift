@@ -85,7 +85,9 @@ public struct StrategyRegistry: Sendable {
     }
 
     /// The regulariser a spec names, of strength `lambda`, for `graph`.
-    public func regularizer(_ spec: StrategySpec, lambda: Float, graph: Graph, surgeon: Surgeon) throws -> any Regularizer {
+    public func regularizer(
+        _ spec: StrategySpec, lambda: Float, graph: Graph, surgeon: Surgeon
+    ) throws -> any Regularizer {
         let (entry, arguments) = try resolve(spec, in: regularizers)
         return try entry.make(arguments, lambda, graph, surgeon)
     }
@@ -101,8 +103,11 @@ public struct StrategyRegistry: Sendable {
     }
 
     /// The entry a spec names (through an alias, if it is one) and its checked arguments.
-    public func resolve<Entry: StrategyEntry>(_ spec: StrategySpec, in entries: [Entry])
-        throws(StrategySpecError) -> (entry: Entry, arguments: StrategyArguments) {
+    public func resolve<Entry: StrategyEntry>(
+        _ spec: StrategySpec, in entries: [Entry]
+    )
+        throws(StrategySpecError) -> (entry: Entry, arguments: StrategyArguments)
+    {
         let kind = Entry.kind
         var target = spec
         var label = "\(kind.rawValue) '\(spec.name)'"
@@ -143,18 +148,27 @@ public struct StrategyRegistry: Sendable {
         try register(criterion: RandomCriterion())
         try register(StrategyAlias(.criterion, "l1", for: "norm:p=1"))
         try register(StrategyAlias(.criterion, "l2", for: "norm:p=2"))
-        for policy: any GroupPolicy in [ReductionPolicy(.mean), ReductionPolicy(.sum), ReductionPolicy(.max),
-                                        IntersectionPolicy(), DeepestPolicy()] {
+        for policy: any GroupPolicy in [
+            ReductionPolicy(.mean), ReductionPolicy(.sum), ReductionPolicy(.max),
+            IntersectionPolicy(), DeepestPolicy(),
+        ] {
             try register(policy: policy)
         }
-        try register(RegularizerEntry(
-            name: "l1-gamma", summary: "L1 on BatchNorm gammas, lambda * sign(gamma) (Network Slimming)",
-            make: { _, lambda, _, _ in L1GammaRegularizer(lambda: lambda) }))
-        try register(RegularizerEntry(
-            name: "l1-filters", summary: "L1 on convolution and dense kernels",
-            make: { _, lambda, graph, surgeon in try L1FiltersRegularizer(lambda: lambda, graph: graph, surgeon: surgeon) }))
-        try register(RegularizerEntry(
-            name: "group-lasso", summary: "L2 norm per coupled channel, over every member's slice of it",
-            make: { _, lambda, graph, surgeon in try GroupLassoRegularizer(lambda: lambda, graph: graph, surgeon: surgeon) }))
+        try register(
+            RegularizerEntry(
+                name: "l1-gamma", summary: "L1 on BatchNorm gammas, lambda * sign(gamma) (Network Slimming)",
+                make: { _, lambda, _, _ in L1GammaRegularizer(lambda: lambda) }))
+        try register(
+            RegularizerEntry(
+                name: "l1-filters", summary: "L1 on convolution and dense kernels",
+                make: { _, lambda, graph, surgeon in
+                    try L1FiltersRegularizer(lambda: lambda, graph: graph, surgeon: surgeon)
+                }))
+        try register(
+            RegularizerEntry(
+                name: "group-lasso", summary: "L2 norm per coupled channel, over every member's slice of it",
+                make: { _, lambda, graph, surgeon in
+                    try GroupLassoRegularizer(lambda: lambda, graph: graph, surgeon: surgeon)
+                }))
     }
 }

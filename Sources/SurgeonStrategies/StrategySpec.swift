@@ -57,7 +57,8 @@ public struct StrategySpec: Sendable, Equatable, Hashable, CustomStringConvertib
     func pairs(_ parameters: [StrategyParameter], strategy: String) throws(StrategySpecError) -> [Value] {
         guard let text else { return values }
         guard !text.isEmpty else {
-            throw .malformed(spec: description, reason: "nothing follows ':'; give key=value pairs or leave out the ':'")
+            throw .malformed(
+                spec: description, reason: "nothing follows ':'; give key=value pairs or leave out the ':'")
         }
         if let rest = parameters.first(where: { $0.type == .trailingText }) {
             return Self.pairs(trailing: text, rest: rest, parameters)
@@ -74,11 +75,14 @@ public struct StrategySpec: Sendable, Equatable, Hashable, CustomStringConvertib
 
     /// Leading `key=value,` pairs whose key is another declared parameter, then the rest (after
     /// an optional `REST=`) as the trailing parameter's value.
-    private static func pairs(trailing text: String, rest: StrategyParameter, _ parameters: [StrategyParameter]) -> [Value] {
+    private static func pairs(
+        trailing text: String, rest: StrategyParameter, _ parameters: [StrategyParameter]
+    ) -> [Value] {
         var pairs: [Value] = []
         var remaining = Substring(text)
         while let eq = remaining.firstIndex(of: "="),
-              case let key = remaining[..<eq].trimmed, key != rest.name, parameters.contains(where: { $0.name == key }) {
+            case let key = remaining[..<eq].trimmed, key != rest.name, parameters.contains(where: { $0.name == key })
+        {
             let end = remaining[eq...].firstIndex(of: ",") ?? remaining.endIndex
             pairs.append(Value(key, remaining[remaining.index(after: eq)..<end].trimmed))
             remaining = end == remaining.endIndex ? "" : remaining[remaining.index(after: end)...]

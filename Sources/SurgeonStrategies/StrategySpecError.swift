@@ -36,9 +36,13 @@ public enum StrategySpecError: Error, Equatable, CustomStringConvertible {
         case let .missingParameter(strategy, parameter, accepted):
             return "\(strategy) needs parameter '\(parameter.name)'; \(Self.list(accepted))"
         case let .wrongType(strategy, parameter, value, accepted):
-            return "parameter '\(parameter.name)' of \(strategy) takes \(parameter.type), got '\(value)'; \(Self.list(accepted))"
+            return
+                "parameter '\(parameter.name)' of \(strategy) takes \(parameter.type), got '\(value)'; "
+                + "\(Self.list(accepted))"
         case let .outOfRange(strategy, parameter, value, accepted):
-            return "parameter '\(parameter.name)' of \(strategy) must be \(parameter.type), got \(value); \(Self.list(accepted))"
+            return
+                "parameter '\(parameter.name)' of \(strategy) must be \(parameter.type), got \(value); "
+                + "\(Self.list(accepted))"
         case let .undeclared(strategy, parameter):
             return "\(strategy) reads parameter '\(parameter)', which it does not declare"
         case let .refused(strategy, reason):

@@ -2,8 +2,11 @@ import SurgeonCore
 
 /// Per-channel values of a node's tensor, scattered into its groups as that member's scores
 /// (several channels landing on one group channel, as Flatten features do, keep the largest).
-func memberScores(_ context: ScoringContext, node: Int, values: [Float], channels: [ChannelAnalysis.GroupChannel])
-    -> [(group: Int, scores: MemberScores)] {
+func memberScores(
+    _ context: ScoringContext, node: Int, values: [Float], channels: [ChannelAnalysis.GroupChannel]
+)
+    -> [(group: Int, scores: MemberScores)]
+{
     var perGroup: [Int: [Float]] = [:]
     for (c, ch) in channels.enumerated() where c < values.count {
         var scores = perGroup[ch.group] ?? [Float](repeating: -.infinity, count: context.analysis.groups[ch.group].size)
@@ -11,15 +14,22 @@ func memberScores(_ context: ScoringContext, node: Int, values: [Float], channel
         perGroup[ch.group] = scores
     }
     let name = context.graph.nodes[node].name
-    return perGroup.sorted { $0.key < $1.key }.map { ($0.key, MemberScores(layer: name, scores: $0.value.map { $0 == -.infinity ? 0 : $0 })) }
+    return perGroup.sorted { $0.key < $1.key }.map {
+        ($0.key, MemberScores(layer: name, scores: $0.value.map { $0 == -.infinity ? 0 : $0 }))
+    }
 }
 
 /// Scores of several members, per group.
-private func collect(_ context: ScoringContext, members: [(node: Int, values: [Float], channels: [ChannelAnalysis.GroupChannel])])
-    -> [[MemberScores]] {
+private func collect(
+    _ context: ScoringContext, members: [(node: Int, values: [Float], channels: [ChannelAnalysis.GroupChannel])]
+)
+    -> [[MemberScores]]
+{
     var result = [[MemberScores]](repeating: [], count: context.analysis.groups.count)
     for m in members {
-        for (g, scores) in memberScores(context, node: m.node, values: m.values, channels: m.channels) { result[g].append(scores) }
+        for (g, scores) in memberScores(context, node: m.node, values: m.values, channels: m.channels) {
+            result[g].append(scores)
+        }
     }
     return result
 }
@@ -37,7 +47,8 @@ public struct BNGammaCriterion: ImportanceCriterion {
         var members: [(Int, [Float], [ChannelAnalysis.GroupChannel])] = []
         for (i, node) in context.graph.nodes.enumerated() {
             guard let k = node.layer.channelScaleIndex, k < node.layer.weights.count,
-                  node.layer.weights[k].rank == 1 else { continue }
+                node.layer.weights[k].rank == 1
+            else { continue }
             members.append((i, node.layer.weights[k].scalars.map { abs($0) }, context.analysis.outputChannels[i]))
         }
         return collect(context, members: members)
@@ -58,8 +69,14 @@ public struct FilterNormCriterion: ImportanceCriterion {
 
     /// The registry entry: `norm` with `p` (1 or 2, default 1).
     public static let entry = CriterionEntry(
-        name: "norm", summary: "Lp norm of each producer's filters (conv kernels, dense columns); l1 and l2 are norm:p=1 and norm:p=2",
-        parameters: [StrategyParameter("p", .integer(1...2), default: .integer(1), summary: "the norm's order: 1 (sum of |w|) or 2 (Euclidean)")]
+        name: "norm",
+        summary:
+            "Lp norm of each producer's filters (conv kernels, dense columns); l1 and l2 are norm:p=1 and norm:p=2",
+        parameters: [
+            StrategyParameter(
+                "p", .integer(1...2), default: .integer(1), summary: "the norm's order: 1 (sum of |w|) or 2 (Euclidean)"
+            )
+        ]
     ) { arguments throws(StrategySpecError) in FilterNormCriterion(order: try arguments.integer("p")) }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {

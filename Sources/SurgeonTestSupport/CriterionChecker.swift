@@ -27,7 +27,8 @@ public func checkImportanceCriterion(
         let graph = model.graph
         let analysis = try surgeon.analyze(graph)
         let data = criterion.needsData ? try randomData(for: graph, samples: samples, seed: seed) : nil
-        let context = ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, batchSize: max(1, samples / 2), seed: seed)
+        let context = ScoringContext(
+            graph: graph, analysis: analysis, surgeon: surgeon, data: data, batchSize: max(1, samples / 2), seed: seed)
         report.checked += 1
         let first: [[MemberScores]], second: [[MemberScores]]
         do {
@@ -38,7 +39,9 @@ public func checkImportanceCriterion(
             continue
         }
         guard first.count == analysis.groups.count else {
-            report.fail("\(label): scores for \(first.count) groups, the model has \(analysis.groups.count)", reportFailures, file, line)
+            report.fail(
+                "\(label): scores for \(first.count) groups, the model has \(analysis.groups.count)", reportFailures,
+                file, line)
             continue
         }
         for group in analysis.prunableGroups {
@@ -46,16 +49,21 @@ public func checkImportanceCriterion(
             for member in first[group.id] {
                 let where_ = "\(label), group \(group.id) (member \(member.layer))"
                 if member.scores.count != group.size {
-                    report.fail("\(where_): \(member.scores.count) scores for \(group.size) channels", reportFailures, file, line)
+                    report.fail(
+                        "\(where_): \(member.scores.count) scores for \(group.size) channels", reportFailures, file,
+                        line)
                 } else if let k = member.scores.firstIndex(where: { !$0.isFinite }) {
                     report.fail("\(where_): score \(member.scores[k]) for channel \(k)", reportFailures, file, line)
                 }
             }
         }
         if !identical(first, second) {
-            let group = first.indices.first { $0 >= second.count || !identical([first[$0]], [second[$0]]) }
+            let group =
+                first.indices.first { $0 >= second.count || !identical([first[$0]], [second[$0]]) }
                 .map { "group \($0)" } ?? "the group count"
-            report.fail("\(label): scoring twice with seed \(seed) gave different scores (first in \(group))", reportFailures, file, line)
+            report.fail(
+                "\(label): scoring twice with seed \(seed) gave different scores (first in \(group))", reportFailures,
+                file, line)
         }
     }
     if scoredGroups == 0 {
@@ -66,7 +74,11 @@ public func checkImportanceCriterion(
 
 /// True when both hold the same members with bit-identical scores (NaN equals NaN here).
 private func identical(_ a: [[MemberScores]], _ b: [[MemberScores]]) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy { x, y in
-        x.count == y.count && zip(x, y).allSatisfy { $0.layer == $1.layer && $0.scores.map(\.bitPattern) == $1.scores.map(\.bitPattern) }
-    }
+    a.count == b.count
+        && zip(a, b).allSatisfy { x, y in
+            x.count == y.count
+                && zip(x, y).allSatisfy {
+                    $0.layer == $1.layer && $0.scores.map(\.bitPattern) == $1.scores.map(\.bitPattern)
+                }
+        }
 }

@@ -74,13 +74,18 @@ public func layerCapabilityProblems(_ example: LayerExample, seed: UInt64 = 1) t
         }
     }
     if let gamma = made.weightNames.firstIndex(of: "gamma"), made.channelScaleIndex != gamma {
-        problems.append("\(label): weight \(gamma) is gamma but channelScaleIndex is \(made.channelScaleIndex.map { "\($0)" } ?? "nil")")
+        problems.append(
+            "\(label): weight \(gamma) is gamma but channelScaleIndex is "
+                + "\(made.channelScaleIndex.map { "\($0)" } ?? "nil")"
+        )
     }
     guard !shapes.isEmpty else { return problems }
     let (layer, inputs) = try exampleLayerAndInputs(example, shapes: shapes, batch: 2, seed: seed)
     let y = try layer.forward(inputs, context: .inference).value
     if layer.rectifiesOutput {
-        if y.scalars.contains(where: { $0 < 0 }) { problems.append("\(label): rectifiesOutput but an output is negative") }
+        if y.scalars.contains(where: { $0 < 0 }) {
+            problems.append("\(label): rectifiesOutput but an output is negative")
+        }
         if !y.scalars.contains(0) { problems.append("\(label): rectifiesOutput but no output is an exact zero") }
     }
     if layer.producesProbabilities {
@@ -101,11 +106,15 @@ public func layerCapabilityProblems(_ example: LayerExample, seed: UInt64 = 1) t
 
 /// `channelScaleIndex` names a trainable `[C]` weight, and zeroing its channel 0 makes output
 /// channel 0 constant while the other channels keep their values.
-private func channelScaleProblems(_ layer: any Layer, index k: Int, inputs: [Tensor], output y: Tensor, label: String) -> [String] {
+private func channelScaleProblems(
+    _ layer: any Layer, index k: Int, inputs: [Tensor], output y: Tensor, label: String
+) -> [String] {
     let c = y.channelCount
     guard k < layer.trainableWeightCount, layer.weights[k].shape == [c] else {
-        return ["\(label): channelScaleIndex \(k) is not a trainable weight of shape [\(c)] "
-                + "(\(layer.trainableWeightCount) trainable, shapes \(layer.weights.map(\.shape)))"]
+        return [
+            "\(label): channelScaleIndex \(k) is not a trainable weight of shape [\(c)] "
+                + "(\(layer.trainableWeightCount) trainable, shapes \(layer.weights.map(\.shape)))"
+        ]
     }
     var scaled = layer
     scaled.weights[k].scalars[0] = 0
@@ -113,7 +122,9 @@ private func channelScaleProblems(_ layer: any Layer, index k: Int, inputs: [Ten
     do { z = try scaled.forward(inputs, context: .inference).value } catch { return ["\(label): \(error)"] }
     let channel0 = stride(from: 0, to: z.count, by: c).map { z.scalars[$0] }
     var problems: [String] = []
-    if Set(channel0).count > 1 { problems.append("\(label): a zero channel scale leaves output channel 0 varying: \(channel0.prefix(4))...") }
+    if Set(channel0).count > 1 {
+        problems.append("\(label): a zero channel scale leaves output channel 0 varying: \(channel0.prefix(4))...")
+    }
     let others = z.scalars.indices.filter { $0 % c != 0 }
     if others.contains(where: { z.scalars[$0] != y.scalars[$0] }) {
         problems.append("\(label): zeroing the scale of channel 0 changes other channels")

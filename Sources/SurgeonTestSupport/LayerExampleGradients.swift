@@ -51,16 +51,19 @@ public func checkLayerExampleGradients(
         let layer = try example.make()
         _ = try layer.outputShape(for: [])
         if layer.trainableWeightCount > 0 {
-            result.problems.append("\(example.name): a layer without inputs has \(layer.trainableWeightCount) trainable "
-                                   + "weight(s) that no gradient check reaches")
+            result.problems.append(
+                "\(example.name): a layer without inputs has \(layer.trainableWeightCount) trainable "
+                    + "weight(s) that no gradient check reaches")
         }
     } else {
         let (layer, inputs) = try exampleLayerAndInputs(example, shapes: shapes, batch: batch, seed: seed)
-        result.gradients = try checkGradients(layer, inputs: inputs, context: context, reportFailures: reportFailures,
-                                              kinks: try fusedActivationKinks(layer), label: example.name, file: file, line: line)
+        result.gradients = try checkGradients(
+            layer, inputs: inputs, context: context, reportFailures: reportFailures,
+            kinks: try fusedActivationKinks(layer), label: example.name, file: file, line: line)
         if result.gradients.skippedElements > result.gradients.checkedElements {
-            result.problems.append("\(example.name): \(result.gradients.skippedElements) element(s) skipped at kinks, only "
-                                   + "\(result.gradients.checkedElements) checked")
+            result.problems.append(
+                "\(example.name): \(result.gradients.skippedElements) element(s) skipped at kinks, only "
+                    + "\(result.gradients.checkedElements) checked")
         }
     }
     if reportFailures {
@@ -80,7 +83,8 @@ public func exampleLayerAndInputs(
     let initial = try layer.initialWeights(for: shapes, random: &random)
     layer.weights = randomizedWeights(initial, names: layer.weightNames, random: &random)
     let counts = shapes.map { batch * Tensor.elementCount(of: $0) }
-    let values = Tensor.distinctValues(shape: [counts.reduce(0, +)], seed: seed &+ 1, spacing: 0.02, margin: 0.01, avoiding: [])
+    let values = Tensor.distinctValues(
+        shape: [counts.reduce(0, +)], seed: seed &+ 1, spacing: 0.02, margin: 0.01, avoiding: [])
     var inputs: [Tensor] = [], offset = 0
     for (shape, count) in zip(shapes, counts) {
         inputs.append(try Tensor(shape: [batch] + shape, scalars: Array(values.scalars[offset..<(offset + count)])))

@@ -75,19 +75,24 @@ private struct Maker {
         return t
     }
 
-    mutating func conv(_ input: String, filters: Int, shape: Shape, allowStride: Bool = true) throws -> (name: String, shape: Shape) {
+    mutating func conv(
+        _ input: String, filters: Int, shape: Shape, allowStride: Bool = true
+    ) throws -> (name: String, shape: Shape) {
         let kernel = pick([1, 3])
         let fits = shape[0] >= kernel && shape[1] >= kernel
         let padding: Padding = fits && int(0...3) == 0 ? .valid : .same
         let stride = allowStride && min(shape[0], shape[1]) >= 4 && int(0...3) == 0 ? 2 : 1
         let activation = pick([ActivationFunction.linear, .relu, .relu6, .tanh, .swish])
-        return try image(Conv2D(filters: filters, kernelSize: [kernel, kernel], strides: [stride, stride], padding: padding,
-                                useBias: int(0...1) == 0, activation: activation), [input])
+        return try image(
+            Conv2D(
+                filters: filters, kernelSize: [kernel, kernel], strides: [stride, stride], padding: padding,
+                useBias: int(0...1) == 0, activation: activation), [input])
     }
 
     /// A same-padded, stride-1 convolution, so that its output can meet its input's spatial size.
     mutating func sameConv(_ input: String, filters: Int) throws -> (name: String, shape: Shape) {
-        try image(Conv2D(filters: filters, kernelSize: [pick([1, 3]), 3], padding: .same, useBias: int(0...1) == 0), [input])
+        try image(
+            Conv2D(filters: filters, kernelSize: [pick([1, 3]), 3], padding: .same, useBias: int(0...1) == 0), [input])
     }
 
     mutating func build() throws -> Graph {
@@ -101,8 +106,10 @@ private struct Maker {
                 _ = try conv(t.name, filters: int(2...6), shape: t.shape)
             case 1:
                 let stride = min(t.shape[0], t.shape[1]) >= 4 && int(0...2) == 0 ? 2 : 1
-                _ = try image(DepthwiseConv2D(kernelSize: [3, 3], strides: [stride, stride], padding: .same,
-                                              depthMultiplier: int(1...3), useBias: int(0...1) == 0), [t.name])
+                _ = try image(
+                    DepthwiseConv2D(
+                        kernelSize: [3, 3], strides: [stride, stride], padding: .same,
+                        depthMultiplier: int(1...3), useBias: int(0...1) == 0), [t.name])
             case 2:
                 let n = try image(BatchNormalization(momentum: 0.9), [t.name])
                 _ = try image(ReLU(maxValue: pick([nil, 6]), negativeSlope: pick([0, 0.1])), [n.name])
@@ -117,7 +124,8 @@ private struct Maker {
                 let f1 = int(1...3), f2 = int(1...3), f3 = int(1...(f1 + f2 - 1))
                 let a = try sameConv(t.name, filters: f1), bb = try sameConv(t.name, filters: f2)
                 let cc = try sameConv(t.name, filters: f3), dd = try sameConv(t.name, filters: f1 + f2 - f3)
-                let left = try image(Concatenate(), [a.name, bb.name]), right = try image(Concatenate(), [cc.name, dd.name])
+                let left = try image(Concatenate(), [a.name, bb.name]),
+                    right = try image(Concatenate(), [cc.name, dd.name])
                 _ = try image(Add(), [left.name, right.name])
             case 6:
                 let f = int(1...4)
@@ -127,7 +135,8 @@ private struct Maker {
                 _ = try image(Concatenate(), int(0...1) == 0 ? [sum.name, other.name] : [other.name, sum.name])
             case 7:
                 let size = min(t.shape[0], t.shape[1]) >= 4 ? 2 : 1
-                let pool: any Layer = int(0...1) == 0
+                let pool: any Layer =
+                    int(0...1) == 0
                     ? MaxPooling2D(poolSize: [size, size], padding: pick([.valid, .same]))
                     : AveragePooling2D(poolSize: [size, size], strides: [size, size], padding: .same)
                 _ = try image(pool, [t.name])
@@ -143,9 +152,13 @@ private struct Maker {
                 // Squeeze-excitation: Keras's GAP -> Reshape (EfficientNet) or GAP keepdims (MobileNetV3).
                 let c = t.shape[2]
                 var squeeze = try add(GlobalAveragePooling2D(keepdims: int(0...1) == 0), [t.name])
-                if squeeze.shape.count == 1 { squeeze = try add(Reshape(targetShape: pick([[1, 1, c], [1, 1, -1]])), [squeeze.name]) }
-                let reduced = try add(Conv2D(filters: int(1...3), kernelSize: [1, 1], activation: pick([.swish, .relu])), [squeeze.name])
-                let gate = try add(Conv2D(filters: c, kernelSize: [1, 1], activation: pick([.sigmoid, .hardSigmoid])), [reduced.name])
+                if squeeze.shape.count == 1 {
+                    squeeze = try add(Reshape(targetShape: pick([[1, 1, c], [1, 1, -1]])), [squeeze.name])
+                }
+                let reduced = try add(
+                    Conv2D(filters: int(1...3), kernelSize: [1, 1], activation: pick([.swish, .relu])), [squeeze.name])
+                let gate = try add(
+                    Conv2D(filters: c, kernelSize: [1, 1], activation: pick([.sigmoid, .hardSigmoid])), [reduced.name])
                 _ = try image(Multiply(), int(0...1) == 0 ? [t.name, gate.name] : [gate.name, t.name])
             case 11:
                 let f = int(1...4)
@@ -157,7 +170,9 @@ private struct Maker {
                 let perChannel = (0..<c).map { _ in Float(int(1...8)) / 4 }
                 let layer: any Layer = pick([
                     PReLU(sharedAxes: pick([nil, [1, 2]])), LeakyReLU(negativeSlope: pick([0.1, 0.3])),
-                    Rescaling(scale: pick([.uniform(0.5), .perChannel(perChannel)]), offset: pick([.uniform(-0.25), .perChannel(perChannel)])),
+                    Rescaling(
+                        scale: pick([.uniform(0.5), .perChannel(perChannel)]),
+                        offset: pick([.uniform(-0.25), .perChannel(perChannel)])),
                     Activation(pick([.hardSilu, .gelu, .elu, .selu, .softplus, .softsign, .leakyReLU, .mish])),
                 ])
                 _ = try image(layer, [y.name])
@@ -165,15 +180,20 @@ private struct Maker {
                 // Normalization, mostly of the graph input, with adapted weights or config statistics.
                 let s = int(0...2) == 0 ? t : images[0]
                 let c = s.shape[2]
-                let norm = int(0...1) == 0 ? Normalization()
-                    : Normalization(mean: .perChannel((0..<c).map { _ in Float(int(-4...4)) / 4 }),
-                                    variance: .perChannel((0..<c).map { _ in Float(int(1...8)) / 4 }))
+                let norm =
+                    int(0...1) == 0
+                    ? Normalization()
+                    : Normalization(
+                        mean: .perChannel((0..<c).map { _ in Float(int(-4...4)) / 4 }),
+                        variance: .perChannel((0..<c).map { _ in Float(int(1...8)) / 4 }))
                 let n = try add(norm, [s.name])
                 _ = try conv(n.name, filters: int(2...6), shape: n.shape)
             case 14:
                 let (h, w, c) = (t.shape[0], t.shape[1], t.shape[2])
                 if int(0...1) == 0 {
-                    _ = try image(Dropout(rate: 0.3, noiseShape: pick([[nil, 1, 1, 1], [nil, 1, 1, c], [nil, 1, 1, nil]])), [t.name])
+                    _ = try image(
+                        Dropout(rate: 0.3, noiseShape: pick([[nil, 1, 1, 1], [nil, 1, 1, c], [nil, 1, 1, nil]])),
+                        [t.name])
                 } else {
                     _ = try image(Reshape(targetShape: pick([[w, h, c], [1, h * w, -1], [h * w, 1, c]])), [t.name])
                 }
@@ -181,28 +201,37 @@ private struct Maker {
                 let kernel = pick([1, 3])
                 let fits = t.shape[0] >= kernel && t.shape[1] >= kernel
                 let stride = min(t.shape[0], t.shape[1]) >= 4 && int(0...3) == 0 ? 2 : 1
-                _ = try image(SeparableConv2D(filters: int(2...6), kernelSize: [kernel, kernel], strides: [stride, stride],
-                                              padding: fits && int(0...3) == 0 ? .valid : .same, depthMultiplier: int(1...2),
-                                              useBias: int(0...1) == 0, activation: pick([.linear, .relu, .relu6, .tanh, .swish])),
-                              [t.name])
+                _ = try image(
+                    SeparableConv2D(
+                        filters: int(2...6), kernelSize: [kernel, kernel], strides: [stride, stride],
+                        padding: fits && int(0...3) == 0 ? .valid : .same, depthMultiplier: int(1...2),
+                        useBias: int(0...1) == 0, activation: pick([.linear, .relu, .relu6, .tanh, .swish])),
+                    [t.name])
             case 16:
                 // Upsample (stride 2 while small), then crop at most half of each side back off.
                 let small = max(t.shape[0], t.shape[1]) <= 8
-                let up = try image(Conv2DTranspose(filters: int(2...5), kernelSize: [pick([1, 2, 3]), pick([2, 3])],
-                                                   strides: small ? [2, 2] : [1, 1], padding: pick([Padding.valid, .same]),
-                                                   useBias: int(0...1) == 0, activation: pick([.linear, .relu, .tanh])), [t.name])
+                let up = try image(
+                    Conv2DTranspose(
+                        filters: int(2...5), kernelSize: [pick([1, 2, 3]), pick([2, 3])],
+                        strides: small ? [2, 2] : [1, 1], padding: pick([Padding.valid, .same]),
+                        useBias: int(0...1) == 0, activation: pick([.linear, .relu, .tanh])), [t.name])
                 let h = (up.shape[0] - 1) / 2, w = (up.shape[1] - 1) / 2
-                _ = try image(Cropping2D(top: int(0...min(2, h)), bottom: int(0...min(2, h)), left: int(0...min(2, w)),
-                                         right: int(0...min(2, w))), [up.name])
+                _ = try image(
+                    Cropping2D(
+                        top: int(0...min(2, h)), bottom: int(0...min(2, h)), left: int(0...min(2, w)),
+                        right: int(0...min(2, w))), [up.name])
             case 17:
                 // Nearest upsampling, then a stride-2 'same' convolution back to t's size, added to t.
                 let u = try image(UpSampling2D(size: [2, 2]), [t.name])
-                let back = try image(Conv2D(filters: t.shape[2], kernelSize: [3, 3], strides: [2, 2], padding: .same,
-                                            useBias: int(0...1) == 0), [u.name])
+                let back = try image(
+                    Conv2D(
+                        filters: t.shape[2], kernelSize: [3, 3], strides: [2, 2], padding: .same,
+                        useBias: int(0...1) == 0), [u.name])
                 _ = try image(Add(), [t.name, back.name])
             case 18:
                 if min(t.shape[0], t.shape[1]) >= 4 {
-                    _ = try image(Cropping2D(top: int(0...1), bottom: int(0...1), left: int(0...1), right: int(0...1)), [t.name])
+                    _ = try image(
+                        Cropping2D(top: int(0...1), bottom: int(0...1), left: int(0...1), right: int(0...1)), [t.name])
                 } else {
                     _ = try image(UpSampling2D(size: [int(1...2), int(1...2)]), [t.name])
                 }
@@ -218,10 +247,12 @@ private struct Maker {
             if t.shape.reduce(1, *) <= 400, int(0...1) == 0 {
                 features = b.add(Flatten(), inputs: [t.name])
             } else {
-                features = b.add(int(0...1) == 0 ? GlobalAveragePooling2D() as any Layer : GlobalMaxPooling2D(), inputs: [t.name])
+                features = b.add(
+                    int(0...1) == 0 ? GlobalAveragePooling2D() as any Layer : GlobalMaxPooling2D(), inputs: [t.name])
             }
             if int(0...1) == 0 { features = b.add(Dense(units: int(2...5), activation: .relu), inputs: [features]) }
-            outputs.append(b.add(Dense(units: int(2...4), activation: int(0...2) == 0 ? .softmax : .linear), inputs: [features]))
+            outputs.append(
+                b.add(Dense(units: int(2...4), activation: int(0...2) == 0 ? .softmax : .linear), inputs: [features]))
         }
         return try b.build(outputs: outputs + extraOutputs, seed: seed)
     }
@@ -246,7 +277,8 @@ private struct Maker {
         let channels = example.channels ?? t.shape[2]
         let shapes = Array(repeating: [t.shape[0], t.shape[1], channels], count: example.inputs)
         let layer = try example.make()
-        guard let shape = try? layer.outputShape(for: shapes), shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) <= 4096 else {
+        guard let shape = try? layer.outputShape(for: shapes), shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) <= 4096
+        else {
             return
         }
         var inputs = channels == t.shape[2] ? [t.name] : []

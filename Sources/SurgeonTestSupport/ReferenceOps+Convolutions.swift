@@ -17,7 +17,9 @@ extension Reference {
     /// valid: `out = (n - 1) * stride + max(kernel, stride)` from cell 0 (zeros past `full`);
     /// same: `out = n * stride`, cropping `floor((kernel - stride) / 2)` cells at the start when
     /// `kernel > stride` (the rest at the end), zeros past `full` otherwise.
-    public static func transposedAxis(input n: Int, kernel k: Int, stride s: Int, same: Bool) -> (output: Int, cropBefore: Int) {
+    public static func transposedAxis(
+        input n: Int, kernel k: Int, stride s: Int, same: Bool
+    ) -> (output: Int, cropBefore: Int) {
         if same { return (n * s, k > s ? (k - s) / 2 : 0) }
         return ((n - 1) * s + max(k, s), 0)
     }
@@ -26,7 +28,9 @@ extension Reference {
     /// Keras kernel `[kh, kw, F, C]` (out before in), optional bias `[F]`;
     /// `full[n, i*sh + a, j*sw + b, f] += input[n, i, j, c] * kernel[a, b, f, c]`, then the
     /// output window of `transposedAxis` is cut out of `full` (cells beyond `full` are zero).
-    public static func conv2DTranspose(input: Tensor, kernel: Tensor, bias: Tensor? = nil, strides: [Int] = [1, 1], same: Bool = false) -> Tensor {
+    public static func conv2DTranspose(
+        input: Tensor, kernel: Tensor, bias: Tensor? = nil, strides: [Int] = [1, 1], same: Bool = false
+    ) -> Tensor {
         let (n, h, w, c) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (kh, kw, f, kc) = (kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3])
         precondition(kc == c, "kernel expects \(kc) input channels, input has \(c)")
@@ -40,7 +44,8 @@ extension Reference {
                             for o in 0..<f {
                                 for ci in 0..<c {
                                     full[at(fullShape, b, i * strides[0] + ky, j * strides[1] + kx, o)] +=
-                                        Double(input.scalars[at(input.shape, b, i, j, ci)]) * Double(kernel.scalars[at(kernel.shape, ky, kx, o, ci)])
+                                        Double(input.scalars[at(input.shape, b, i, j, ci)])
+                                        * Double(kernel.scalars[at(kernel.shape, ky, kx, o, ci)])
                                 }
                             }
                         }
@@ -58,7 +63,8 @@ extension Reference {
                     for o in 0..<f {
                         let fy = y + rows.cropBefore, fx = x + cols.cropBefore
                         let inside = fy < fullShape[1] && fx < fullShape[2]
-                        let value = (inside ? full[at(fullShape, b, fy, fx, o)] : 0) + (bias.map { Double($0.scalars[o]) } ?? 0)
+                        let value =
+                            (inside ? full[at(fullShape, b, fy, fx, o)] : 0) + (bias.map { Double($0.scalars[o]) } ?? 0)
                         out.scalars[at(outShape, b, y, x, o)] = Float(value)
                     }
                 }

@@ -10,7 +10,8 @@ extension Reference {
             for y in 0..<outShape[1] {
                 for x in 0..<outShape[2] {
                     for ci in 0..<c {
-                        out.scalars[at(outShape, b, y, x, ci)] = input.scalars[at(input.shape, b, y / size[0], x / size[1], ci)]
+                        out.scalars[at(outShape, b, y, x, ci)] =
+                            input.scalars[at(input.shape, b, y / size[0], x / size[1], ci)]
                     }
                 }
             }
@@ -27,7 +28,8 @@ extension Reference {
             for y in 0..<outShape[1] {
                 for x in 0..<outShape[2] {
                     for ci in 0..<c {
-                        out.scalars[at(outShape, b, y, x, ci)] = input.scalars[at(input.shape, b, y + top, x + left, ci)]
+                        out.scalars[at(outShape, b, y, x, ci)] =
+                            input.scalars[at(input.shape, b, y + top, x + left, ci)]
                     }
                 }
             }

@@ -11,7 +11,9 @@ public enum Reference {
     /// valid: `out = floor((in - effective) / stride) + 1`, no padding;
     /// same: `out = ceil(in / stride)`, total padding `max((out - 1) * stride + effective - in, 0)`,
     /// of which `total / 2` goes before (top/left) and the rest after.
-    public static func axis(input: Int, kernel: Int, stride: Int, dilation: Int = 1, same: Bool) -> (output: Int, padBefore: Int) {
+    public static func axis(
+        input: Int, kernel: Int, stride: Int, dilation: Int = 1, same: Bool
+    ) -> (output: Int, padBefore: Int) {
         let effective = (kernel - 1) * dilation + 1
         if same {
             let output = (input + stride - 1) / stride
@@ -53,7 +55,8 @@ public enum Reference {
                                 let ix = ox * strides[1] - cols.padBefore + kx * dilation[1]
                                 if ix < 0 || ix >= w { continue }
                                 for ci in 0..<c {
-                                    acc += Double(input.scalars[at(input.shape, b, iy, ix, ci)])
+                                    acc +=
+                                        Double(input.scalars[at(input.shape, b, iy, ix, ci)])
                                         * Double(kernel.scalars[at(kernel.shape, ky, kx, ci, o)])
                                 }
                             }
@@ -91,7 +94,8 @@ public enum Reference {
                                 for kx in 0..<kw {
                                     let ix = ox * strides[1] - cols.padBefore + kx * dilation[1]
                                     if ix < 0 || ix >= w { continue }
-                                    acc += Double(input.scalars[at(input.shape, b, iy, ix, ci)])
+                                    acc +=
+                                        Double(input.scalars[at(input.shape, b, iy, ix, ci)])
                                         * Double(kernel.scalars[at(kernel.shape, ky, kx, ci, q)])
                                 }
                             }
@@ -162,7 +166,9 @@ public enum Reference {
     }
 
     /// Average pooling (see `pool2D`).
-    public static func averagePool2D(input: Tensor, poolSize: [Int], strides: [Int]? = nil, same: Bool = false) -> Tensor {
+    public static func averagePool2D(
+        input: Tensor, poolSize: [Int], strides: [Int]? = nil, same: Bool = false
+    ) -> Tensor {
         pool2D(input: input, poolSize: poolSize, strides: strides ?? poolSize, same: same, max: false)
     }
 
@@ -195,7 +201,8 @@ public enum Reference {
         var out = input
         for i in 0..<input.count {
             let ch = i % c
-            let normalized = (Double(input.scalars[i]) - Double(mean[ch])) / (Double(variance[ch]) + Double(epsilon)).squareRoot()
+            let normalized =
+                (Double(input.scalars[i]) - Double(mean[ch])) / (Double(variance[ch]) + Double(epsilon)).squareRoot()
             out.scalars[i] = Float(Double(gamma[ch]) * normalized + Double(beta[ch]))
         }
         return out
@@ -253,7 +260,9 @@ public enum Reference {
         for row in 0..<(input.count / c) {
             var total = 0.0
             for j in 0..<c { total += Foundation.exp(Double(input.scalars[row * c + j])) }
-            for j in 0..<c { out.scalars[row * c + j] = Float(Foundation.exp(Double(input.scalars[row * c + j])) / total) }
+            for j in 0..<c {
+                out.scalars[row * c + j] = Float(Foundation.exp(Double(input.scalars[row * c + j])) / total)
+            }
         }
         return out
     }

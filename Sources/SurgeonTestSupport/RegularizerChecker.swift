@@ -17,7 +17,8 @@ import SurgeonStrategies
 @discardableResult
 public func checkRegularizer(
     _ name: String, models: [StrategyCheckModel]? = nil, epsilon: Float = 1e-3,
-    relativeTolerance: Double = 1e-2, absoluteTolerance: Double = 1e-6, samplesPerTensor: Int = 2, seed: UInt64 = 0x5EED,
+    relativeTolerance: Double = 1e-2, absoluteTolerance: Double = 1e-6, samplesPerTensor: Int = 2,
+    seed: UInt64 = 0x5EED,
     maxReports: Int = 10, reportFailures: Bool = true, file: StaticString = #filePath, line: UInt = #line,
     make: (Graph) throws -> any Regularizer
 ) throws -> StrategyCheckReport {
@@ -53,20 +54,25 @@ public func checkRegularizer(
                     var scratch = zeros()
                     let high = regularizer.apply(to: plus, gradients: &scratch)
                     scratch = zeros()
-                    let numeric = (high - regularizer.apply(to: minus, gradients: &scratch)) / (Double(up) - Double(down))
+                    let numeric =
+                        (high - regularizer.apply(to: minus, gradients: &scratch)) / (Double(up) - Double(down))
                     let a = Double(g.scalars[e]), diff = abs(a - numeric)
                     report.checked += 1
                     if !(diff <= absoluteTolerance + relativeTolerance * max(abs(a), abs(numeric))) {
                         let names = layer.weightNames
                         let weight = k < names.count ? names[k] : "#\(k)"
-                        report.fail("\(label): \(graph.nodes[i].name) weight '\(weight)' [\(e)]: gradient \(a), finite difference \(numeric)",
-                                    reportFailures && report.problems.count < maxReports, file, line)
+                        report.fail(
+                            "\(label): \(graph.nodes[i].name) weight '\(weight)' [\(e)]: gradient \(a), finite "
+                                + "difference \(numeric)",
+                            reportFailures && report.problems.count < maxReports, file, line)
                     }
                 }
             }
         }
     }
-    if touched == 0 { report.fail("\(name): the gradient is zero on every weight of every model", reportFailures, file, line) }
+    if touched == 0 {
+        report.fail("\(name): the gradient is zero on every weight of every model", reportFailures, file, line)
+    }
     return report
 }
 

@@ -52,7 +52,7 @@ extension StrategyCheckReport {
 public func randomData(for graph: Graph, samples: Int, seed: UInt64) throws -> LabeledData {
     let input = graph.shapes[graph.inputNodeIndices.first ?? 0]
     let classes = max(1, graph.shapes[graph.outputNodeIndices.first ?? 0].last ?? 1)
-    return try LabeledData(images: Tensor.random(shape: [samples] + input, seed: seed, range: 0...1),
-                           labels: (0..<samples).map { $0 % classes })
+    return try LabeledData(
+        images: Tensor.random(shape: [samples] + input, seed: seed, range: 0...1),
+        labels: (0..<samples).map { $0 % classes })
 }
-

@@ -52,8 +52,10 @@ public func surgeryRuleProblems(
         var random = SeededRandom(seed: seed &+ 300)
         for attempt in 0..<3 {
             let plan = randomPlan(analysis, random: &random)
-            problems += try pruningProblems(graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: tolerance,
-                                            "\(label), plan \(attempt)").problems
+            problems += try pruningProblems(
+                graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: tolerance,
+                "\(label), plan \(attempt)"
+            ).problems
         }
     }
     return problems
@@ -70,13 +72,15 @@ func harness(_ ruleCase: SurgeryRuleCase, seed: UInt64) throws -> Graph {
     var y: String
     if ruleCase.forms.isEmpty {
         let input = b.add(try ruleCase.make(), name: "subject")
-        let p = b.add(Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_0", inputs: [input])
+        let p = b.add(
+            Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_0", inputs: [input])
         y = b.add(BatchNormalization(), name: "producer_0_bn", inputs: [p])
     } else {
         let x = b.add(InputLayer(shape: [height, width, 3]), name: "input")
         var producers: [String] = []
         for (k, form) in ruleCase.forms.enumerated() {
-            var p = b.add(Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_\(k)", inputs: [x])
+            var p = b.add(
+                Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_\(k)", inputs: [x])
             p = b.add(BatchNormalization(), name: "producer_\(k)_bn", inputs: [p])
             switch form {
             case .image: break

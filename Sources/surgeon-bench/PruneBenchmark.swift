@@ -8,7 +8,8 @@ import SurgeonPipeline
 struct PruneBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Time channel-group analysis, plan validation and apply on a large model (half of every group deleted).")
+        abstract:
+            "Time channel-group analysis, plan validation and apply on a large model (half of every group deleted).")
 
     @Option(help: "The architecture.") var variant = "resnet50"
     @Option(help: ArgumentHelp("Input shape.", valueName: "H,W,C")) var inputShape = "224,224,3"
@@ -41,7 +42,8 @@ struct PruneBenchmark: ParsableCommand {
         for k in plan.groups.indices where plan.groups[k].prunable {
             plan.groups[k].delete = Array(0..<(plan.groups[k].size / 2))
         }
-        var total: [Double] = [], analyze: [Double] = [], validate: [Double] = [], apply: [Double] = [], rebuild: [Double] = []
+        var total: [Double] = [], analyze: [Double] = [], validate: [Double] = [], apply: [Double] = [],
+            rebuild: [Double] = []
         var pruned = graph
         func ms(_ start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).inSeconds * 1000 }
         for _ in 0..<repeats {
@@ -70,13 +72,15 @@ struct PruneBenchmark: ParsableCommand {
             print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
             return
         }
-        print("""
-        \(variant): \(report.params_before) -> \(report.params_after) parameters, \
-        \(report.groups) groups (\(report.prunable_groups) prunable), half of every prunable group deleted
-        median of \(repeats): total \(String(format: "%.1f", report.median_ms_total)) ms = \
-        analyze \(String(format: "%.1f", report.median_ms_analyze)) + validate \(String(format: "%.2f", report.median_ms_validate)) + \
-        rewrite & rebuild \(String(format: "%.1f", report.median_ms_rewrite_and_rebuild)) ms \
-        (of which rebuilding the graph \(String(format: "%.1f", report.median_ms_rebuild_only)) ms)
-        """)
+        print(
+            """
+            \(variant): \(report.params_before) -> \(report.params_after) parameters, \
+            \(report.groups) groups (\(report.prunable_groups) prunable), half of every prunable group deleted
+            median of \(repeats): total \(String(format: "%.1f", report.median_ms_total)) ms = \
+            analyze \(String(format: "%.1f", report.median_ms_analyze)) + \
+            validate \(String(format: "%.2f", report.median_ms_validate)) + \
+            rewrite & rebuild \(String(format: "%.1f", report.median_ms_rewrite_and_rebuild)) ms \
+            (of which rebuilding the graph \(String(format: "%.1f", report.median_ms_rebuild_only)) ms)
+            """)
     }
 }

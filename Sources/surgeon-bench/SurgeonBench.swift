@@ -50,8 +50,9 @@ struct TrainThroughput: ParsableCommand {
         var optimizer = Optimizer(settings: OptimizerSettings())
         let loss = SoftmaxCrossEntropy(fromLogits: !g.producesProbabilities)
         func step(_ k: Int) throws {
-            _ = try Trainer.step(&g, optimizer: &optimizer, batch: batch, loss: loss, learningRate: 0.01,
-                                 context: ForwardContext(training: true, seed: UInt64(k)))
+            _ = try Trainer.step(
+                &g, optimizer: &optimizer, batch: batch, loss: loss, learningRate: 0.01,
+                context: ForwardContext(training: true, seed: UInt64(k)))
         }
         for k in 0..<3 { try step(k) }
         var rates: [Double] = []
@@ -61,13 +62,17 @@ struct TrainThroughput: ParsableCommand {
             rates.append(Double(steps * batchSize) / (ContinuousClock.now - start).inSeconds)
         }
         let median = rates.sorted()[rates.count / 2]
-        let report = Report(variant: variant, threads: threads, batch_size: batchSize, images_per_second: median,
-                            repeats_images_per_second: rates)
+        let report = Report(
+            variant: variant, threads: threads, batch_size: batchSize, images_per_second: median,
+            repeats_images_per_second: rates)
         if json {
             let data = try JSONEncoder().encode(report)
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(String(format: "%@: %.1f images/s (batch %d, %d thread(s), median of %d)", variant, median, batchSize, threads, repeats))
+            print(
+                String(
+                    format: "%@: %.1f images/s (batch %d, %d thread(s), median of %d)", variant, median, batchSize,
+                    threads, repeats))
         }
     }
 }

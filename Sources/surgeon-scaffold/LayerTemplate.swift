@@ -75,7 +75,8 @@ enum LayerTemplate {
             public var channelScaleIndex: Int? { 0 }
 
             public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-                guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputShapes.count) }
+                guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: \
+                inputShapes.count) }
                 return inputShapes[0]
             }
 
@@ -96,7 +97,8 @@ enum LayerTemplate {
                 return LayerOutput(y)
             }
 
-            public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+            public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: \
+            ForwardContext) throws -> LayerGradients {
                 var dx = outputGradient
                 dx.scaleChannels(by: weights[0].scalars)
                 var product = outputGradient
@@ -153,7 +155,8 @@ enum LayerTemplate {
             public var weightNames: [String] { ["kernel"] }
 
             public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-                guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputShapes.count) }
+                guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: \
+                inputShapes.count) }
                 return Array(inputShapes[0].dropLast()) + [units]
             }
 
@@ -179,14 +182,16 @@ enum LayerTemplate {
                 x.scalars.withUnsafeBufferPointer { xp in
                     weights[0].scalars.withUnsafeBufferPointer { wp in
                         y.scalars.withUnsafeMutableBufferPointer { yp in
-                            Gemm.multiply(xp.baseAddress!, wp.baseAddress!, into: yp.baseAddress!, m: rows, n: units, k: x.channelCount)
+                            Gemm.multiply(xp.baseAddress!, wp.baseAddress!, into: yp.baseAddress!, m: rows, n: units, \
+                            k: x.channelCount)
                         }
                     }
                 }
                 return LayerOutput(y)
             }
 
-            public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+            public func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: \
+            ForwardContext) throws -> LayerGradients {
                 let x = inputs[0]
                 let rows = x.count / max(x.channelCount, 1), c = x.channelCount
                 var dx = Tensor(shape: x.shape), dw = Tensor(shape: weights[0].shape)
@@ -194,10 +199,12 @@ enum LayerTemplate {
                     weights[0].scalars.withUnsafeBufferPointer { wp in
                         outputGradient.scalars.withUnsafeBufferPointer { gp in
                             dx.scalars.withUnsafeMutableBufferPointer { dxp in
-                                Gemm.multiply(gp.baseAddress!, wp.baseAddress!, transposeB: true, into: dxp.baseAddress!, m: rows, n: c, k: units)
+                                Gemm.multiply(gp.baseAddress!, wp.baseAddress!, transposeB: true, into: \
+                                dxp.baseAddress!, m: rows, n: c, k: units)
                             }
                             dw.scalars.withUnsafeMutableBufferPointer { dwp in
-                                Gemm.multiply(xp.baseAddress!, transposeA: true, gp.baseAddress!, into: dwp.baseAddress!, m: c, n: units, k: rows)
+                                Gemm.multiply(xp.baseAddress!, transposeA: true, gp.baseAddress!, into: \
+                                dwp.baseAddress!, m: c, n: units, k: rows)
                             }
                         }
                     }
@@ -211,7 +218,8 @@ enum LayerTemplate {
         extension \(name) {
             /// Samples for the generic checkers (surgery, gradients, registry) and `surgeon rules`.
             public static var examples: [LayerExample] {
-                [LayerExample("\(name) 5 units") { \(name)(units: 5) }, LayerExample("\(name) 3 units") { \(name)(units: 3) }]
+                [LayerExample("\(name) 5 units") { \(name)(units: 5) }, LayerExample("\(name) 3 units") { \
+                \(name)(units: 3) }]
             }
         }
 

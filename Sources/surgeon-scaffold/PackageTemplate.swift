@@ -130,10 +130,12 @@ struct PackageTemplate {
                     let w = context.graph.nodes[slice.node].layer.weights[slice.weight]
                     guard w.rank >= 2 else { continue }
                     var largest = [Float](repeating: 0, count: w.shape[slice.axis])
-                    ChannelSlices.forEachElement(shape: w.shape, axis: slice.axis) { c, e in largest[c] = max(largest[c], abs(w.scalars[e])) }
+                    ChannelSlices.forEachElement(shape: w.shape, axis: slice.axis) { c, e in largest[c] = \
+                    max(largest[c], abs(w.scalars[e])) }
                     var perGroup: [Int: [Float]] = [:]
                     for (c, channel) in slice.channels.enumerated() where c < largest.count {
-                        var scores = perGroup[channel.group] ?? [Float](repeating: 0, count: context.analysis.groups[channel.group].size)
+                        var scores = perGroup[channel.group] ?? [Float](repeating: 0, count: \
+                        context.analysis.groups[channel.group].size)
                         scores[channel.index] = max(scores[channel.index], largest[c])
                         perGroup[channel.group] = scores
                     }
@@ -158,11 +160,13 @@ struct PackageTemplate {
         public struct MinPolicy: GroupPolicy {
             public init() {}
             public var name: String { "min" }
-            public var summary: String { "delete the channels whose worst score among the group's members is lowest (an example policy)" }
+            public var summary: String { "delete the channels whose worst score among the group's members is lowest \
+            (an example policy)" }
 
             public func combinedScores(_ members: [MemberScores]) -> [Float] {
                 guard let first = members.first else { return [] }
-                return members.dropFirst().reduce(first.scores) { result, member in zip(result, member.scores).map { min($0, $1) } }
+                return members.dropFirst().reduce(first.scores) { result, member in zip(result, member.scores).map { \
+                min($0, $1) } }
             }
         }
 
@@ -183,13 +187,15 @@ struct PackageTemplate {
 
             /// The registry entry (`--regularizer l2-scale`, with `--l1 LAMBDA` as its strength).
             public static let entry = RegularizerEntry(
-                name: "l2-scale", summary: "L2 on every per-channel scale (BatchNorm gamma, ChannelGate scale) (an example regulariser)"
+                name: "l2-scale", summary: "L2 on every per-channel scale (BatchNorm gamma, ChannelGate scale) (an \
+                example regulariser)"
             ) { _, lambda, _, _ in L2ScaleRegularizer(lambda: lambda) }
 
             public func apply(to graph: Graph, gradients: inout [[Tensor]]) -> Double {
                 var penalty = 0.0
                 for (i, node) in graph.nodes.enumerated() {
-                    guard let k = node.layer.channelScaleIndex, k < node.layer.trainableWeightCount, k < gradients[i].count else { continue }
+                    guard let k = node.layer.channelScaleIndex, k < node.layer.trainableWeightCount, k < \
+                    gradients[i].count else { continue }
                     let w = node.layer.weights[k]
                     for j in 0..<w.count {
                         penalty += Double(lambda) * Double(w.scalars[j]) * Double(w.scalars[j])
@@ -214,7 +220,8 @@ struct PackageTemplate {
         public struct GatedNetArchitecture: Architecture {
             public init() {}
             public var name: String { "gated-net" }
-            public var summary: String { "two conv-ReLU-ChannelGate blocks, global average pooling, dense (an example architecture)" }
+            public var summary: String { "two conv-ReLU-ChannelGate blocks, global average pooling, dense (an example \
+            architecture)" }
 
             public func build(_ o: ArchitectureOptions) throws -> Graph {
                 try o.validate(for: name)
@@ -222,7 +229,8 @@ struct PackageTemplate {
                 var x = b.add(InputLayer(shape: o.inputShape), name: "input")
                 for (k, filters) in [o.channels(16), o.channels(32)].enumerated() {
                     let stride = k == 0 ? 1 : 2
-                    x = b.add(Conv2D(filters: filters, kernelSize: [3, 3], strides: [stride, stride], padding: .same, activation: .relu),
+                    x = b.add(Conv2D(filters: filters, kernelSize: [3, 3], strides: [stride, stride], padding: .same, \
+                    activation: .relu),
                               name: "conv\\(k + 1)", inputs: [x])
                     x = b.add(ChannelGate(), name: "gate\\(k + 1)", inputs: [x])
                 }
@@ -246,7 +254,8 @@ struct PackageTemplate {
 
         final class \(module)Tests: XCTestCase {
             private func gatedNet() throws -> StrategyCheckModel {
-                StrategyCheckModel("gated-net", try GatedNetArchitecture().build(ArchitectureOptions(inputShape: [12, 12, 1], classes: 3)))
+                StrategyCheckModel("gated-net", try GatedNetArchitecture().build(ArchitectureOptions(inputShape: [12, \
+                12, 1], classes: 3)))
             }
 
             func testRegistries_holdTheExtensions() throws {
@@ -260,18 +269,21 @@ struct PackageTemplate {
 
             func testMaxAbs_passesTheGenericCriterionChecker() throws {
                 let registries = try Registries.with\(module)()
-                try checkImportanceCriterion(MaxAbsCriterion(), models: [try gatedNet()] + (try StrategyCheckModel.randomGraphs()),
+                try checkImportanceCriterion(MaxAbsCriterion(), models: [try gatedNet()] + (try \
+                StrategyCheckModel.randomGraphs()),
                                              surgeon: registries.surgeon)
             }
 
             func testL2Scale_passesTheGenericRegularizerChecker() throws {
-                try checkRegularizer("l2-scale", models: [try gatedNet()] + (try StrategyCheckModel.randomGraphs())) { _ in
+                try checkRegularizer("l2-scale", models: [try gatedNet()] + (try StrategyCheckModel.randomGraphs())) \
+                { _ in
                     L2ScaleRegularizer(lambda: 0.1)
                 }
             }
 
             func testMinPolicy_keepsTheWorstMemberScore() {
-                let scores = MinPolicy().combinedScores([MemberScores(layer: "a", scores: [1, 5, 2]), MemberScores(layer: "b", scores: [3, 4, 0])])
+                let scores = MinPolicy().combinedScores([MemberScores(layer: "a", scores: [1, 5, 2]), \
+                MemberScores(layer: "b", scores: [3, 4, 0])])
                 XCTAssertEqual(scores, [1, 4, 0])
             }
 

@@ -6,7 +6,8 @@ import XCTest
 final class ActivationsTests: XCTestCase {
     /// 120 distinct values spread about +-4.8 around `center`, clear of `kinks`.
     private func spread(center: Float = 0, kinks: [Float] = [], seed: UInt64) -> Tensor {
-        Tensor.distinctValues(shape: [2, 4, 5, 3], seed: seed, spacing: 0.08, margin: 0.05, avoiding: kinks, center: center)
+        Tensor.distinctValues(
+            shape: [2, 4, 5, 3], seed: seed, spacing: 0.08, margin: 0.05, avoiding: kinks, center: center)
     }
 
     // MARK: - Activation
@@ -16,7 +17,8 @@ final class ActivationsTests: XCTestCase {
             let layer = try make(Activation.self, ["activation": .string(function.kerasName)])
             XCTAssertEqual(layer.function, function)
             let x = batch(2, [3, 4, 5], seed: 1, range: -8...8)
-            assertClose(try evaluate(layer, x), Reference.activation(function.kerasName, x), tolerance: 1e-6, "\(function)")
+            assertClose(
+                try evaluate(layer, x), Reference.activation(function.kerasName, x), tolerance: 1e-6, "\(function)")
         }
     }
 
@@ -32,7 +34,9 @@ final class ActivationsTests: XCTestCase {
         XCTAssertEqual(try y(.sigmoid)[3], 0.5)
         XCTAssertEqual(try y(.swish)[4], 1 / (1 + exp(-1)), accuracy: 1e-6)
         // Keras 3: hard_silu(x) = x * relu6(x + 3) / 6.
-        for (v, e) in zip(try y(.hardSilu), [0, 0, -1.0 / 3, 0, 2.0 / 3, 3, 7] as [Float]) { XCTAssertEqual(v, e, accuracy: 1e-6) }
+        for (v, e) in zip(try y(.hardSilu), [0, 0, -1.0 / 3, 0, 2.0 / 3, 3, 7] as [Float]) {
+            XCTAssertEqual(v, e, accuracy: 1e-6)
+        }
         XCTAssertEqual(try y(.gelu)[4], 0.8413447, accuracy: 1e-6)
         XCTAssertEqual(try y(.elu)[2], -0.6321206, accuracy: 1e-6)
         XCTAssertEqual(try y(.selu)[4], 1.0507010, accuracy: 1e-6)
@@ -61,8 +65,12 @@ final class ActivationsTests: XCTestCase {
         XCTAssertEqual(try make(Activation.self, ["activation": "silu"]).function, .swish)
         XCTAssertEqual(try make(Activation.self, ["activation": "hard_silu"]).function, .hardSilu)
         XCTAssertEqual(try make(Activation.self, ["activation": "hard_swish"]).function, .hardSilu)
-        assertThrows(try make(Activation.self, ["activation": "celu"]),
-                     "attribute 'activation' is \"celu\", expected one of linear, relu, relu6, sigmoid, tanh, softmax, swish, hard_sigmoid, hard_silu, gelu, elu, selu, softplus, softsign, exponential, leaky_relu, mish, silu, hard_swish")
+        assertThrows(
+            try make(Activation.self, ["activation": "celu"]),
+            "attribute 'activation' is \"celu\", expected one of linear, relu, relu6, sigmoid, tanh, softmax, swish, "
+                + "hard_sigmoid, hard_silu, gelu, elu, selu, softplus, softsign, exponential, leaky_relu, mish, silu, "
+                + "hard_swish"
+        )
         assertThrows(try make(Activation.self), "attribute 'activation' is missing (expected a string)")
         assertThrows(try Activation(.relu).outputShape(for: [[3], [3]]), "expects 1 input(s), got 2")
         assertThrows(try Activation(.relu).forward([], context: .inference), "expects 1 input(s), got 0")
@@ -86,8 +94,12 @@ final class ActivationsTests: XCTestCase {
     ]
 
     private func relu(_ v: (maxValue: Double?, slope: Double, threshold: Double)) throws -> ReLU {
-        try make(ReLU.self, ["max_value": v.maxValue.map { .number($0) } ?? .null,
-                             "negative_slope": .number(v.slope), "threshold": .number(v.threshold)])
+        try make(
+            ReLU.self,
+            [
+                "max_value": v.maxValue.map { .number($0) } ?? .null,
+                "negative_slope": .number(v.slope), "threshold": .number(v.threshold),
+            ])
     }
 
     func testReLU_matchesKerasDefinition() throws {
@@ -96,14 +108,19 @@ final class ActivationsTests: XCTestCase {
             let x = batch(2, [5, 7, 3], seed: 1, range: -8...8)
             let y = try evaluate(layer, x)
             for i in 0..<x.count {
-                XCTAssertEqual(y.scalars[i], kerasReLU(x.scalars[i], maxValue: v.maxValue.map { Float($0) },
-                                                       slope: Float(v.slope), threshold: Float(v.threshold)),
-                               accuracy: 1e-6, "\(v) at \(x.scalars[i])")
+                XCTAssertEqual(
+                    y.scalars[i],
+                    kerasReLU(
+                        x.scalars[i], maxValue: v.maxValue.map { Float($0) },
+                        slope: Float(v.slope), threshold: Float(v.threshold)),
+                    accuracy: 1e-6, "\(v) at \(x.scalars[i])")
             }
         }
         let leaky = try relu((6, 0.1, 0.5))
-        assertClose(try evaluate(leaky, Tensor.literal([1, 5], [-1, 0.4, 0.5, 3, 9])), Tensor.literal([1, 5], [-0.15, -0.01, 0, 3, 6]),
-                    tolerance: 1e-6)
+        assertClose(
+            try evaluate(leaky, Tensor.literal([1, 5], [-1, 0.4, 0.5, 3, 9])),
+            Tensor.literal([1, 5], [-0.15, -0.01, 0, 3, 6]),
+            tolerance: 1e-6)
     }
 
     func testReLU_matchesKerasOnItsOwnExampleIncludingTheThresholdPoint() throws {
@@ -120,15 +137,19 @@ final class ActivationsTests: XCTestCase {
         for (k, v) in Self.reluVariants.enumerated() {
             let layer = try relu(v)
             let kinks = [Float(v.threshold)] + (v.maxValue.map { [Float($0)] } ?? [])
-            try checkGradients(layer, inputs: [spread(center: Float(v.threshold), kinks: kinks, seed: UInt64(k) + 20)], label: "\(v)")
+            try checkGradients(
+                layer, inputs: [spread(center: Float(v.threshold), kinks: kinks, seed: UInt64(k) + 20)], label: "\(v)")
         }
     }
 
     func testReLU_rejectsBadConfig() {
-        assertThrows(try make(ReLU.self, ["max_value": -1]), "attribute 'max_value' is -1, expected a number >= 0 or null")
-        assertThrows(try make(ReLU.self, ["negative_slope": -0.5]), "attribute 'negative_slope' is -0.5, expected a number >= 0")
+        assertThrows(
+            try make(ReLU.self, ["max_value": -1]), "attribute 'max_value' is -1, expected a number >= 0 or null")
+        assertThrows(
+            try make(ReLU.self, ["negative_slope": -0.5]), "attribute 'negative_slope' is -0.5, expected a number >= 0")
         assertThrows(try make(ReLU.self, ["threshold": -0.5]), "attribute 'threshold' is -0.5, expected a number >= 0")
-        assertThrows(try make(ReLU.self, ["threshold": "high"]), "attribute 'threshold' is \"high\", expected a finite number")
+        assertThrows(
+            try make(ReLU.self, ["threshold": "high"]), "attribute 'threshold' is \"high\", expected a finite number")
     }
 
     func testReLU_configRoundTrip() throws {
@@ -141,7 +162,9 @@ final class ActivationsTests: XCTestCase {
 
     func testLeakyReLU_matchesKerasDefinitionAndDefaultSlope() throws {
         let x = batch(2, [5, 7, 3], seed: 30, range: -4...4)
-        let cases: [([String: ConfigValue], Double)] = [([:], 0.3), (["negative_slope": 0.1], 0.1), (["alpha": 0.2], 0.2), (["negative_slope": 0], 0)]
+        let cases: [([String: ConfigValue], Double)] = [
+            ([:], 0.3), (["negative_slope": 0.1], 0.1), (["alpha": 0.2], 0.2), (["negative_slope": 0], 0),
+        ]
         for (config, slope) in cases {
             let layer = try make(LeakyReLU.self, config)
             XCTAssertEqual(layer.negativeSlope, slope, "\(config)")
@@ -161,10 +184,13 @@ final class ActivationsTests: XCTestCase {
 
     func testLeakyReLU_configWritesTheKeras3KeyAndRejectsNegativeSlopes() throws {
         XCTAssertEqual(try make(LeakyReLU.self, ["alpha": 0.2]).config, LayerConfig(["negative_slope": 0.2]))
-        XCTAssertEqual(try make(LeakyReLU.self, ["negative_slope": 0.1, "alpha": 0.2]).negativeSlope, 0.1, "the Keras 3 key wins")
+        XCTAssertEqual(
+            try make(LeakyReLU.self, ["negative_slope": 0.1, "alpha": 0.2]).negativeSlope, 0.1, "the Keras 3 key wins")
         assertConfigRoundTrip(LeakyReLU())
         assertConfigRoundTrip(LeakyReLU(negativeSlope: 0.05))
-        assertThrows(try make(LeakyReLU.self, ["negative_slope": -0.1]), "attribute 'negative_slope' is -0.1, expected a number >= 0")
+        assertThrows(
+            try make(LeakyReLU.self, ["negative_slope": -0.1]),
+            "attribute 'negative_slope' is -0.1, expected a number >= 0")
         assertThrows(try make(LeakyReLU.self, ["alpha": -1]), "attribute 'alpha' is -1, expected a number >= 0")
         assertThrows(try LeakyReLU().outputShape(for: [[3], [3]]), "expects 1 input(s), got 2")
     }
@@ -190,7 +216,8 @@ final class ActivationsTests: XCTestCase {
     }
 
     func testSoftmax_rejectsAxesOtherThanTheLast() throws {
-        assertThrows(try make(Softmax.self, ["axis": 1]), "Softmax over axis 1 is not supported; only the last axis (-1)")
+        assertThrows(
+            try make(Softmax.self, ["axis": 1]), "Softmax over axis 1 is not supported; only the last axis (-1)")
         XCTAssertNoThrow(try make(Softmax.self, ["axis": -1]))
         assertConfigRoundTrip(try make(Softmax.self))
         assertThrows(try Softmax().outputShape(for: [[3], [3]]), "expects 1 input(s), got 2")

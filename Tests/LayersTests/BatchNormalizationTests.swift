@@ -5,10 +5,16 @@ import XCTest
 
 final class BatchNormalizationTests: XCTestCase {
     /// A layer with non-trivial gamma, beta and moving statistics (positive variance).
-    private func bn(channels: Int, center: Bool = true, scale: Bool = true, momentum: Double = 0.9,
-                    epsilon: Double = 1e-3, seed: UInt64) throws -> BatchNormalization {
-        var layer = try make(BatchNormalization.self, ["center": .bool(center), "scale": .bool(scale),
-                                                       "momentum": .number(momentum), "epsilon": .number(epsilon)])
+    private func bn(
+        channels: Int, center: Bool = true, scale: Bool = true, momentum: Double = 0.9,
+        epsilon: Double = 1e-3, seed: UInt64
+    ) throws -> BatchNormalization {
+        var layer = try make(
+            BatchNormalization.self,
+            [
+                "center": .bool(center), "scale": .bool(scale),
+                "momentum": .number(momentum), "epsilon": .number(epsilon),
+            ])
         var weights: [Tensor] = []
         if scale { weights.append(Tensor.random(shape: [channels], seed: seed, range: 0.5...2)) }
         if center { weights.append(Tensor.random(shape: [channels], seed: seed + 1, range: -1...1)) }
@@ -23,8 +29,9 @@ final class BatchNormalizationTests: XCTestCase {
             let layer = try bn(channels: 3, center: center, scale: scale, seed: 1)
             let p = layer.parameters
             let x = batch(2, [5, 7, 3], seed: 2, range: -2...2)
-            let expected = Reference.batchNorm(input: x, mean: p.mean, variance: p.variance, gamma: p.gamma, beta: p.beta,
-                                               epsilon: layer.epsilon)
+            let expected = Reference.batchNorm(
+                input: x, mean: p.mean, variance: p.variance, gamma: p.gamma, beta: p.beta,
+                epsilon: layer.epsilon)
             let out = try layer.forward([x], context: .inference)
             assertClose(out.value, expected, tolerance: 1e-5, "center \(center) scale \(scale)")
             XCTAssertNil(out.updatedState, "inference does not move the statistics")
@@ -42,8 +49,9 @@ final class BatchNormalizationTests: XCTestCase {
         let out = try layer.forward([x], context: ForwardContext(training: true, seed: 1))
         let (mean, variance) = Reference.channelMoments(x)
         let p = layer.parameters
-        let expected = Reference.batchNorm(input: x, mean: mean, variance: variance, gamma: p.gamma, beta: p.beta,
-                                           epsilon: layer.epsilon)
+        let expected = Reference.batchNorm(
+            input: x, mean: mean, variance: variance, gamma: p.gamma, beta: p.beta,
+            epsilon: layer.epsilon)
         assertClose(out.value, expected, tolerance: 1e-5)
 
         let state = try XCTUnwrap(out.updatedState)
@@ -58,7 +66,9 @@ final class BatchNormalizationTests: XCTestCase {
 
     func testBatchNormalizationTraining_normalisesEachChannel() throws {
         var layer = try make(BatchNormalization.self, ["epsilon": 1e-5])
-        layer.weights = [Tensor(shape: [2], repeating: 1), Tensor(shape: [2]), Tensor(shape: [2]), Tensor(shape: [2], repeating: 1)]
+        layer.weights = [
+            Tensor(shape: [2], repeating: 1), Tensor(shape: [2]), Tensor(shape: [2]), Tensor(shape: [2], repeating: 1),
+        ]
         let x = Tensor.literal([4, 2], [1, 10, 2, 20, 3, 30, 4, 40])
         let y = try evaluate(layer, x, training: true)
         let (mean, variance) = Reference.channelMoments(y)
@@ -79,8 +89,11 @@ final class BatchNormalizationTests: XCTestCase {
         let out = try layer.forward([x], context: ForwardContext(training: true))
         let (mean, variance) = Reference.channelMoments(x)
         let p = layer.parameters
-        assertClose(out.value, Reference.batchNorm(input: x, mean: mean, variance: variance, gamma: p.gamma, beta: p.beta,
-                                                   epsilon: layer.epsilon), tolerance: 1e-5)
+        assertClose(
+            out.value,
+            Reference.batchNorm(
+                input: x, mean: mean, variance: variance, gamma: p.gamma, beta: p.beta,
+                epsilon: layer.epsilon), tolerance: 1e-5)
         // Momentum 0: the new moving statistics are the batch statistics.
         assertClose(out.updatedState![0], Tensor.literal([5], mean), tolerance: 1e-6)
         assertClose(out.updatedState![1], Tensor.literal([5], variance), tolerance: 1e-6)
@@ -104,7 +117,8 @@ final class BatchNormalizationTests: XCTestCase {
         try checkGradients(try bn(channels: 4, seed: 8), inputs: [batch(6, [4], seed: 9, range: -2...2)])
         try checkGradients(try bn(channels: 2, center: false, seed: 10), inputs: [batch(2, [3, 3, 2], seed: 11)])
         try checkGradients(try bn(channels: 2, scale: false, seed: 12), inputs: [batch(2, [3, 3, 2], seed: 13)])
-        try checkGradients(try bn(channels: 2, center: false, scale: false, seed: 14), inputs: [batch(3, [2, 2, 2], seed: 15)])
+        try checkGradients(
+            try bn(channels: 2, center: false, scale: false, seed: 14), inputs: [batch(3, [2, 2, 2], seed: 15)])
     }
 
     func testBatchNormalization_weightsAndInitialisation() throws {
@@ -113,8 +127,12 @@ final class BatchNormalizationTests: XCTestCase {
         XCTAssertEqual(layer.trainableWeightCount, 2)
         XCTAssertEqual(try layer.weightShapes(for: [[5, 7, 3]]), [[3], [3], [3], [3]])
         var random = SeededRandom(seed: 1)
-        XCTAssertEqual(try layer.initialWeights(for: [[5, 7, 3]], random: &random),
-                       [Tensor(shape: [3], repeating: 1), Tensor(shape: [3]), Tensor(shape: [3]), Tensor(shape: [3], repeating: 1)])
+        XCTAssertEqual(
+            try layer.initialWeights(for: [[5, 7, 3]], random: &random),
+            [
+                Tensor(shape: [3], repeating: 1), Tensor(shape: [3]), Tensor(shape: [3]),
+                Tensor(shape: [3], repeating: 1),
+            ])
         let noScale = try make(BatchNormalization.self, ["scale": false])
         XCTAssertEqual(noScale.weightNames, ["beta", "moving_mean", "moving_variance"])
         XCTAssertEqual(noScale.trainableWeightCount, 1)
@@ -125,29 +143,43 @@ final class BatchNormalizationTests: XCTestCase {
 
     func testBatchNormalization_weightOrderWithoutScaleOrCenterFollowsKeras() throws {
         // KERAS-FORMAT 3.4.
-        XCTAssertEqual(try make(BatchNormalization.self, ["center": false]).weightNames, ["gamma", "moving_mean", "moving_variance"])
-        XCTAssertEqual(try make(BatchNormalization.self, ["scale": false]).weightNames, ["beta", "moving_mean", "moving_variance"])
-        XCTAssertEqual(try make(BatchNormalization.self, ["center": false, "scale": false]).weightNames, ["moving_mean", "moving_variance"])
+        XCTAssertEqual(
+            try make(BatchNormalization.self, ["center": false]).weightNames,
+            ["gamma", "moving_mean", "moving_variance"])
+        XCTAssertEqual(
+            try make(BatchNormalization.self, ["scale": false]).weightNames, ["beta", "moving_mean", "moving_variance"])
+        XCTAssertEqual(
+            try make(BatchNormalization.self, ["center": false, "scale": false]).weightNames,
+            ["moving_mean", "moving_variance"])
         XCTAssertEqual(try make(BatchNormalization.self, ["center": false, "scale": false]).trainableWeightCount, 0)
-        XCTAssertEqual(try make(BatchNormalization.self, ["axis": [3], "center": false]).weightShapes(for: [[5, 7, 3]]), [[3], [3], [3]])
+        XCTAssertEqual(
+            try make(BatchNormalization.self, ["axis": [3], "center": false]).weightShapes(for: [[5, 7, 3]]),
+            [[3], [3], [3]])
     }
 
     func testBatchNormalizationPruned_slicesEveryWeightWithoutScaleOrCenter() throws {
         for (center, scale) in [(true, true), (false, true), (true, false), (false, false)] {
             let layer = try bn(channels: 4, center: center, scale: scale, seed: 20)
-            let pruned = try XCTUnwrap(try layer.pruned(keptInputs: [[1, 3]], keptOutputs: [1, 3], inputShapes: [[2, 2, 4]]) as? BatchNormalization)
-            XCTAssertEqual(pruned.weights, layer.weights.map { $0.selecting([1, 3], alongAxis: 0) }, "center \(center) scale \(scale)")
+            let pruned = try XCTUnwrap(
+                try layer.pruned(keptInputs: [[1, 3]], keptOutputs: [1, 3], inputShapes: [[2, 2, 4]])
+                    as? BatchNormalization)
+            XCTAssertEqual(
+                pruned.weights, layer.weights.map { $0.selecting([1, 3], alongAxis: 0) },
+                "center \(center) scale \(scale)")
             XCTAssertEqual(pruned.weightNames, layer.weightNames)
             XCTAssertEqual(pruned.config, layer.config)
             let x = batch(2, [2, 2, 4], seed: 21)
-            assertClose(try evaluate(pruned, x.selecting([1, 3], alongAxis: 3)), try evaluate(layer, x).selecting([1, 3], alongAxis: 3),
-                        tolerance: 1e-6)
+            assertClose(
+                try evaluate(pruned, x.selecting([1, 3], alongAxis: 3)),
+                try evaluate(layer, x).selecting([1, 3], alongAxis: 3),
+                tolerance: 1e-6)
         }
     }
 
     func testBatchNormalization_configRoundTrip() throws {
         for (center, scale) in [(true, true), (false, true), (true, false), (false, false)] {
-            assertConfigRoundTrip(try bn(channels: 3, center: center, scale: scale, momentum: 0.8, epsilon: 1e-5, seed: 1))
+            assertConfigRoundTrip(
+                try bn(channels: 3, center: center, scale: scale, momentum: 0.8, epsilon: 1e-5, seed: 1))
         }
         let listAxis = try make(BatchNormalization.self, ["axis": [3]])
         assertConfigRoundTrip(listAxis)
@@ -155,19 +187,26 @@ final class BatchNormalizationTests: XCTestCase {
     }
 
     func testBatchNormalization_rejectsBadConfigAndInputs() throws {
-        assertThrows(try make(BatchNormalization.self, ["axis": 0]),
-                     "BatchNormalization over axis 0 is not supported; only the channel axis (-1)")
-        assertThrows(try make(BatchNormalization.self, ["axis": [1, 2]]),
-                     "BatchNormalization over several axes [1, 2] is not supported; only the channel axis")
-        assertThrows(try make(BatchNormalization.self, ["axis": 1]).outputShape(for: [[5, 7, 3]]),
-                     "axis 1 is not the channel axis of an input of rank 4")
-        assertThrows(try make(BatchNormalization.self, ["epsilon": 0]), "attribute 'epsilon' is 0, expected a positive number")
-        assertThrows(try make(BatchNormalization.self, ["momentum": 1.5]), "attribute 'momentum' is 1.5, expected a number in [0, 1]")
+        assertThrows(
+            try make(BatchNormalization.self, ["axis": 0]),
+            "BatchNormalization over axis 0 is not supported; only the channel axis (-1)")
+        assertThrows(
+            try make(BatchNormalization.self, ["axis": [1, 2]]),
+            "BatchNormalization over several axes [1, 2] is not supported; only the channel axis")
+        assertThrows(
+            try make(BatchNormalization.self, ["axis": 1]).outputShape(for: [[5, 7, 3]]),
+            "axis 1 is not the channel axis of an input of rank 4")
+        assertThrows(
+            try make(BatchNormalization.self, ["epsilon": 0]), "attribute 'epsilon' is 0, expected a positive number")
+        assertThrows(
+            try make(BatchNormalization.self, ["momentum": 1.5]),
+            "attribute 'momentum' is 1.5, expected a number in [0, 1]")
         assertThrows(try make(BatchNormalization.self).outputShape(for: [[3], [3]]), "expects 1 input(s), got 2")
         let layer = try bn(channels: 2, seed: 1)
         let x = batch(2, [2], seed: 2)
         let inference = try layer.forward([x], context: .inference)
-        assertThrows(try layer.backward(x, inputs: [x], output: inference, context: .inference),
-                     "backward was called without a training-mode forward pass")
+        assertThrows(
+            try layer.backward(x, inputs: [x], output: inference, context: .inference),
+            "backward was called without a training-mode forward pass")
     }
 }

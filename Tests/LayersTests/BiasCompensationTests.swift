@@ -50,7 +50,8 @@ final class BiasCompensationTests: XCTestCase {
         let graph = try model()
         let (plan, analysis) = try deleteChannelOne(graph)
         let probe = Tensor.random(shape: [3, 5, 5, 2], seed: 1)
-        let (folded, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
+        let (folded, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
         XCTAssertEqual(report.folds.map(\.layer), ["pointwise", "dense"])
         XCTAssertEqual(report.folds.map(\.constantChannels), [1, 1])
         XCTAssertEqual(report.skippedApproximate, 1)
@@ -59,14 +60,16 @@ final class BiasCompensationTests: XCTestCase {
         assertClose(after[0], original[0], tolerance: 1e-5, "1x1 conv consumer")
         assertClose(after[1], original[1], tolerance: 1e-5, "dense consumer")
         let uncompensated = try surgeon.apply(plan, to: graph).predict([probe])
-        XCTAssertGreaterThan(uncompensated[1].maxAbsDifference(original[1]), 1e-3, "without folding the constant is lost")
+        XCTAssertGreaterThan(
+            uncompensated[1].maxAbsDifference(original[1]), 1e-3, "without folding the constant is lost")
     }
 
     func testAllMode_alsoFoldsPaddedConvolutionsApproximately() throws {
         let graph = try model()
         let (plan, analysis) = try deleteChannelOne(graph)
         let probe = Tensor.random(shape: [3, 5, 5, 2], seed: 1)
-        let (folded, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .all)
+        let (folded, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .all)
         XCTAssertEqual(report.folds.first { $0.layer == "same3x3" }?.exact, false)
         let original = try graph.predict([probe])[2]
         let with = try surgeon.apply(plan, to: folded).predict([probe])[2]
@@ -82,7 +85,8 @@ final class BiasCompensationTests: XCTestCase {
         try graph.setWeights(w, ofNode: bn)
         let (plan, analysis) = try deleteChannelOne(graph)
         let probe = Tensor.random(shape: [3, 5, 5, 2], seed: 1)
-        let (folded, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
+        let (folded, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
         XCTAssertEqual(report.folds.map(\.constantChannels), [0, 0])
         // The dense head reads the global average, whose mean over the probe is folded:
         // closer to the original than dropping the channel.

@@ -13,10 +13,12 @@ struct WindowCase: CustomStringConvertible {
     var channels = 3
 
     var config: [String: ConfigValue] {
-        ["kernel_size": .array(kernel.map { .number(Double($0)) }),
-         "strides": .array(strides.map { .number(Double($0)) }),
-         "dilation_rate": .array(dilation.map { .number(Double($0)) }),
-         "padding": .string(same ? "same" : "valid")]
+        [
+            "kernel_size": .array(kernel.map { .number(Double($0)) }),
+            "strides": .array(strides.map { .number(Double($0)) }),
+            "dilation_rate": .array(dilation.map { .number(Double($0)) }),
+            "padding": .string(same ? "same" : "valid"),
+        ]
     }
 
     var inputShape: Shape { size + [channels] }
@@ -45,7 +47,9 @@ struct WindowCase: CustomStringConvertible {
 }
 
 final class Conv2DTests: XCTestCase {
-    private func conv(_ c: WindowCase, filters: Int = 4, useBias: Bool = true, activation: String = "linear", seed: UInt64) throws -> Conv2D {
+    private func conv(
+        _ c: WindowCase, filters: Int = 4, useBias: Bool = true, activation: String = "linear", seed: UInt64
+    ) throws -> Conv2D {
         var config = c.config
         config["filters"] = .number(Double(filters))
         config["use_bias"] = .bool(useBias)
@@ -58,8 +62,9 @@ final class Conv2DTests: XCTestCase {
             for useBias in [true, false] {
                 let layer = try conv(c, useBias: useBias, seed: UInt64(k) + 1)
                 let x = batch(2, c.inputShape, seed: UInt64(k) + 100)
-                let expected = Reference.conv2D(input: x, kernel: layer.weights[0], bias: useBias ? layer.weights[1] : nil,
-                                                strides: c.strides, dilation: c.dilation, same: c.same)
+                let expected = Reference.conv2D(
+                    input: x, kernel: layer.weights[0], bias: useBias ? layer.weights[1] : nil,
+                    strides: c.strides, dilation: c.dilation, same: c.same)
                 assertClose(try evaluate(layer, x), expected, tolerance: 1e-5, "\(c), bias \(useBias)")
                 XCTAssertEqual(try layer.outputShape(for: [c.inputShape]), Array(expected.shape.dropFirst()), "\(c)")
             }
@@ -77,7 +82,8 @@ final class Conv2DTests: XCTestCase {
     func testConv2DSame_padsLikeTensorFlow() throws {
         // Even input, stride 2, kernel 3: total padding 1 goes to the bottom/right only, so
         // output (0, 0) reads input rows/columns 0...2 (no top/left padding).
-        var layer = try make(Conv2D.self, ["filters": 1, "kernel_size": 3, "strides": 2, "padding": "same", "use_bias": false])
+        var layer = try make(
+            Conv2D.self, ["filters": 1, "kernel_size": 3, "strides": 2, "padding": "same", "use_bias": false])
         var kernel = Tensor(shape: [3, 3, 1, 1])
         kernel.scalars[0] = 1  // top-left tap only
         layer.weights = [kernel]
@@ -105,8 +111,10 @@ final class Conv2DTests: XCTestCase {
             }
             let layer = try conv(c, filters: 3, activation: activation.kerasName, seed: seed)
             let x = batch(2, c.inputShape, seed: seed + 1000)
-            let z = Reference.conv2D(input: x, kernel: layer.weights[0], bias: layer.weights[1], strides: c.strides, same: true)
-            assertClose(try evaluate(layer, x), Reference.activation(activation.kerasName, z), tolerance: 1e-5, "\(activation)")
+            let z = Reference.conv2D(
+                input: x, kernel: layer.weights[0], bias: layer.weights[1], strides: c.strides, same: true)
+            assertClose(
+                try evaluate(layer, x), Reference.activation(activation.kerasName, z), tolerance: 1e-5, "\(activation)")
             try checkGradients(layer, inputs: [x], label: "\(activation)")
         }
     }
@@ -151,7 +159,8 @@ final class Conv2DTests: XCTestCase {
             assertConfigRoundTrip(try conv(c, seed: 1))
         }
         for activation in ActivationFunction.allCases {
-            assertConfigRoundTrip(try conv(WindowCase.all[0], useBias: false, activation: activation.kerasName, seed: 1))
+            assertConfigRoundTrip(
+                try conv(WindowCase.all[0], useBias: false, activation: activation.kerasName, seed: 1))
         }
         let layer = try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "activation": "silu"])
         XCTAssertEqual(layer.activation, .swish)
@@ -162,28 +171,37 @@ final class Conv2DTests: XCTestCase {
 
     func testConv2D_rejectsBadConfig() {
         assertThrows(try make(Conv2D.self, ["kernel_size": 3]), "attribute 'filters' is missing (expected an integer)")
-        assertThrows(try make(Conv2D.self, ["filters": 0, "kernel_size": 3]), "attribute 'filters' is 0, expected a positive integer")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 0, "kernel_size": 3]),
+            "attribute 'filters' is 0, expected a positive integer")
         assertThrows(try make(Conv2D.self, ["filters": 2]), "attribute 'kernel_size' is missing (expected 2 integers)")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "padding": "full"]),
-                     "attribute 'padding' is \"full\", expected one of \"valid\", \"same\"")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "data_format": "channels_first"]),
-                     "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "groups": 2]),
-                     "Conv2D with groups = 2 is not supported; only groups = 1")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "activation": "celu"]),
-                     containing: ["attribute 'activation' is \"celu\"", "relu", "silu", "hard_swish"])
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "padding": "full"]),
+            "attribute 'padding' is \"full\", expected one of \"valid\", \"same\"")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "data_format": "channels_first"]),
+            "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "groups": 2]),
+            "Conv2D with groups = 2 is not supported; only groups = 1")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "activation": "celu"]),
+            containing: ["attribute 'activation' is \"celu\"", "relu", "silu", "hard_swish"])
     }
 
     func testConv2D_rejectsBadInputs() throws {
         let layer = try make(Conv2D.self, ["filters": 2, "kernel_size": 3])
         assertThrows(try layer.outputShape(for: [[5, 7, 3], [5, 7, 3]]), "expects 1 input(s), got 2")
         assertThrows(try layer.outputShape(for: [[12]]), "expects an image input [height, width, channels], got [12]")
-        assertThrows(try layer.outputShape(for: [[2, 7, 3]]),
-                     "a 3x3 window (dilation [1, 1]) does not fit a 2x7 input with padding 'valid'")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2]),
-                     "strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it too)")
-        assertThrows(try make(Conv2D.self, ["filters": 2, "kernel_size": [3, 0]]),
-                     "attribute 'kernel_size' is [3, 0], expected 2 positive integers")
+        assertThrows(
+            try layer.outputShape(for: [[2, 7, 3]]),
+            "a 3x3 window (dilation [1, 1]) does not fit a 2x7 input with padding 'valid'")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2]),
+            "strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it too)")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": [3, 0]]),
+            "attribute 'kernel_size' is [3, 0], expected 2 positive integers")
     }
 
     func testConv2D_backwardWithoutTrainingForwardNeedsTheCache() throws {
@@ -191,7 +209,8 @@ final class Conv2DTests: XCTestCase {
         let layer = try conv(c, activation: "tanh", seed: 3)
         let x = batch(1, c.inputShape, seed: 4)
         let inference = try layer.forward([x], context: .inference)
-        assertThrows(try layer.backward(inference.value, inputs: [x], output: inference, context: .inference),
-                     "backward was called without a training-mode forward pass")
+        assertThrows(
+            try layer.backward(inference.value, inputs: [x], output: inference, context: .inference),
+            "backward was called without a training-mode forward pass")
     }
 }

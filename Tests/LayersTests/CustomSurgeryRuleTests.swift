@@ -28,7 +28,8 @@ struct ChannelScale: Layer, SurgeryRule {
         return LayerOutput(y)
     }
 
-    func backward(_ dy: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(_ dy: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients
+    {
         var dx = dy
         dx.scaleChannels(by: weights[0].scalars)
         var product = dy
@@ -78,10 +79,15 @@ final class CustomSurgeryRuleTests: XCTestCase {
         let graph = try b.build(outputs: [s])
         XCTAssertThrowsError(try Surgeon.standard.analyze(graph)) { error in
             let text = "\(error)"
-            XCTAssertEqual(text, "layer 'scale' of type ChannelScale (reading 'conv') has no surgery rule, so the model cannot be pruned; supported types: "
-                           + LayerRegistry.standard.surgeryRuleNames.joined(separator: ", "))
+            XCTAssertEqual(
+                text,
+                "layer 'scale' of type ChannelScale (reading 'conv') has no surgery rule, so the model cannot be "
+                    + "pruned; supported types: "
+                    + LayerRegistry.standard.surgeryRuleNames.joined(separator: ", "))
             let listed = text.components(separatedBy: "supported types: ").last?.components(separatedBy: ", ") ?? []
-            for name in ["Conv2D", "Dense", "DepthwiseConv2D", "SeparableConv2D"] { XCTAssertTrue(listed.contains(name), text) }
+            for name in ["Conv2D", "Dense", "DepthwiseConv2D", "SeparableConv2D"] {
+                XCTAssertTrue(listed.contains(name), text)
+            }
         }
     }
 

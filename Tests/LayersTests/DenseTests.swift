@@ -4,10 +4,17 @@ import SurgeonTestSupport
 import XCTest
 
 final class DenseTests: XCTestCase {
-    private func dense(_ features: Int, units: Int, useBias: Bool = true, activation: String = "linear", seed: UInt64) throws -> Dense {
-        try withRandomWeights(try make(Dense.self, ["units": .number(Double(units)), "use_bias": .bool(useBias),
-                                                    "activation": .string(activation)]),
-                              inputShapes: [[features]], seed: seed)
+    private func dense(
+        _ features: Int, units: Int, useBias: Bool = true, activation: String = "linear", seed: UInt64
+    ) throws -> Dense {
+        try withRandomWeights(
+            try make(
+                Dense.self,
+                [
+                    "units": .number(Double(units)), "use_bias": .bool(useBias),
+                    "activation": .string(activation),
+                ]),
+            inputShapes: [[features]], seed: seed)
     }
 
     func testDense_matchesReference() throws {
@@ -15,8 +22,10 @@ final class DenseTests: XCTestCase {
             for useBias in [true, false] {
                 let layer = try dense(features, units: units, useBias: useBias, seed: UInt64(features * 10 + units))
                 let x = batch(3, [features], seed: UInt64(units))
-                let expected = Reference.dense(input: x, kernel: layer.weights[0], bias: useBias ? layer.weights[1] : nil)
-                assertClose(try evaluate(layer, x), expected, tolerance: 1e-5, "\(features) -> \(units), bias \(useBias)")
+                let expected = Reference.dense(
+                    input: x, kernel: layer.weights[0], bias: useBias ? layer.weights[1] : nil)
+                assertClose(
+                    try evaluate(layer, x), expected, tolerance: 1e-5, "\(features) -> \(units), bias \(useBias)")
             }
         }
     }
@@ -44,7 +53,8 @@ final class DenseTests: XCTestCase {
             let layer = try dense(7, units: 5, activation: activation.kerasName, seed: seed)
             let x = batch(3, [7], seed: seed + 1000)
             let z = Reference.dense(input: x, kernel: layer.weights[0], bias: layer.weights[1])
-            assertClose(try evaluate(layer, x), Reference.activation(activation.kerasName, z), tolerance: 1e-5, "\(activation)")
+            assertClose(
+                try evaluate(layer, x), Reference.activation(activation.kerasName, z), tolerance: 1e-5, "\(activation)")
             try checkGradients(layer, inputs: [x], label: "\(activation)")
         }
     }
@@ -74,8 +84,9 @@ final class DenseTests: XCTestCase {
         assertThrows(try make(Dense.self, ["units": -3]), "attribute 'units' is -3, expected a positive integer")
         assertThrows(try make(Dense.self, ["units": 2.5]), "attribute 'units' is 2.5, expected an integer")
         let layer = try make(Dense.self, ["units": 2])
-        assertThrows(try layer.outputShape(for: [[4, 4, 3]]),
-                     "Dense expects a flat input [features], got [4, 4, 3]; add a Flatten or global pooling layer before it")
+        assertThrows(
+            try layer.outputShape(for: [[4, 4, 3]]),
+            "Dense expects a flat input [features], got [4, 4, 3]; add a Flatten or global pooling layer before it")
         assertThrows(try layer.outputShape(for: [[4], [4]]), "expects 1 input(s), got 2")
     }
 }

@@ -63,10 +63,12 @@ final class DropoutTests: XCTestCase {
     }
 
     func testDropout_gradientCheckInTraining() throws {
-        try checkGradients(Dropout(rate: 0.3), inputs: [batch(2, [5, 7, 3], seed: 7)],
-                           context: ForwardContext(training: true, seed: 8))
-        try checkGradients(Dropout(rate: 0.5), inputs: [batch(3, [4], seed: 9)],
-                           context: ForwardContext(training: true, seed: 10))
+        try checkGradients(
+            Dropout(rate: 0.3), inputs: [batch(2, [5, 7, 3], seed: 7)],
+            context: ForwardContext(training: true, seed: 8))
+        try checkGradients(
+            Dropout(rate: 0.5), inputs: [batch(3, [4], seed: 9)],
+            context: ForwardContext(training: true, seed: 10))
     }
 
     func testDropoutRateZero_isIdentityInTraining() throws {
@@ -78,13 +80,17 @@ final class DropoutTests: XCTestCase {
         assertThrows(try make(Dropout.self, ["rate": 1]), "attribute 'rate' is 1, expected a number in [0, 1)")
         assertThrows(try make(Dropout.self, ["rate": -0.1]), "attribute 'rate' is -0.1, expected a number in [0, 1)")
         assertThrows(try make(Dropout.self), "attribute 'rate' is missing (expected a number)")
-        assertThrows(try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 0, 1, 3]]),
-                     "attribute 'noise_shape' is [null, 0, 1, 3], expected null or a list of positive integers and nulls")
-        assertThrows(try make(Dropout.self, ["rate": 0.5, "noise_shape": "all"]),
-                     "attribute 'noise_shape' is \"all\", expected null or a list of positive integers and nulls")
-        assertThrows(try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1.5]]),
-                     "attribute 'noise_shape' is [null, 1.5], expected null or a list of positive integers and nulls")
-        assertThrows(try make(Dropout.self, ["rate": 0.5, "seed": "x"]), "attribute 'seed' is \"x\", expected an integer")
+        assertThrows(
+            try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 0, 1, 3]]),
+            "attribute 'noise_shape' is [null, 0, 1, 3], expected null or a list of positive integers and nulls")
+        assertThrows(
+            try make(Dropout.self, ["rate": 0.5, "noise_shape": "all"]),
+            "attribute 'noise_shape' is \"all\", expected null or a list of positive integers and nulls")
+        assertThrows(
+            try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1.5]]),
+            "attribute 'noise_shape' is [null, 1.5], expected null or a list of positive integers and nulls")
+        assertThrows(
+            try make(Dropout.self, ["rate": 0.5, "seed": "x"]), "attribute 'seed' is \"x\", expected an integer")
         assertThrows(try Dropout(rate: 0.1).outputShape(for: []), "expects 1 input(s), got 0")
     }
 
@@ -102,8 +108,9 @@ final class DropoutTests: XCTestCase {
                 for w in 0..<s[2] {
                     for c in 0..<s[3] {
                         let i = ((n * s[1] + h) * s[2] + w) * s[3] + c
-                        let m = (((maskShape[0] == 1 ? 0 : n) * maskShape[1] + (maskShape[1] == 1 ? 0 : h)) * maskShape[2]
-                            + (maskShape[2] == 1 ? 0 : w)) * maskShape[3] + (maskShape[3] == 1 ? 0 : c)
+                        let m =
+                            (((maskShape[0] == 1 ? 0 : n) * maskShape[1] + (maskShape[1] == 1 ? 0 : h)) * maskShape[2]
+                                + (maskShape[2] == 1 ? 0 : w)) * maskShape[3] + (maskShape[3] == 1 ? 0 : c)
                         y.scalars[i] = mask[m] ? x.scalars[i] / (1 - rate) : 0
                     }
                 }
@@ -125,14 +132,17 @@ final class DropoutTests: XCTestCase {
             XCTAssertEqual(try evaluate(layer, x), x, "inference is the identity")
         }
         // Drop-connect: each sample is kept whole or dropped whole.
-        let y = try evaluate(make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1, 1, 1]]), x, training: true, seed: 22)
+        let y = try evaluate(
+            make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1, 1, 1]]), x, training: true, seed: 22)
         for n in 0..<6 {
             let sample = y.scalars[(n * 60)..<((n + 1) * 60)]
             XCTAssertTrue(sample.allSatisfy { $0 == 0 } || sample.allSatisfy { $0 != 0 }, "sample \(n)")
         }
         // A full noise shape draws exactly as null does.
-        XCTAssertEqual(try evaluate(make(Dropout.self, ["rate": 0.4, "noise_shape": [.null, 3, 4, 5]]), x, training: true, seed: 23),
-                       try evaluate(Dropout(rate: 0.4), x, training: true, seed: 23))
+        XCTAssertEqual(
+            try evaluate(
+                make(Dropout.self, ["rate": 0.4, "noise_shape": [.null, 3, 4, 5]]), x, training: true, seed: 23),
+            try evaluate(Dropout(rate: 0.4), x, training: true, seed: 23))
     }
 
     func testDropoutNoiseShape_backwardUsesTheSameMaskAndPassesGradientCheck() throws {
@@ -141,29 +151,39 @@ final class DropoutTests: XCTestCase {
         let context = ForwardContext(training: true, seed: 25)
         let out = try layer.forward([x], context: context)
         let g = try layer.backward(Tensor(shape: x.shape, repeating: 1), inputs: [x], output: out, context: context)
-        assertClose(g.inputs[0], reference(Tensor(shape: x.shape, repeating: 1), rate: 0.5, maskShape: [4, 1, 1, 2], seed: 25), tolerance: 1e-6)
+        assertClose(
+            g.inputs[0], reference(Tensor(shape: x.shape, repeating: 1), rate: 0.5, maskShape: [4, 1, 1, 2], seed: 25),
+            tolerance: 1e-6)
         try checkGradients(layer, inputs: [x], context: context)
-        try checkGradients(try make(Dropout.self, ["rate": 0.3, "noise_shape": [.null, 1, 1, 1]]), inputs: [x], context: context)
+        try checkGradients(
+            try make(Dropout.self, ["rate": 0.3, "noise_shape": [.null, 1, 1, 1]]), inputs: [x], context: context)
     }
 
     func testDropoutNoiseShape_mustFitTheInput() {
         let fit = "give one entry per axis, batch first, each null, 1 or the input's extent"
-        assertThrows(try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 2, 1, 1]]).outputShape(for: [[4, 4, 3]]),
-                     "Dropout noise_shape [null, 2, 1, 1] does not fit an input of shape [null, 4, 4, 3]; \(fit)")
-        assertThrows(try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1, 1]]).outputShape(for: [[4, 4, 3]]),
-                     "Dropout noise_shape [null, 1, 1] does not fit an input of shape [null, 4, 4, 3]; \(fit)")
-        assertThrows(try evaluate(make(Dropout.self, ["rate": 0.5, "noise_shape": [3, 1, 1, 1]]), batch(2, [4, 4, 3], seed: 1),
-                                  training: true, seed: 1),
-                     "Dropout noise_shape [3, 1, 1, 1] does not fit an input of shape [null, 4, 4, 3]; \(fit)")
+        assertThrows(
+            try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 2, 1, 1]]).outputShape(for: [[4, 4, 3]]),
+            "Dropout noise_shape [null, 2, 1, 1] does not fit an input of shape [null, 4, 4, 3]; \(fit)")
+        assertThrows(
+            try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1, 1]]).outputShape(for: [[4, 4, 3]]),
+            "Dropout noise_shape [null, 1, 1] does not fit an input of shape [null, 4, 4, 3]; \(fit)")
+        assertThrows(
+            try evaluate(
+                make(Dropout.self, ["rate": 0.5, "noise_shape": [3, 1, 1, 1]]), batch(2, [4, 4, 3], seed: 1),
+                training: true, seed: 1),
+            "Dropout noise_shape [3, 1, 1, 1] does not fit an input of shape [null, 4, 4, 3]; \(fit)")
     }
 
     func testDropoutPruned_rewritesAChannelCountInTheNoiseShape() throws {
         let perChannel = Dropout(rate: 0.2, seed: 3, noiseShape: [nil, 1, 1, 8])
-        let pruned = try XCTUnwrap(try perChannel.pruned(keptInputs: [[0, 4, 7]], keptOutputs: [0, 4, 7], inputShapes: [[2, 2, 8]]) as? Dropout)
+        let pruned = try XCTUnwrap(
+            try perChannel.pruned(keptInputs: [[0, 4, 7]], keptOutputs: [0, 4, 7], inputShapes: [[2, 2, 8]]) as? Dropout
+        )
         XCTAssertEqual(pruned.config, LayerConfig(["rate": 0.2, "seed": 3, "noise_shape": [.null, 1, 1, 3]]))
         for shape in [[nil, 1, 1, 1], [nil, 1, 1, nil]] as [[Int?]] {
             let layer = Dropout(rate: 0.2, noiseShape: shape)
-            XCTAssertEqual(try layer.pruned(keptInputs: [[1]], keptOutputs: [1], inputShapes: [[2, 2, 8]]).config, layer.config)
+            XCTAssertEqual(
+                try layer.pruned(keptInputs: [[1]], keptOutputs: [1], inputShapes: [[2, 2, 8]]).config, layer.config)
         }
     }
 

@@ -26,8 +26,9 @@ final class FlattenTests: XCTestCase {
         XCTAssertEqual(try Flatten().outputShape(for: [[5, 7, 3]]), [105])
         XCTAssertEqual(try Flatten().outputShape(for: [[6]]), [6])
         XCTAssertEqual(try Flatten().outputShape(for: [[2, 3, 4, 5]]), [120])
-        assertThrows(try Flatten().outputShape(for: [[]]),
-                     "Flatten expects an input with at least one axis besides the batch axis, got []")
+        assertThrows(
+            try Flatten().outputShape(for: [[]]),
+            "Flatten expects an input with at least one axis besides the batch axis, got []")
         assertThrows(try Flatten().outputShape(for: [[2, 2, 1], [2, 2, 1]]), "expects 1 input(s), got 2")
     }
 
@@ -44,7 +45,8 @@ final class FlattenTests: XCTestCase {
 
     func testFlatten_configRoundTripAndRejectsChannelsFirst() {
         assertConfigRoundTrip(Flatten())
-        assertThrows(try make(Flatten.self, ["data_format": "channels_first"]),
-                     "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
+        assertThrows(
+            try make(Flatten.self, ["data_format": "channels_first"]),
+            "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
     }
 }

@@ -34,8 +34,9 @@ final class GradientConformanceTests: XCTestCase {
         XCTAssertGreaterThan(elements, 8_000)
         // Only fused activations' kinks are stepped around, and only where a perturbation crosses one.
         XCTAssertLessThan(skipped, elements / 10)
-        print("gradient check: \(checked) examples, \(elements) elements compared, \(skipped) skipped at kinks, "
-              + String(format: "%.2f s", Date().timeIntervalSince(start)))
+        print(
+            "gradient check: \(checked) examples, \(elements) elements compared, \(skipped) skipped at kinks, "
+                + String(format: "%.2f s", Date().timeIntervalSince(start)))
     }
 
     func testGradientCheck_failsOnABackwardOffByAFactor() throws {
@@ -51,19 +52,22 @@ final class GradientConformanceTests: XCTestCase {
     }
 
     func testGradientCheck_stepsAroundTheKinksOfAFusedActivationOnly() throws {
-        let relu = try checkLayerExampleGradients(LayerExample("Conv2DTranspose relu") {
-            Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .relu)
-        })
+        let relu = try checkLayerExampleGradients(
+            LayerExample("Conv2DTranspose relu") {
+                Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .relu)
+            })
         XCTAssertTrue(relu.passed)
         XCTAssertGreaterThan(relu.gradients.skippedElements, 0)
         // Without stepping around them, finite differences cross the kinks and disagree.
-        let (layer, inputs) = try exampleLayerAndInputs(LayerExample("relu") {
-            Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .relu)
-        }, shapes: [[4, 5, 3]], batch: 2, seed: 0)
+        let (layer, inputs) = try exampleLayerAndInputs(
+            LayerExample("relu") {
+                Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .relu)
+            }, shapes: [[4, 5, 3]], batch: 2, seed: 0)
         XCTAssertGreaterThan(try checkGradients(layer, inputs: inputs, reportFailures: false).mismatches, 0)
-        let tanh = try checkLayerExampleGradients(LayerExample("Conv2DTranspose tanh") {
-            Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .tanh)
-        })
+        let tanh = try checkLayerExampleGradients(
+            LayerExample("Conv2DTranspose tanh") {
+                Conv2DTranspose(filters: 5, kernelSize: [3, 3], strides: [2, 2], padding: .same, activation: .tanh)
+            })
         XCTAssertTrue(tanh.passed)
         XCTAssertEqual(tanh.gradients.skippedElements, 0)
         XCTAssertNil(try fusedActivationKinks(Conv2D(filters: 2, kernelSize: [1, 1], activation: .swish)))
@@ -78,8 +82,9 @@ final class GradientConformanceTests: XCTestCase {
 
     func testGradientCheck_inputsAreDistinctAndClearOfKinks() throws {
         let example = LayerExample("Maximum of three", inputs: 3) { Maximum() }
-        let (_, inputs) = try exampleLayerAndInputs(example, shapes: example.inputShapes(height: 4, width: 5, channels: 3),
-                                                    batch: 2, seed: 1)
+        let (_, inputs) = try exampleLayerAndInputs(
+            example, shapes: example.inputShapes(height: 4, width: 5, channels: 3),
+            batch: 2, seed: 1)
         XCTAssertEqual(inputs.map(\.shape), Array(repeating: [2, 4, 5, 3], count: 3))
         let values = inputs.flatMap(\.scalars)
         XCTAssertEqual(Set(values).count, values.count, "no ties, even across inputs")
@@ -108,8 +113,12 @@ private struct OffByAFactor: Layer {
     func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         try scale.initialWeights(for: inputShapes, random: &random)
     }
-    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { try scale.forward(inputs, context: context) }
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        try scale.forward(inputs, context: context)
+    }
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         var gradients = try scale.backward(outputGradient, inputs: inputs, output: output, context: context)
         gradients.inputs[0].scale(by: 1.5)
         return gradients

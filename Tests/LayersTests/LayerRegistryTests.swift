@@ -11,10 +11,14 @@ final class LayerRegistryTests: XCTestCase {
         for type in LayerRegistry.builtinTypes {
             XCTAssertTrue(LayerRegistry.standard.type(named: type.kerasClassName) == type, type.kerasClassName)
         }
-        for expected in ["InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense", "BatchNormalization",
-                         "Activation", "ReLU", "Softmax", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                         "Flatten", "Dropout", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Add", "Multiply", "Concatenate",
-                         "Subtract", "Average", "Maximum", "Reshape", "Rescaling", "Normalization", "LeakyReLU", "PReLU"] {
+        for expected in [
+            "InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense",
+            "BatchNormalization",
+            "Activation", "ReLU", "Softmax", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+            "GlobalMaxPooling2D",
+            "Flatten", "Dropout", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Add", "Multiply", "Concatenate",
+            "Subtract", "Average", "Maximum", "Reshape", "Rescaling", "Normalization", "LeakyReLU", "PReLU",
+        ] {
             XCTAssertNotNil(LayerRegistry.standard.type(named: expected), "\(expected) is not registered")
         }
     }
@@ -41,7 +45,9 @@ final class LayerRegistryTests: XCTestCase {
             func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
                 var y = inputs[0]; y.scale(by: 2); return LayerOutput(y)
             }
-            func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+            func backward(
+                _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+            ) throws -> LayerGradients {
                 var g = outputGradient; g.scale(by: 2); return LayerGradients(inputs: [g])
             }
         }
@@ -55,7 +61,9 @@ final class LayerRegistryTests: XCTestCase {
 
     func testUnknownClassName_listsTheSupportedTypes() {
         XCTAssertThrowsError(try LayerRegistry.standard.makeLayer(className: "LSTM", config: LayerConfig())) { error in
-            XCTAssertEqual("\(error)", "unknown layer type 'LSTM'; supported: " + LayerRegistry.standard.names.joined(separator: ", "))
+            XCTAssertEqual(
+                "\(error)",
+                "unknown layer type 'LSTM'; supported: " + LayerRegistry.standard.names.joined(separator: ", "))
         }
     }
 
@@ -73,25 +81,32 @@ final class LayerRegistryTests: XCTestCase {
                 count += 1
             }
         }
-        XCTAssertGreaterThanOrEqual(count, LayerRegistry.builtinTypes.count * 2, "every built-in type has a case and its Keras config")
+        XCTAssertGreaterThanOrEqual(
+            count, LayerRegistry.builtinTypes.count * 2, "every built-in type has a case and its Keras config")
     }
 
     func testATypeWithoutExamples_isReportedByName() throws {
         var registry = LayerRegistry.standard
         try registry.register(WithoutExamples.self)
-        XCTAssertEqual(layerExampleProblems(in: registry),
-                       ["WithoutExamples declares no examples (static var examples), so no generic checker covers it"])
+        XCTAssertEqual(
+            layerExampleProblems(in: registry),
+            ["WithoutExamples declares no examples (static var examples), so no generic checker covers it"])
     }
 
     func testExamplesThatDoNotFitOrRoundTrip_areReportedByName() throws {
         var registry = LayerRegistry()
         try registry.register([MisdeclaredExamples.self, Add.self])
-        assertProblems(layerExampleProblems(in: registry), [
-            ["MisdeclaredExamples example 'forgets its factor' does not accept its own inputs [[4, 4, 4], [4, 4, 4]]",
-             "expects 1 input(s), got 2"],
-            ["MisdeclaredExamples example 'forgets its factor': its config", "reads back as"],
-            ["MisdeclaredExamples example 'makes another type' makes a Add"],
-        ])
+        assertProblems(
+            layerExampleProblems(in: registry),
+            [
+                [
+                    "MisdeclaredExamples example 'forgets its factor' does not accept its own inputs [[4, 4, 4], [4, "
+                        + "4, 4]]",
+                    "expects 1 input(s), got 2",
+                ],
+                ["MisdeclaredExamples example 'forgets its factor': its config", "reads back as"],
+                ["MisdeclaredExamples example 'makes another type' makes a Add"],
+            ])
     }
 
     // MARK: - Capabilities
@@ -106,38 +121,51 @@ final class LayerRegistryTests: XCTestCase {
                 if layer.channelScaleIndex != nil { scales.append(example.name) }
             }
         }
-        for name in ["Conv2D 3x3 same relu", "Dense relu", "Activation relu", "Activation relu6", "ReLU",
-                     "ReLU from its Keras config (max_value 6)", "SeparableConv2D 3x3 same relu m=1"] {
+        for name in [
+            "Conv2D 3x3 same relu", "Dense relu", "Activation relu", "Activation relu6", "ReLU",
+            "ReLU from its Keras config (max_value 6)", "SeparableConv2D 3x3 same relu m=1",
+        ] {
             XCTAssertTrue(rectifiers.contains(name), "\(name) should rectify its output")
         }
         XCTAssertFalse(rectifiers.contains("ReLU capped leaky"), "a leaky ReLU leaves negative values")
         // BatchNorm scales its channels exactly when it has a gamma; other types may declare a
         // scale too (layerCapabilityProblems checks that zeroing it silences the channel).
-        XCTAssertTrue(Set(scales).isSuperset(of: ["BatchNormalization", "BatchNormalization center false",
-                                                  "BatchNormalization from its Keras config (epsilon 1e-5)"]), "\(scales)")
-        XCTAssertFalse(scales.contains("BatchNormalization scale false"), "a BatchNorm without gamma has no channel scale")
+        XCTAssertTrue(
+            Set(scales).isSuperset(of: [
+                "BatchNormalization", "BatchNormalization center false",
+                "BatchNormalization from its Keras config (epsilon 1e-5)",
+            ]), "\(scales)")
+        XCTAssertFalse(
+            scales.contains("BatchNormalization scale false"), "a BatchNorm without gamma has no channel scale")
     }
 
     func testWrongCapabilityDeclarations_areReported() throws {
         let name = "tanh that claims too much"
-        assertProblems(try layerCapabilityProblems(LayerExample(name) { ClaimsTooMuch() }), [
-            ["\(name): activation relu but rectifiesOutput is false"],
-            ["\(name): weight 0 is gamma but channelScaleIndex is nil"],
-        ])
-        assertProblems(try layerCapabilityProblems(LayerExample(name) { ClaimsTooMuch(claims: true) }), [
-            ["\(name): rectifiesOutput but an output is negative"],
-            ["\(name): rectifiesOutput but no output is an exact zero"],
-            ["\(name): a zero channel scale leaves output channel 0 varying"],
-            ["\(name): zeroing the scale of channel 0 changes other channels"],
-        ])
+        assertProblems(
+            try layerCapabilityProblems(LayerExample(name) { ClaimsTooMuch() }),
+            [
+                ["\(name): activation relu but rectifiesOutput is false"],
+                ["\(name): weight 0 is gamma but channelScaleIndex is nil"],
+            ])
+        assertProblems(
+            try layerCapabilityProblems(LayerExample(name) { ClaimsTooMuch(claims: true) }),
+            [
+                ["\(name): rectifiesOutput but an output is negative"],
+                ["\(name): rectifiesOutput but no output is an exact zero"],
+                ["\(name): a zero channel scale leaves output channel 0 varying"],
+                ["\(name): zeroing the scale of channel 0 changes other channels"],
+            ])
     }
 
     /// `problems` are as many as `expected`, each containing its fragments, in order.
-    private func assertProblems(_ problems: [String], _ expected: [[String]], file: StaticString = #filePath, line: UInt = #line) {
+    private func assertProblems(
+        _ problems: [String], _ expected: [[String]], file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(problems.count, expected.count, "\(problems)", file: file, line: line)
         for (problem, fragments) in zip(problems, expected) {
             for fragment in fragments {
-                XCTAssertTrue(problem.contains(fragment), "'\(problem)' does not contain '\(fragment)'", file: file, line: line)
+                XCTAssertTrue(
+                    problem.contains(fragment), "'\(problem)' does not contain '\(fragment)'", file: file, line: line)
             }
         }
     }
@@ -151,7 +179,9 @@ private struct WithoutExamples: Layer {
     var config: LayerConfig { LayerConfig() }
     func outputShape(for inputShapes: [Shape]) throws -> Shape { inputShapes[0] }
     func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { LayerOutput(inputs[0]) }
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         LayerGradients(inputs: [outputGradient])
     }
 }
@@ -161,7 +191,10 @@ private struct WithoutExamples: Layer {
 private struct MisdeclaredExamples: Layer {
     static let kerasClassName = "MisdeclaredExamples"
     static var examples: [LayerExample] {
-        [LayerExample("forgets its factor", inputs: 2) { MisdeclaredExamples(factor: 3) }, LayerExample("makes another type") { Add() }]
+        [
+            LayerExample("forgets its factor", inputs: 2) { MisdeclaredExamples(factor: 3) },
+            LayerExample("makes another type") { Add() },
+        ]
     }
     var factor: Double = 1
     var weights: [Tensor] = []
@@ -173,7 +206,9 @@ private struct MisdeclaredExamples: Layer {
         return inputShapes[0]
     }
     func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { LayerOutput(inputs[0]) }
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         LayerGradients(inputs: [outputGradient])
     }
 }
@@ -201,7 +236,9 @@ private struct ClaimsTooMuch: Layer {
         y.scale(by: weights[0].scalars.reduce(0, +))
         return LayerOutput(y)
     }
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         LayerGradients(inputs: [outputGradient], weights: [weights[0]])
     }
 }

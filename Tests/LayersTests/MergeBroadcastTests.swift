@@ -48,10 +48,12 @@ final class MergeBroadcastTests: XCTestCase {
         let context = ForwardContext(training: true)
         let out = try Multiply().forward([x, gate], context: context)
         XCTAssertEqual(out.value.scalars, [2, 4, 6, 8])
-        let g = try Multiply().backward(Tensor(shape: [1, 2, 2, 1], repeating: 1), inputs: [x, gate], output: out, context: context)
+        let g = try Multiply().backward(
+            Tensor(shape: [1, 2, 2, 1], repeating: 1), inputs: [x, gate], output: out, context: context)
         XCTAssertEqual(g.inputs[0], Tensor(shape: [1, 2, 2, 1], repeating: 2))
         XCTAssertEqual(g.inputs[1], Tensor.literal([1, 1, 1, 1], [10]))
-        let sums = try Add().backward(Tensor.literal([1, 2, 2, 1], [1, 2, 3, 4]), inputs: [x, gate], output: out, context: context)
+        let sums = try Add().backward(
+            Tensor.literal([1, 2, 2, 1], [1, 2, 3, 4]), inputs: [x, gate], output: out, context: context)
         XCTAssertEqual(sums.inputs[1], Tensor.literal([1, 1, 1, 1], [10]))
     }
 
@@ -73,11 +75,17 @@ final class MergeBroadcastTests: XCTestCase {
         for (layer, op) in cases {
             for inputs in [[x, row], [gate, x], [x, row, gate]] {
                 let y = try layer.forward(inputs, context: .inference).value
-                assertClose(y, reference(inputs, shape: [2, 3, 4, 2], op), tolerance: 1e-6, "\(layer.kerasClassName) \(inputs.map(\.shape))")
+                assertClose(
+                    y, reference(inputs, shape: [2, 3, 4, 2], op), tolerance: 1e-6,
+                    "\(layer.kerasClassName) \(inputs.map(\.shape))")
             }
         }
-        assertClose(try evaluate(Subtract(), gate, x), reference([gate, x], shape: [2, 3, 4, 2]) { $0[0] - $0[1] }, tolerance: 1e-6)
-        assertClose(try evaluate(Subtract(), x, row), reference([x, row], shape: [2, 3, 4, 2]) { $0[0] - $0[1] }, tolerance: 1e-6)
+        assertClose(
+            try evaluate(Subtract(), gate, x), reference([gate, x], shape: [2, 3, 4, 2]) { $0[0] - $0[1] },
+            tolerance: 1e-6)
+        assertClose(
+            try evaluate(Subtract(), x, row), reference([x, row], shape: [2, 3, 4, 2]) { $0[0] - $0[1] },
+            tolerance: 1e-6)
     }
 
     func testAddSubtractAverageMaximum_broadcastGradientCheck() throws {
@@ -88,7 +96,8 @@ final class MergeBroadcastTests: XCTestCase {
         try checkGradients(Average(), inputs: [gate, x])
         // Distinct values keep every maximum clear of the others under perturbation.
         let v = Tensor.distinctValues(shape: [2 * 24 + 2 * 2], seed: 12)
-        let big = Tensor.literal([2, 3, 4, 2], Array(v.scalars[0..<48])), small = Tensor.literal([2, 1, 1, 2], Array(v.scalars[48..<52]))
+        let big = Tensor.literal([2, 3, 4, 2], Array(v.scalars[0..<48])),
+            small = Tensor.literal([2, 1, 1, 2], Array(v.scalars[48..<52]))
         try checkGradients(Maximum(), inputs: [big, small])
         try checkGradients(Maximum(), inputs: [small, big])
     }
@@ -98,33 +107,47 @@ final class MergeBroadcastTests: XCTestCase {
         XCTAssertEqual(try Multiply().channelMap(inputShapes: [[1, 1, 3], [4, 4, 3]]), .tied)
         XCTAssertEqual(try Add().channelMap(inputShapes: [[4, 4, 3], [3]]), .tied)
         XCTAssertEqual(try Maximum().channelMap(inputShapes: [[4, 4, 3], [4, 1, 3]]), .tied)
-        assertThrows(try Multiply().channelMap(inputShapes: [[4, 4, 3], [4, 4, 1]]),
-                     "Multiply broadcasts input 1 of shape [4, 4, 1] over 3 channels; surgery supports broadcasting over the other axes only "
-                     + "(each input with the output's channel count)")
-        assertThrows(try Subtract().channelMap(inputShapes: [[4, 4, 1], [4, 4, 3]]),
-                     "Subtract broadcasts input 0 of shape [4, 4, 1] over 3 channels; surgery supports broadcasting over the other axes only "
-                     + "(each input with the output's channel count)")
+        assertThrows(
+            try Multiply().channelMap(inputShapes: [[4, 4, 3], [4, 4, 1]]),
+            "Multiply broadcasts input 1 of shape [4, 4, 1] over 3 channels; surgery supports broadcasting over the "
+                + "other axes only "
+                + "(each input with the output's channel count)")
+        assertThrows(
+            try Subtract().channelMap(inputShapes: [[4, 4, 1], [4, 4, 3]]),
+            "Subtract broadcasts input 0 of shape [4, 4, 1] over 3 channels; surgery supports broadcasting over the "
+                + "other axes only "
+                + "(each input with the output's channel count)")
     }
 
     func testSqueezeExcitationBlock_prunesExactly() throws {
         // MobileNetV3/EfficientNet: x -> GAP -> Reshape(1, 1, C) -> 1x1 swish -> 1x1 sigmoid -> x * gate.
         var b = GraphBuilder()
         let input = b.add(InputLayer(shape: [6, 6, 3]), name: "input")
-        let x = b.add(Conv2D(filters: 6, kernelSize: [3, 3], padding: .same, activation: .swish), name: "features", inputs: [input])
+        let x = b.add(
+            Conv2D(filters: 6, kernelSize: [3, 3], padding: .same, activation: .swish), name: "features",
+            inputs: [input])
         let pooled = b.add(GlobalAveragePooling2D(), name: "squeeze", inputs: [x])
         let shaped = b.add(try Reshape(targetShape: [1, 1, 6]), name: "reshape", inputs: [pooled])
-        let reduced = b.add(Conv2D(filters: 2, kernelSize: [1, 1], activation: .swish), name: "reduce", inputs: [shaped])
-        let gate = b.add(Conv2D(filters: 6, kernelSize: [1, 1], activation: .sigmoid), name: "expand", inputs: [reduced])
+        let reduced = b.add(
+            Conv2D(filters: 2, kernelSize: [1, 1], activation: .swish), name: "reduce", inputs: [shaped])
+        let gate = b.add(
+            Conv2D(filters: 6, kernelSize: [1, 1], activation: .sigmoid), name: "expand", inputs: [reduced])
         let scaled = b.add(Multiply(), name: "excite", inputs: [x, gate])
         let head = b.add(Conv2D(filters: 3, kernelSize: [1, 1]), name: "project", inputs: [scaled])
-        let out = b.add(Dense(units: 2), name: "out", inputs: [b.add(GlobalAveragePooling2D(), name: "gap", inputs: [head])])
+        let out = b.add(
+            Dense(units: 2), name: "out", inputs: [b.add(GlobalAveragePooling2D(), name: "gap", inputs: [head])])
         var graph = try b.build(outputs: [out], seed: 1)
         try randomizeWeights(&graph, seed: 2)
         let analysis = try Surgeon.standard.analyze(graph)
         let group = analysis.groups[analysis.outputChannels[graph.index(of: "features")!][0].group]
-        XCTAssertEqual(group.members.map(\.layer), ["features", "squeeze", "reshape", "reduce", "expand", "excite", "project"])
-        let plan = PruningPlan(groups: analysis.groups.map { $0.id == group.id ? PruningPlan.Group($0, delete: [1, 4]) : PruningPlan.Group($0) })
-        let pruned = try assertPruningIsExact(graph, plan: plan, surgeon: .standard, inputs: [batch(2, [6, 6, 3], seed: 3)])
+        XCTAssertEqual(
+            group.members.map(\.layer), ["features", "squeeze", "reshape", "reduce", "expand", "excite", "project"])
+        let plan = PruningPlan(
+            groups: analysis.groups.map {
+                $0.id == group.id ? PruningPlan.Group($0, delete: [1, 4]) : PruningPlan.Group($0)
+            })
+        let pruned = try assertPruningIsExact(
+            graph, plan: plan, surgeon: .standard, inputs: [batch(2, [6, 6, 3], seed: 3)])
         XCTAssertEqual((pruned["reshape"]?.layer as? Reshape)?.targetShape, [1, 1, 4])
         XCTAssertEqual(pruned.shapes[pruned.index(of: "excite")!], [6, 6, 4])
     }

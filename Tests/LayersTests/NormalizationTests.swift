@@ -20,7 +20,10 @@ final class NormalizationTests: XCTestCase {
     /// A layer with its statistics as weights.
     private func adapted(mean: [Float], variance: [Float]) -> Normalization {
         var layer = Normalization()
-        layer.weights = [Tensor.literal([mean.count], mean), Tensor.literal([variance.count], variance), Tensor(shape: [], repeating: 20)]
+        layer.weights = [
+            Tensor.literal([mean.count], mean), Tensor.literal([variance.count], variance),
+            Tensor(shape: [], repeating: 20),
+        ]
         return layer
     }
 
@@ -54,8 +57,9 @@ final class NormalizationTests: XCTestCase {
         XCTAssertEqual(layer.trainableWeightCount, 0)
         XCTAssertEqual(try layer.weightShapes(for: [[4, 5, 3]]), [[3], [3], []])
         var random = SeededRandom(seed: 1)
-        XCTAssertEqual(try layer.initialWeights(for: [[4, 5, 3]], random: &random),
-                       [Tensor(shape: [3]), Tensor(shape: [3], repeating: 1), Tensor(shape: [])])
+        XCTAssertEqual(
+            try layer.initialWeights(for: [[4, 5, 3]], random: &random),
+            [Tensor(shape: [3]), Tensor(shape: [3], repeating: 1), Tensor(shape: [])])
         let listed = Normalization(mean: .uniform(0), variance: .uniform(1))
         XCTAssertEqual(listed.weightNames, [])
         XCTAssertEqual(try listed.weightShapes(for: [[4, 5, 3]]), [])
@@ -67,37 +71,52 @@ final class NormalizationTests: XCTestCase {
         let out = try layer.forward([x], context: ForwardContext(training: true, seed: 1))
         XCTAssertNil(out.updatedState)
         XCTAssertEqual(out.value, try evaluate(layer, x))
-        let g = try layer.backward(Tensor(shape: x.shape, repeating: 1), inputs: [x], output: out, context: ForwardContext(training: true))
+        let g = try layer.backward(
+            Tensor(shape: x.shape, repeating: 1), inputs: [x], output: out, context: ForwardContext(training: true))
         XCTAssertEqual(g.weights, [])
     }
 
     func testNormalization_gradientCheck() throws {
-        try checkGradients(adapted(mean: [0.5, -1, 2], variance: [4, 0.25, 1]), inputs: [batch(2, [4, 5, 3], seed: 3)])
-        try checkGradients(Normalization(mean: .perChannel([1, 2]), variance: .uniform(0.5)), inputs: [batch(3, [2], seed: 4)])
+        try checkGradients(
+            adapted(mean: [0.5, -1, 2], variance: [4, 0.25, 1]), inputs: [batch(2, [4, 5, 3], seed: 3)])
+        try checkGradients(
+            Normalization(mean: .perChannel([1, 2]), variance: .uniform(0.5)), inputs: [batch(3, [2], seed: 4)])
     }
 
     func testNormalization_refusesWhatItDoesNotSupport() {
-        assertThrows(try make(Normalization.self, ["invert": true]), "Normalization with invert = true is not supported; only invert = false")
-        assertThrows(try make(Normalization.self, ["axis": [1, 2]]),
-                     "Normalization over axis [1, 2] is not supported; only the last (channel) axis (-1)")
-        assertThrows(try make(Normalization.self, ["axis": .null]),
-                     "Normalization over axis null is not supported; only the last (channel) axis (-1)")
-        assertThrows(try make(Normalization.self, ["axis": 1]).outputShape(for: [[4, 5, 3]]),
-                     "Normalization over axis 1 is not supported for an input of rank 4; only the last (channel) axis (-1 or 3)")
-        assertThrows(try make(Normalization.self, ["mean": [1, 2]]),
-                     "attribute 'variance' is null, expected a value when 'mean' is given (both or neither)")
-        assertThrows(try make(Normalization.self, ["variance": 2, "mean": .null]),
-                     "attribute 'mean' is null, expected a value when 'variance' is given (both or neither)")
-        assertThrows(try make(Normalization.self, ["mean": [1, 2], "variance": [1, 2]]).outputShape(for: [[4, 4, 3]]),
-                     "Normalization mean [1, 2] does not fit an input of shape [4, 4, 3]: give one number, or one per channel (3)")
+        assertThrows(
+            try make(Normalization.self, ["invert": true]),
+            "Normalization with invert = true is not supported; only invert = false")
+        assertThrows(
+            try make(Normalization.self, ["axis": [1, 2]]),
+            "Normalization over axis [1, 2] is not supported; only the last (channel) axis (-1)")
+        assertThrows(
+            try make(Normalization.self, ["axis": .null]),
+            "Normalization over axis null is not supported; only the last (channel) axis (-1)")
+        assertThrows(
+            try make(Normalization.self, ["axis": 1]).outputShape(for: [[4, 5, 3]]),
+            "Normalization over axis 1 is not supported for an input of rank 4; only the last (channel) axis (-1 or 3)")
+        assertThrows(
+            try make(Normalization.self, ["mean": [1, 2]]),
+            "attribute 'variance' is null, expected a value when 'mean' is given (both or neither)")
+        assertThrows(
+            try make(Normalization.self, ["variance": 2, "mean": .null]),
+            "attribute 'mean' is null, expected a value when 'variance' is given (both or neither)")
+        assertThrows(
+            try make(Normalization.self, ["mean": [1, 2], "variance": [1, 2]]).outputShape(for: [[4, 4, 3]]),
+            "Normalization mean [1, 2] does not fit an input of shape [4, 4, 3]: give one number, or one per channel "
+                + "(3)"
+        )
     }
 
     func testNormalization_configRoundTrip() throws {
         assertConfigRoundTrip(Normalization())
         assertConfigRoundTrip(Normalization(mean: .perChannel([1, 2, 3]), variance: .perChannel([4, 5, 6])))
-        XCTAssertEqual(Normalization().config, LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]))
-        XCTAssertEqual(try make(Normalization.self, ["mean": 1, "variance": [2]]).config,
-                       LayerConfig(["axis": [-1], "invert": false, "mean": 1, "variance": [2]]))
+        XCTAssertEqual(
+            Normalization().config, LayerConfig(["axis": [-1], "invert": false, "mean": .null, "variance": .null]))
+        XCTAssertEqual(
+            try make(Normalization.self, ["mean": 1, "variance": [2]]).config,
+            LayerConfig(["axis": [-1], "invert": false, "mean": 1, "variance": [2]]))
     }
 
     func testNewLayers_roundTripThroughTheModelFileWithAScalarCount() throws {
@@ -112,11 +131,15 @@ final class NormalizationTests: XCTestCase {
         let m = b.add(Multiply(), name: "excite", inputs: [p, s])
         let l = b.add(LeakyReLU(), name: "leaky", inputs: [m])
         let d = b.add(Dropout(rate: 0.2, noiseShape: [nil, 1, 1, 1]), name: "drop", inputs: [l])
-        let o = b.add(Maximum(), name: "max", inputs: [b.add(Subtract(), name: "sub", inputs: [d, p]), b.add(Average(), name: "avg", inputs: [d, p])])
+        let o = b.add(
+            Maximum(), name: "max",
+            inputs: [b.add(Subtract(), name: "sub", inputs: [d, p]), b.add(Average(), name: "avg", inputs: [d, p])])
         var graph = try b.build(outputs: [o], seed: 1)
         try randomizeWeights(&graph, seed: 2)
-        let loaded = try ModelFile.decode(try ModelFile.encode(ModelFile.Contents(graph: graph)), source: "new.surgeon",
-                                          registry: .standard).graph
+        let loaded = try ModelFile.decode(
+            try ModelFile.encode(ModelFile.Contents(graph: graph)), source: "new.surgeon",
+            registry: .standard
+        ).graph
         try loaded.checkInvariants()
         XCTAssertEqual(loaded.nodes.map(\.layer.config), graph.nodes.map(\.layer.config))
         XCTAssertEqual(loaded["norm"]?.layer.weights.map(\.shape), [[3], [3], []])
@@ -126,14 +149,19 @@ final class NormalizationTests: XCTestCase {
     }
 
     func testNormalizationPruned_slicesMeanAndVarianceWhereverTheyLive() throws {
-        let weights = try XCTUnwrap(try adapted(mean: [1, 2, 3, 4], variance: [5, 6, 7, 8])
-            .pruned(keptInputs: [[0, 2]], keptOutputs: [0, 2], inputShapes: [[2, 2, 4]]) as? Normalization)
-        XCTAssertEqual(weights.weights, [Tensor.literal([2], [1, 3]), Tensor.literal([2], [5, 7]), Tensor(shape: [], repeating: 20)])
-        let listed = try XCTUnwrap(try make(Normalization.self, ["axis": 3, "mean": [1, 2, 3, 4], "variance": 2])
-            .pruned(keptInputs: [[0, 2]], keptOutputs: [0, 2], inputShapes: [[2, 2, 4]]) as? Normalization)
+        let weights = try XCTUnwrap(
+            try adapted(mean: [1, 2, 3, 4], variance: [5, 6, 7, 8])
+                .pruned(keptInputs: [[0, 2]], keptOutputs: [0, 2], inputShapes: [[2, 2, 4]]) as? Normalization)
+        XCTAssertEqual(
+            weights.weights,
+            [Tensor.literal([2], [1, 3]), Tensor.literal([2], [5, 7]), Tensor(shape: [], repeating: 20)])
+        let listed = try XCTUnwrap(
+            try make(Normalization.self, ["axis": 3, "mean": [1, 2, 3, 4], "variance": 2])
+                .pruned(keptInputs: [[0, 2]], keptOutputs: [0, 2], inputShapes: [[2, 2, 4]]) as? Normalization)
         XCTAssertEqual(listed.config, LayerConfig(["axis": 3, "invert": false, "mean": [1, 3], "variance": 2]))
         XCTAssertEqual(Normalization().weightChannelAxes.count, 0, "no weights yet")
-        XCTAssertEqual(adapted(mean: [1], variance: [1]).weightChannelAxes,
-                       [WeightChannelAxes(output: 0), WeightChannelAxes(output: 0), WeightChannelAxes()])
+        XCTAssertEqual(
+            adapted(mean: [1], variance: [1]).weightChannelAxes,
+            [WeightChannelAxes(output: 0), WeightChannelAxes(output: 0), WeightChannelAxes()])
     }
 }

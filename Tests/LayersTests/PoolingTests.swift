@@ -19,28 +19,34 @@ final class PoolingTests: XCTestCase {
     ]
 
     private func config(_ c: (pool: [Int], strides: [Int], same: Bool, size: [Int])) -> [String: ConfigValue] {
-        ["pool_size": .array(c.pool.map { .number(Double($0)) }),
-         "strides": .array(c.strides.map { .number(Double($0)) }),
-         "padding": .string(c.same ? "same" : "valid")]
+        [
+            "pool_size": .array(c.pool.map { .number(Double($0)) }),
+            "strides": .array(c.strides.map { .number(Double($0)) }),
+            "padding": .string(c.same ? "same" : "valid"),
+        ]
     }
 
     // MARK: - Forward
 
     func testMaxPooling_handComputed() throws {
-        let x = Tensor.literal([1, 4, 4, 1], [
-            1, 2, 5, 0,
-            3, 4, 1, 1,
-            0, -1, 9, 8,
-            -2, -3, 7, 6,
-        ])
+        let x = Tensor.literal(
+            [1, 4, 4, 1],
+            [
+                1, 2, 5, 0,
+                3, 4, 1, 1,
+                0, -1, 9, 8,
+                -2, -3, 7, 6,
+            ])
         XCTAssertEqual(try evaluate(MaxPooling2D(), x), Tensor.literal([1, 2, 2, 1], [4, 5, 0, 9]))
     }
 
     func testAveragePooling_handComputed() throws {
-        let x = Tensor.literal([1, 2, 4, 2], [
-            1, 10, 2, 20, 3, 30, 4, 40,
-            5, 50, 6, 60, 7, 70, 8, 80,
-        ])
+        let x = Tensor.literal(
+            [1, 2, 4, 2],
+            [
+                1, 10, 2, 20, 3, 30, 4, 40,
+                5, 50, 6, 60, 7, 70, 8, 80,
+            ])
         XCTAssertEqual(try evaluate(AveragePooling2D(), x), Tensor.literal([1, 1, 2, 2], [3.5, 35, 5.5, 55]))
     }
 
@@ -81,8 +87,9 @@ final class PoolingTests: XCTestCase {
         let layer = try make(AveragePooling2D.self, ["pool_size": 2, "padding": "same"])
         let x = Tensor(shape: [1, 3, 3, 1], repeating: 1)
         let out = try layer.forward([x], context: ForwardContext(training: true))
-        let g = try layer.backward(Tensor(shape: [1, 2, 2, 1], repeating: 1), inputs: [x], output: out,
-                                   context: ForwardContext(training: true))
+        let g = try layer.backward(
+            Tensor(shape: [1, 2, 2, 1], repeating: 1), inputs: [x], output: out,
+            context: ForwardContext(training: true))
         XCTAssertEqual(g.inputs[0], Tensor.literal([1, 3, 3, 1], [0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1]))
     }
 
@@ -109,7 +116,8 @@ final class PoolingTests: XCTestCase {
         let column = Tensor.literal([1, 4, 1, 1], [1, 2, 3, 4])
         let tall = ["pool_size": [4, 1] as ConfigValue, "strides": 1, "padding": "same"]
         XCTAssertEqual(try evaluate(make(AveragePooling2D.self, tall), column).scalars, [2, 2.5, 3, 3.5])
-        XCTAssertEqual(try evaluate(make(MaxPooling2D.self, tall), try negative.reshaped([1, 4, 1, 1])).scalars, [-1, -1, -2, -3])
+        XCTAssertEqual(
+            try evaluate(make(MaxPooling2D.self, tall), try negative.reshaped([1, 4, 1, 1])).scalars, [-1, -1, -2, -3])
     }
 
     func testPooling_stridesDefaultToPoolSize() throws {
@@ -145,7 +153,8 @@ final class PoolingTests: XCTestCase {
         // All equal: the top-left element of the window wins.
         let flat = Tensor(shape: [1, 2, 2, 3], repeating: 4)
         let flatOut = try layer.forward([flat], context: context)
-        let flatGrad = try layer.backward(Tensor(shape: [1, 1, 1, 3], repeating: 1), inputs: [flat], output: flatOut, context: context)
+        let flatGrad = try layer.backward(
+            Tensor(shape: [1, 1, 1, 3], repeating: 1), inputs: [flat], output: flatOut, context: context)
         XCTAssertEqual(flatGrad.inputs[0].scalars, [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
 
@@ -154,8 +163,10 @@ final class PoolingTests: XCTestCase {
         let x = Tensor.distinctValues(shape: [2, 5, 6, 3], seed: 4)
         let dy = Tensor.random(shape: [2, 3, 3, 3], seed: 5)
         let training = ForwardContext(training: true)
-        let cached = try layer.backward(dy, inputs: [x], output: try layer.forward([x], context: training), context: training)
-        let recomputed = try layer.backward(dy, inputs: [x], output: LayerOutput(try evaluate(layer, x)), context: training)
+        let cached = try layer.backward(
+            dy, inputs: [x], output: try layer.forward([x], context: training), context: training)
+        let recomputed = try layer.backward(
+            dy, inputs: [x], output: LayerOutput(try evaluate(layer, x)), context: training)
         XCTAssertEqual(cached.inputs[0], recomputed.inputs[0])
     }
 
@@ -204,38 +215,46 @@ final class PoolingTests: XCTestCase {
 
     func testPooling_rejectsFullPadding() {
         for type in [MaxPooling2D.self, AveragePooling2D.self] as [any Layer.Type] {
-            assertThrows(try type.init(config: LayerConfig(["pool_size": 2, "padding": "full"])),
-                         "attribute 'padding' is \"full\", expected one of \"valid\", \"same\"")
+            assertThrows(
+                try type.init(config: LayerConfig(["pool_size": 2, "padding": "full"])),
+                "attribute 'padding' is \"full\", expected one of \"valid\", \"same\"")
         }
     }
 
     func testPooling_rejectsChannelsFirst() {
         for type in [MaxPooling2D.self, AveragePooling2D.self] as [any Layer.Type] {
-            assertThrows(try type.init(config: LayerConfig(["data_format": "channels_first"])),
-                         "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
+            assertThrows(
+                try type.init(config: LayerConfig(["data_format": "channels_first"])),
+                "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
         }
     }
 
     func testPooling_rejectsNonPositiveSizes() {
-        assertThrows(try make(MaxPooling2D.self, ["pool_size": 0]),
-                     "attribute 'pool_size' is [0, 0], expected 2 positive integers")
-        assertThrows(try make(AveragePooling2D.self, ["pool_size": 2, "strides": [1, 0]]),
-                     "attribute 'strides' is [1, 0], expected 2 positive integers")
-        assertThrows(try make(MaxPooling2D.self, ["pool_size": [2, 2, 2]]),
-                     "attribute 'pool_size' is [2, 2, 2], expected 2 integers")
+        assertThrows(
+            try make(MaxPooling2D.self, ["pool_size": 0]),
+            "attribute 'pool_size' is [0, 0], expected 2 positive integers")
+        assertThrows(
+            try make(AveragePooling2D.self, ["pool_size": 2, "strides": [1, 0]]),
+            "attribute 'strides' is [1, 0], expected 2 positive integers")
+        assertThrows(
+            try make(MaxPooling2D.self, ["pool_size": [2, 2, 2]]),
+            "attribute 'pool_size' is [2, 2, 2], expected 2 integers")
     }
 
     func testPooling_rejectsWrongInputCountAndShape() throws {
         let layer = MaxPooling2D()
         assertThrows(try layer.outputShape(for: [[4, 4, 1], [4, 4, 1]]), "expects 1 input(s), got 2")
         assertThrows(try layer.outputShape(for: []), "expects 1 input(s), got 0")
-        assertThrows(try AveragePooling2D().outputShape(for: [[16]]),
-                     "expects an image input [height, width, channels], got [16]")
+        assertThrows(
+            try AveragePooling2D().outputShape(for: [[16]]),
+            "expects an image input [height, width, channels], got [16]")
         let x = batch(1, [4, 4, 1], seed: 1)
         assertThrows(try layer.forward([x, x], context: .inference), "expects 1 input(s), got 2")
-        assertThrows(try make(MaxPooling2D.self, ["pool_size": 3]).outputShape(for: [[2, 5, 1]]),
-                     "a 3x3 window (dilation [1, 1]) does not fit a 2x5 input with padding 'valid'")
-        XCTAssertEqual(try make(MaxPooling2D.self, ["pool_size": 3, "padding": "same"]).outputShape(for: [[2, 5, 1]]), [1, 2, 1])
+        assertThrows(
+            try make(MaxPooling2D.self, ["pool_size": 3]).outputShape(for: [[2, 5, 1]]),
+            "a 3x3 window (dilation [1, 1]) does not fit a 2x5 input with padding 'valid'")
+        XCTAssertEqual(
+            try make(MaxPooling2D.self, ["pool_size": 3, "padding": "same"]).outputShape(for: [[2, 5, 1]]), [1, 2, 1])
     }
 
     func testPooling_macsCountWindowPositionsPerOutput() throws {

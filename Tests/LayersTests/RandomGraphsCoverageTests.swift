@@ -34,9 +34,15 @@ final class RandomGraphsCoverageTests: XCTestCase {
         }
         // The registry arm reaches most examples, not only one per type.
         let exampleCount = insertable.map(\.examples.count).reduce(0, +)
-        XCTAssertGreaterThan(insertedExamples.count, exampleCount * 3 / 4, "\(exampleCount - insertedExamples.count) examples never inserted")
-        XCTAssertGreaterThanOrEqual(insertable.count, LayerRegistry.standard.names.count - 2, "all but InputLayer and Dense have image examples")
-        for required in ["Reshape", "Subtract", "Average", "Maximum", "Rescaling", "Normalization", "LeakyReLU", "PReLU"] {
+        XCTAssertGreaterThan(
+            insertedExamples.count, exampleCount * 3 / 4,
+            "\(exampleCount - insertedExamples.count) examples never inserted")
+        XCTAssertGreaterThanOrEqual(
+            insertable.count, LayerRegistry.standard.names.count - 2, "all but InputLayer and Dense have image examples"
+        )
+        for required in [
+            "Reshape", "Subtract", "Average", "Maximum", "Rescaling", "Normalization", "LeakyReLU", "PReLU",
+        ] {
             XCTAssertTrue(types.contains(required), "no random graph has a \(required)")
         }
         XCTAssertGreaterThan(broadcastMultiply, 20)
@@ -51,7 +57,8 @@ final class RandomGraphsCoverageTests: XCTestCase {
         XCTAssertEqual(RandomGraphs.insertableExamples(registry).map(\.type), ["ChannelScale", "Conv2D"])
         var found = 0
         for seed in UInt64(0)..<40 {
-            found += try RandomGraphs.make(seed: seed, registry: registry).nodes.filter { $0.layer is ChannelScale }.count
+            found += try RandomGraphs.make(seed: seed, registry: registry).nodes.filter { $0.layer is ChannelScale }
+                .count
         }
         XCTAssertGreaterThan(found, 5)
     }

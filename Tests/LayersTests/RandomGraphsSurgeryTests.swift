@@ -19,7 +19,8 @@ final class RandomGraphsSurgeryTests: XCTestCase {
             var random = SeededRandom(seed: seed ^ 0xABCD)
             let plan = randomPlan(analysis, random: &random)
             let input = Tensor.random(shape: [2] + graph.shapes[graph.inputNodeIndices[0]], seed: seed)
-            try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: 1e-4, "random graph seed \(seed)")
+            try assertPruningIsExact(
+                graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: 1e-4, "random graph seed \(seed)")
             checked += 1
             prunedChannels += plan.deletedCount
         }
@@ -34,11 +35,16 @@ final class RandomGraphsSurgeryTests: XCTestCase {
             let graph = try RandomGraphs.make(seed: seed)
             types.formUnion(graph.nodes.map(\.layer.kerasClassName))
             if graph.outputNames.count > 1 { multiOutput += 1 }
-            if graph.nodes.contains(where: { ($0.layer as? DepthwiseConv2D)?.depthMultiplier ?? 1 > 1 }) { multiplier += 1 }
+            if graph.nodes.contains(where: { ($0.layer as? DepthwiseConv2D)?.depthMultiplier ?? 1 > 1 }) {
+                multiplier += 1
+            }
         }
-        for required in ["Add", "Concatenate", "Multiply", "DepthwiseConv2D", "Flatten", "Dense", "BatchNormalization", "ZeroPadding2D",
-                         "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                         "SeparableConv2D", "Conv2DTranspose", "Cropping2D", "UpSampling2D"] {
+        for required in [
+            "Add", "Concatenate", "Multiply", "DepthwiseConv2D", "Flatten", "Dense", "BatchNormalization",
+            "ZeroPadding2D",
+            "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+            "SeparableConv2D", "Conv2DTranspose", "Cropping2D", "UpSampling2D",
+        ] {
             XCTAssertTrue(types.contains(required), "no random graph has a \(required)")
         }
         XCTAssertGreaterThan(multiOutput, 50)

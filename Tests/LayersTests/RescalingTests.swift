@@ -10,7 +10,9 @@ final class RescalingTests: XCTestCase {
         let c = x.shape.last!
         for i in 0..<x.count {
             let ch = i % c
-            y.scalars[i] = Float(Double(x.scalars[i]) * Double(scale[scale.count == 1 ? 0 : ch]) + Double(offset[offset.count == 1 ? 0 : ch]))
+            y.scalars[i] = Float(
+                Double(x.scalars[i]) * Double(scale[scale.count == 1 ? 0 : ch])
+                    + Double(offset[offset.count == 1 ? 0 : ch]))
         }
         return y
     }
@@ -27,13 +29,18 @@ final class RescalingTests: XCTestCase {
         for (config, scale, offset) in cases {
             let layer = try make(Rescaling.self, config)
             XCTAssertEqual(try layer.outputShape(for: [[4, 5, 3]]), [4, 5, 3])
-            assertClose(try evaluate(layer, x), reference(x, scale: scale, offset: offset), tolerance: 1e-6, "\(config)")
+            assertClose(
+                try evaluate(layer, x), reference(x, scale: scale, offset: offset), tolerance: 1e-6, "\(config)")
         }
-        XCTAssertEqual(try evaluate(make(Rescaling.self, ["scale": 0.5, "offset": 1]), Tensor.literal([1, 2], [4, -2])).scalars, [3, 0])
+        XCTAssertEqual(
+            try evaluate(make(Rescaling.self, ["scale": 0.5, "offset": 1]), Tensor.literal([1, 2], [4, -2])).scalars,
+            [3, 0])
     }
 
     func testRescaling_gradientCheck() throws {
-        try checkGradients(Rescaling(scale: .perChannel([2, -0.5, 1.5]), offset: .uniform(0.3)), inputs: [batch(2, [4, 5, 3], seed: 2)])
+        try checkGradients(
+            Rescaling(scale: .perChannel([2, -0.5, 1.5]), offset: .uniform(0.3)),
+            inputs: [batch(2, [4, 5, 3], seed: 2)])
         try checkGradients(Rescaling(scale: .uniform(0.25)), inputs: [batch(3, [6], seed: 3)])
     }
 
@@ -42,11 +49,15 @@ final class RescalingTests: XCTestCase {
         assertThrows(try make(Rescaling.self), "attribute 'scale' is missing (\(expected))")
         assertThrows(try make(Rescaling.self, ["scale": "x"]), "attribute 'scale' is \"x\", \(expected)")
         assertThrows(try make(Rescaling.self, ["scale": []]), "attribute 'scale' is [], \(expected)")
-        assertThrows(try make(Rescaling.self, ["scale": 1, "offset": [1, "a"]]), "attribute 'offset' is [1, \"a\"], \(expected)")
-        assertThrows(try make(Rescaling.self, ["scale": [1, 2]]).outputShape(for: [[4, 4, 3]]),
-                     "Rescaling scale [1, 2] does not fit an input of shape [4, 4, 3]: give one number, or one per channel (3)")
-        assertThrows(try make(Rescaling.self, ["scale": 1, "offset": [1, 2]]).forward([batch(1, [2, 2, 3], seed: 1)], context: .inference),
-                     "Rescaling offset [1, 2] does not fit an input of shape [2, 2, 3]: give one number, or one per channel (3)")
+        assertThrows(
+            try make(Rescaling.self, ["scale": 1, "offset": [1, "a"]]), "attribute 'offset' is [1, \"a\"], \(expected)")
+        assertThrows(
+            try make(Rescaling.self, ["scale": [1, 2]]).outputShape(for: [[4, 4, 3]]),
+            "Rescaling scale [1, 2] does not fit an input of shape [4, 4, 3]: give one number, or one per channel (3)")
+        assertThrows(
+            try make(Rescaling.self, ["scale": 1, "offset": [1, 2]]).forward(
+                [batch(1, [2, 2, 3], seed: 1)], context: .inference),
+            "Rescaling offset [1, 2] does not fit an input of shape [2, 2, 3]: give one number, or one per channel (3)")
     }
 
     func testRescaling_configRoundTrip() throws {
@@ -58,10 +69,13 @@ final class RescalingTests: XCTestCase {
 
     func testRescalingPruned_keepsTheSurvivingChannelsEntries() throws {
         let layer = Rescaling(scale: .perChannel([1, 2, 3, 4]), offset: .uniform(0.5))
-        let pruned = try XCTUnwrap(try layer.pruned(keptInputs: [[1, 3]], keptOutputs: [1, 3], inputShapes: [[2, 2, 4]]) as? Rescaling)
+        let pruned = try XCTUnwrap(
+            try layer.pruned(keptInputs: [[1, 3]], keptOutputs: [1, 3], inputShapes: [[2, 2, 4]]) as? Rescaling)
         XCTAssertEqual(pruned.scale, .perChannel([2, 4]))
         XCTAssertEqual(pruned.offset, .uniform(0.5))
         let shared = Rescaling(scale: .perChannel([2]))
-        XCTAssertEqual((try shared.pruned(keptInputs: [[0]], keptOutputs: [0], inputShapes: [[2, 2, 4]]) as? Rescaling)?.scale, .perChannel([2]))
+        XCTAssertEqual(
+            (try shared.pruned(keptInputs: [[0]], keptOutputs: [0], inputShapes: [[2, 2, 4]]) as? Rescaling)?.scale,
+            .perChannel([2]))
     }
 }

@@ -8,7 +8,9 @@ import XCTest
 final class SurgeryRuleConformanceTests: XCTestCase {
     /// The examples of `registry`'s rules (those of `names`, or all) that fail
     /// `checkSurgeryRule`, with their problems.
-    private func failingExamples(_ registry: LayerRegistry, among names: Set<String>? = nil) throws -> [String: [String]] {
+    private func failingExamples(
+        _ registry: LayerRegistry, among names: Set<String>? = nil
+    ) throws -> [String: [String]] {
         var failures: [String: [String]] = [:]
         for name in registry.surgeryRuleNames where names?.contains(name) ?? true {
             for example in registry.type(named: name)?.examples ?? [] {
@@ -25,7 +27,9 @@ final class SurgeryRuleConformanceTests: XCTestCase {
 
     func testEveryRegisteredRule_passesTheGenericCheckerOnEveryExample() throws {
         XCTAssertEqual(try failingExamples(.standard), [:])
-        let examples = LayerRegistry.standard.surgeryRuleNames.flatMap { LayerRegistry.standard.type(named: $0)?.examples ?? [] }
+        let examples = LayerRegistry.standard.surgeryRuleNames.flatMap {
+            LayerRegistry.standard.type(named: $0)?.examples ?? []
+        }
         XCTAssertGreaterThanOrEqual(examples.count, 100)
     }
 
@@ -35,13 +39,16 @@ final class SurgeryRuleConformanceTests: XCTestCase {
         let failures = try failingExamples(registry, among: ["MisprunedScale", "Conv2D"])
         XCTAssertEqual(Array(failures.keys), ["MisprunedScale"])
         let problems = failures["MisprunedScale"] ?? []
-        XCTAssertTrue(problems.contains { $0.contains("MisprunedScale, seed ") && $0.contains("differ by more than") }, "\(problems)")
+        XCTAssertTrue(
+            problems.contains { $0.contains("MisprunedScale, seed ") && $0.contains("differ by more than") },
+            "\(problems)")
     }
 
     func testRules_declareTheirChannelMaps() throws {
         XCTAssertEqual(try Conv2D(filters: 2, kernelSize: [1, 1]).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
-        XCTAssertEqual(try DepthwiseConv2D(kernelSize: [3, 3], depthMultiplier: 2).channelMap(inputShapes: [[4, 4, 3]]),
-                       .expanded(multiplier: 2))
+        XCTAssertEqual(
+            try DepthwiseConv2D(kernelSize: [3, 3], depthMultiplier: 2).channelMap(inputShapes: [[4, 4, 3]]),
+            .expanded(multiplier: 2))
         XCTAssertEqual(try Add().channelMap(inputShapes: [[4, 4, 3], [4, 4, 3]]), .tied)
         XCTAssertEqual(try Multiply().channelMap(inputShapes: [[4, 4, 3], [1, 1, 3]]), .tied)
         XCTAssertEqual(try Reshape(targetShape: [1, 1, 3]).channelMap(inputShapes: [[3]]), .identity)
@@ -49,10 +56,14 @@ final class SurgeryRuleConformanceTests: XCTestCase {
         XCTAssertEqual(try Normalization().channelMap(inputShapes: [[4, 4, 3]]), .identity)
         XCTAssertEqual(try Concatenate().channelMap(inputShapes: [[4, 4, 3], [4, 4, 2]]), .concatenated)
         XCTAssertEqual(try Flatten().channelMap(inputShapes: [[4, 4, 3]]), .flattened)
-        XCTAssertEqual(try SeparableConv2D(filters: 2, kernelSize: [3, 3], depthMultiplier: 2).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
-        XCTAssertEqual(try Conv2DTranspose(filters: 2, kernelSize: [3, 3]).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
+        XCTAssertEqual(
+            try SeparableConv2D(filters: 2, kernelSize: [3, 3], depthMultiplier: 2).channelMap(inputShapes: [[4, 4, 3]]
+            ), .fresh)
+        XCTAssertEqual(
+            try Conv2DTranspose(filters: 2, kernelSize: [3, 3]).channelMap(inputShapes: [[4, 4, 3]]), .fresh)
         XCTAssertEqual(try UpSampling2D().channelMap(inputShapes: [[4, 4, 3]]), .identity)
-        XCTAssertEqual(try Cropping2D(top: 1, bottom: 1, left: 1, right: 1).channelMap(inputShapes: [[4, 4, 3]]), .identity)
+        XCTAssertEqual(
+            try Cropping2D(top: 1, bottom: 1, left: 1, right: 1).channelMap(inputShapes: [[4, 4, 3]]), .identity)
         XCTAssertEqual(try BatchNormalization().channelMap(inputShapes: [[4, 4, 3]]), .identity)
     }
 
@@ -89,8 +100,12 @@ private struct MisprunedScale: Layer, SurgeryRule {
     func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
         try scale.initialWeights(for: inputShapes, random: &random)
     }
-    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { try scale.forward(inputs, context: context) }
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        try scale.forward(inputs, context: context)
+    }
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         try scale.backward(outputGradient, inputs: inputs, output: output, context: context)
     }
     func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }

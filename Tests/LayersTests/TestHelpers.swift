@@ -11,7 +11,9 @@ func make<L: Layer>(_ type: L.Type, _ values: [String: ConfigValue] = [:]) throw
 
 /// The layer with weights of the shapes it wants for `inputShapes`, filled with seeded uniform
 /// values in `range` (so biases are non-zero, unlike Keras's initial weights).
-func withRandomWeights<L: Layer>(_ layer: L, inputShapes: [Shape], seed: UInt64, range: ClosedRange<Float> = -1...1) throws -> L {
+func withRandomWeights<L: Layer>(
+    _ layer: L, inputShapes: [Shape], seed: UInt64, range: ClosedRange<Float> = -1...1
+) throws -> L {
     var copy = layer
     copy.weights = try layer.weightShapes(for: inputShapes).enumerated().map { k, shape in
         Tensor.random(shape: shape, seed: seed &+ UInt64(k) &* 7919, range: range)
@@ -41,7 +43,8 @@ func assertThrows<T>(
 ) {
     XCTAssertThrowsError(try expression(), file: file, line: line) { error in
         for fragment in fragments {
-            XCTAssertTrue("\(error)".contains(fragment), "'\(error)' does not contain '\(fragment)'", file: file, line: line)
+            XCTAssertTrue(
+                "\(error)".contains(fragment), "'\(error)' does not contain '\(fragment)'", file: file, line: line)
         }
     }
 }
@@ -54,12 +57,14 @@ func assertConfigRoundTrip(_ layer: some Layer, file: StaticString = #filePath, 
         let again = try type(of: layer).init(config: config)
         XCTAssertEqual(again.config, config, "direct round trip of \(layer.kerasClassName)", file: file, line: line)
         let viaRegistry = try LayerRegistry.standard.makeLayer(className: layer.kerasClassName, config: config)
-        XCTAssertEqual(viaRegistry.config, config, "registry round trip of \(layer.kerasClassName)", file: file, line: line)
+        XCTAssertEqual(
+            viaRegistry.config, config, "registry round trip of \(layer.kerasClassName)", file: file, line: line)
         XCTAssertTrue(type(of: viaRegistry) == type(of: layer), file: file, line: line)
         let json = try JSONEncoder().encode(config)
         let decoded = try JSONDecoder().decode(LayerConfig.self, from: json)
-        XCTAssertEqual(try type(of: layer).init(config: decoded).config, config,
-                       "JSON round trip of \(layer.kerasClassName)", file: file, line: line)
+        XCTAssertEqual(
+            try type(of: layer).init(config: decoded).config, config,
+            "JSON round trip of \(layer.kerasClassName)", file: file, line: line)
     } catch {
         XCTFail("round trip of \(layer.kerasClassName) threw \(error)", file: file, line: line)
     }
@@ -95,8 +100,10 @@ extension ActivationFunction {
 /// alone: outputs and input gradients must agree sample by sample, and the gradient of the
 /// first weight (the kernel) must be the sum of the per-sample ones. For kernels that split a
 /// batch into slices and accumulate over them.
-func assertBatchMatchesSamples(_ layer: any Layer, _ x: Tensor, gradientSeed: UInt64, kernelMessage: String,
-                               file: StaticString = #filePath, line: UInt = #line) throws {
+func assertBatchMatchesSamples(
+    _ layer: any Layer, _ x: Tensor, gradientSeed: UInt64, kernelMessage: String,
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
     let context = ForwardContext(training: true)
     let out = try layer.forward([x], context: context)
     let dy = Tensor.random(shape: out.value.shape, seed: gradientSeed)
@@ -105,9 +112,13 @@ func assertBatchMatchesSamples(_ layer: any Layer, _ x: Tensor, gradientSeed: UI
     for n in 0..<x.shape[0] {
         let xn = x.slice(rows: n..<(n + 1)), dyn = dy.slice(rows: n..<(n + 1))
         let outn = try layer.forward([xn], context: context)
-        assertClose(outn.value, out.value.slice(rows: n..<(n + 1)), tolerance: 1e-5, "output of sample \(n)", file: file, line: line)
+        assertClose(
+            outn.value, out.value.slice(rows: n..<(n + 1)), tolerance: 1e-5, "output of sample \(n)", file: file,
+            line: line)
         let gn = try layer.backward(dyn, inputs: [xn], output: outn, context: context)
-        assertClose(gn.inputs[0], grads.inputs[0].slice(rows: n..<(n + 1)), tolerance: 1e-5, "input gradient of sample \(n)", file: file, line: line)
+        assertClose(
+            gn.inputs[0], grads.inputs[0].slice(rows: n..<(n + 1)), tolerance: 1e-5, "input gradient of sample \(n)",
+            file: file, line: line)
         kernelSum.add(gn.weights[0])
     }
     assertClose(grads.weights[0], kernelSum, tolerance: 1e-4, kernelMessage, file: file, line: line)

@@ -20,7 +20,9 @@ final class TestSupportTests: XCTestCase {
             y.scale(by: 2 * weights[0].scalars[0])
             return LayerOutput(y)
         }
-        func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        func backward(
+            _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+        ) throws -> LayerGradients {
             var g = outputGradient
             g.scale(by: 3 * weights[0].scalars[0])
             return LayerGradients(inputs: [g], weights: [Tensor.literal([1], [0])])
@@ -35,7 +37,8 @@ final class TestSupportTests: XCTestCase {
     }
 
     func testGradientCheck_passesACorrectLayerAndSamplesLargeTensors() throws {
-        let report = try checkGradients(Activation(.tanh), inputs: [batch(2, [10, 10, 3], seed: 2)], samplesPerTensor: 50)
+        let report = try checkGradients(
+            Activation(.tanh), inputs: [batch(2, [10, 10, 3], seed: 2)], samplesPerTensor: 50)
         XCTAssertEqual(report.mismatches, 0)
         XCTAssertGreaterThanOrEqual(report.checkedElements, 50)
         XCTAssertLessThanOrEqual(report.checkedElements, 52)
@@ -47,7 +50,8 @@ final class TestSupportTests: XCTestCase {
         let sorted = t.scalars.sorted()
         for i in 1..<sorted.count { XCTAssertGreaterThanOrEqual(sorted[i] - sorted[i - 1], 0.02 - 1e-6) }
         XCTAssertTrue(t.scalars.allSatisfy { abs($0) >= 0.05 && abs($0 - 1) >= 0.05 })
-        XCTAssertEqual(Tensor.distinctValues(shape: [4, 5, 6], seed: 3, spacing: 0.02, margin: 0.05, avoiding: [0, 1]), t)
+        XCTAssertEqual(
+            Tensor.distinctValues(shape: [4, 5, 6], seed: 3, spacing: 0.02, margin: 0.05, avoiding: [0, 1]), t)
         XCTAssertNotEqual(t.scalars, sorted, "the order is shuffled")
     }
 

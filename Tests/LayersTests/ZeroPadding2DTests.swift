@@ -12,18 +12,23 @@ final class ZeroPadding2DTests: XCTestCase {
         let full = try make(ZeroPadding2D.self, ["padding": [[0, 1], [2, 3]]])
         XCTAssertEqual([full.top, full.bottom, full.left, full.right], [0, 1, 2, 3])
         let fallback = try make(ZeroPadding2D.self)
-        XCTAssertEqual([fallback.top, fallback.bottom, fallback.left, fallback.right], [1, 1, 1, 1], "Keras's default is 1")
+        XCTAssertEqual(
+            [fallback.top, fallback.bottom, fallback.left, fallback.right], [1, 1, 1, 1], "Keras's default is 1")
         XCTAssertEqual(try full.outputShape(for: [[5, 7, 3]]), [6, 12, 3])
     }
 
     func testZeroPadding_forwardPlacesTheImageAndZeros() throws {
         let layer = ZeroPadding2D(top: 1, bottom: 0, left: 0, right: 2)
         let x = Tensor.literal([1, 2, 2, 1], [1, 2, 3, 4])
-        XCTAssertEqual(try evaluate(layer, x), Tensor.literal([1, 3, 4, 1], [
-            0, 0, 0, 0,
-            1, 2, 0, 0,
-            3, 4, 0, 0,
-        ]))
+        XCTAssertEqual(
+            try evaluate(layer, x),
+            Tensor.literal(
+                [1, 3, 4, 1],
+                [
+                    0, 0, 0, 0,
+                    1, 2, 0, 0,
+                    3, 4, 0, 0,
+                ]))
     }
 
     func testZeroPadding_forwardKeepsChannelsTogether() throws {
@@ -53,14 +58,19 @@ final class ZeroPadding2DTests: XCTestCase {
     func testZeroPadding_rejectsBadPadding() {
         let expected = "expected a non-negative integer, [height, width] or [[top, bottom], [left, right]]"
         assertThrows(try make(ZeroPadding2D.self, ["padding": -1]), "attribute 'padding' is -1, " + expected)
-        assertThrows(try make(ZeroPadding2D.self, ["padding": [1, 2, 3]]), "attribute 'padding' is [1, 2, 3], " + expected)
-        assertThrows(try make(ZeroPadding2D.self, ["padding": [[1, 2], [3]]]), "attribute 'padding' is [[1, 2], [3]], " + expected)
+        assertThrows(
+            try make(ZeroPadding2D.self, ["padding": [1, 2, 3]]), "attribute 'padding' is [1, 2, 3], " + expected)
+        assertThrows(
+            try make(ZeroPadding2D.self, ["padding": [[1, 2], [3]]]),
+            "attribute 'padding' is [[1, 2], [3]], " + expected)
         assertThrows(try make(ZeroPadding2D.self, ["padding": "same"]), "attribute 'padding' is \"same\", " + expected)
         assertThrows(try make(ZeroPadding2D.self, ["padding": 1.5]), "attribute 'padding' is 1.5, " + expected)
-        assertThrows(try make(ZeroPadding2D.self, ["data_format": "channels_first"]),
-                     "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
-        assertThrows(try ZeroPadding2D(top: 1, bottom: 1, left: 1, right: 1).outputShape(for: [[4]]),
-                     "ZeroPadding2D expects an image input [height, width, channels], got [4]")
+        assertThrows(
+            try make(ZeroPadding2D.self, ["data_format": "channels_first"]),
+            "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
+        assertThrows(
+            try ZeroPadding2D(top: 1, bottom: 1, left: 1, right: 1).outputShape(for: [[4]]),
+            "ZeroPadding2D expects an image input [height, width, channels], got [4]")
     }
 
     func testZeroPadding_configRoundTrip() throws {

@@ -7,7 +7,8 @@ import XCTest
 /// output file left behind.
 final class BadInputTests: CLITestCase {
     private func model(_ arch: String = "vgg", shape: String = "28,28,1") throws {
-        let run = try surgeon("new", arch, "--input-shape", shape, "--classes", "10", "--width", "0.25", "-o", "m.surgeon")
+        let run = try surgeon(
+            "new", arch, "--input-shape", shape, "--classes", "10", "--width", "0.25", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 0, run.stderr)
     }
 
@@ -46,7 +47,10 @@ final class BadInputTests: CLITestCase {
         try writeMNIST(0..<8, as: "d")
         let run = try surgeon("eval", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("the model takes samples of shape [32, 32, 3], but the data has samples of shape [28, 28, 1]"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains(
+                "the model takes samples of shape [32, 32, 3], but the data has samples of shape [28, 28, 1]"),
+            run.stderr)
     }
 
     func testNaNLoss_stopsTrainingAndWritesNoModel() throws {
@@ -54,12 +58,16 @@ final class BadInputTests: CLITestCase {
         var images = Tensor(shape: [16, 28, 28, 1], repeating: 0.5)
         images.scalars[100] = .nan
         try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(NpyArray(shape: [16], storage: .int64((0..<16).map { Int64($0 % 10) })), to: URL(fileURLWithPath: path("y.npy")))
-        let run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "-o", "out.surgeon")
+        try Npy.write(
+            NpyArray(shape: [16], storage: .int64((0..<16).map { Int64($0 % 10) })),
+            to: URL(fileURLWithPath: path("y.npy")))
+        let run = try surgeon(
+            "train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "-o", "out.surgeon")
         XCTAssertEqual(run.status, 1)
         XCTAssertTrue(run.stderr.contains("training stopped: the loss became nan at epoch 1, step 1"), run.stderr)
         XCTAssertFalse(exists("out.surgeon"))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["m.surgeon", "x.npy", "y.npy"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["m.surgeon", "x.npy", "y.npy"])
     }
 
     func testLabelsOutOfRange_areRefused() throws {
@@ -79,18 +87,25 @@ final class BadInputTests: CLITestCase {
         try rewriteModel("m.surgeon", as: "bad.surgeon", metadata: ["input_normalization": .string("bad")])
         let run = try surgeon("eval", "bad.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains(
-            "bad.surgeon: the stored input normalisation (metadata 'input_normalization') is not {mean: [numbers], std: [numbers]}"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains(
+                "bad.surgeon: the stored input normalisation (metadata 'input_normalization') is not {mean: [numbers], "
+                    + "std: [numbers]}"
+            ), run.stderr)
         XCTAssertEqual(run.stdout, "")
     }
 
     func testUsageErrors_exitWith64AndSayWhatIsAccepted() throws {
         var run = try surgeon("new", "alexnet", "--input-shape", "28,28,1", "--classes", "10", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("unknown architecture 'alexnet'; choose one of: mobilenetv2, res, vgg, resnet50"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("unknown architecture 'alexnet'; choose one of: mobilenetv2, res, vgg, resnet50"),
+            run.stderr)
         run = try surgeon("new", "vgg", "--input-shape", "28,28", "--classes", "10", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("--input-shape takes three positive integers height,width,channels, got '28,28'"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("--input-shape takes three positive integers height,width,channels, got '28,28'"),
+            run.stderr)
         run = try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "1", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("vgg: a classifier needs at least 2 classes, got 1"), run.stderr)
@@ -99,13 +114,15 @@ final class BadInputTests: CLITestCase {
         run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "--data", "x.npy", "-o", "p.json")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("give both --data and --labels, or neither"), run.stderr)
-        run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--val-data", "v.npy", "-o", "o.surgeon")
+        run = try surgeon(
+            "train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--val-data", "v.npy", "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("give both --val-data and --val-labels, or neither"), run.stderr)
         run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--lr=-1", "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("the learning rate must be a positive number, got -1.0"), run.stderr)
-        run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--threads", "0", "-o", "o.surgeon")
+        run = try surgeon(
+            "train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--threads", "0", "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("--threads must be at least 1, got 0"), run.stderr)
     }
@@ -117,7 +134,10 @@ final class BadInputTests: CLITestCase {
             XCTAssertTrue(run.stdout.contains("USAGE: surgeon \(command)"), run.stdout)
         }
         let train = try surgeon("train", "--help")
-        for option in ["--val-split", "--optimizer", "--schedule", "--warmup-epochs", "--seed", "--threads", "--checkpoint-dir", "--json"] {
+        for option in [
+            "--val-split", "--optimizer", "--schedule", "--warmup-epochs", "--seed", "--threads", "--checkpoint-dir",
+            "--json",
+        ] {
             XCTAssertTrue(train.stdout.contains(option), "train --help lacks \(option)")
         }
         let new = try surgeon("new", "--help")

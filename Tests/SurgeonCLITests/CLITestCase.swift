@@ -27,9 +27,9 @@ class CLITestCase: XCTestCase {
     /// The `surgeon` executable next to the test bundle.
     static var binary: URL {
         #if os(macOS)
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("surgeon")
-        }
+            for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+                return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("surgeon")
+            }
         #endif
         return Bundle.main.bundleURL.appendingPathComponent("surgeon")
     }
@@ -46,7 +46,9 @@ class CLITestCase: XCTestCase {
         process.executableURL = Self.binary
         process.arguments = args
         process.currentDirectoryURL = folder
-        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100", "LINES": "50"]) { _, new in new }
+        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100", "LINES": "50"]) { _, new in
+            new
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -55,8 +57,9 @@ class CLITestCase: XCTestCase {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
@@ -75,12 +78,14 @@ class CLITestCase: XCTestCase {
     /// Writes the model in `source` again as `name`, with `metadata` in place of its own.
     func rewriteModel(_ source: String, as name: String, metadata: [String: ConfigValue]) throws {
         let contents = try Registries.standard.loadModel(path(source))
-        try ModelFile.save(ModelContents(graph: contents.graph, metadata: metadata), to: folder.appendingPathComponent(name))
+        try ModelFile.save(
+            ModelContents(graph: contents.graph, metadata: metadata), to: folder.appendingPathComponent(name))
     }
 
     /// The bundled MNIST subset from the source tree.
     static var mnistFolder: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Sources/SurgeonPipeline/Resources/mnist-5k")
     }
 
@@ -92,7 +97,9 @@ class CLITestCase: XCTestCase {
             XCTFail("unexpected dtypes in the bundled data")
             return
         }
-        let x = try NpyArray(shape: [range.count, 28, 28, 1], storage: .uint8(Array(pixels[(range.lowerBound * 784)..<(range.upperBound * 784)])))
+        let x = try NpyArray(
+            shape: [range.count, 28, 28, 1],
+            storage: .uint8(Array(pixels[(range.lowerBound * 784)..<(range.upperBound * 784)])))
         let y = try NpyArray(shape: [range.count], storage: .int64(Array(classes[range])))
         try Npy.write(x, to: folder.appendingPathComponent("\(name)-x.npy"))
         try Npy.write(y, to: folder.appendingPathComponent("\(name)-y.npy"))

@@ -13,7 +13,9 @@ final class DemoCommandTests: CLITestCase {
         expected.images = "/data/mnist/images.npy"
         expected.labels = "/data/mnist/labels.npy"
         XCTAssertEqual(recipe, expected)
-        XCTAssertEqual(try SurgeonCommand.Demo.parse([]).recipe(variant: "res"), Recipe.standard(variant: "res"), "the bundled data")
+        XCTAssertEqual(
+            try SurgeonCommand.Demo.parse([]).recipe(variant: "res"), Recipe.standard(variant: "res"),
+            "the bundled data")
     }
 
     /// The demo reads the folder's files: ten samples do not hold its training range, and the
@@ -25,7 +27,9 @@ final class DemoCommandTests: CLITestCase {
         try FileManager.default.moveItem(atPath: path("mine-y.npy"), toPath: path("mine/labels.npy"))
         let run = try surgeon("demo", "--quick", "--variant", "vgg", "--data-dir", "mine", "-o", "runs")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("the recipe's train range 0..<2000 exceeds the 10 samples of \(path("mine/images.npy"))"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains(
+                "the recipe's train range 0..<2000 exceeds the 10 samples of \(path("mine/images.npy"))"), run.stderr)
         XCTAssertFalse(run.stderr.contains("epoch "), run.stderr)
     }
 
@@ -33,7 +37,9 @@ final class DemoCommandTests: CLITestCase {
         try FileManager.default.createDirectory(atPath: path("empty"), withIntermediateDirectories: true)
         let run = try surgeon("demo", "--data-dir", "empty", "-o", "runs")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("--data-dir empty has no images.npy; give a folder with images.npy and labels.npy"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("--data-dir empty has no images.npy; give a folder with images.npy and labels.npy"),
+            run.stderr)
         XCTAssertFalse(exists("runs"))
     }
 }

@@ -24,16 +24,21 @@ final class KerasCommandTests: CLITestCase {
         XCTAssertEqual(a["macs"] as? Int, b["macs"] as? Int)
         XCTAssertEqual(report["params"] as? Int, a["params"] as? Int)
         // Outputs of the converted file are the original's, bit for bit.
-        XCTAssertEqual(try surgeon("predict", original, "--data", Self.fixture("se_block.input.npy"), "-o", "a.npy").status, 0)
-        XCTAssertEqual(try surgeon("predict", "back.keras", "--data", Self.fixture("se_block.input.npy"), "-o", "b.npy").status, 0)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("a.npy"))), try Data(contentsOf: URL(fileURLWithPath: path("b.npy"))))
+        XCTAssertEqual(
+            try surgeon("predict", original, "--data", Self.fixture("se_block.input.npy"), "-o", "a.npy").status, 0)
+        XCTAssertEqual(
+            try surgeon("predict", "back.keras", "--data", Self.fixture("se_block.input.npy"), "-o", "b.npy").status, 0)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: path("a.npy"))),
+            try Data(contentsOf: URL(fileURLWithPath: path("b.npy"))))
     }
 
     func testLegacyH5_isReadByEveryModelCommand() throws {
         let h5 = Self.fixture("separable_block.k2.h5")
         XCTAssertEqual(try surgeon("inspect", h5).status, 0)
         XCTAssertEqual(try surgeon("groups", h5, "--json").status, 0)
-        XCTAssertEqual(try surgeon("predict", h5, "--data", Self.fixture("separable_block.k2.input.npy"), "-o", "y.npy").status, 0)
+        XCTAssertEqual(
+            try surgeon("predict", h5, "--data", Self.fixture("separable_block.k2.input.npy"), "-o", "y.npy").status, 0)
         XCTAssertEqual(try surgeon("plan", h5, "--strategy", "l1", "--ratio", "0.5", "-o", "plan.json").status, 0)
         let run = try surgeon("convert", h5, "m.keras")
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -41,19 +46,25 @@ final class KerasCommandTests: CLITestCase {
     }
 
     func testPruneKeras_writesAPrunedKerasFile() throws {
-        let run = try surgeon("prune", Self.fixture("mobilenetv2_narrow.keras"), "--strategy", "l1", "--target-macs", "0.5", "-o", "p.keras", "--json")
+        let run = try surgeon(
+            "prune", Self.fixture("mobilenetv2_narrow.keras"), "--strategy", "l1", "--target-macs", "0.5", "-o",
+            "p.keras", "--json")
         XCTAssertEqual(run.status, 0, run.stderr)
         let before = try json(try surgeon("inspect", Self.fixture("mobilenetv2_narrow.keras"), "--json").stdout)
         let after = try json(try surgeon("inspect", "p.keras", "--json").stdout)
         let macsBefore = try XCTUnwrap(before["macs"] as? Int), macsAfter = try XCTUnwrap(after["macs"] as? Int)
         XCTAssertLessThanOrEqual(Double(macsAfter), 0.5 * Double(macsBefore))
-        XCTAssertEqual(try surgeon("predict", "p.keras", "--data", Self.fixture("mobilenetv2_narrow.input.npy"), "-o", "y.npy").status, 0)
+        XCTAssertEqual(
+            try surgeon("predict", "p.keras", "--data", Self.fixture("mobilenetv2_narrow.input.npy"), "-o", "y.npy")
+                .status, 0)
     }
 
     func testOutputH5_isAUsageErrorAndWritesNothing() throws {
-        let run = try surgeon("prune", Self.fixture("sequential.keras"), "--strategy", "l1", "--ratio", "0.5", "-o", "p.h5")
+        let run = try surgeon(
+            "prune", Self.fixture("sequential.keras"), "--strategy", "l1", "--ratio", "0.5", "-o", "p.h5")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only"), run.stderr)
         XCTAssertFalse(exists("p.h5"))
         let convert = try surgeon("convert", Self.fixture("sequential.keras"), "m.h5")
         XCTAssertEqual(convert.status, 64)
@@ -64,7 +75,8 @@ final class KerasCommandTests: CLITestCase {
         let bad = Self.fixture("bad/lambda.keras")
         let run = try surgeon("convert", bad, "out.keras")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("\(bad): layer 'affine_lambda' (Lambda): a Lambda layer holds Python code"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("\(bad): layer 'affine_lambda' (Lambda): a Lambda layer holds Python code"), run.stderr)
         XCTAssertFalse(exists("out.keras"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
     }
@@ -96,12 +108,16 @@ final class KerasCommandTests: CLITestCase {
         var random = SeededRandom(seed: 3)
         for i in 0..<x.count { x.scalars[i] = random.nextUnitFloat() }
         try Npy.write(NpyArray(x), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(try NpyArray(shape: [count], storage: .int64((0..<count).map { Int64($0 % 4) })), to: URL(fileURLWithPath: path("y.npy")))
+        try Npy.write(
+            try NpyArray(shape: [count], storage: .int64((0..<count).map { Int64($0 % 4) })),
+            to: URL(fileURLWithPath: path("y.npy")))
     }
 
     func testTrainKeras_writesKeras() throws {
         try writeRandomData(count: 32)
-        let run = try surgeon("train", Self.fixture("sequential.keras"), "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "-o", "t.keras")
+        let run = try surgeon(
+            "train", Self.fixture("sequential.keras"), "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "-o",
+            "t.keras")
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(try surgeon("inspect", "t.keras").status, 0)
     }

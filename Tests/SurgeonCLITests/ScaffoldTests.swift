@@ -13,7 +13,9 @@ final class ScaffoldTests: CLITestCase {
         try process.run()
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 
     func testGeneratesTheLayerFileAndItsTestWiredToTheCheckers() throws {
@@ -26,15 +28,20 @@ final class ScaffoldTests: CLITestCase {
         XCTAssertTrue(source.contains("ChannelMap { .identity }"), source)
         let test = try String(contentsOfFile: path("Tests/LayersTests/GateScaleTests.swift"), encoding: .utf8)
         XCTAssertTrue(source.contains("public static var examples: [LayerExample]"), source)
-        XCTAssertTrue(test.contains("for example in GateScale.examples { try checkSurgeryRule(example, surgeon: surgeon) }"), test)
-        XCTAssertTrue(test.contains("for example in GateScale.examples { try checkLayerExampleGradients(example) }"), test)
+        XCTAssertTrue(
+            test.contains("for example in GateScale.examples { try checkSurgeryRule(example, surgeon: surgeon) }"), test
+        )
+        XCTAssertTrue(
+            test.contains("for example in GateScale.examples { try checkLayerExampleGradients(example) }"), test)
         XCTAssertTrue(run.stdout.contains("swift test --filter GateScaleTests"), run.stdout)
     }
 
     func testProjectionKind_declaresAFreshChannelMap() throws {
         XCTAssertEqual(try scaffold("--name", "Mixer", "--kind", "projection").status, 0)
         let source = try String(contentsOfFile: path("Sources/Layers/Mixer.swift"), encoding: .utf8)
-        XCTAssertTrue(source.contains("ChannelMap { .fresh }") && source.contains("selecting(rows: keptInputs[0], columns: keptOutputs)"), source)
+        XCTAssertTrue(
+            source.contains("ChannelMap { .fresh }")
+                && source.contains("selecting(rows: keptInputs[0], columns: keptOutputs)"), source)
     }
 
     func testRefusesToOverwriteOrToTakeABadName() throws {

@@ -6,19 +6,23 @@ import XCTest
 
 final class StrategyCommandTests: CLITestCase {
     private func model(_ arch: String = "vgg", shape: String = "16,16,1") throws {
-        let run = try surgeon("new", arch, "--input-shape", shape, "--classes", "10", "--width", "0.5", "-o", "m.surgeon")
+        let run = try surgeon(
+            "new", arch, "--input-shape", shape, "--classes", "10", "--width", "0.5", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 0, run.stderr)
     }
 
     func testPlanWithATargetAndRounding_writesAPlanThatPruneApplies() throws {
         try model("mobilenetv2")
-        var run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--target-macs", "0.5", "--round-to", "8", "-o", "plan.json", "--json")
+        var run = try surgeon(
+            "plan", "m.surgeon", "--strategy", "l1", "--target-macs", "0.5", "--round-to", "8", "-o", "plan.json",
+            "--json")
         XCTAssertEqual(run.status, 0, run.stderr)
         let report = try json(run.stdout)
         let summary = report["summary"] as? [String: Any] ?? [:]
         let before = summary["macsBefore"] as? Int ?? 0, after = summary["macsAfter"] as? Int ?? Int.max
         XCTAssertLessThanOrEqual(Double(after), 0.5 * Double(before))
-        let plan = try JSONDecoder().decode(PruningPlan.self, from: Data(contentsOf: URL(fileURLWithPath: path("plan.json"))))
+        let plan = try JSONDecoder().decode(
+            PruningPlan.self, from: Data(contentsOf: URL(fileURLWithPath: path("plan.json"))))
         for group in plan.groups where !group.delete.isEmpty {
             XCTAssertEqual((group.size - group.delete.count) % 8, 0, "group \(group.id)")
             XCTAssertLessThan(group.delete.count, group.size)
@@ -30,12 +34,14 @@ final class StrategyCommandTests: CLITestCase {
 
     func testPruneWithAStrategyInSteps() throws {
         try model()
-        let run = try surgeon("prune", "m.surgeon", "--strategy", "bn-gamma", "--policy", "max", "--target-params", "0.6", "--steps", "2",
-                              "-o", "pruned.surgeon", "--json")
+        let run = try surgeon(
+            "prune", "m.surgeon", "--strategy", "bn-gamma", "--policy", "max", "--target-params", "0.6", "--steps", "2",
+            "-o", "pruned.surgeon", "--json")
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("step 1/2") && run.stderr.contains("step 2/2"), run.stderr)
         let summary = try json(run.stdout)["summary"] as? [String: Any] ?? [:]
-        XCTAssertLessThanOrEqual(Double(summary["paramsAfter"] as? Int ?? .max), 0.6 * Double(summary["paramsBefore"] as? Int ?? 0))
+        XCTAssertLessThanOrEqual(
+            Double(summary["paramsAfter"] as? Int ?? .max), 0.6 * Double(summary["paramsBefore"] as? Int ?? 0))
         XCTAssertTrue(exists("pruned.surgeon"))
     }
 
@@ -43,13 +49,18 @@ final class StrategyCommandTests: CLITestCase {
         try model()
         var run = try surgeon("plan", "m.surgeon", "--strategy", "apoz", "--ratio", "0.3", "-o", "plan.json")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("the 'apoz' criterion measures activations: give --data and --labels"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("the 'apoz' criterion measures activations: give --data and --labels"), run.stderr)
         XCTAssertFalse(exists("plan.json"))
         let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
         try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })), to: URL(fileURLWithPath: path("y.npy")))
+        try Npy.write(
+            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
+            to: URL(fileURLWithPath: path("y.npy")))
         for criterion in ["apoz", "taylor"] {
-            run = try surgeon("plan", "m.surgeon", "--strategy", criterion, "--ratio", "0.3", "--data", "x.npy", "--labels", "y.npy", "-o", "\(criterion).json")
+            run = try surgeon(
+                "plan", "m.surgeon", "--strategy", criterion, "--ratio", "0.3", "--data", "x.npy", "--labels", "y.npy",
+                "-o", "\(criterion).json")
             XCTAssertEqual(run.status, 0, run.stderr)
         }
     }
@@ -58,26 +69,40 @@ final class StrategyCommandTests: CLITestCase {
         try model()
         var run = try surgeon("plan", "m.surgeon", "--strategy", "magic", "--ratio", "0.3", "-o", "p.json")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"), run.stderr)
-        run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.3", "--threshold", "0.1", "-o", "p.json")
+        XCTAssertTrue(
+            run.stderr.contains(
+                "unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"), run.stderr)
+        run = try surgeon(
+            "plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.3", "--threshold", "0.1", "-o", "p.json")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("give exactly one budget: --ratio, --threshold, --target-macs or --target-params"), run.stderr)
-        run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.3", "--policy", "median", "-o", "p.json")
+        XCTAssertTrue(
+            run.stderr.contains("give exactly one budget: --ratio, --threshold, --target-macs or --target-params"),
+            run.stderr)
+        run = try surgeon(
+            "plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.3", "--policy", "median", "-o", "p.json")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("unknown policy 'median'; supported: mean, sum, max, intersection, deepest"), run.stderr)
-        run = try surgeon("prune", "m.surgeon", "--plan", "p.json", "--strategy", "l1", "--ratio", "0.3", "-o", "o.surgeon")
+        XCTAssertTrue(
+            run.stderr.contains("unknown policy 'median'; supported: mean, sum, max, intersection, deepest"), run.stderr
+        )
+        run = try surgeon(
+            "prune", "m.surgeon", "--plan", "p.json", "--strategy", "l1", "--ratio", "0.3", "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
         XCTAssertTrue(run.stderr.contains("give either --plan PLAN.json or --strategy NAME with a budget"), run.stderr)
-        run = try surgeon("train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--l1", "1e-4", "--regularizer", "l2-gamma", "-o", "o.surgeon")
+        run = try surgeon(
+            "train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--l1", "1e-4", "--regularizer", "l2-gamma",
+            "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("unknown regularizer 'l2-gamma'; supported: l1-gamma, l1-filters, group-lasso"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("unknown regularizer 'l2-gamma'; supported: l1-gamma, l1-filters, group-lasso"),
+            run.stderr)
     }
 
     func testSparseTraining_reportsSparsityPerEpoch() throws {
         try model(shape: "28,28,1")
         try writeMNIST(0..<64, as: "d")
-        let run = try surgeon("train", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy", "--epochs", "2", "--batch-size", "32",
-                              "--l1", "0.01", "--regularizer", "l1-gamma", "-o", "sparse.surgeon", "--json")
+        let run = try surgeon(
+            "train", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy", "--epochs", "2", "--batch-size", "32",
+            "--l1", "0.01", "--regularizer", "l1-gamma", "-o", "sparse.surgeon", "--json")
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("l1-gamma.below_1e-2"), run.stderr)
         let epochs = try json(run.stdout)["epochs"] as? [[String: Any]] ?? []
@@ -87,8 +112,11 @@ final class StrategyCommandTests: CLITestCase {
     func testStrategies_listsEveryKindWithOneLineEach() throws {
         let run = try surgeon("strategies")
         XCTAssertEqual(run.status, 0, run.stderr)
-        for name in ["bn-gamma", "norm", "l1", "l2", "exec", "apoz", "taylor", "random", "mean", "sum", "max", "intersection", "deepest",
-                     "l1-gamma", "l1-filters", "group-lasso"] {
+        for name in [
+            "bn-gamma", "norm", "l1", "l2", "exec", "apoz", "taylor", "random", "mean", "sum", "max", "intersection",
+            "deepest",
+            "l1-gamma", "l1-filters", "group-lasso",
+        ] {
             XCTAssertTrue(run.stdout.contains(" \(name) "), "strategies lacks \(name)")
         }
         let help = try surgeon("plan", "--help")

@@ -7,7 +7,8 @@ final class WorkflowTests: CLITestCase {
     func testNewInspectTrainEvalPredict_onBundledData() throws {
         try writeMNIST(0..<256, as: "train")
         try writeMNIST(4000..<4128, as: "val")
-        var run = try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "10", "--width", "0.25", "-o", "vgg.surgeon")
+        var run = try surgeon(
+            "new", "vgg", "--input-shape", "28,28,1", "--classes", "10", "--width", "0.25", "-o", "vgg.surgeon")
         XCTAssertEqual(run.status, 0, run.stderr)
 
         run = try surgeon("inspect", "vgg.surgeon", "--json")
@@ -17,9 +18,10 @@ final class WorkflowTests: CLITestCase {
         XCTAssertGreaterThan(summary["macs"] as? Int ?? 0, 100_000)
         XCTAssertEqual((summary["layers"] as? [[String: Any]])?.first?["type"] as? String, "InputLayer")
 
-        run = try surgeon("train", "vgg.surgeon", "--data", "train-x.npy", "--labels", "train-y.npy",
-                          "--val-data", "val-x.npy", "--val-labels", "val-y.npy", "--epochs", "3", "--batch-size", "16",
-                          "--threads", "2", "--checkpoint-dir", "ckpt", "-o", "trained.surgeon", "--json")
+        run = try surgeon(
+            "train", "vgg.surgeon", "--data", "train-x.npy", "--labels", "train-y.npy",
+            "--val-data", "val-x.npy", "--val-labels", "val-y.npy", "--epochs", "3", "--batch-size", "16",
+            "--threads", "2", "--checkpoint-dir", "ckpt", "-o", "trained.surgeon", "--json")
         XCTAssertEqual(run.status, 0, run.stderr)
         let report = try json(run.stdout)
         let epochs = report["epochs"] as? [[String: Any]] ?? []
@@ -53,8 +55,10 @@ final class WorkflowTests: CLITestCase {
     func testTrainResume_continuesFromTheLastCheckpoint() throws {
         try writeMNIST(0..<96, as: "train")
         try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "10", "--width", "0.25", "-o", "m.surgeon")
-        let common = ["train", "m.surgeon", "--data", "train-x.npy", "--labels", "train-y.npy", "--batch-size", "32",
-                      "--schedule", "constant", "--checkpoint-dir", "ckpt", "--json"]
+        let common = [
+            "train", "m.surgeon", "--data", "train-x.npy", "--labels", "train-y.npy", "--batch-size", "32",
+            "--schedule", "constant", "--checkpoint-dir", "ckpt", "--json",
+        ]
         var run = try surgeon(common + ["--epochs", "1", "-o", "one.surgeon"])
         XCTAssertEqual(run.status, 0, run.stderr)
         run = try surgeon(common + ["--epochs", "2", "--resume", "-o", "two.surgeon"])

@@ -53,7 +53,8 @@ final class BiasCompensationTests: XCTestCase {
     func testExactMode_foldsWhereTheConsumerSaysItIsExact() throws {
         let graph = try model()
         let (plan, analysis) = try deleteChannelOne(graph)
-        let (folded, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
+        let (folded, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
         XCTAssertEqual(report.folds.map(\.layer), ["pointwise", "dense"])
         XCTAssertEqual(report.folds.map(\.constantChannels), [1, 1])
         XCTAssertEqual(report.folds.map(\.exact), [true, true])
@@ -63,13 +64,15 @@ final class BiasCompensationTests: XCTestCase {
         assertClose(after[0], original[0], tolerance: 1e-5, "pointwise consumer")
         assertClose(after[1], original[1], tolerance: 1e-5, "dense consumer")
         let uncompensated = try surgeon.apply(plan, to: graph).predict([probe])
-        XCTAssertGreaterThan(uncompensated[1].maxAbsDifference(original[1]), 1e-3, "without folding the constant is lost")
+        XCTAssertGreaterThan(
+            uncompensated[1].maxAbsDifference(original[1]), 1e-3, "without folding the constant is lost")
     }
 
     func testAllMode_alsoFoldsWhereTheFoldIsApproximate() throws {
         let graph = try model()
         let (plan, analysis) = try deleteChannelOne(graph)
-        let (folded, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .all)
+        let (folded, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .all)
         XCTAssertEqual(report.folds.map(\.layer), ["pointwise", "dense", "approximate"])
         XCTAssertEqual(report.folds.first { $0.layer == "approximate" }?.exact, false)
         XCTAssertEqual(report.skippedApproximate, 0)
@@ -82,7 +85,8 @@ final class BiasCompensationTests: XCTestCase {
     func testOffMode_foldsNothingAndKeepsTheGraph() throws {
         let graph = try model()
         let (plan, analysis) = try deleteChannelOne(graph)
-        let (same, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .off)
+        let (same, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .off)
         XCTAssertEqual(report, BiasCompensation.Report())
         XCTAssertEqual(same.nodes.map(\.layer.weights), graph.nodes.map(\.layer.weights))
     }
@@ -91,7 +95,8 @@ final class BiasCompensationTests: XCTestCase {
         var graph = try model()
         try setChannelOne(of: &graph, gamma: 0.05)
         let (plan, analysis) = try deleteChannelOne(graph)
-        let (folded, report) = try surgeon.compensatingBiases(for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
+        let (folded, report) = try surgeon.compensatingBiases(
+            for: plan, in: graph, analysis: analysis, probe: probe, mode: .exact)
         XCTAssertEqual(report.folds.map(\.constantChannels), [0, 0])
         // The dense head reads the channel mean, whose mean over the probe is folded: closer to
         // the original than dropping the channel.

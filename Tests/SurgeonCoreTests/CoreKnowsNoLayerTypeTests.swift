@@ -37,7 +37,9 @@ final class CoreKnowsNoLayerTypeTests: XCTestCase {
         XCTAssertEqual(try graph.predict([data.images]), try smallNet().predict([data.images]))
         let analysis = try TestLayers.surgeon.analyze(graph)
         let conv = try group(of: "conv", in: graph, analysis)
-        XCTAssertEqual(conv.members.map(\.type), ["TestProjection", "TestAffine", "TestRectifier", "TestFlatten", "TestProjection"])
+        XCTAssertEqual(
+            conv.members.map(\.type),
+            ["TestProjection", "TestAffine", "TestRectifier", "TestFlatten", "TestProjection"])
         XCTAssertEqual(analysis.prunableGroups.map(\.id), [conv.id])
         var plan = PruningPlan(template: analysis)
         plan.groups[conv.id].delete = [0, 2, 4]
@@ -66,19 +68,25 @@ final class CoreKnowsNoLayerTypeTests: XCTestCase {
         let registry = TestLayers.registryWithOpaque
         let surgeon = Surgeon(registry: registry)
         let graph = try withOpaque()
-        let expected = SurgeryError.unsupportedLayer(node: "double", type: "TestOpaque", inputs: ["conv"],
-                                                     supported: registry.surgeryRuleNames)
-        let message = "layer 'double' of type TestOpaque (reading 'conv') has no surgery rule, so the model cannot be pruned; "
-            + "supported types: TestAffine, TestChannelMean, TestFanOut, TestFlatten, TestJoin, TestProbabilities, TestProjection, "
+        let expected = SurgeryError.unsupportedLayer(
+            node: "double", type: "TestOpaque", inputs: ["conv"],
+            supported: registry.surgeryRuleNames)
+        let message =
+            "layer 'double' of type TestOpaque (reading 'conv') has no surgery rule, so the model cannot be pruned; "
+            + "supported types: TestAffine, TestChannelMean, TestFanOut, TestFlatten, TestJoin, TestProbabilities, "
+            + "TestProjection, "
             + "TestRectifier, TestSource, TestSum"
-        XCTAssertEqual(registry.surgeryRuleNames.joined(separator: ", "), message.components(separatedBy: "supported types: ").last)
+        XCTAssertEqual(
+            registry.surgeryRuleNames.joined(separator: ", "), message.components(separatedBy: "supported types: ").last
+        )
         XCTAssertThrowsError(try surgeon.analyze(graph)) { error in
             XCTAssertEqual(error as? SurgeryError, expected)
             XCTAssertEqual("\(error)", message)
         }
         let plan = PruningPlan(groups: [])
         assertThrows(try surgeon.apply(plan, to: graph), message)
-        assertThrows(try surgeon.apply(plan, to: graph, compensating: .exact, probe: Tensor(shape: [1, 3, 3, 2])), message)
+        assertThrows(
+            try surgeon.apply(plan, to: graph, compensating: .exact, probe: Tensor(shape: [1, 3, 3, 2])), message)
     }
 
     func testRuleOfAnUnregisteredType_isRefused() throws {
@@ -89,19 +97,22 @@ final class CoreKnowsNoLayerTypeTests: XCTestCase {
         let f = b.add(FanOut(multiplier: 2), name: "fan", inputs: [x])
         let head = b.add(Projection(units: 2), name: "head", inputs: [f])
         let graph = try b.build(outputs: [head])
-        assertThrows(try Surgeon(registry: registry).analyze(graph),
-                     "layer 'fan' of type TestFanOut (reading 'input') has no surgery rule, so the model cannot be pruned; "
-                     + "supported types: TestProjection, TestSource")
+        assertThrows(
+            try Surgeon(registry: registry).analyze(graph),
+            "layer 'fan' of type TestFanOut (reading 'input') has no surgery rule, so the model cannot be pruned; "
+                + "supported types: TestProjection, TestSource")
     }
 
     func testEmptyRegistry_refusesEveryLayer() throws {
         let empty = LayerRegistry()
         XCTAssertEqual(empty.names, [])
         XCTAssertEqual(empty.surgeryRuleNames, [])
-        assertThrows(try Surgeon(registry: empty).analyze(smallNet()),
-                     "layer 'input' of type TestSource (a graph input) has no surgery rule, so the model cannot be pruned; "
-                     + "supported types: ")
-        assertThrows(try empty.makeLayer(className: "Conv2D", config: LayerConfig()), "unknown layer type 'Conv2D'; supported: ")
+        assertThrows(
+            try Surgeon(registry: empty).analyze(smallNet()),
+            "layer 'input' of type TestSource (a graph input) has no surgery rule, so the model cannot be pruned; "
+                + "supported types: ")
+        assertThrows(
+            try empty.makeLayer(className: "Conv2D", config: LayerConfig()), "unknown layer type 'Conv2D'; supported: ")
     }
 
     // MARK: - The registry
@@ -133,16 +144,20 @@ final class CoreKnowsNoLayerTypeTests: XCTestCase {
         XCTAssertThrowsError(try registry.register([Source.self, Projection.self, Source.self, Sum.self])) { error in
             XCTAssertEqual("\(error)", "a layer type named 'TestSource' is already registered")
         }
-        XCTAssertEqual(registry.names, ["TestProjection", "TestSource"], "the types before the duplicate stay, the rest are not added")
+        XCTAssertEqual(
+            registry.names, ["TestProjection", "TestSource"],
+            "the types before the duplicate stay, the rest are not added")
     }
 
     func testUnknownClassName_listsTheRegisteredTypes() {
-        assertThrows(try TestLayers.registry.makeLayer(className: "Conv2D", config: LayerConfig()),
-                     "unknown layer type 'Conv2D'; supported: " + TestLayers.registry.names.joined(separator: ", "))
+        assertThrows(
+            try TestLayers.registry.makeLayer(className: "Conv2D", config: LayerConfig()),
+            "unknown layer type 'Conv2D'; supported: " + TestLayers.registry.names.joined(separator: ", "))
     }
 
     func testBadConfig_isRefusedByTheType() {
-        assertThrows(try TestLayers.registry.makeLayer(className: "TestProjection", config: LayerConfig(["units": 0])),
-                     "attribute 'units' is 0, expected a positive integer")
+        assertThrows(
+            try TestLayers.registry.makeLayer(className: "TestProjection", config: LayerConfig(["units": 0])),
+            "attribute 'units' is 0, expected a positive integer")
     }
 }

@@ -39,7 +39,9 @@ final class GraphTests: XCTestCase {
 
     func testUnknownInput_isRejectedNamingTheNode() {
         let nodes = [Node("input", Source(shape: [4])), Node("dense", Projection(units: 2), inputs: ["missing"])]
-        assertThrows(try Graph(nodes: nodes, outputs: ["dense"]), "node 'dense' reads 'missing', which is not a node of the graph")
+        assertThrows(
+            try Graph(nodes: nodes, outputs: ["dense"]),
+            "node 'dense' reads 'missing', which is not a node of the graph")
     }
 
     func testCycle_isRejectedNamingTheNodes() {
@@ -70,19 +72,25 @@ final class GraphTests: XCTestCase {
     }
 
     func testUnknownOutput_isRejected() {
-        assertThrows(try Graph(nodes: [Node("x", Source(shape: [4]))], outputs: ["y"]), "the output 'y' is not a node of the graph")
+        assertThrows(
+            try Graph(nodes: [Node("x", Source(shape: [4]))], outputs: ["y"]),
+            "the output 'y' is not a node of the graph")
     }
 
     func testWeightsOfWrongShape_areRejectedNamingTheWeight() throws {
         var conv = Projection(units: 4)
         conv.weights = [Tensor(shape: [2, 4]), Tensor(shape: [4])]
         let nodes = [Node("input", Source(shape: [5, 5, 3])), Node("conv", conv, inputs: ["input"])]
-        assertThrows(try Graph(nodes: nodes, outputs: ["conv"]), "node 'conv': weight 'kernel' has shape [2, 4], expected [3, 4]")
+        assertThrows(
+            try Graph(nodes: nodes, outputs: ["conv"]), "node 'conv': weight 'kernel' has shape [2, 4], expected [3, 4]"
+        )
     }
 
     func testPredict_rejectsInputOfWrongShape() throws {
         let graph = try residualGraph()
-        assertThrows(try graph.predict([Tensor(shape: [2, 5, 6, 3])]), "input 'input' expects samples of shape [6, 6, 3], got [5, 6, 3]")
+        assertThrows(
+            try graph.predict([Tensor(shape: [2, 5, 6, 3])]),
+            "input 'input' expects samples of shape [6, 6, 3], got [5, 6, 3]")
     }
 
     func testCounts_matchHandComputedParametersAndMACs() throws {
@@ -103,7 +111,8 @@ final class GraphTests: XCTestCase {
         let x = Tensor.random(shape: [2, 6, 6, 3], seed: 11)
         let r = Tensor.random(shape: [2, 3], seed: 12)
         func loss(_ g: Graph) throws -> Double {
-            let y = try g.forwardTraining([x], context: ForwardContext(training: true)).outputs[g.outputNodeIndices[0]].value
+            let y = try g.forwardTraining([x], context: ForwardContext(training: true)).outputs[g.outputNodeIndices[0]]
+                .value
             return zip(y.scalars, r.scalars).reduce(0.0) { $0 + Double($1.0 * $1.1) }
         }
         let tape = try graph.forwardTraining([x], context: ForwardContext(training: true))
@@ -118,7 +127,8 @@ final class GraphTests: XCTestCase {
             w[0].scalars[k] -= 2 * h
             try minus.setWeights(w, ofNode: i)
             let numeric = (try loss(plus) - loss(minus)) / Double(2 * h)
-            XCTAssertEqual(Double(grads[i][0].scalars[k]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "kernel[\(k)]")
+            XCTAssertEqual(
+                Double(grads[i][0].scalars[k]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "kernel[\(k)]")
         }
     }
 }

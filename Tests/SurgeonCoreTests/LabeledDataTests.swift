@@ -11,7 +11,9 @@ final class LabeledDataTests: XCTestCase {
     func testRowThatIsNotOneHot_isAnErrorNamingTheFileAndRow() {
         let bad = Tensor.literal([2, 2], [0, 1, 0.5, 0.5])
         XCTAssertThrowsError(try LabeledData.labels(from: bad, source: "y.npy")) { error in
-            XCTAssertEqual("\(error)", "y.npy: label 1 is a row that is not one-hot; expected an integer class index or a one-hot row")
+            XCTAssertEqual(
+                "\(error)",
+                "y.npy: label 1 is a row that is not one-hot; expected an integer class index or a one-hot row")
         }
     }
 

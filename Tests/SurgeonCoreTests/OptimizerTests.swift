@@ -28,7 +28,8 @@ final class OptimizerTests: XCTestCase {
     func testAdam_firstStepMovesEachWeightByTheLearningRate() throws {
         var graph = try denseGraph()
         var opt = Optimizer(settings: OptimizerSettings(kind: .adam, weightDecay: 0))
-        try opt.step(&graph, gradients: [[], [Tensor.literal([2, 1], [3, -0.01]), Tensor.literal([1], [0])]], learningRate: 0.01)
+        try opt.step(
+            &graph, gradients: [[], [Tensor.literal([2, 1], [3, -0.01]), Tensor.literal([1], [0])]], learningRate: 0.01)
         // Bias-corrected m / sqrt(v) = sign(g) on the first step.
         assertClose(graph.nodes[1].layer.weights[0], Tensor.literal([2, 1], [0.99, 2.01]), tolerance: 1e-5)
         assertClose(graph.nodes[1].layer.weights[1], Tensor.literal([1], [0.5]), tolerance: 1e-7)
@@ -46,23 +47,32 @@ final class OptimizerTests: XCTestCase {
 final class LearningRateScheduleTests: XCTestCase {
     func testWarmup_risesLinearlyToTheBaseRate() {
         let s = LearningRateSchedule.constant
-        XCTAssertEqual(s.rate(base: 0.1, step: 0, totalSteps: 100, warmupSteps: 4, stepsPerEpoch: 10), 0.025, accuracy: 1e-12)
-        XCTAssertEqual(s.rate(base: 0.1, step: 3, totalSteps: 100, warmupSteps: 4, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
-        XCTAssertEqual(s.rate(base: 0.1, step: 50, totalSteps: 100, warmupSteps: 4, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 0.1, step: 0, totalSteps: 100, warmupSteps: 4, stepsPerEpoch: 10), 0.025, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 0.1, step: 3, totalSteps: 100, warmupSteps: 4, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 0.1, step: 50, totalSteps: 100, warmupSteps: 4, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
     }
 
     func testCosine_decaysFromBaseToZeroAfterWarmup() {
         let s = LearningRateSchedule.cosine
-        XCTAssertEqual(s.rate(base: 0.2, step: 10, totalSteps: 110, warmupSteps: 10, stepsPerEpoch: 10), 0.2, accuracy: 1e-12)
-        XCTAssertEqual(s.rate(base: 0.2, step: 60, totalSteps: 110, warmupSteps: 10, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
-        XCTAssertEqual(s.rate(base: 0.2, step: 110, totalSteps: 110, warmupSteps: 10, stepsPerEpoch: 10), 0, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 0.2, step: 10, totalSteps: 110, warmupSteps: 10, stepsPerEpoch: 10), 0.2, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 0.2, step: 60, totalSteps: 110, warmupSteps: 10, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 0.2, step: 110, totalSteps: 110, warmupSteps: 10, stepsPerEpoch: 10), 0, accuracy: 1e-12)
     }
 
     func testStep_multipliesByTheFactorEveryFewEpochs() {
         let s = LearningRateSchedule.step(every: 2, factor: 0.1)
-        XCTAssertEqual(s.rate(base: 1, step: 19, totalSteps: 100, warmupSteps: 0, stepsPerEpoch: 10), 1, accuracy: 1e-12)
-        XCTAssertEqual(s.rate(base: 1, step: 20, totalSteps: 100, warmupSteps: 0, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
-        XCTAssertEqual(s.rate(base: 1, step: 45, totalSteps: 100, warmupSteps: 0, stepsPerEpoch: 10), 0.01, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 1, step: 19, totalSteps: 100, warmupSteps: 0, stepsPerEpoch: 10), 1, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 1, step: 20, totalSteps: 100, warmupSteps: 0, stepsPerEpoch: 10), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(
+            s.rate(base: 1, step: 45, totalSteps: 100, warmupSteps: 0, stepsPerEpoch: 10), 0.01, accuracy: 1e-12)
     }
 }
 
@@ -75,7 +85,9 @@ final class SoftmaxCrossEntropyTests: XCTestCase {
         // Sample 0 is a three-way tie, resolved to the first class (wrong); sample 1 is right.
         XCTAssertEqual(r.correct, 1)
         let third: Float = 1.0 / 3
-        assertClose(r.gradient.slice(rows: 0..<1), Tensor.literal([1, 3], [third / 2, (third - 1) / 2, third / 2]), tolerance: 1e-6)
+        assertClose(
+            r.gradient.slice(rows: 0..<1), Tensor.literal([1, 3], [third / 2, (third - 1) / 2, third / 2]),
+            tolerance: 1e-6)
     }
 
     func testProbabilitiesAndLogits_giveTheSameLossAndInputGradient() {

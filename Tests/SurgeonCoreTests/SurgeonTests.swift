@@ -56,16 +56,20 @@ final class SurgeonTests: XCTestCase {
         XCTAssertEqual(try group(of: "conv2", in: graph, analysis), shared)
         XCTAssertEqual(shared.size, 48)
         XCTAssertTrue(shared.prunable)
-        XCTAssertEqual(shared.members.map { "\($0.layer):\($0.role.rawValue)" },
-                       ["conv1:producer", "bn1:follower", "conv2:producer", "bn2:follower", "add:follower", "relu:follower",
-                        "conv3:consumer"])
+        XCTAssertEqual(
+            shared.members.map { "\($0.layer):\($0.role.rawValue)" },
+            [
+                "conv1:producer", "bn1:follower", "conv2:producer", "bn2:follower", "add:follower", "relu:follower",
+                "conv3:consumer",
+            ])
         // conv1's and conv2's lists from the write-up: one group, so one list (here their intersection).
         let conv1: Set = [4, 6, 9, 11, 12, 14, 16, 26, 30, 36, 38, 42, 45]
         let conv2: Set = [6, 7, 9, 11, 12, 13, 14, 16, 24, 29, 34]
         var plan = PruningPlan(template: analysis)
         plan.groups[shared.id].delete = conv1.intersection(conv2).sorted()
         XCTAssertEqual(plan.groups[shared.id].delete, [6, 9, 11, 12, 14, 16])
-        let pruned = try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 6, 6, 3], seed: 1)])
+        let pruned = try assertPruningIsExact(
+            graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 6, 6, 3], seed: 1)])
         XCTAssertEqual(try kernelShape("conv1", in: pruned), [3, 42])
         XCTAssertEqual(try kernelShape("conv2", in: pruned), [3, 42])
         XCTAssertEqual(try kernelShape("conv3", in: pruned), [42, 8])
@@ -82,7 +86,8 @@ final class SurgeonTests: XCTestCase {
         // The depthwise layer's list from the write-up decides for all three.
         var plan = PruningPlan(template: analysis)
         plan.groups[block.id].delete = [1, 5, 8, 15, 16, 17, 19, 20, 21, 24, 32, 34, 45, 47]
-        let pruned = try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 6, 6, 8], seed: 1)])
+        let pruned = try assertPruningIsExact(
+            graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 6, 6, 8], seed: 1)])
         XCTAssertEqual(try kernelShape("pw1", in: pruned), [8, 34])
         XCTAssertEqual(try kernelShape("dw", in: pruned), [34, 1])
         XCTAssertEqual(try kernelShape("pw2", in: pruned), [34, 16])
@@ -100,7 +105,8 @@ final class SurgeonTests: XCTestCase {
         XCTAssertEqual(block.members.first { $0.layer == "fan" }?.channels, 12)
         var plan = PruningPlan(template: analysis)
         plan.groups[block.id].delete = [1, 2]
-        let pruned = try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 3, 3, 2], seed: 2)])
+        let pruned = try assertPruningIsExact(
+            graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 3, 3, 2], seed: 2)])
         XCTAssertEqual(try kernelShape("fan", in: pruned), [2, 3])
         XCTAssertEqual(try kernelShape("next", in: pruned), [6, 2])
     }
@@ -125,12 +131,15 @@ final class SurgeonTests: XCTestCase {
         let analysis = try surgeon.analyze(graph)
         let left = try group(of: "left", in: graph, analysis), right = try group(of: "right", in: graph, analysis)
         XCTAssertNotEqual(left.id, right.id)
-        XCTAssertEqual(left.members.first { $0.layer == "cat" }, .init(layer: "cat", type: "TestJoin", role: .follower, channels: 3, of: 8))
+        XCTAssertEqual(
+            left.members.first { $0.layer == "cat" },
+            .init(layer: "cat", type: "TestJoin", role: .follower, channels: 3, of: 8))
         XCTAssertEqual(right.members.first { $0.layer == "flat" }?.channels, 125)
         XCTAssertEqual(right.members.first { $0.layer == "dense" }?.role, .consumer)
         var plan = PruningPlan(template: analysis)
         plan.groups[right.id].delete = [0, 3]
-        let pruned = try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 5, 5, 2], seed: 3)])
+        let pruned = try assertPruningIsExact(
+            graph, plan: plan, surgeon: surgeon, inputs: [Tensor.random(shape: [2, 5, 5, 2], seed: 3)])
         XCTAssertEqual(try kernelShape("dense", in: pruned), [150, 2])
     }
 
@@ -159,17 +168,32 @@ final class SurgeonTests: XCTestCase {
             edit(&plan)
             assertThrows(try surgeon.apply(plan, to: graph), message, line: line)
         }
-        refuse({ $0.groups[shared].delete = Array(0..<48) },
-               "the plan deletes all 48 channels of group \(shared) (conv1, bn1, conv2, bn2, add, relu, conv3); keep at least one")
-        refuse({ $0.groups[shared].delete = [3, 48] }, "group \(shared) has 48 channels (0...47), but the plan deletes channel 48")
+        refuse(
+            { $0.groups[shared].delete = Array(0..<48) },
+            "the plan deletes all 48 channels of group \(shared) (conv1, bn1, conv2, bn2, add, relu, conv3); keep at "
+                + "least one"
+        )
+        refuse(
+            { $0.groups[shared].delete = [3, 48] },
+            "group \(shared) has 48 channels (0...47), but the plan deletes channel 48")
         refuse({ $0.groups[shared].delete = [3, 3] }, "group \(shared): the plan lists channel 3 twice")
-        refuse({ $0.groups[logits].delete = [0] },
-               "group \(logits) cannot be pruned: its channels reach a graph input or output (dense)")
-        refuse({ $0.groups[shared].size = 64 }, "the plan does not match the model: group \(shared) has 48 channels in the model, the plan says 64")
-        refuse({ $0.groups[shared].members[0].layer = "conv_one" },
-               "the plan does not match the model: group \(shared) has members [\"conv1\", \"bn1\", \"conv2\", \"bn2\", \"add\", \"relu\", \"conv3\"] in the model, the plan lists [\"conv_one\", \"bn1\", \"conv2\", \"bn2\", \"add\", \"relu\", \"conv3\"]")
-        refuse({ $0.groups.append($0.groups[0]); $0.groups[$0.groups.count - 1].id = 99 },
-               "the plan names group 99, but the model has groups 0...\(analysis.groups.count - 1)")
+        refuse(
+            { $0.groups[logits].delete = [0] },
+            "group \(logits) cannot be pruned: its channels reach a graph input or output (dense)")
+        refuse(
+            { $0.groups[shared].size = 64 },
+            "the plan does not match the model: group \(shared) has 48 channels in the model, the plan says 64")
+        refuse(
+            { $0.groups[shared].members[0].layer = "conv_one" },
+            "the plan does not match the model: group \(shared) has members [\"conv1\", \"bn1\", \"conv2\", \"bn2\", "
+                + "\"add\", \"relu\", \"conv3\"] in the model, the plan lists [\"conv_one\", \"bn1\", \"conv2\", "
+                + "\"bn2\", \"add\", \"relu\", \"conv3\"]"
+        )
+        refuse(
+            {
+                $0.groups.append($0.groups[0]); $0.groups[$0.groups.count - 1].id = 99
+            },
+            "the plan names group 99, but the model has groups 0...\(analysis.groups.count - 1)")
     }
 
     func testApply_neverModifiesTheInputGraph() throws {

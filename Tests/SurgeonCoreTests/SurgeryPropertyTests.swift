@@ -15,8 +15,9 @@ final class SurgeryPropertyTests: XCTestCase {
             var random = SeededRandom(seed: seed ^ 0xABCD)
             let plan = randomPlan(analysis, random: &random)
             let input = Tensor.random(shape: [2] + graph.shapes[graph.inputNodeIndices[0]], seed: seed)
-            try assertPruningIsExact(graph, plan: plan, surgeon: TestLayers.surgeon, inputs: [input], tolerance: 1e-4,
-                                     "random graph seed \(seed)")
+            try assertPruningIsExact(
+                graph, plan: plan, surgeon: TestLayers.surgeon, inputs: [input], tolerance: 1e-4,
+                "random graph seed \(seed)")
             checked += 1
             prunedChannels += plan.deletedCount
         }
@@ -33,7 +34,9 @@ final class SurgeryPropertyTests: XCTestCase {
             if graph.outputNames.count > 1 { multiOutput += 1 }
             if graph.nodes.contains(where: { ($0.layer as? FanOut)?.multiplier ?? 1 > 1 }) { multiplier += 1 }
             let consumers = graph.consumers, outputs = Set(graph.outputNodeIndices)
-            if graph.nodes.indices.contains(where: { consumers[$0].isEmpty && !outputs.contains($0) }) { deadBranch += 1 }
+            if graph.nodes.indices.contains(where: { consumers[$0].isEmpty && !outputs.contains($0) }) {
+                deadBranch += 1
+            }
             for (i, node) in graph.nodes.enumerated() {
                 let inputs = graph.inputIndices[i].map { graph.nodes[$0].layer }
                 if node.layer is Sum, inputs.contains(where: { $0 is Join }) { sumOfJoin += 1 }

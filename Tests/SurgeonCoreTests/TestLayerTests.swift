@@ -9,7 +9,10 @@ final class TestLayerTests: XCTestCase {
     /// Seeded inputs for an example: `[2] + shape` per input, away from the rectifier's kink.
     private func inputs(for example: LayerExample) -> (shapes: [Shape], tensors: [Tensor]) {
         let shapes = example.inputShapes(height: 3, width: 2, channels: 3)
-        return (shapes, shapes.enumerated().map { k, shape in Tensor.distinctValues(shape: [2] + shape, seed: UInt64(k) + 1) })
+        return (
+            shapes,
+            shapes.enumerated().map { k, shape in Tensor.distinctValues(shape: [2] + shape, seed: UInt64(k) + 1) }
+        )
     }
 
     func testEveryTestLayer_declaresExamplesExceptTheGraphInput() {
@@ -36,12 +39,14 @@ final class TestLayerTests: XCTestCase {
         for type in TestLayers.registryWithOpaque.registeredTypes {
             for example in type.examples {
                 let layer = try example.make()
-                let again = try TestLayers.registryWithOpaque.makeLayer(className: layer.kerasClassName, config: layer.config)
+                let again = try TestLayers.registryWithOpaque.makeLayer(
+                    className: layer.kerasClassName, config: layer.config)
                 XCTAssertTrue(Swift.type(of: again) == Swift.type(of: layer), example.name)
                 XCTAssertEqual(again.config, layer.config, example.name)
             }
         }
-        let source = try TestLayers.registry.makeLayer(className: "TestSource", config: Source(shape: [2, 3, 1]).config)
+        let source = try TestLayers.registry.makeLayer(
+            className: "TestSource", config: Source(shape: [2, 3, 1]).config)
         XCTAssertEqual((source as? Source)?.shape, [2, 3, 1])
     }
 
@@ -66,13 +71,16 @@ final class TestLayerTests: XCTestCase {
             y.scale(by: 2)
             return LayerOutput(y)
         }
-        func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        func backward(
+            _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+        ) throws -> LayerGradients {
             LayerGradients(inputs: [outputGradient])
         }
     }
 
     func testGradientCheck_rejectsAWrongBackward() throws {
-        let report = try checkGradients(WrongBackward(), inputs: [Tensor.random(shape: [2, 3], seed: 1)], reportFailures: false)
+        let report = try checkGradients(
+            WrongBackward(), inputs: [Tensor.random(shape: [2, 3], seed: 1)], reportFailures: false)
         XCTAssertEqual(report.mismatches, report.checkedElements)
         XCTAssertGreaterThan(report.worstRatio, 1)
     }
@@ -95,8 +103,12 @@ final class TestLayerTests: XCTestCase {
         func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
             try inner.initialWeights(for: inputShapes, random: &random)
         }
-        func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput { try inner.forward(inputs, context: context) }
-        func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+        func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+            try inner.forward(inputs, context: context)
+        }
+        func backward(
+            _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+        ) throws -> LayerGradients {
             try inner.backward(outputGradient, inputs: inputs, output: output, context: context)
         }
         func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }

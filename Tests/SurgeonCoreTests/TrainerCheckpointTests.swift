@@ -14,15 +14,18 @@ final class TrainerCheckpointTests: XCTestCase {
     func testEveryEpoch_savesTheLastCheckpointAndABetterBestOne() throws {
         let data = try quadrantData(count: 64, seed: 4)
         let store = MemoryCheckpoints()
-        let result = try Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16), checkpoints: store,
-                                 metadata: ["note": "kept"])
-            .fit(smallNet(), train: data)
+        let result = try Trainer(
+            configuration: TrainingConfiguration(epochs: 3, batchSize: 16), checkpoints: store,
+            metadata: ["note": "kept"]
+        )
+        .fit(smallNet(), train: data)
         XCTAssertEqual(store.saves.filter { $0 == "last" }.count, 3)
         XCTAssertEqual(store.saves.first, "best")
         XCTAssertEqual(weights(try store.load("last")), weights(ModelContents(graph: result.last)))
         XCTAssertEqual(weights(try store.load("best")), weights(ModelContents(graph: result.best)))
         XCTAssertEqual(try store.load("best")?.metadata["note"], "kept")
-        XCTAssertFalse(try XCTUnwrap(store.load("last")).extraTensors.isEmpty, "the last checkpoint holds the optimizer slots")
+        XCTAssertFalse(
+            try XCTUnwrap(store.load("last")).extraTensors.isEmpty, "the last checkpoint holds the optimizer slots")
     }
 
     func testResume_continuesExactlyWhereTheRunStopped() throws {
@@ -30,10 +33,14 @@ final class TrainerCheckpointTests: XCTestCase {
         let validation = try quadrantData(count: 32, seed: 5)
         // A constant rate, so that two epochs are exactly the first half of four (a cosine
         // schedule depends on the total).
-        let full = try Trainer(configuration: TrainingConfiguration(epochs: 4, batchSize: 16, schedule: .constant,
-                                                                    optimizer: OptimizerSettings(kind: .adam)))
-            .fit(smallNet(), train: data, validation: validation)
-        var config = TrainingConfiguration(epochs: 2, batchSize: 16, schedule: .constant, optimizer: OptimizerSettings(kind: .adam))
+        let full = try Trainer(
+            configuration: TrainingConfiguration(
+                epochs: 4, batchSize: 16, schedule: .constant,
+                optimizer: OptimizerSettings(kind: .adam))
+        )
+        .fit(smallNet(), train: data, validation: validation)
+        var config = TrainingConfiguration(
+            epochs: 2, batchSize: 16, schedule: .constant, optimizer: OptimizerSettings(kind: .adam))
         let store = MemoryCheckpoints()
         _ = try Trainer(configuration: config, checkpoints: store).fit(smallNet(), train: data, validation: validation)
         XCTAssertNotNil(try store.load("last"))
@@ -51,18 +58,21 @@ final class TrainerCheckpointTests: XCTestCase {
         let data = try quadrantData(count: 32, seed: 4)
         let config = TrainingConfiguration(epochs: 1, batchSize: 16)
         let fresh = try Trainer(configuration: config).fit(smallNet(), train: data)
-        let resumed = try Trainer(configuration: config, checkpoints: MemoryCheckpoints()).fit(smallNet(), train: data, resume: true)
+        let resumed = try Trainer(configuration: config, checkpoints: MemoryCheckpoints()).fit(
+            smallNet(), train: data, resume: true)
         XCTAssertEqual(weights(ModelContents(graph: resumed.last)), weights(ModelContents(graph: fresh.last)))
     }
 
     func testResumeWithOtherSettings_isRefused() throws {
         let data = try quadrantData(count: 32, seed: 4)
         let store = MemoryCheckpoints()
-        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store).fit(smallNet(), train: data)
+        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store).fit(
+            smallNet(), train: data)
         let other = Trainer(configuration: TrainingConfiguration(epochs: 2, batchSize: 8), checkpoints: store)
-        assertThrows(try other.fit(smallNet(), train: data, resume: true),
-                     "memory:last was written with other training settings; resume with the same settings "
-                     + "(only --epochs may change) or start a new run folder")
+        assertThrows(
+            try other.fit(smallNet(), train: data, resume: true),
+            "memory:last was written with other training settings; resume with the same settings "
+                + "(only --epochs may change) or start a new run folder")
     }
 
     func testCheckpointWithoutTrainingProgress_isRefusedNamingItsLocation() throws {
@@ -78,7 +88,8 @@ final class TrainerCheckpointTests: XCTestCase {
     func testNonFiniteLoss_stopsWithAClearErrorAndKeepsTheLastGoodCheckpoint() throws {
         let data = try quadrantData(count: 64, seed: 6)
         let store = MemoryCheckpoints()
-        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store).fit(smallNet(), train: data)
+        _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store).fit(
+            smallNet(), train: data)
         let good = try XCTUnwrap(store.load("last"))
         let savesBefore = store.saves.count
         var poisoned = data

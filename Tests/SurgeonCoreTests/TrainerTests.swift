@@ -70,8 +70,9 @@ final class TrainerTests: XCTestCase {
         let input = try node("conv", in: graph).layer.forward([batch.images], context: .inference).value
         let expected = input.channelSums().map { 0.1 * $0 / Float(16 * 16) }
         var optimizer = Optimizer(settings: OptimizerSettings())
-        _ = try Trainer.step(&graph, optimizer: &optimizer, batch: batch, loss: SoftmaxCrossEntropy(fromLogits: false),
-                             learningRate: 0.1, context: ForwardContext(training: true, seed: 1))
+        _ = try Trainer.step(
+            &graph, optimizer: &optimizer, batch: batch, loss: SoftmaxCrossEntropy(fromLogits: false),
+            learningRate: 0.1, context: ForwardContext(training: true, seed: 1))
         let weights = graph.nodes[bn].layer.weights
         assertClose(weights[2], expected, tolerance: 1e-6, "moving mean after one step")
         XCTAssertNotEqual(weights[0], Tensor(shape: [6], repeating: 1), "gamma is trained")
@@ -99,7 +100,10 @@ final class TrainerTests: XCTestCase {
             (TrainingConfiguration(epochs: 0), "epochs must be at least 1, got 0"),
             (TrainingConfiguration(batchSize: 0), "batch size must be at least 1, got 0"),
             (TrainingConfiguration(learningRate: -1), "the learning rate must be a positive number, got -1.0"),
-            (TrainingConfiguration(epochs: 2, warmupEpochs: 3), "warm-up epochs must be between 0 and the number of epochs (2), got 3.0"),
+            (
+                TrainingConfiguration(epochs: 2, warmupEpochs: 3),
+                "warm-up epochs must be between 0 and the number of epochs (2), got 3.0"
+            ),
         ]
         for (config, message) in cases {
             assertThrows(try Trainer(configuration: config).fit(smallNet(), train: data), message)
@@ -108,7 +112,8 @@ final class TrainerTests: XCTestCase {
 
     func testLabelsBeyondTheClassifier_areRejected() throws {
         let data = try LabeledData(images: Tensor(shape: [4, 4, 4, 1]), labels: [0, 1, 2, 7])
-        assertThrows(try Trainer().fit(smallNet(), train: data), "label 7 is out of range for a model with 4 classes (0...3)")
+        assertThrows(
+            try Trainer().fit(smallNet(), train: data), "label 7 is out of range for a model with 4 classes (0...3)")
     }
 
     func testBatchSizes_foldASingleTrailingSample() {

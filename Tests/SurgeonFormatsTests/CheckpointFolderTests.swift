@@ -13,7 +13,8 @@ final class CheckpointFolderTests: XCTestCase {
 
     override func setUpWithError() throws {
         Compute.setThreads(2)
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-checkpoints-\(UUID().uuidString)")
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "surgeon-checkpoints-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
@@ -57,7 +58,9 @@ final class CheckpointFolderTests: XCTestCase {
 
     func testSave_writesNamedNativeFilesThatLoadBack() throws {
         let graph = try smallNet()
-        try store.save(ModelContents(graph: graph, metadata: ["epoch": 3], extraTensors: [("slot", Tensor(shape: [2]))]), as: "last")
+        try store.save(
+            ModelContents(graph: graph, metadata: ["epoch": 3], extraTensors: [("slot", Tensor(shape: [2]))]),
+            as: "last")
         let path = folder.appendingPathComponent("last.surgeon").path
         XCTAssertEqual(store.location(of: "last"), path)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["last.surgeon"])
@@ -65,8 +68,11 @@ final class CheckpointFolderTests: XCTestCase {
         XCTAssertEqual(loaded.graph.nodes.map(\.layer.weights), graph.nodes.map(\.layer.weights))
         XCTAssertEqual(loaded.metadata["epoch"], 3)
         XCTAssertEqual(loaded.extraTensors.map(\.name), ["slot"])
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), try ModelFile.encode(ModelContents(
-            graph: graph, metadata: ["epoch": 3], extraTensors: [("slot", Tensor(shape: [2]))])))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: path)),
+            try ModelFile.encode(
+                ModelContents(
+                    graph: graph, metadata: ["epoch": 3], extraTensors: [("slot", Tensor(shape: [2]))])))
     }
 
     func testLoadingAMissingCheckpoint_givesNil() throws {
@@ -97,10 +103,14 @@ final class CheckpointFolderTests: XCTestCase {
         let validation = try quadrantData(count: 32, seed: 5)
         // A constant rate, so that two epochs are exactly the first half of four (a cosine
         // schedule depends on the total).
-        let full = try Trainer(configuration: TrainingConfiguration(epochs: 4, batchSize: 16, schedule: .constant,
-                                                                    optimizer: OptimizerSettings(kind: .adam)))
-            .fit(smallNet(), train: data, validation: validation)
-        var config = TrainingConfiguration(epochs: 2, batchSize: 16, schedule: .constant, optimizer: OptimizerSettings(kind: .adam))
+        let full = try Trainer(
+            configuration: TrainingConfiguration(
+                epochs: 4, batchSize: 16, schedule: .constant,
+                optimizer: OptimizerSettings(kind: .adam))
+        )
+        .fit(smallNet(), train: data, validation: validation)
+        var config = TrainingConfiguration(
+            epochs: 2, batchSize: 16, schedule: .constant, optimizer: OptimizerSettings(kind: .adam))
         _ = try Trainer(configuration: config, checkpoints: store)
             .fit(smallNet(), train: data, validation: validation)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("last.surgeon").path))

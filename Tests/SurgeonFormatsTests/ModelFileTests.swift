@@ -20,7 +20,9 @@ final class ModelFileTests: XCTestCase {
     private func sampleGraph() throws -> Graph {
         var b = GraphBuilder()
         let x = b.add(InputLayer(shape: [8, 8, 2]), name: "input")
-        var y = b.add(Conv2D(filters: 4, kernelSize: [3, 3], strides: [2, 2], padding: .same, useBias: false), name: "conv", inputs: [x])
+        var y = b.add(
+            Conv2D(filters: 4, kernelSize: [3, 3], strides: [2, 2], padding: .same, useBias: false), name: "conv",
+            inputs: [x])
         y = b.add(BatchNormalization(momentum: 0.9), name: "bn", inputs: [y])
         y = b.add(ReLU(maxValue: 6), name: "relu", inputs: [y])
         let d = b.add(DepthwiseConv2D(kernelSize: [3, 3], padding: .same, depthMultiplier: 2), name: "dw", inputs: [y])
@@ -29,9 +31,10 @@ final class ModelFileTests: XCTestCase {
         var graph = try b.build(outputs: [y], seed: 5)
         // Non-trivial BN statistics so that the round trip covers every weight.
         let i = graph.index(of: "bn")!
-        try graph.setWeights(graph.nodes[i].layer.weights.enumerated().map { k, w in
-            Tensor.random(shape: w.shape, seed: UInt64(k), range: 0.5...1.5)
-        }, ofNode: i)
+        try graph.setWeights(
+            graph.nodes[i].layer.weights.enumerated().map { k, w in
+                Tensor.random(shape: w.shape, seed: UInt64(k), range: 0.5...1.5)
+            }, ofNode: i)
         return graph
     }
 
@@ -39,7 +42,9 @@ final class ModelFileTests: XCTestCase {
         let graph = try sampleGraph()
         let url = folder.appendingPathComponent("m.surgeon")
         let extra = Tensor.random(shape: [3, 2], seed: 9)
-        try ModelFile.save(ModelFile.Contents(graph: graph, metadata: ["note": "hello", "n": 3], extraTensors: [("state", extra)]), to: url)
+        try ModelFile.save(
+            ModelFile.Contents(graph: graph, metadata: ["note": "hello", "n": 3], extraTensors: [("state", extra)]),
+            to: url)
         let loaded = try ModelFile.load(contentsOf: url, registry: .standard)
         XCTAssertNoThrow(try loaded.graph.checkInvariants())
         XCTAssertEqual(loaded.graph.nodes.map(\.name), graph.nodes.map(\.name))
@@ -48,7 +53,9 @@ final class ModelFileTests: XCTestCase {
             XCTAssertEqual(a.layer.kerasClassName, b.layer.kerasClassName)
             XCTAssertEqual(a.layer.config, b.layer.config, a.name)
             XCTAssertEqual(a.inputs, b.inputs)
-            XCTAssertEqual(a.layer.weights.map { $0.scalars.map(\.bitPattern) }, b.layer.weights.map { $0.scalars.map(\.bitPattern) }, a.name)
+            XCTAssertEqual(
+                a.layer.weights.map { $0.scalars.map(\.bitPattern) },
+                b.layer.weights.map { $0.scalars.map(\.bitPattern) }, a.name)
         }
         XCTAssertEqual(loaded.metadata["note"], "hello")
         XCTAssertEqual(loaded.extraTensors.first?.tensor, extra)
@@ -64,7 +71,11 @@ final class ModelFileTests: XCTestCase {
         var bytes = try ModelFile.encode(ModelFile.Contents(graph: sampleGraph()))
         bytes[8] = 9
         XCTAssertThrowsError(try ModelFile.decode(bytes, source: "old.surgeon", registry: .standard)) { error in
-            XCTAssertEqual("\(error)", "old.surgeon has model format version 9; this surgeon reads version 1. Re-save it with a surgeon of that version")
+            XCTAssertEqual(
+                "\(error)",
+                "old.surgeon has model format version 9; this surgeon reads version 1. Re-save it with a surgeon of "
+                    + "that version"
+            )
         }
     }
 
@@ -72,7 +83,9 @@ final class ModelFileTests: XCTestCase {
         var bytes = try ModelFile.encode(ModelFile.Contents(graph: sampleGraph()))
         bytes[bytes.count - 7] ^= 0x40
         XCTAssertThrowsError(try ModelFile.decode(bytes, source: "m.surgeon", registry: .standard)) { error in
-            XCTAssertEqual("\(error)", "m.surgeon is corrupt: checksum mismatch (the file was changed or damaged after it was written)")
+            XCTAssertEqual(
+                "\(error)",
+                "m.surgeon is corrupt: checksum mismatch (the file was changed or damaged after it was written)")
         }
     }
 
@@ -80,15 +93,19 @@ final class ModelFileTests: XCTestCase {
         let bytes = try ModelFile.encode(ModelFile.Contents(graph: sampleGraph()))
         let cut = bytes.prefix(bytes.count - 100)
         XCTAssertThrowsError(try ModelFile.decode(Data(cut), source: "cut.surgeon", registry: .standard)) { error in
-            XCTAssertEqual("\(error)", "cut.surgeon is truncated: it should hold \(bytes.count) bytes but has \(bytes.count - 100)")
+            XCTAssertEqual(
+                "\(error)", "cut.surgeon is truncated: it should hold \(bytes.count) bytes but has \(bytes.count - 100)"
+            )
         }
-        XCTAssertThrowsError(try ModelFile.decode(Data(bytes.prefix(20)), source: "cut.surgeon", registry: .standard)) { error in
+        XCTAssertThrowsError(try ModelFile.decode(Data(bytes.prefix(20)), source: "cut.surgeon", registry: .standard)) {
+            error in
             XCTAssertEqual("\(error)", "cut.surgeon is truncated: it should hold 40 bytes but has 20")
         }
     }
 
     func testOtherFile_isNotAModelFile() {
-        XCTAssertThrowsError(try ModelFile.decode(Data("\u{93}NUMPY".utf8), source: "x.npy", registry: .standard)) { error in
+        XCTAssertThrowsError(try ModelFile.decode(Data("\u{93}NUMPY".utf8), source: "x.npy", registry: .standard)) {
+            error in
             XCTAssertTrue("\(error)".hasPrefix("x.npy is not a surgeon model file"), "\(error)")
         }
     }

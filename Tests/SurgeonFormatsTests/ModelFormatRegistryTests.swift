@@ -61,8 +61,9 @@ final class ModelFormatRegistryTests: XCTestCase {
     }
 
     func testFormatForAPath_isChosenByItsExtensionIgnoringCase() throws {
-        let formats = try registry(MarkerFormat(name: "marker", extensions: ["mark"]),
-                                   MarkerFormat(name: "other", extensions: ["oth", "o2"]))
+        let formats = try registry(
+            MarkerFormat(name: "marker", extensions: ["mark"]),
+            MarkerFormat(name: "other", extensions: ["oth", "o2"]))
         XCTAssertEqual(formats.format(for: url("m.mark")).name, "marker")
         XCTAssertEqual(formats.format(for: url("m.MARK")).name, "marker")
         XCTAssertEqual(formats.format(for: url("m.o2")).name, "other")
@@ -94,7 +95,8 @@ final class ModelFormatRegistryTests: XCTestCase {
             XCTAssertEqual(error as? RegistryError, .duplicate(kind: "model format for extension", name: ".MARK"))
             XCTAssertEqual("\(error)", "a model format for extension named '.MARK' is already registered")
         }
-        XCTAssertThrowsError(try formats.register(MarkerFormat(name: "native again", extensions: ["surgeon"]))) { error in
+        XCTAssertThrowsError(try formats.register(MarkerFormat(name: "native again", extensions: ["surgeon"]))) {
+            error in
             XCTAssertEqual("\(error)", "a model format for extension named '.surgeon' is already registered")
         }
         XCTAssertEqual(formats.all.map(\.name), ["surgeon", "marker"])
@@ -117,14 +119,19 @@ final class ModelFormatRegistryTests: XCTestCase {
         let formats = try registry(MarkerFormat(name: "broken", extensions: ["brk"], failure: "the header is damaged"))
         XCTAssertThrowsError(try formats.load(contentsOf: url("m.brk"), registry: .standard)) { error in
             XCTAssertEqual("\(error)", "m.brk: the header is damaged")
-            XCTAssertEqual((error as? ModelFormatError)?.underlying as? FormatFailure,
-                           FormatFailure(description: "m.brk: the header is damaged"))
-            guard case let .read(format, _)? = error as? ModelFormatError else { return XCTFail("not a read error: \(error)") }
+            XCTAssertEqual(
+                (error as? ModelFormatError)?.underlying as? FormatFailure,
+                FormatFailure(description: "m.brk: the header is damaged"))
+            guard case let .read(format, _)? = error as? ModelFormatError else {
+                return XCTFail("not a read error: \(error)")
+            }
             XCTAssertEqual(format, "broken")
         }
         XCTAssertThrowsError(try formats.save(ModelContents(graph: graph()), to: url("m.brk"))) { error in
             XCTAssertEqual("\(error)", "m.brk: the header is damaged")
-            guard case let .write(format, _)? = error as? ModelFormatError else { return XCTFail("not a write error: \(error)") }
+            guard case let .write(format, _)? = error as? ModelFormatError else {
+                return XCTFail("not a write error: \(error)")
+            }
             XCTAssertEqual(format, "broken")
         }
     }

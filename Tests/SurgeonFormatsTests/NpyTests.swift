@@ -26,8 +26,9 @@ enum NpyFixtureValues {
 func npyFixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
     let url = URL(fileURLWithPath: name)
     let base = url.deletingPathExtension().lastPathComponent
-    guard let found = Bundle.module.url(
-        forResource: base, withExtension: url.pathExtension, subdirectory: "Fixtures")
+    guard
+        let found = Bundle.module.url(
+            forResource: base, withExtension: url.pathExtension, subdirectory: "Fixtures")
     else {
         XCTFail("missing fixture \(name)", file: file, line: line)
         throw CocoaError(.fileNoSuchFile)
@@ -80,7 +81,8 @@ final class NpyTests: XCTestCase {
             NpyArray(shape: [2], storage: .uint8([0, 255])),
             NpyArray(shape: [2], storage: .int32([.min, .max])),
             NpyArray(shape: [2], storage: .int64([.min, .max])),
-            NpyArray(shape: [4], storage: .float32([-.infinity, .greatestFiniteMagnitude, -0.0, .leastNonzeroMagnitude])),
+            NpyArray(
+                shape: [4], storage: .float32([-.infinity, .greatestFiniteMagnitude, -0.0, .leastNonzeroMagnitude])),
             NpyArray(shape: [3], storage: .float64([.infinity, -.greatestFiniteMagnitude, .ulpOfOne])),
         ]
         for array in arrays {
@@ -148,8 +150,10 @@ final class NpyTests: XCTestCase {
     }
 
     func testEncodingIsByteIdenticalToNumpy() throws {
-        for name in ["uint8_2x3x4.npy", "int32_3.npy", "int64_scalar.npy", "float32_2x3x4.npy",
-                     "float64_0.npy", "float64_3.npy"] {
+        for name in [
+            "uint8_2x3x4.npy", "int32_3.npy", "int64_scalar.npy", "float32_2x3x4.npy",
+            "float64_0.npy", "float64_3.npy",
+        ] {
             let bytes = try Data(contentsOf: npyFixture(name))
             XCTAssertEqual(Npy.encode(try Npy.decode(bytes, source: name)), bytes, name)
         }
@@ -208,8 +212,9 @@ final class NpyTests: XCTestCase {
             header: "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }",
             data: Data(count: 8))
         let error = expectNpyError { () throws(NpyError) in try Npy.decode(structured, source: "s.npy") }
-        XCTAssertTrue(error?.description.contains("structured dtype [('a', '<f4'), ('b', '<i4')]") ?? false,
-                      "\(String(describing: error))")
+        XCTAssertTrue(
+            error?.description.contains("structured dtype [('a', '<f4'), ('b', '<i4')]") ?? false,
+            "\(String(describing: error))")
     }
 
     func testTruncatedDataIsRejected() throws {
@@ -230,8 +235,10 @@ final class NpyTests: XCTestCase {
     func testHeaderClaimingMoreDataIsRejected() throws {
         let url = try npyFixture("overclaim.npy")
         let error = expectNpyError { () throws(NpyError) in try Npy.read(contentsOf: url) }
-        XCTAssertEqual(error, .truncated(
-            source: url.path, part: "data (shape (100,) of float32)", expectedBytes: 400, actualBytes: 16))
+        XCTAssertEqual(
+            error,
+            .truncated(
+                source: url.path, part: "data (shape (100,) of float32)", expectedBytes: 400, actualBytes: 16))
         let text = error?.description ?? ""
         XCTAssertTrue(text.contains("overclaim.npy"), text)
         XCTAssertTrue(text.contains("400") && text.contains("16"), text)
@@ -241,7 +248,8 @@ final class NpyTests: XCTestCase {
         let whole = try Data(contentsOf: npyFixture("int32_3.npy"))
         for (cut, expected) in [(7, 10), (9, 10), (40, 128)] {
             let error = expectNpyError { () throws(NpyError) in try Npy.decode(whole.prefix(cut), source: "h.npy") }
-            XCTAssertEqual(error, .truncated(source: "h.npy", part: "header", expectedBytes: expected, actualBytes: cut))
+            XCTAssertEqual(
+                error, .truncated(source: "h.npy", part: "header", expectedBytes: expected, actualBytes: cut))
             XCTAssertTrue(error?.description.contains("h.npy is truncated: its header needs") ?? false)
         }
     }
@@ -293,12 +301,16 @@ final class NpyTests: XCTestCase {
             ("{'descr': '<f4', 'fortran_order': False, 'shape': ()} x", "after the closing '}'"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", "too large"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", "too many elements"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': "
-                + String(repeating: "(", count: 40) + String(repeating: ")", count: 40) + "}", "nested too deeply"),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': "
+                    + String(repeating: "(", count: 40) + String(repeating: ")", count: 40) + "}", "nested too deeply"
+            ),
             ("{'descr': '<f4", "is not closed"),
         ]
         for (header, detail) in cases {
-            let error = expectNpyError { () throws(NpyError) in try Npy.decode(Self.npy(header: header), source: "bad.npy") }
+            let error = expectNpyError { () throws(NpyError) in
+                try Npy.decode(Self.npy(header: header), source: "bad.npy")
+            }
             guard case let .malformedHeader(source, found)? = error else {
                 XCTFail("\(header): \(String(describing: error))")
                 continue
@@ -350,9 +362,10 @@ final class NpyTests: XCTestCase {
         }
         XCTAssertEqual(error, .notIntegral(index: 1, value: 2.5))
         XCTAssertTrue(error?.description.contains("value 2.5 at flat index 1 is not an integer") ?? false)
-        XCTAssertNotNil(expectNpyError { () throws(NpyError) in
-            try NpyArray(shape: [1], storage: .float32([.nan])).integers()
-        })
+        XCTAssertNotNil(
+            expectNpyError { () throws(NpyError) in
+                try NpyArray(shape: [1], storage: .float32([.nan])).integers()
+            })
     }
 
     func testElementCountMustMatchShape() {
@@ -366,8 +379,10 @@ final class NpyTests: XCTestCase {
 
     func testDecodingFourMegabytesIsFast() throws {
         let count = 4 << 20
-        let array = try NpyArray(shape: [count / 784, 28, 28], storage: .uint8(
-            (0..<(count / 784 * 784)).map { UInt8(truncatingIfNeeded: $0) }))
+        let array = try NpyArray(
+            shape: [count / 784, 28, 28],
+            storage: .uint8(
+                (0..<(count / 784 * 784)).map { UInt8(truncatingIfNeeded: $0) }))
         let floats = try NpyArray(shape: [count / 4], storage: .float32([Float](repeating: 1.5, count: count / 4)))
         let data = Npy.encode(array)
         let floatData = Npy.encode(floats)

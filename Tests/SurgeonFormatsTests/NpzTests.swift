@@ -1,8 +1,8 @@
 import Foundation
+import SurgeonCore
 import XCTest
 
 @testable import SurgeonFormats
-import SurgeonCore
 
 final class NpyNpzTests: XCTestCase {
     /// The members `Fixtures/make_npy_fixtures.py` puts in `savez.npz` and `savez_compressed.npz`.
@@ -50,8 +50,9 @@ final class NpyNpzTests: XCTestCase {
         XCTAssertEqual(try Npz.encode(arrays, compressed: true), deflated)
         // Members are plain .npy files in the given order.
         XCTAssertEqual(stored.prefix(4), Data([0x50, 0x4B, 0x03, 0x04]))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
-                       ["afalse.npz", "atrue.npz"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
+            ["afalse.npz", "atrue.npz"])
     }
 
     func testEmptyArchiveRoundTrips() throws {
@@ -80,14 +81,20 @@ final class NpyNpzTests: XCTestCase {
     func testDamagedCentralDirectoryIsRejected() throws {
         var data = try Data(contentsOf: npyFixture("savez.npz"))
         // Break the signature of the last central directory record.
-        guard let last = data.indices.reversed().first(where: {
-            $0 + 3 < data.count && data[$0] == 0x50 && data[$0 + 1] == 0x4B && data[$0 + 2] == 0x01 && data[$0 + 3] == 0x02
-        }) else { return XCTFail("no central directory record found") }
+        guard
+            let last = data.indices.reversed().first(where: {
+                $0 + 3 < data.count && data[$0] == 0x50 && data[$0 + 1] == 0x4B && data[$0 + 2] == 0x01
+                    && data[$0 + 3] == 0x02
+            })
+        else { return XCTFail("no central directory record found") }
         data[last] = 0
         let error = expectNpyError { () throws(NpyError) in try Npz.decode(data, source: "cd.npz") }
-        XCTAssertEqual(error, .notZip(
-            source: "cd.npz",
-            reason: "its central directory lists 3 members but only 2 can be read (the file is damaged or cut short)"))
+        XCTAssertEqual(
+            error,
+            .notZip(
+                source: "cd.npz",
+                reason:
+                    "its central directory lists 3 members but only 2 can be read (the file is damaged or cut short)"))
     }
 
     func testCorruptMemberDataIsRejected() throws {
@@ -96,8 +103,10 @@ final class NpyNpzTests: XCTestCase {
         guard let header = data.range(of: Data(Npy.magic)) else { return XCTFail("no member found") }
         data[header.lowerBound + 130] ^= 0xFF
         let error = expectNpyError { () throws(NpyError) in try Npz.decode(data, source: "crc.npz") }
-        XCTAssertEqual(error, .corruptMember(
-            source: "crc.npz", member: "images.npy", reason: "its CRC-32 checksum does not match its contents"))
+        XCTAssertEqual(
+            error,
+            .corruptMember(
+                source: "crc.npz", member: "images.npy", reason: "its CRC-32 checksum does not match its contents"))
         XCTAssertTrue(error?.description.contains("crc.npz is a damaged .npz file: member images.npy") ?? false)
     }
 
@@ -119,7 +128,8 @@ final class NpyNpzTests: XCTestCase {
     func testNpyFileGivenToNpzReader() throws {
         let url = try npyFixture("int32_3.npy")
         let error = expectNpyError { () throws(NpyError) in try Npz.read(contentsOf: url) }
-        XCTAssertTrue(error?.description.contains("int32_3.npy is not a readable .npz file: it is a single .npy") ?? false)
+        XCTAssertTrue(
+            error?.description.contains("int32_3.npy is not a readable .npz file: it is a single .npy") ?? false)
     }
 
     func testMissingFile() throws {
@@ -132,8 +142,10 @@ final class NpyNpzTests: XCTestCase {
         let folder = try temporaryFolder(self)
         let url = folder.appendingPathComponent("n.npz")
         let a = try NpyFixtureValues.array(.uint8, shape: [3])
-        for (arrays, reason) in [([(name: "x", array: a), (name: "x", array: a)], "is used more than once"),
-                                 ([(name: "", array: a)], "is empty")] {
+        for (arrays, reason) in [
+            ([(name: "x", array: a), (name: "x", array: a)], "is used more than once"),
+            ([(name: "", array: a)], "is empty"),
+        ] {
             let error = expectNpyError { () throws(NpyError) in try Npz.write(arrays, to: url) }
             guard case .invalidMemberName(url.path, _, reason)? = error else {
                 XCTFail("\(String(describing: error))")

@@ -7,10 +7,13 @@ import XCTest
 final class HDF5CorruptionTests: XCTestCase {
     func testTruncatedImages_areNotHDF5() throws {
         let image = try kerasLikeImage()
-        let cuts = [1, 7, 8, 9, 40, 95, 96, 512, 800, 2048, image.count / 2, image.count - 100, image.count - 1]
+        let cuts =
+            [1, 7, 8, 9, 40, 95, 96, 512, 800, 2048, image.count / 2, image.count - 100, image.count - 1]
             + Array(stride(from: 3, to: image.count, by: 211))
         for cut in cuts {
-            let error = expectHDF5Error { () throws(HDF5Error) in try HDF5File(image: image.prefix(cut), source: "cut.h5") }
+            let error = expectHDF5Error { () throws(HDF5Error) in
+                try HDF5File(image: image.prefix(cut), source: "cut.h5")
+            }
             guard case .notHDF5(source: "cut.h5", _)? = error else {
                 XCTFail("cut at \(cut): \(String(describing: error))")
                 continue
@@ -35,7 +38,9 @@ final class HDF5CorruptionTests: XCTestCase {
                 read += 1
             } catch {
                 failures[error.description, default: 0] += 1
-                if case .corrupt(_, _, let detail) = error, detail.hasPrefix("its object header is damaged") { guarded += 1 }
+                if case .corrupt(_, _, let detail) = error, detail.hasPrefix("its object header is damaged") {
+                    guarded += 1
+                }
             }
         }
         XCTAssertEqual(read + failures.values.reduce(0, +), image.count)
@@ -95,9 +100,11 @@ final class HDF5CorruptionTests: XCTestCase {
         // Contiguous data address (8 bytes after version and class): point it 1 MB away.
         image[found.lowerBound + 8 + 2 + 2] = 0x10
         let dataset = try HDF5File(image: image, source: "far.h5").root.dataset("v")
-        guard case .corrupt(source: "far.h5", path: "/v", let detail)? = expectHDF5Error({ () throws(HDF5Error) in
-            try dataset.readFloats()
-        }) else { return XCTFail("expected .corrupt") }
+        guard
+            case .corrupt(source: "far.h5", path: "/v", let detail)? = expectHDF5Error({ () throws(HDF5Error) in
+                try dataset.readFloats()
+            })
+        else { return XCTFail("expected .corrupt") }
         XCTAssertEqual(detail, "a dataset's data address lies beyond the end of the file")
     }
 }

@@ -115,7 +115,9 @@ final class HDF5ErrorTests: XCTestCase {
                 reason: "unable to create dataset: no write intent on file"))
         XCTAssertEqual(
             error?.description,
-            "model.keras: model.weights.h5: creating dataset '/x' failed: unable to create dataset: no write intent on file")
+            "model.keras: model.weights.h5: creating dataset '/x' failed: unable to create dataset: no write intent on "
+                + "file"
+        )
         XCTAssertNotNil(expectHDF5Error { () throws(HDF5Error) in try root.writeStringAttribute("a", "b") })
         XCTAssertNotNil(expectHDF5Error { () throws(HDF5Error) in try root.createGroup("g") })
     }
@@ -123,7 +125,8 @@ final class HDF5ErrorTests: XCTestCase {
     func testWritingAnExistingDataset_isRefused() throws {
         let file = try HDF5File(creatingInMemory: "w.h5")
         try file.root.writeDataset("a/v", shape: [1], values: [1])
-        let error = expectHDF5Error { () throws(HDF5Error) in try file.root.writeDataset("a/v", shape: [1], values: [2]) }
+        let error = expectHDF5Error { () throws(HDF5Error) in try file.root.writeDataset("a/v", shape: [1], values: [2])
+        }
         XCTAssertEqual(error, .alreadyExists(source: "w.h5", path: "/a/v"))
         XCTAssertEqual(error?.description, "w.h5: cannot create '/a/v': an object with that path already exists")
         XCTAssertEqual(
@@ -148,8 +151,11 @@ final class HDF5ErrorTests: XCTestCase {
 
     func testValuesThatDoNotFitTheShape_areRefused() throws {
         let root = try HDF5File(creatingInMemory: "w.h5").root
-        let error = expectHDF5Error { () throws(HDF5Error) in try root.writeDataset("k", shape: [3, 3], values: [1, 2]) }
-        XCTAssertEqual(error, .invalidArgument(source: "w.h5", path: "/k", detail: "shape (3, 3) needs 9 values, got 2"))
+        let error = expectHDF5Error { () throws(HDF5Error) in
+            try root.writeDataset("k", shape: [3, 3], values: [1, 2])
+        }
+        XCTAssertEqual(
+            error, .invalidArgument(source: "w.h5", path: "/k", detail: "shape (3, 3) needs 9 values, got 2"))
         XCTAssertEqual(error?.description, "w.h5: cannot write '/k': shape (3, 3) needs 9 values, got 2")
         XCTAssertEqual(
             expectHDF5Error { () throws(HDF5Error) in try root.writeDataset("n", shape: [-1, 2], values: []) },
@@ -175,9 +181,11 @@ final class HDF5ErrorTests: XCTestCase {
             .invalidArgument(source: "w.h5", path: "/", detail: "the group name \"a\\0b\" holds a NUL character"))
         XCTAssertEqual(
             expectHDF5Error { () throws(HDF5Error) in try root.writeStringAttribute("", "x") },
-            .invalidArgument(source: "w.h5", path: "/", detail: "attribute name \"\" is empty or holds a NUL character"))
+            .invalidArgument(source: "w.h5", path: "/", detail: "attribute name \"\" is empty or holds a NUL character")
+        )
         XCTAssertEqual(
             expectHDF5Error { () throws(HDF5Error) in try root.writeStringAttribute("a", "x\0y") },
-            .invalidArgument(source: "w.h5", path: "/", detail: "the value \"x\\0y\" of attribute 'a' holds a NUL character"))
+            .invalidArgument(
+                source: "w.h5", path: "/", detail: "the value \"x\\0y\" of attribute 'a' holds a NUL character"))
     }
 }

@@ -109,7 +109,8 @@ final class HDF5ForeignFileTests: XCTestCase {
         let error = expectHDF5Error { () throws(HDF5Error) in try dataset.readFloats() }
         XCTAssertEqual(
             error,
-            .unsupportedElementType(source: "foreign.h5", path: "/s", elementType: "variable-length string", requested: "Float"))
+            .unsupportedElementType(
+                source: "foreign.h5", path: "/s", elementType: "variable-length string", requested: "Float"))
         XCTAssertEqual(
             error?.description,
             "foreign.h5: dataset '/s' holds variable-length string elements, which cannot be read as Float")

@@ -21,7 +21,8 @@ final class HDF5RoundTripTests: XCTestCase {
         let shapes: [[Int]] = [[], [0], [1], [5], [2, 3], [3, 3, 2, 4], [1, 1, 1, 1, 1]]
         let file = try roundTrip { root in
             for (index, shape) in shapes.enumerated() {
-                try root.writeDataset("d\(index)", shape: shape, values: Self.values(shape.reduce(1, *), offset: Float(index)))
+                try root.writeDataset(
+                    "d\(index)", shape: shape, values: Self.values(shape.reduce(1, *), offset: Float(index)))
             }
         }
         for (index, shape) in shapes.enumerated() {
@@ -36,7 +37,10 @@ final class HDF5RoundTripTests: XCTestCase {
     }
 
     func testRoundTrip_specialFloatValuesKeepTheirBits() throws {
-        let specials: [Float] = [0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan, Float(bitPattern: 0x0001_2345)]
+        let specials: [Float] = [
+            0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan,
+            Float(bitPattern: 0x0001_2345),
+        ]
         let file = try roundTrip { try $0.writeDataset("x", shape: [specials.count], values: specials) }
         XCTAssertEqual(try file.root.dataset("x").readFloats().map(\.bitPattern), specials.map(\.bitPattern))
     }

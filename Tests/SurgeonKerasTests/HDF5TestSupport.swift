@@ -20,9 +20,10 @@ func expectHDF5Error<T>(
 /// The bytes of a bundled fixture such as `"h5py-sample.h5"`.
 func hdf5Fixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Data {
     let url = URL(fileURLWithPath: name)
-    guard let found = Bundle.module.url(
-        forResource: url.deletingPathExtension().lastPathComponent, withExtension: url.pathExtension,
-        subdirectory: "Fixtures")
+    guard
+        let found = Bundle.module.url(
+            forResource: url.deletingPathExtension().lastPathComponent, withExtension: url.pathExtension,
+            subdirectory: "Fixtures")
     else {
         XCTFail("missing fixture \(name)", file: file, line: line)
         throw CocoaError(.fileNoSuchFile)
@@ -62,7 +63,8 @@ enum RawHDF5 {
     }
 
     /// A scalar fixed-length string attribute of `width` bytes, NUL-padded.
-    static func writeFixedLengthString(_ value: String, width: Int, attribute name: String, on group: HDF5Group) throws {
+    static func writeFixedLengthString(_ value: String, width: Int, attribute name: String, on group: HDF5Group) throws
+    {
         try HDF5Library.locked {
             let bytes = Array(value.utf8) + [UInt8](repeating: 0, count: width - value.utf8.count)
             let type = try check(H5Tcopy(CHDF5_H5T_C_S1()), "H5Tcopy")
@@ -80,21 +82,27 @@ enum RawHDF5 {
         }
     }
 
-    private static func write<T>(_ values: [T], attribute name: String, type: hid_t, shape: [Int], on group: HDF5Group) throws {
+    private static func write<T>(
+        _ values: [T], attribute name: String, type: hid_t, shape: [Int], on group: HDF5Group
+    ) throws {
         let object = try check(H5Oopen(group.file.id, group.path, CHDF5_H5P_DEFAULT()), "H5Oopen")
         defer { H5Oclose(object) }
         let space = try check(HDF5Extent.createSpace(shape), "creating a dataspace")
         defer { H5Sclose(space) }
-        let attribute = try check(H5Acreate2(object, name, type, space, CHDF5_H5P_DEFAULT(), CHDF5_H5P_DEFAULT()), "H5Acreate2")
+        let attribute = try check(
+            H5Acreate2(object, name, type, space, CHDF5_H5P_DEFAULT(), CHDF5_H5P_DEFAULT()), "H5Acreate2")
         defer { H5Aclose(attribute) }
         try check(values.withUnsafeBytes { H5Awrite(attribute, type, $0.baseAddress) }, "H5Awrite")
     }
 
     /// A float64 dataset (little-endian, or big-endian when `bigEndian`).
-    static func writeFloat64Dataset(_ path: String, shape: [Int], values: [Double], bigEndian: Bool = false, in file: HDF5File) throws {
+    static func writeFloat64Dataset(
+        _ path: String, shape: [Int], values: [Double], bigEndian: Bool = false, in file: HDF5File
+    ) throws {
         try HDF5Library.locked {
             let type = bigEndian ? CHDF5_H5T_IEEE_F64BE() : CHDF5_H5T_IEEE_F64LE()
-            try writeDataset(path, shape: shape, fileType: type, memoryType: CHDF5_H5T_NATIVE_DOUBLE(), values: values, in: file)
+            try writeDataset(
+                path, shape: shape, fileType: type, memoryType: CHDF5_H5T_NATIVE_DOUBLE(), values: values, in: file)
         }
     }
 
@@ -107,7 +115,8 @@ enum RawHDF5 {
             try check(H5Tset_fields(half, 15, 10, 5, 0, 10), "H5Tset_fields")
             try check(H5Tset_size(half, 2), "H5Tset_size")
             try check(H5Tset_ebias(half, 15), "H5Tset_ebias")
-            try writeDataset(path, shape: shape, fileType: half, memoryType: CHDF5_H5T_NATIVE_FLOAT(), values: values, in: file)
+            try writeDataset(
+                path, shape: shape, fileType: half, memoryType: CHDF5_H5T_NATIVE_FLOAT(), values: values, in: file)
         }
     }
 
@@ -119,7 +128,8 @@ enum RawHDF5 {
         try HDF5Library.locked {
             let opaque = try check(H5Tcreate(H5T_OPAQUE, 2), "H5Tcreate")
             defer { H5Tclose(opaque) }
-            try writeDataset(path, shape: shape, fileType: opaque, memoryType: opaque, values: bits.map(\.littleEndian), in: file)
+            try writeDataset(
+                path, shape: shape, fileType: opaque, memoryType: opaque, values: bits.map(\.littleEndian), in: file)
         }
         guard let dtype else { return }
         let dataset = try file.root.dataset(path)
@@ -131,7 +141,9 @@ enum RawHDF5 {
     }
 
     /// A chunked, deflate-compressed float32 dataset (h5py's `compression="gzip"`).
-    static func writeCompressedDataset(_ path: String, shape: [Int], values: [Float], chunk: [Int], in file: HDF5File) throws {
+    static func writeCompressedDataset(
+        _ path: String, shape: [Int], values: [Float], chunk: [Int], in file: HDF5File
+    ) throws {
         try HDF5Library.locked {
             let dcpl = try check(H5Pcreate(CHDF5_H5P_DATASET_CREATE()), "H5Pcreate")
             defer { H5Pclose(dcpl) }
@@ -140,12 +152,15 @@ enum RawHDF5 {
             let space = try check(HDF5Extent.createSpace(shape), "creating a dataspace")
             defer { H5Sclose(space) }
             let dataset = try check(
-                H5Dcreate2(file.id, path, CHDF5_H5T_IEEE_F32LE(), space, CHDF5_H5P_DEFAULT(), dcpl, CHDF5_H5P_DEFAULT()),
+                H5Dcreate2(
+                    file.id, path, CHDF5_H5T_IEEE_F32LE(), space, CHDF5_H5P_DEFAULT(), dcpl, CHDF5_H5P_DEFAULT()),
                 "H5Dcreate2 \(path)")
             defer { H5Dclose(dataset) }
             try check(
                 values.withUnsafeBytes {
-                    H5Dwrite(dataset, CHDF5_H5T_NATIVE_FLOAT(), CHDF5_H5S_ALL(), CHDF5_H5S_ALL(), CHDF5_H5P_DEFAULT(), $0.baseAddress)
+                    H5Dwrite(
+                        dataset, CHDF5_H5T_NATIVE_FLOAT(), CHDF5_H5S_ALL(), CHDF5_H5S_ALL(), CHDF5_H5P_DEFAULT(),
+                        $0.baseAddress)
                 }, "H5Dwrite \(path)")
         }
     }

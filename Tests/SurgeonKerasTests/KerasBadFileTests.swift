@@ -19,49 +19,93 @@ final class KerasBadFileTests: XCTestCase {
         return (url.path, "")
     }
 
-    private func assertMessage(_ name: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertMessage(
+        _ name: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let (path, message) = try message(name)
         XCTAssertEqual(message, "\(path)\(expected)", file: file, line: line)
     }
 
     func testTruncatedArchive_isNotAZip() throws {
-        try assertMessage("truncated.keras", " is not a Keras 3 .keras archive (a zip file): it has no zip end-of-central-directory record (it is not a zip file, or it was cut short)")
+        try assertMessage(
+            "truncated.keras",
+            " is not a Keras 3 .keras archive (a zip file): it has no zip end-of-central-directory record (it is not a "
+                + "zip file, or it was cut short)"
+        )
     }
 
     func testRandomBytes_areNotAZip() throws {
-        try assertMessage("not_a_zip.keras", " is not a Keras 3 .keras archive (a zip file): it has no zip end-of-central-directory record (it is not a zip file, or it was cut short)")
+        try assertMessage(
+            "not_a_zip.keras",
+            " is not a Keras 3 .keras archive (a zip file): it has no zip end-of-central-directory record (it is not a "
+                + "zip file, or it was cut short)"
+        )
     }
 
     func testMissingWeightsMember_namesIt() throws {
-        try assertMessage("missing_weights.keras", ": the archive has no 'model.weights.h5' (a .keras file holds config.json and model.weights.h5); it holds metadata.json, config.json")
+        try assertMessage(
+            "missing_weights.keras",
+            ": the archive has no 'model.weights.h5' (a .keras file holds config.json and model.weights.h5); it holds "
+                + "metadata.json, config.json"
+        )
     }
 
     func testMissingConfigMember_namesIt() throws {
-        try assertMessage("missing_config.keras", ": the archive has no 'config.json' (a .keras file holds config.json and model.weights.h5); it holds metadata.json, model.weights.h5")
+        try assertMessage(
+            "missing_config.keras",
+            ": the archive has no 'config.json' (a .keras file holds config.json and model.weights.h5); it holds "
+                + "metadata.json, model.weights.h5"
+        )
     }
 
     func testLambda_isRefused() throws {
-        try assertMessage("lambda.keras", ": layer 'affine_lambda' (Lambda): a Lambda layer holds Python code, which surgeon never runs; replace it with built-in layers")
+        try assertMessage(
+            "lambda.keras",
+            ": layer 'affine_lambda' (Lambda): a Lambda layer holds Python code, which surgeon never runs; replace it "
+                + "with built-in layers"
+        )
     }
 
     func testCustomLayer_isRefused() throws {
-        try assertMessage("custom_layer.keras", ": layer 'scale' (ScaleByTwo): a custom class ('SurgeonFixtures>ScaleByTwo') defined in Python, which surgeon never runs; register a Swift layer type named 'ScaleByTwo' (an extension package, README \"Extending surgeon\") to load it")
+        try assertMessage(
+            "custom_layer.keras",
+            ": layer 'scale' (ScaleByTwo): a custom class ('SurgeonFixtures>ScaleByTwo') defined in Python, which "
+                + "surgeon never runs; register a Swift layer type named 'ScaleByTwo' (an extension package, README "
+                + "\"Extending surgeon\") to load it"
+        )
     }
 
     func testNestedModel_isRefused() throws {
-        try assertMessage("nested_model.keras", ": layer 'inner_seq' (Sequential): a nested model; surgeon reads flat models (rebuild it with the nested model's layers inline)")
+        try assertMessage(
+            "nested_model.keras",
+            ": layer 'inner_seq' (Sequential): a nested model; surgeon reads flat models (rebuild it with the nested "
+                + "model's layers inline)"
+        )
     }
 
     func testWeightShapeMismatch_namesLayerWeightAndBothShapes() throws {
-        try assertMessage("shape_mismatch.keras", ": model.weights.h5: layer 'conv' (Conv2D, weights in 'layers/conv2d/vars'), weight 0 (kernel) has shape [3, 3, 3, 7] in the file; the model config implies [3, 3, 3, 6]")
+        try assertMessage(
+            "shape_mismatch.keras",
+            ": model.weights.h5: layer 'conv' (Conv2D, weights in 'layers/conv2d/vars'), weight 0 (kernel) has shape "
+                + "[3, 3, 3, 7] in the file; the model config implies [3, 3, 3, 6]"
+        )
     }
 
     func testWeightCountMismatch_namesTheExpectedWeights() throws {
-        try assertMessage("count_mismatch.keras", ": model.weights.h5: layer 'bn' (BatchNormalization, weights in 'layers/batch_normalization/vars') expects 4 weights (gamma, beta, moving_mean, moving_variance), but the file holds 3")
+        try assertMessage(
+            "count_mismatch.keras",
+            ": model.weights.h5: layer 'bn' (BatchNormalization, weights in 'layers/batch_normalization/vars') expects "
+                + "4 weights (gamma, beta, moving_mean, moving_variance), but the file holds 3"
+        )
     }
 
     func testCorruptWeights_sayTheWeightsFileIsDamaged() throws {
-        try assertMessage("corrupt_weights.keras", ": model.weights.h5: layer 'bn' (BatchNormalization, weights in 'layers/batch_normalization/vars'), weight 1 (beta): '/layers/batch_normalization/vars/1' is listed but cannot be opened (the weights file is damaged)")
+        try assertMessage(
+            "corrupt_weights.keras",
+            ": model.weights.h5: layer 'bn' (BatchNormalization, weights in 'layers/batch_normalization/vars'), weight "
+                + "1 (beta): '/layers/batch_normalization/vars/1' is listed but cannot be opened (the weights file is "
+                + "damaged)"
+        )
     }
 
     func testTruncatedH5_isNotReadable() throws {
@@ -76,7 +120,8 @@ final class KerasBadFileTests: XCTestCase {
             let url = try KerasFixtureTests.fixture(name)
             let bytes = try Data(contentsOf: url)
             let decode = { (data: Data) throws -> ModelFile.Contents in
-                name.hasSuffix(".keras") ? try KerasModelFile.decodeArchive(data, path: name, registry: .standard)
+                name.hasSuffix(".keras")
+                    ? try KerasModelFile.decodeArchive(data, path: name, registry: .standard)
                     : try KerasModelFile.decodeLegacy(data, path: name, registry: .standard)
             }
             var random = SeededRandom(seed: 11)
@@ -96,11 +141,15 @@ final class KerasBadFileTests: XCTestCase {
     func testExtraMembers_areIgnoredAndListed() throws {
         let zip = try ZipMembers.read(try Data(contentsOf: try KerasFixtureTests.fixture("sequential.keras")))
         let extra = zip + [("assets/vocabulary.txt", Data("a\nb\n".utf8))]
-        XCTAssertNoThrow(try KerasModelFile.decodeArchive(try ZipMembers.write(extra), path: "x.keras", registry: .standard))
+        XCTAssertNoThrow(
+            try KerasModelFile.decodeArchive(try ZipMembers.write(extra), path: "x.keras", registry: .standard))
         let withoutConfig = try ZipMembers.write(extra.filter { $0.name != "config.json" })
-        XCTAssertThrowsError(try KerasModelFile.decodeArchive(withoutConfig, path: "x.keras", registry: .standard)) { error in
-            XCTAssertEqual("\(error)", "x.keras: the archive has no 'config.json' (a .keras file holds config.json and model.weights.h5); "
-                + "it holds metadata.json, model.weights.h5, assets/vocabulary.txt")
+        XCTAssertThrowsError(try KerasModelFile.decodeArchive(withoutConfig, path: "x.keras", registry: .standard)) {
+            error in
+            XCTAssertEqual(
+                "\(error)",
+                "x.keras: the archive has no 'config.json' (a .keras file holds config.json and model.weights.h5); "
+                    + "it holds metadata.json, model.weights.h5, assets/vocabulary.txt")
         }
     }
 
@@ -116,13 +165,16 @@ final class KerasBadFileTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keras-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let contents = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("sequential.keras"), registry: .standard)
+        let contents = try KerasModelFile.load(
+            contentsOf: try KerasFixtureTests.fixture("sequential.keras"), registry: .standard)
         let target = folder.appendingPathComponent("out.h5")
         var formats = ModelFormatRegistry()
         try formats.registerKeras()
         XCTAssertThrowsError(try formats.save(contents, to: target)) { error in
-            XCTAssertEqual("\(error)", "\(target.path): surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only. "
-                           + "Use OUT.keras or OUT.surgeon")
+            XCTAssertEqual(
+                "\(error)",
+                "\(target.path): surgeon writes Keras models as .keras (Keras 3); legacy .h5 is read-only. "
+                    + "Use OUT.keras or OUT.surgeon")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
     }

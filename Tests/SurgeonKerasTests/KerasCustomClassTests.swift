@@ -26,7 +26,9 @@ private struct GateForTests: Layer, SurgeryRule {
         y.scaleChannels(by: weights[0].scalars)
         return LayerOutput(y)
     }
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         var dx = outputGradient
         dx.scaleChannels(by: weights[0].scalars)
         var product = outputGradient
@@ -56,16 +58,22 @@ final class KerasCustomClassTests: XCTestCase {
         let url = try KerasFixtureTests.fixture("custom/channel_gate.keras")
         guard LayerRegistry.standard.type(named: "ChannelGate") == nil else { return }
         XCTAssertThrowsError(try KerasModelFile.load(contentsOf: url, registry: .standard)) { error in
-            XCTAssertEqual("\(error)", "\(url.path): layer 'gate' (ChannelGate): a custom class ('surgeon_example>ChannelGate') defined in "
-                           + "Python, which surgeon never runs; register a Swift layer type named 'ChannelGate' (an extension package, "
-                           + "README \"Extending surgeon\") to load it")
+            XCTAssertEqual(
+                "\(error)",
+                "\(url.path): layer 'gate' (ChannelGate): a custom class ('surgeon_example>ChannelGate') defined in "
+                    + "Python, which surgeon never runs; register a Swift layer type named 'ChannelGate' (an extension "
+                    + "package, "
+                    + "README \"Extending surgeon\") to load it")
         }
     }
 
     func testRegisteredCustomClass_loadsAndMatchesKeras() throws {
-        let contents = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("custom/channel_gate.keras"), registry: registry())
+        let contents = try KerasModelFile.load(
+            contentsOf: try KerasFixtureTests.fixture("custom/channel_gate.keras"), registry: registry())
         try contents.graph.checkInvariants()
-        XCTAssertEqual(contents.graph.nodes.map(\.layer.kerasClassName), ["InputLayer", "Conv2D", "ChannelGate", "Conv2D", "GlobalAveragePooling2D", "Dense"])
+        XCTAssertEqual(
+            contents.graph.nodes.map(\.layer.kerasClassName),
+            ["InputLayer", "Conv2D", "ChannelGate", "Conv2D", "GlobalAveragePooling2D", "Dense"])
         let x = try KerasFixtureTests.tensor("custom/channel_gate.input.npy")
         let expected = try KerasFixtureTests.tensor("custom/channel_gate.output.npy")
         let y = try contents.graph.predict([x])[0]
@@ -74,7 +82,8 @@ final class KerasCustomClassTests: XCTestCase {
 
     func testCustomClass_isWrittenBackWithItsRegisteredName_alsoAfterPruning() throws {
         let layers = try registry()
-        let contents = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("custom/channel_gate.keras"), registry: layers)
+        let contents = try KerasModelFile.load(
+            contentsOf: try KerasFixtureTests.fixture("custom/channel_gate.keras"), registry: layers)
         let surgeon = Surgeon(registry: layers)
         let analysis = try surgeon.analyze(contents.graph)
         var plan = PruningPlan(template: analysis)

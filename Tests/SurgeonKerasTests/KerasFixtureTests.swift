@@ -11,7 +11,9 @@ import XCTest
 /// save -> load exactly.
 final class KerasFixtureTests: XCTestCase {
     /// Keras 3 `.keras` fixtures.
-    static let kerasFixtures = ["mobilenetv2_narrow", "dense_block", "se_block", "separable_block", "decoder", "sequential"]
+    static let kerasFixtures = [
+        "mobilenetv2_narrow", "dense_block", "se_block", "separable_block", "decoder", "sequential",
+    ]
     /// Keras 2 `.h5` fixtures (`<name>.k2.h5`).
     static let legacyFixtures = ["mobilenetv2_narrow", "se_block", "separable_block"]
 
@@ -30,7 +32,8 @@ final class KerasFixtureTests: XCTestCase {
     }
 
     /// Runs `body` for every name, reporting each failure with its fixture instead of stopping.
-    func forEach(_ names: [String], _ body: (String) throws -> Void, file: StaticString = #filePath, line: UInt = #line) {
+    func forEach(_ names: [String], _ body: (String) throws -> Void, file: StaticString = #filePath, line: UInt = #line)
+    {
         for name in names {
             do { try body(name) } catch { XCTFail("\(name): \(error)", file: file, line: line) }
         }
@@ -57,15 +60,18 @@ final class KerasFixtureTests: XCTestCase {
     func testEveryLegacyH5Fixture_loadsAndMatchesKeras2Output() {
         forEach(Self.legacyFixtures) { name in
             let contents = try KerasModelFile.load(contentsOf: try Self.fixture("\(name).k2.h5"), registry: .standard)
-            try checkOutputs(contents, input: "\(name).k2.input.npy", output: "\(name).k2.output.npy", label: "\(name).k2.h5")
+            try checkOutputs(
+                contents, input: "\(name).k2.input.npy", output: "\(name).k2.output.npy", label: "\(name).k2.h5")
         }
     }
 
     /// Keras 2.15 also wrote `.keras` archives: Keras 2 node lists, `batch_input_shape`, BN `axis: [3]`.
     func testKeras2Archives_loadAndMatchKeras2Output() {
         forEach(["se_block", "separable_block"]) { name in
-            let contents = try KerasModelFile.load(contentsOf: try Self.fixture("\(name).k2.keras"), registry: .standard)
-            try checkOutputs(contents, input: "\(name).k2.input.npy", output: "\(name).k2.output.npy", label: "\(name).k2.keras")
+            let contents = try KerasModelFile.load(
+                contentsOf: try Self.fixture("\(name).k2.keras"), registry: .standard)
+            try checkOutputs(
+                contents, input: "\(name).k2.input.npy", output: "\(name).k2.output.npy", label: "\(name).k2.keras")
         }
     }
 
@@ -78,7 +84,9 @@ final class KerasFixtureTests: XCTestCase {
             let again = try KerasModelFile.decodeArchive(bytes, path: "\(name) (written)", registry: .standard)
             try assertSameModel(original.graph, again.graph, name)
             let twice = try KerasModelFile.encodeArchive(again)
-            func config(_ data: Data) throws -> Data? { try ZipMembers.read(data).first { $0.name == "config.json" }?.data }
+            func config(_ data: Data) throws -> Data? {
+                try ZipMembers.read(data).first { $0.name == "config.json" }?.data
+            }
             XCTAssertEqual(try config(bytes), try config(twice), "\(name): the config changed on a second round trip")
         }
     }
@@ -87,7 +95,8 @@ final class KerasFixtureTests: XCTestCase {
     func testLegacyH5_convertsToKerasExactly() {
         forEach(Self.legacyFixtures) { name in
             let original = try KerasModelFile.load(contentsOf: try Self.fixture("\(name).k2.h5"), registry: .standard)
-            let again = try KerasModelFile.decodeArchive(try KerasModelFile.encodeArchive(original), path: name, registry: .standard)
+            let again = try KerasModelFile.decodeArchive(
+                try KerasModelFile.encodeArchive(original), path: name, registry: .standard)
             try assertSameModel(original.graph, again.graph, "\(name).k2.h5")
         }
     }
@@ -97,7 +106,8 @@ final class KerasFixtureTests: XCTestCase {
         let original = try KerasModelFile.load(contentsOf: try Self.fixture("se_block.keras"), registry: .standard)
         let native = try ModelFile.decode(try ModelFile.encode(original), source: "x.surgeon", registry: .standard)
         XCTAssertEqual(KerasOrigin(metadata: native.metadata), KerasOrigin(metadata: original.metadata))
-        let again = try KerasModelFile.decodeArchive(try KerasModelFile.encodeArchive(native), path: "x.keras", registry: .standard)
+        let again = try KerasModelFile.decodeArchive(
+            try KerasModelFile.encodeArchive(native), path: "x.keras", registry: .standard)
         try assertSameModel(original.graph, again.graph, "se_block")
     }
 
@@ -110,7 +120,8 @@ final class KerasFixtureTests: XCTestCase {
         for (x, y) in zip(a.nodes, b.nodes) {
             XCTAssertEqual(x.layer.config, y.layer.config, "\(label): \(x.name)")
             XCTAssertEqual(x.layer.weights.map(\.shape), y.layer.weights.map(\.shape), "\(label): \(x.name)")
-            XCTAssertEqual(x.layer.weights.map(\.scalars), y.layer.weights.map(\.scalars), "\(label): \(x.name) weights differ")
+            XCTAssertEqual(
+                x.layer.weights.map(\.scalars), y.layer.weights.map(\.scalars), "\(label): \(x.name) weights differ")
         }
     }
 }

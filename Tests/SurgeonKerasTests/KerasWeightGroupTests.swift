@@ -40,14 +40,16 @@ final class KerasWeightGroupTests: XCTestCase {
             var zip = try members("\(name).keras")
             let index = try XCTUnwrap(zip.firstIndex { $0.name == "config.json" })
             guard case var .object(top) = try JSONDecoder().decode(ConfigValue.self, from: zip[index].data),
-                  case var .object(config)? = top["config"], case let .array(layers)? = config["layers"] else {
+                case var .object(config)? = top["config"], case let .array(layers)? = config["layers"]
+            else {
                 return XCTFail("\(name): unexpected config layout")
             }
             config["layers"] = .array(layers.reversed())
             top["config"] = .object(config)
             zip[index].data = try JSONEncoder().encode(ConfigValue.object(top))
             let reversed = try KerasModelFile.decodeArchive(try ZipMembers.write(zip), path: name, registry: .standard)
-            let original = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("\(name).keras"), registry: .standard)
+            let original = try KerasModelFile.load(
+                contentsOf: try KerasFixtureTests.fixture("\(name).keras"), registry: .standard)
             let x = try KerasFixtureTests.tensor("\(name).input.npy")
             XCTAssertEqual(try reversed.graph.predict([x])[0].scalars, try original.graph.predict([x])[0].scalars, name)
         }

@@ -14,15 +14,17 @@ final class KerasWriterTests: XCTestCase {
         var b = GraphBuilder()
         let image = b.add(InputLayer(shape: [6, 6, 3]), name: "image")
         let extra = b.add(InputLayer(shape: [6, 6, 2]), name: "extra")
-        let c1 = b.add(Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, activation: .relu), name: "c1", inputs: [image])
+        let c1 = b.add(
+            Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, activation: .relu), name: "c1", inputs: [image])
         let c2 = b.add(Conv2D(filters: 4, kernelSize: [1, 1]), name: "c2", inputs: [extra])
         let sum = b.add(Add(), name: "sum", inputs: [c1, c2])
         let gap = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [sum])
         let head = b.add(Dense(units: 3, activation: .softmax), name: "head", inputs: [gap])
         let aux = b.add(Dense(units: 2), name: "aux", inputs: [gap])
         let graph = try b.build(outputs: [head, aux], seed: 4)
-        let again = try KerasModelFile.decodeArchive(try KerasModelFile.encodeArchive(ModelFile.Contents(graph: graph)),
-                                                     path: "two.keras", registry: .standard)
+        let again = try KerasModelFile.decodeArchive(
+            try KerasModelFile.encodeArchive(ModelFile.Contents(graph: graph)),
+            path: "two.keras", registry: .standard)
         XCTAssertEqual(again.graph.inputNodeIndices.map { again.graph.nodes[$0].name }, ["image", "extra"])
         XCTAssertEqual(again.graph.outputNames, ["head", "aux"])
         var random = SeededRandom(seed: 1)
@@ -37,7 +39,8 @@ final class KerasWriterTests: XCTestCase {
     /// (the check that Keras itself agrees is scripts/keras_roundtrip.py).
     func testPrunedKerasModel_roundTripsWithItsOutputs() throws {
         for name in ["se_block", "separable_block", "dense_block", "decoder"] {
-            let contents = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("\(name).keras"), registry: .standard)
+            let contents = try KerasModelFile.load(
+                contentsOf: try KerasFixtureTests.fixture("\(name).keras"), registry: .standard)
             var plan = PruningPlan(template: try Surgeon.standard.analyze(contents.graph))
             for k in plan.groups.indices where plan.groups[k].prunable && plan.groups[k].size > 1 {
                 plan.groups[k].delete = Array(stride(from: 0, to: plan.groups[k].size, by: 2))
@@ -54,7 +57,8 @@ final class KerasWriterTests: XCTestCase {
 
     /// The pruned layers keep their original Keras arguments apart from what pruning changed.
     func testPrunedConv_keepsItsOriginalArguments() throws {
-        let contents = try KerasModelFile.load(contentsOf: try KerasFixtureTests.fixture("sequential.keras"), registry: .standard)
+        let contents = try KerasModelFile.load(
+            contentsOf: try KerasFixtureTests.fixture("sequential.keras"), registry: .standard)
         let origin = try XCTUnwrap(KerasOrigin(metadata: contents.metadata))
         let conv = try XCTUnwrap(contents.graph.nodes.first { $0.layer.kerasClassName == "Conv2D" })
         let original = try XCTUnwrap(origin.layers[conv.name])
@@ -68,7 +72,9 @@ final class KerasWriterTests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: config) as? [String: Any])
         let layers = try XCTUnwrap((json["config"] as? [String: Any])?["layers"] as? [[String: Any]])
         let written = try XCTUnwrap(layers.first { $0["name"] as? String == conv.name }?["config"] as? [String: Any])
-        XCTAssertEqual(written["filters"] as? Int, (original.config["filters"].flatMap { if case let .number(n) = $0 { Int(n) } else { nil } } ?? 0) - 1)
+        XCTAssertEqual(
+            written["filters"] as? Int,
+            (original.config["filters"].flatMap { if case let .number(n) = $0 { Int(n) } else { nil } } ?? 0) - 1)
         XCTAssertNotNil(written["kernel_initializer"])
         XCTAssertEqual(members.map(\.name), ["metadata.json", "config.json", "model.weights.h5"])
     }

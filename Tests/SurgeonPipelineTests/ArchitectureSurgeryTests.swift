@@ -21,8 +21,9 @@ final class ArchitectureSurgeryTests: XCTestCase {
                 .build(ArchitectureOptions(inputShape: [16, 16, 1], classes: 10, width: 0.5))
             try randomizeWeights(&graph, seed: 1)
             let analysis = try Surgeon.standard.analyze(graph)
-            let pruned = try assertPruningIsExact(graph, plan: halfPlan(analysis), surgeon: .standard,
-                                                  inputs: [Tensor.random(shape: [2, 16, 16, 1], seed: 2)], name)
+            let pruned = try assertPruningIsExact(
+                graph, plan: halfPlan(analysis), surgeon: .standard,
+                inputs: [Tensor.random(shape: [2, 16, 16, 1], seed: 2)], name)
             XCTAssertLessThan(Double(pruned.macCount), 0.4 * Double(graph.macCount), name)
         }
     }
@@ -35,8 +36,9 @@ final class ArchitectureSurgeryTests: XCTestCase {
         XCTAssertEqual(analysis.prunableGroups.count, 37)
         // A residual stage is one group: every block's last conv and the projection shortcut.
         let stage = analysis.groups[analysis.outputChannels[graph.index(of: "conv2_block1_0_conv")!][0].group]
-        XCTAssertEqual(stage.members.filter { $0.role == .producer }.map(\.layer),
-                       ["conv2_block1_0_conv", "conv2_block1_3_conv", "conv2_block2_3_conv", "conv2_block3_3_conv"])
+        XCTAssertEqual(
+            stage.members.filter { $0.role == .producer }.map(\.layer),
+            ["conv2_block1_0_conv", "conv2_block1_3_conv", "conv2_block2_3_conv", "conv2_block3_3_conv"])
         let pruned = try Surgeon.standard.apply(halfPlan(analysis), to: graph, analysis: analysis)
         try pruned.checkInvariants()
         XCTAssertEqual(pruned.shapes[pruned.index(of: "conv5_block3_out")!], [7, 7, 1024])

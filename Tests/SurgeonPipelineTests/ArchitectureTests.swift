@@ -5,7 +5,9 @@ import SurgeonTestSupport
 import XCTest
 
 final class ArchitectureTests: XCTestCase {
-    private func build(_ name: String, _ shape: Shape = [28, 28, 1], classes: Int = 10, width: Double = 1) throws -> Graph {
+    private func build(
+        _ name: String, _ shape: Shape = [28, 28, 1], classes: Int = 10, width: Double = 1
+    ) throws -> Graph {
         try ArchitectureRegistry.standard.architecture(named: name)
             .build(ArchitectureOptions(inputShape: shape, classes: classes, width: width))
     }
@@ -80,7 +82,8 @@ final class ArchitectureTests: XCTestCase {
 
     func testInvalidOptions_areRejectedWithTheReason() {
         XCTAssertThrowsError(try build("vgg", [28, 28], classes: 10)) { error in
-            XCTAssertEqual("\(error)", "vgg: the input shape must be height,width,channels with positive sizes, got [28, 28]")
+            XCTAssertEqual(
+                "\(error)", "vgg: the input shape must be height,width,channels with positive sizes, got [28, 28]")
         }
         XCTAssertThrowsError(try build("res", classes: 1)) { error in
             XCTAssertEqual("\(error)", "res: a classifier needs at least 2 classes, got 1")

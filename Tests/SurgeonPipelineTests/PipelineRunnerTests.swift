@@ -22,28 +22,33 @@ final class PipelineRunnerTests: XCTestCase {
         for s in 0..<n {
             let label = Int(random.next() % 4)
             labels.append(label)
-            for y in 0..<8 { for x in 0..<8 where (y / 4) * 2 + x / 4 == label { images.scalars[s * 64 + y * 8 + x] = 1 } }
+            for y in 0..<8 {
+                for x in 0..<8 where (y / 4) * 2 + x / 4 == label { images.scalars[s * 64 + y * 8 + x] = 1 }
+            }
             for i in 0..<64 { images.scalars[s * 64 + i] += 0.2 * random.nextFloat(in: -1, 1) }
         }
         return try LabeledData(images: images, labels: labels)
     }
 
     private func recipe() throws -> Recipe {
-        try RecipeParser(source: "test").parse("""
-        model: {architecture: vgg, input_shape: [8, 8, 1], classes: 4, width: 0.5}
-        stages:
-          - train: {epochs: 2, batch_size: 16}
-          - sparse: {epochs: 1, batch_size: 16, lambda: 0.01}
-          - prune: {strategy: l1, target_macs: 0.6, sensitivity: true}
-          - retrain: {epochs: 1, batch_size: 16, lr: 0.01, warmup_epochs: 0.5}
-          - eval: {}
-          - export: {path: final.surgeon}
-        """)
+        try RecipeParser(source: "test").parse(
+            """
+            model: {architecture: vgg, input_shape: [8, 8, 1], classes: 4, width: 0.5}
+            stages:
+              - train: {epochs: 2, batch_size: 16}
+              - sparse: {epochs: 1, batch_size: 16, lambda: 0.01}
+              - prune: {strategy: l1, target_macs: 0.6, sensitivity: true}
+              - retrain: {epochs: 1, batch_size: 16, lr: 0.01, warmup_epochs: 0.5}
+              - eval: {}
+              - export: {path: final.surgeon}
+            """)
     }
 
     private func runner() throws -> (PipelineRunner, Graph) {
         let r = try recipe()
-        guard case let .architecture(name, shape, classes, width) = r.model else { throw PipelineError("not an architecture") }
+        guard case let .architecture(name, shape, classes, width) = r.model else {
+            throw PipelineError("not an architecture")
+        }
         let graph = try ArchitectureRegistry.standard.architecture(named: name)
             .build(ArchitectureOptions(inputShape: shape, classes: classes, width: width))
         var runner = PipelineRunner(recipe: r, folder: folder)
@@ -60,12 +65,18 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertNotNil(results[2].sensitivity)
         XCTAssertGreaterThan(results.last!.accuracy, 0.35, "4 classes: chance is 0.25")
         for stage in ["01-train", "02-sparse", "03-prune", "04-retrain"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(stage)/model.surgeon").path), stage)
-            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(stage)/metrics.json").path), stage)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(stage)/model.surgeon").path),
+                stage)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(stage)/metrics.json").path),
+                stage)
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("final.surgeon").path))
         let html = RunReport.html(title: "test run", results: results)
-        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 8, "accuracy, MACs, params, gamma histogram, channels, sensitivity, 2 curves")
+        XCTAssertEqual(
+            html.components(separatedBy: "<svg").count - 1, 8,
+            "accuracy, MACs, params, gamma histogram, channels, sensitivity, 2 curves")
         XCTAssertEqual(fetchedResources(in: html), [], "self-contained: nothing fetched (RunReportTests)")
         // A second run finds everything done and changes nothing.
         let again = try runner.run(initial: graph, train: data(128, seed: 1), validation: data(64, seed: 2))
@@ -77,7 +88,8 @@ final class PipelineRunnerTests: XCTestCase {
         _ = try runner.run(initial: graph, train: data(64, seed: 1), validation: data(32, seed: 2))
         var other = runner
         other.recipe.stages = [.eval]
-        XCTAssertThrowsError(try other.run(initial: graph, train: data(64, seed: 1), validation: data(32, seed: 2))) { error in
+        XCTAssertThrowsError(try other.run(initial: graph, train: data(64, seed: 1), validation: data(32, seed: 2))) {
+            error in
             XCTAssertTrue("\(error)".contains("holds a run of another recipe"), "\(error)")
         }
     }

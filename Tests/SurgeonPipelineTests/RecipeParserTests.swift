@@ -8,18 +8,20 @@ final class RecipeParserTests: XCTestCase {
     private let parser = RecipeParser(source: "r.yaml")
 
     func testFullRecipe_parses() throws {
-        let recipe = try parser.parse("""
-        model: {architecture: res, input_shape: [32, 32, 3], classes: 7, width: 0.5}
-        data: {images: x.npy, labels: y.npy, train: [0, 100], validation: [100, 150]}
-        seed: 3
-        stages:
-          - train: {epochs: 2, lr: 0.1, schedule: constant}
-          - sparse: {epochs: 1, regularizer: group-lasso, lambda: 0.001}
-          - prune: {strategy: l2, policy: intersection, ratio: 0.3, global: true, round_to: 4, ignore: [block1_conv], steps: 2}
-          - retrain: {epochs: 1, warmup_epochs: 0.5, optimizer: adam}
-          - eval:
-          - export: {path: out.surgeon}
-        """)
+        let recipe = try parser.parse(
+            """
+            model: {architecture: res, input_shape: [32, 32, 3], classes: 7, width: 0.5}
+            data: {images: x.npy, labels: y.npy, train: [0, 100], validation: [100, 150]}
+            seed: 3
+            stages:
+              - train: {epochs: 2, lr: 0.1, schedule: constant}
+              - sparse: {epochs: 1, regularizer: group-lasso, lambda: 0.001}
+              - prune: {strategy: l2, policy: intersection, ratio: 0.3, global: true, round_to: 4, ignore: \
+              [block1_conv], steps: 2}
+              - retrain: {epochs: 1, warmup_epochs: 0.5, optimizer: adam}
+              - eval:
+              - export: {path: out.surgeon}
+            """)
         XCTAssertEqual(recipe.model, .architecture(name: "res", inputShape: [32, 32, 3], classes: 7, width: 0.5))
         XCTAssertEqual(recipe.trainRange, 0..<100)
         XCTAssertEqual(recipe.seed, 3)
@@ -33,26 +35,54 @@ final class RecipeParserTests: XCTestCase {
     }
 
     func testUnknownKey_namesTheLineAndTheAcceptedKeys() {
-        XCTAssertThrowsError(try parser.parse("""
-        model: {architecture: vgg}
-        stages:
-          - train: {epochs: 2}
-          - sparse: {epoch: 2}
-        """)) { error in
-            XCTAssertEqual("\(error)", "r.yaml:4: unknown key 'epoch' in stage 'sparse'; accepted: epochs, batch_size, optimizer, lr, momentum, weight_decay, schedule, warmup_epochs, regularizer, lambda")
+        XCTAssertThrowsError(
+            try parser.parse(
+                """
+                model: {architecture: vgg}
+                stages:
+                  - train: {epochs: 2}
+                  - sparse: {epoch: 2}
+                """)
+        ) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "r.yaml:4: unknown key 'epoch' in stage 'sparse'; accepted: epochs, batch_size, optimizer, lr, "
+                    + "momentum, weight_decay, schedule, warmup_epochs, regularizer, lambda"
+            )
         }
     }
 
     func testUnknownStageStrategyAndValue_areRefused() {
         let cases: [(String, String)] = [
-            ("model: {architecture: vgg}\nstages:\n  - distill: {}", "r.yaml:3: unknown stage 'distill'; accepted: train, sparse, prune, retrain, eval, export"),
-            ("model: {architecture: vgg}\nstages:\n  - prune: {strategy: magic}", "r.yaml:3: unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"),
-            ("model: {architecture: alexnet}\nstages:\n  - eval:", "r.yaml:1: 'alexnet' is not accepted here; accepted: mobilenetv2, res, vgg, resnet50"),
-            ("model: {architecture: vgg}\nstages:\n  - train: {epochs: 0}", "r.yaml:3: expected an integer of at least 1, got '0'"),
-            ("model: {architecture: vgg}\nstages:\n  - prune: {ratio: 0.3, target_macs: 0.5}", "r.yaml:3: give one budget of ratio, threshold, target_macs, target_params; got ratio, target_macs"),
-            ("model: {architecture: vgg}\nseed: 1\ncolour: red\nstages: [eval]", "r.yaml:3: unknown key 'colour' in the recipe; accepted: model, data, seed, stages"),
+            (
+                "model: {architecture: vgg}\nstages:\n  - distill: {}",
+                "r.yaml:3: unknown stage 'distill'; accepted: train, sparse, prune, retrain, eval, export"
+            ),
+            (
+                "model: {architecture: vgg}\nstages:\n  - prune: {strategy: magic}",
+                "r.yaml:3: unknown criterion 'magic'; supported: bn-gamma, norm, apoz, taylor, random, exec, l1, l2"
+            ),
+            (
+                "model: {architecture: alexnet}\nstages:\n  - eval:",
+                "r.yaml:1: 'alexnet' is not accepted here; accepted: mobilenetv2, res, vgg, resnet50"
+            ),
+            (
+                "model: {architecture: vgg}\nstages:\n  - train: {epochs: 0}",
+                "r.yaml:3: expected an integer of at least 1, got '0'"
+            ),
+            (
+                "model: {architecture: vgg}\nstages:\n  - prune: {ratio: 0.3, target_macs: 0.5}",
+                "r.yaml:3: give one budget of ratio, threshold, target_macs, target_params; got ratio, target_macs"
+            ),
+            (
+                "model: {architecture: vgg}\nseed: 1\ncolour: red\nstages: [eval]",
+                "r.yaml:3: unknown key 'colour' in the recipe; accepted: model, data, seed, stages"
+            ),
             ("stages:\n  - eval:", "r.yaml:1: the recipe needs a 'model' section"),
-            ("model: {architecture: vgg}\nstages: []", "r.yaml:2: 'stages' must be a non-empty list of stages (train, sparse, prune, retrain, eval, export)"),
+            (
+                "model: {architecture: vgg}\nstages: []",
+                "r.yaml:2: 'stages' must be a non-empty list of stages (train, sparse, prune, retrain, eval, export)"
+            ),
         ]
         for (yaml, message) in cases {
             XCTAssertThrowsError(try parser.parse(yaml), yaml) { error in XCTAssertEqual("\(error)", message, yaml) }
@@ -60,7 +90,8 @@ final class RecipeParserTests: XCTestCase {
     }
 
     func testExampleRecipes_parse() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("examples")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
         XCTAssertGreaterThanOrEqual(files.count, 3)

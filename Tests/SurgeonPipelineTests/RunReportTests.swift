@@ -8,9 +8,13 @@ import XCTest
 /// nothing and is not one. Returns each offending piece of `html`.
 func fetchedResources(in html: String) -> [String] {
     let url = #"["']?\s*(?:[a-z][a-z0-9+.-]*:)?//"#
-    let patterns = [#"\b(?:src|href)\s*=\s*"# + url, #"<link\b"#, #"<script\b[^>]*\bsrc\s*="#, #"url\(\s*"# + url, #"@import\b"#]
+    let patterns = [
+        #"\b(?:src|href)\s*=\s*"# + url, #"<link\b"#, #"<script\b[^>]*\bsrc\s*="#, #"url\(\s*"# + url, #"@import\b"#,
+    ]
     return patterns.flatMap { pattern -> [String] in
-        guard let regex = try? Regex(pattern).ignoresCase().wordBoundaryKind(.simple) else { return ["bad pattern \(pattern)"] }
+        guard let regex = try? Regex(pattern).ignoresCase().wordBoundaryKind(.simple) else {
+            return ["bad pattern \(pattern)"]
+        }
         return html.matches(of: regex).map { String(html[$0.range]) }
     }
 }
@@ -19,7 +23,8 @@ final class RunReportTests: XCTestCase {
     /// Two stages as a run would write them, without training anything.
     private func report() throws -> String {
         func stage(_ index: Int, _ name: String, _ label: String) -> String {
-            #"{"index": \#(index), "stage": "\#(name)", "label": "\#(label)", "accuracy": 0.9, "loss": 0.3, "params": 1000, "macs": 5000, "#
+            #"{"index": \#(index), "stage": "\#(name)", "label": "\#(label)", "accuracy": 0.9, "loss": 0.3, "#
+                + #""params": 1000, "macs": 5000, "#
                 + #""seconds": 1, "history": [], "gammas": [0.5, 0.01]}"#
         }
         let json = "[\(stage(1, "train", "baseline")), \(stage(2, "eval", "eval"))]"

@@ -56,7 +56,8 @@ final class StrategyConformanceTests: XCTestCase {
     // MARK: - exec, with the Python example
 
     private var example: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("examples/criterion_l1.py").path
     }
 
@@ -82,7 +83,8 @@ final class StrategyConformanceTests: XCTestCase {
         let exec = try StrategyRegistry.standardWithExec.criterion(StrategySpec("exec:python3 \(example)"))
         let norm = try StrategyRegistry.standard.criterion("norm:p=1"), mean = ReductionPolicy(.mean)
         for model in try models(randomGraphs: 2) {
-            let context = ScoringContext(graph: model.graph, analysis: try Surgeon.standard.analyze(model.graph), surgeon: .standard)
+            let context = ScoringContext(
+                graph: model.graph, analysis: try Surgeon.standard.analyze(model.graph), surgeon: .standard)
             let expected = try norm.scores(context), actual = try exec.scores(context)
             for group in context.analysis.prunableGroups where !expected[group.id].isEmpty {
                 let want = mean.combinedScores(expected[group.id]), got = mean.combinedScores(actual[group.id])
@@ -96,7 +98,8 @@ final class StrategyConformanceTests: XCTestCase {
                 let planned = { (c: any ImportanceCriterion) in
                     try Planner(criterion: c, policy: mean, budget: budget, surgeon: .standard).plan(model.graph).plan
                 }
-                XCTAssertEqual(try planned(Given(scores: actual)), try planned(norm), "\(model.label), \(budget.target)")
+                XCTAssertEqual(
+                    try planned(Given(scores: actual)), try planned(norm), "\(model.label), \(budget.target)")
             }
         }
     }
@@ -115,7 +118,9 @@ final class StrategyConformanceTests: XCTestCase {
         XCTAssertThrowsError(try strategies.registerExec()) {
             XCTAssertEqual("\($0)", "a criterion named 'exec' is already registered")
         }
-        XCTAssertEqual(Registries().strategies.names(.criterion), ["bn-gamma", "norm", "apoz", "taylor", "random", "exec", "l1", "l2"])
+        XCTAssertEqual(
+            Registries().strategies.names(.criterion),
+            ["bn-gamma", "norm", "apoz", "taylor", "random", "exec", "l1", "l2"])
     }
 }
 

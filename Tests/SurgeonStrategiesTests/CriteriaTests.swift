@@ -11,7 +11,9 @@ final class CriteriaTests: XCTestCase {
         var conv = Conv2D(filters: 3, kernelSize: [1, 1], useBias: false)
         conv.weights = [Tensor.literal([1, 1, 2, 3], kernel)]
         var bn = BatchNormalization(epsilon: 1e-3)
-        bn.weights = [Tensor.literal([3], gamma), Tensor(shape: [3]), Tensor(shape: [3]), Tensor(shape: [3], repeating: 1)]
+        bn.weights = [
+            Tensor.literal([3], gamma), Tensor(shape: [3]), Tensor(shape: [3]), Tensor(shape: [3], repeating: 1),
+        ]
         var b = GraphBuilder()
         let x = b.add(InputLayer(shape: [2, 2, 2]), name: "input")
         let c = b.add(conv, name: "conv", inputs: [x])
@@ -23,11 +25,14 @@ final class CriteriaTests: XCTestCase {
     }
 
     private func context(_ graph: Graph, data: LabeledData? = nil) throws -> ScoringContext {
-        ScoringContext(graph: graph, analysis: try Surgeon.standard.analyze(graph), surgeon: .standard, data: data, batchSize: 2)
+        ScoringContext(
+            graph: graph, analysis: try Surgeon.standard.analyze(graph), surgeon: .standard, data: data, batchSize: 2)
     }
 
     /// The conv group's scores from `criterion`, member by member.
-    private func convGroup(_ criterion: any ImportanceCriterion, _ graph: Graph, data: LabeledData? = nil) throws -> [MemberScores] {
+    private func convGroup(
+        _ criterion: any ImportanceCriterion, _ graph: Graph, data: LabeledData? = nil
+    ) throws -> [MemberScores] {
         let ctx = try context(graph, data: data)
         return try criterion.scores(ctx)[ctx.analysis.outputChannels[graph.index(of: "conv")!][0].group]
     }
@@ -51,16 +56,21 @@ final class CriteriaTests: XCTestCase {
         // the ReLU sees the input. Channel 0: 6 of 8 positions negative; channel 1: 2 of 8.
         var graph = try tiny(kernel: [1, 0, 0, 0, 1, 0], gamma: [1, 1, 1])
         let bn = graph.index(of: "bn")!
-        try graph.setWeights([Tensor(shape: [3], repeating: 1), Tensor(shape: [3]), Tensor(shape: [3]),
-                              Tensor(shape: [3], repeating: 1 - 1e-3)], ofNode: bn)
-        let images = Tensor.literal([2, 2, 2, 2], [-1, 1, -1, 1, -1, -1, 1, 1,  -1, 1, -1, 1, -1, 1, 1, -1])
+        try graph.setWeights(
+            [
+                Tensor(shape: [3], repeating: 1), Tensor(shape: [3]), Tensor(shape: [3]),
+                Tensor(shape: [3], repeating: 1 - 1e-3),
+            ], ofNode: bn)
+        let images = Tensor.literal([2, 2, 2, 2], [-1, 1, -1, 1, -1, -1, 1, 1, -1, 1, -1, 1, -1, 1, 1, -1])
         let data = try LabeledData(images: images, labels: [0, 1])
         let scores = try convGroup(APoZCriterion(), graph, data: data)
         XCTAssertEqual(scores.map(\.layer), ["relu"])
         // channel 0 zeros: sample 0 -> 3 of 4, sample 1 -> 3 of 4; channel 1: 1 of 4 and 1 of 4; channel 2 always 0.
         XCTAssertEqual(scores.first?.scores ?? [], [0.25, 0.75, 0], accuracy: 1e-6)
         XCTAssertThrowsError(try convGroup(APoZCriterion(), graph)) { error in
-            XCTAssertEqual("\(error)", "the 'apoz' criterion measures activations: give --data and --labels (validation images and labels)")
+            XCTAssertEqual(
+                "\(error)",
+                "the 'apoz' criterion measures activations: give --data and --labels (validation images and labels)")
         }
     }
 

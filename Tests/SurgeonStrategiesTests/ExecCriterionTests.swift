@@ -6,7 +6,7 @@ import SurgeonTestSupport
 import XCTest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `exec:COMMAND` with `/bin/sh` scripts: the files it is given, and every way it can fail.
@@ -45,10 +45,14 @@ final class ExecCriterionTests: XCTestCase {
 
     private func scores(_ criterion: ExecCriterion, data: LabeledData? = nil) throws -> [[MemberScores]] {
         let g = try graph()
-        return try criterion.scores(ScoringContext(graph: g, analysis: try Surgeon.standard.analyze(g), surgeon: .standard, data: data, batchSize: 2))
+        return try criterion.scores(
+            ScoringContext(
+                graph: g, analysis: try Surgeon.standard.analyze(g), surgeon: .standard, data: data, batchSize: 2))
     }
 
-    private func failure(_ body: String, timeout: Double = 20, file: StaticString = #filePath, line: UInt = #line) throws -> (String, String) {
+    private func failure(
+        _ body: String, timeout: Double = 20, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> (String, String) {
         let c = try criterion(body, timeout: timeout)
         do {
             _ = try scores(c)
@@ -62,39 +66,45 @@ final class ExecCriterionTests: XCTestCase {
     func testScores_areReadFromScoresJSONInTheFolderItWasGiven() throws {
         let g = try group
         let out = folder.appendingPathComponent("seen")
-        let c = try criterion("""
-        test "$1" = "$SURGEON_CRITERION_DIR" || exit 9
-        mkdir -p \(out.path) && cp "$1"/* \(out.path)/ && echo "$1" > \(out.path)/folder
-        printf '{"\(g)": [3, 1.5, 2]}' > "$1/scores.json"
-        """)
+        let c = try criterion(
+            """
+            test "$1" = "$SURGEON_CRITERION_DIR" || exit 9
+            mkdir -p \(out.path) && cp "$1"/* \(out.path)/ && echo "$1" > \(out.path)/folder
+            printf '{"\(g)": [3, 1.5, 2]}' > "$1/scores.json"
+            """)
         let result = try scores(c)
         XCTAssertEqual(result.count, try Surgeon.standard.analyze(graph()).groups.count)
         XCTAssertEqual(result[g], [MemberScores(layer: "exec", scores: [3, 1.5, 2])])
         XCTAssertTrue(result.enumerated().allSatisfy { $0.offset == g || $0.element.isEmpty })
         let seen = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        XCTAssertEqual(seen, ["folder", "groups.json", "stderr.log", "stdout.log", "weights.list"], "no activations without data")
-        let used = try String(contentsOf: out.appendingPathComponent("folder"), encoding: .utf8).trimmingCharacters(in: .newlines)
+        XCTAssertEqual(
+            seen, ["folder", "groups.json", "stderr.log", "stdout.log", "weights.list"], "no activations without data")
+        let used = try String(contentsOf: out.appendingPathComponent("folder"), encoding: .utf8).trimmingCharacters(
+            in: .newlines)
         XCTAssertFalse(FileManager.default.fileExists(atPath: used), "the folder is removed afterwards")
-        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("weights.list"), encoding: .utf8), """
-        conv/kernel [3, 3, 2, 3]
-        conv/bias [3]
-        bn/gamma [3]
-        bn/beta [3]
-        bn/moving_mean [3]
-        bn/moving_variance [3]
-        dense/kernel [3, 2]
-        dense/bias [2]
+        XCTAssertEqual(
+            try String(contentsOf: out.appendingPathComponent("weights.list"), encoding: .utf8),
+            """
+            conv/kernel [3, 3, 2, 3]
+            conv/bias [3]
+            bn/gamma [3]
+            bn/beta [3]
+            bn/moving_mean [3]
+            bn/moving_variance [3]
+            dense/kernel [3, 2]
+            dense/bias [2]
 
-        """)
+            """)
     }
 
     func testGroupsJSON_describesEveryMemberAndWhereItsChannelsAre() throws {
         let g = try group
         let out = folder.appendingPathComponent("groups.json")
-        let c = try criterion("""
-        cp "$1/groups.json" \(out.path)
-        printf '{"\(g)": [0, 0, 0]}' > "$1/scores.json"
-        """)
+        let c = try criterion(
+            """
+            cp "$1/groups.json" \(out.path)
+            printf '{"\(g)": [0, 0, 0]}' > "$1/scores.json"
+            """)
         let data = try LabeledData(images: Tensor.random(shape: [5, 4, 4, 2], seed: 2), labels: [0, 1, 0, 1, 0])
         _ = try scores(c, data: data)
         let decoder = JSONDecoder()
@@ -108,25 +118,33 @@ final class ExecCriterionTests: XCTestCase {
         let members = groups.groups[0].members
         XCTAssertEqual(members.map(\.layer), ["conv", "bn", "relu", "gap", "dense"])
         XCTAssertEqual(members.map(\.role), ["producer", "follower", "follower", "follower", "consumer"])
-        XCTAssertEqual(members.map(\.tensor), ["conv", "bn", "relu", "gap", "gap"], "a consumer's channels are in its input")
+        XCTAssertEqual(
+            members.map(\.tensor), ["conv", "bn", "relu", "gap", "gap"], "a consumer's channels are in its input")
         XCTAssertTrue(members.allSatisfy { $0.groupChannels == [0, 1, 2] && $0.channels == 3 })
-        XCTAssertEqual(members[0].weights, [
-            ExecCriterion.Weight(name: "conv/kernel", shape: [3, 3, 2, 3], outputAxis: 3, inputAxis: 2),
-            ExecCriterion.Weight(name: "conv/bias", shape: [3], outputAxis: 0, inputAxis: nil),
-        ])
-        XCTAssertEqual(members[4].weights.first, ExecCriterion.Weight(name: "dense/kernel", shape: [3, 2], outputAxis: 1, inputAxis: 0))
+        XCTAssertEqual(
+            members[0].weights,
+            [
+                ExecCriterion.Weight(name: "conv/kernel", shape: [3, 3, 2, 3], outputAxis: 3, inputAxis: 2),
+                ExecCriterion.Weight(name: "conv/bias", shape: [3], outputAxis: 0, inputAxis: nil),
+            ])
+        XCTAssertEqual(
+            members[4].weights.first,
+            ExecCriterion.Weight(name: "dense/kernel", shape: [3, 2], outputAxis: 1, inputAxis: 0))
     }
 
     func testActivations_areTheMembersOutputsOnTheFirstBatch() throws {
         let g = try group
         let out = folder.appendingPathComponent("activations.list")
-        let c = try criterion("""
-        cp "$1/activations.list" \(out.path)
-        printf '{"\(g)": [0, 0, 0]}' > "$1/scores.json"
-        """)
+        let c = try criterion(
+            """
+            cp "$1/activations.list" \(out.path)
+            printf '{"\(g)": [0, 0, 0]}' > "$1/scores.json"
+            """)
         let data = try LabeledData(images: Tensor.random(shape: [5, 4, 4, 2], seed: 2), labels: [0, 1, 0, 1, 0])
         _ = try scores(c, data: data)
-        XCTAssertEqual(try String(contentsOf: out, encoding: .utf8), "conv [2, 4, 4, 3]\nbn [2, 4, 4, 3]\nrelu [2, 4, 4, 3]\ngap [2, 3]\n")
+        XCTAssertEqual(
+            try String(contentsOf: out, encoding: .utf8),
+            "conv [2, 4, 4, 3]\nbn [2, 4, 4, 3]\nrelu [2, 4, 4, 3]\ngap [2, 3]\n")
     }
 
     // MARK: - Failures, each naming the command
@@ -145,35 +163,49 @@ final class ExecCriterionTests: XCTestCase {
     func testScoresForAGroupThatIsNotPrunable_areAnError() throws {
         let g = try group
         let (message, command) = try failure(#"printf '{"\#(g)": [1, 2, 3], "x": [1]}' > "$1/scores.json""#)
-        XCTAssertEqual(message, "exec criterion '\(command)' gave scores for 'x', which is not a prunable group; prunable groups: \(g)")
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)' gave scores for 'x', which is not a prunable group; prunable groups: \(g)")
     }
 
     func testNaNAndInfinity_areErrors() throws {
         let g = try group
         var (message, command) = try failure(#"printf '{"\#(g)": [1, NaN, 3]}' > "$1/scores.json""#)
-        XCTAssertEqual(message, "exec criterion '\(command)' gave nan to channel 1 of group \(g); scores must be finite 32-bit numbers")
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)' gave nan to channel 1 of group \(g); scores must be finite 32-bit numbers")
         (message, command) = try failure(#"printf '{"\#(g)": [1, 2, 1e39]}' > "$1/scores.json""#)
-        XCTAssertEqual(message, "exec criterion '\(command)' gave 1e+39 to channel 2 of group \(g); scores must be finite 32-bit numbers")
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)' gave 1e+39 to channel 2 of group \(g); scores must be finite 32-bit numbers")
     }
 
     func testUnparsableScores_areAnError() throws {
         var (message, command) = try failure(#"printf '{"0": [1,' > "$1/scores.json""#)
         XCTAssertEqual(message, "exec criterion '\(command)': scores.json is not valid JSON")
         (message, command) = try failure(#"printf '[1, 2, 3]' > "$1/scores.json""#)
-        XCTAssertEqual(message, "exec criterion '\(command)': scores.json must be an object mapping each prunable group's id to its "
-                       + #"list of scores, e.g. {"0": [0.5, 1.5]}"#)
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)': scores.json must be an object mapping each prunable group's id to its "
+                + #"list of scores, e.g. {"0": [0.5, 1.5]}"#)
     }
 
     func testNoScoresFile_isAnError() throws {
         let (message, command) = try failure("echo working")
-        XCTAssertEqual(message, "exec criterion '\(command)' wrote no scores.json into its folder (its last argument, and $SURGEON_CRITERION_DIR)")
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)' wrote no scores.json into its folder (its last argument, and "
+                + "$SURGEON_CRITERION_DIR)"
+        )
     }
 
     func testANonZeroExit_isAnErrorWithTheEndOfStandardError() throws {
         let noise = (1...30).map { "echo line \($0) >&2" }.joined(separator: "\n")
         let (message, command) = try failure("\(noise)\necho 'ValueError: bad groups' >&2\nexit 3")
-        XCTAssertEqual(message, "exec criterion '\(command)' exited with status 3; its standard error ends:\n"
-                       + (12...30).map { "line \($0)" }.joined(separator: "\n") + "\nValueError: bad groups")
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)' exited with status 3; its standard error ends:\n"
+                + (12...30).map { "line \($0)" }.joined(separator: "\n") + "\nValueError: bad groups")
         let (silent, quiet) = try failure("exit 1")
         XCTAssertEqual(silent, "exec criterion '\(quiet)' exited with status 1 (nothing on standard error)")
     }
@@ -189,11 +221,16 @@ final class ExecCriterionTests: XCTestCase {
     func testATimeOut_killsTheWholeProcessGroup() throws {
         let pidFile = folder.appendingPathComponent("pid")
         let start = ContinuousClock.now
-        let (message, command) = try failure("echo started >&2\nsleep 30 &\necho $! > \(pidFile.path)\nwait", timeout: 0.5)
+        let (message, command) = try failure(
+            "echo started >&2\nsleep 30 &\necho $! > \(pidFile.path)\nwait", timeout: 0.5)
         XCTAssertLessThan((ContinuousClock.now - start).inSeconds, 10)
-        XCTAssertEqual(message, "exec criterion '\(command)' did not finish within 0.5 s (parameter timeout); its process group was killed; "
-                       + "its standard error ends:\nstarted")
-        let pid = try XCTUnwrap(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertEqual(
+            message,
+            "exec criterion '\(command)' did not finish within 0.5 s (parameter timeout); its process group was "
+                + "killed; "
+                + "its standard error ends:\nstarted")
+        let pid = try XCTUnwrap(
+            Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         var gone = false
         for _ in 0..<200 where !gone {
             gone = !isRunning(pid)

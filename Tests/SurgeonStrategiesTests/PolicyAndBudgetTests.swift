@@ -42,9 +42,13 @@ final class PolicyAndBudgetTests: XCTestCase {
         MemberScores(layer: layer, scores: (0..<size).map { list.contains($0) ? 0 : 1 })
     }
 
-    private func plan(_ policy: any GroupPolicy, _ budget: Budget, scores: [String: [MemberScores]], graph: Graph? = nil) throws -> PruningPlan {
+    private func plan(
+        _ policy: any GroupPolicy, _ budget: Budget, scores: [String: [MemberScores]], graph: Graph? = nil
+    ) throws -> PruningPlan {
         let g = try graph ?? residual()
-        return try Planner(criterion: FixedCriterion(scores: scores), policy: policy, budget: budget, surgeon: .standard).plan(g).plan
+        return try Planner(
+            criterion: FixedCriterion(scores: scores), policy: policy, budget: budget, surgeon: .standard
+        ).plan(g).plan
     }
 
     private func deletion(_ plan: PruningPlan, of layer: String) -> [Int] {
@@ -86,8 +90,10 @@ final class PolicyAndBudgetTests: XCTestCase {
 
     private var ramp: [String: [MemberScores]] {
         // conv1's group: scores 0..47; conv3's group: scores 100..115 (normalised: k/47 vs (100+k)/115).
-        ["conv1": [MemberScores(layer: "conv1", scores: (0..<48).map(Float.init))],
-         "conv3": [MemberScores(layer: "conv3", scores: (0..<16).map { Float(100 + $0) })]]
+        [
+            "conv1": [MemberScores(layer: "conv1", scores: (0..<48).map(Float.init))],
+            "conv3": [MemberScores(layer: "conv3", scores: (0..<16).map { Float(100 + $0) })],
+        ]
     }
 
     func testLocalRatio_deletesThatShareOfEveryGroup() throws {
@@ -134,12 +140,18 @@ final class PolicyAndBudgetTests: XCTestCase {
         var fewer = p
         let g = fewer.groups.firstIndex { !$0.delete.isEmpty && $0.members.contains { $0.layer == "conv1" } }!
         fewer.groups[g].delete.removeLast()
-        XCTAssertGreaterThan(Double(try Surgeon.standard.apply(fewer, to: graph).macCount), 0.6 * Double(graph.macCount))
+        XCTAssertGreaterThan(
+            Double(try Surgeon.standard.apply(fewer, to: graph).macCount), 0.6 * Double(graph.macCount))
     }
 
     func testUnreachableTarget_saysWhatTheLimitsAllow() throws {
-        XCTAssertThrowsError(try plan(ReductionPolicy(.mean), Budget(.macs(0.01), maxRatio: 0.5), scores: ramp)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("cannot reach 1.0% of the MACs: with --min-channels 1 and --max-ratio 0.50 the most that can be pruned leaves"), "\(error)")
+        XCTAssertThrowsError(try plan(ReductionPolicy(.mean), Budget(.macs(0.01), maxRatio: 0.5), scores: ramp)) {
+            error in
+            XCTAssertTrue(
+                "\(error)".hasPrefix(
+                    "cannot reach 1.0% of the MACs: with --min-channels 1 and --max-ratio 0.50 the most that can be "
+                        + "pruned leaves"
+                ), "\(error)")
         }
     }
 
@@ -147,14 +159,19 @@ final class PolicyAndBudgetTests: XCTestCase {
         let b = Budget(.macs(0.5))
         XCTAssertEqual(b.step(1, of: 2, costNow: 100, costOriginal: 100).target, .macs(0.75))
         XCTAssertEqual(b.step(2, of: 2, costNow: 75, costOriginal: 100).target, .macs(0.5 / 0.75))
-        guard case let .ratio(r, _) = Budget(.ratio(0.75, global: true)).step(1, of: 2, costNow: 1, costOriginal: 1).target else {
+        guard
+            case let .ratio(r, _) = Budget(.ratio(0.75, global: true)).step(1, of: 2, costNow: 1, costOriginal: 1)
+                .target
+        else {
             return XCTFail("not a ratio")
         }
         XCTAssertEqual(r, 0.5, accuracy: 1e-12)
     }
 
     func testBadBudgets_areRefused() {
-        XCTAssertThrowsError(try Budget(.ratio(1.2, global: false)).validate()) { XCTAssertEqual("\($0)", "the ratio must be in [0, 1), got 1.2") }
+        XCTAssertThrowsError(try Budget(.ratio(1.2, global: false)).validate()) {
+            XCTAssertEqual("\($0)", "the ratio must be in [0, 1), got 1.2")
+        }
         XCTAssertThrowsError(try Budget(.macs(0), roundTo: 8).validate()) {
             XCTAssertEqual("\($0)", "a MACs or parameter target must be a fraction in (0, 1], got 0.0")
         }
@@ -178,12 +195,14 @@ final class PolicyAndBudgetTests: XCTestCase {
         XCTAssertThrowsError(try registry.register(criterion: LastChannelsFirst())) {
             XCTAssertEqual("\($0)", "a criterion named 'last-first' is already registered")
         }
-        let planner = Planner(criterion: try registry.criterion("last-first"), policy: try registry.policy("mean"),
-                              budget: Budget(.ratio(0.25, global: false)), surgeon: .standard)
+        let planner = Planner(
+            criterion: try registry.criterion("last-first"), policy: try registry.policy("mean"),
+            budget: Budget(.ratio(0.25, global: false)), surgeon: .standard)
         let p = try planner.plan(residual()).plan
         XCTAssertEqual(deletion(p, of: "conv1"), Array(36..<48))
         XCTAssertThrowsError(try StrategyRegistry.standard.criterion("last-first")) {
-            XCTAssertEqual("\($0)", "unknown criterion 'last-first'; supported: bn-gamma, norm, apoz, taylor, random, l1, l2")
+            XCTAssertEqual(
+                "\($0)", "unknown criterion 'last-first'; supported: bn-gamma, norm, apoz, taylor, random, l1, l2")
         }
     }
 }

@@ -58,7 +58,9 @@ final class RegularizerTests: XCTestCase {
         let penalty = r.apply(to: g, gradients: &grads)
         // Channel 0 of the conv group: conv filter 0 + its bias, bn gamma/beta [0], conv2's input row 0.
         let w = { (name: String, k: Int) in g.nodes[g.index(of: name)!].layer.weights[k] }
-        var sq0 = Double(w("conv", 1).scalars[0] * w("conv", 1).scalars[0]) + Double(0.25) + Double(w("bn", 1).scalars[0] * w("bn", 1).scalars[0])
+        var sq0 =
+            Double(w("conv", 1).scalars[0] * w("conv", 1).scalars[0]) + Double(0.25)
+            + Double(w("bn", 1).scalars[0] * w("bn", 1).scalars[0])
         for i in 0..<2 { sq0 += Double(w("conv", 0).scalars[i * 3] * w("conv", 0).scalars[i * 3]) }
         for f in 0..<2 { sq0 += Double(w("conv2", 0).scalars[f] * w("conv2", 0).scalars[f]) }
         // conv2's kernel element (in 0, out 1) is also in conv2's own group, channel 1: its column
@@ -68,7 +70,9 @@ final class RegularizerTests: XCTestCase {
         for f in 0..<2 { sq1 += Double(w("dense", 0).scalars[2 + f] * w("dense", 0).scalars[2 + f]) }
         let c2 = g.index(of: "conv2")!
         let element = Double(w("conv2", 0).scalars[1])
-        XCTAssertEqual(Double(grads[c2][0].scalars[1]), 0.5 * element / sq0.squareRoot() + 0.5 * element / sq1.squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(
+            Double(grads[c2][0].scalars[1]), 0.5 * element / sq0.squareRoot() + 0.5 * element / sq1.squareRoot(),
+            accuracy: 1e-6)
         // Finite differences of the penalty along a few weights.
         for (name, k, index) in [("conv", 0, 4), ("bn", 1, 2), ("conv2", 0, 3), ("conv", 1, 1)] {
             let i = g.index(of: name)!
@@ -87,7 +91,8 @@ final class RegularizerTests: XCTestCase {
     }
 
     func testSparseTraining_drivesGammasDown() throws {
-        var data = try LabeledData(images: Tensor.random(shape: [64, 3, 3, 2], seed: 1), labels: (0..<64).map { $0 % 2 })
+        var data = try LabeledData(
+            images: Tensor.random(shape: [64, 3, 3, 2], seed: 1), labels: (0..<64).map { $0 % 2 })
         data.images = data.images.map { $0 * 2 }
         let config = TrainingConfiguration(epochs: 8, batchSize: 16)
         let plain = try Trainer(configuration: config).fit(graph(), train: data)

@@ -25,16 +25,23 @@ final class StrategyCheckerTests: XCTestCase {
     func testACriterionWithAWrongCount_fails() throws {
         let report = try checkImportanceCriterion(Broken(fault: .shortList), models: models(), reportFailures: false)
         XCTAssertFalse(report.passed)
-        XCTAssertTrue(report.problems.allSatisfy { $0.range(of: #"\d+ scores for \d+ channels"#, options: .regularExpression) != nil },
-                      "\(report)")
-        let groups = try checkImportanceCriterion(Broken(fault: .missingGroups), models: models(), reportFailures: false)
-        XCTAssertEqual(groups.problems.first?.hasPrefix("broken on random graph 0: scores for 0 groups, the model has"), true, "\(groups)")
+        XCTAssertTrue(
+            report.problems.allSatisfy {
+                $0.range(of: #"\d+ scores for \d+ channels"#, options: .regularExpression) != nil
+            },
+            "\(report)")
+        let groups = try checkImportanceCriterion(
+            Broken(fault: .missingGroups), models: models(), reportFailures: false)
+        XCTAssertEqual(
+            groups.problems.first?.hasPrefix("broken on random graph 0: scores for 0 groups, the model has"), true,
+            "\(groups)")
     }
 
     func testANonDeterministicCriterion_fails() throws {
         let report = try checkImportanceCriterion(Broken(fault: .unseeded), models: models(), reportFailures: false)
         XCTAssertEqual(report.problems.count, 3, "\(report)")
-        XCTAssertTrue(report.problems.allSatisfy { $0.contains("scoring twice with seed 11 gave different scores") }, "\(report)")
+        XCTAssertTrue(
+            report.problems.allSatisfy { $0.contains("scoring twice with seed 11 gave different scores") }, "\(report)")
     }
 
     func testACriterionThatScoresNothing_fails() throws {
@@ -48,23 +55,32 @@ final class StrategyCheckerTests: XCTestCase {
     }
 
     func testTheBuiltinRegularizers_passOnRandomGraphs() throws {
-        let report = try checkRegularizer("group-lasso", models: models()) { try GroupLassoRegularizer(lambda: 0.1, graph: $0, surgeon: .standard) }
+        let report = try checkRegularizer("group-lasso", models: models()) {
+            try GroupLassoRegularizer(lambda: 0.1, graph: $0, surgeon: .standard)
+        }
         XCTAssertTrue(report.passed, "\(report)")
         XCTAssertGreaterThan(report.checked, 100)
     }
 
     func testARegularizerWhoseGradientIsOffByAFactor_fails() throws {
-        let report = try checkRegularizer("doubled", models: models(), reportFailures: false) { _ in Doubled(base: L1GammaRegularizer(lambda: 0.1)) }
+        let report = try checkRegularizer("doubled", models: models(), reportFailures: false) { _ in
+            Doubled(base: L1GammaRegularizer(lambda: 0.1))
+        }
         XCTAssertFalse(report.passed)
         let first = try XCTUnwrap(report.problems.first)
         XCTAssertTrue(first.hasPrefix("doubled on random graph "), first)
-        XCTAssertTrue(first.contains("weight 'gamma'") && first.contains("gradient 0.2") && first.contains("finite difference 0.1"), first)
+        XCTAssertTrue(
+            first.contains("weight 'gamma'") && first.contains("gradient 0.2")
+                && first.contains("finite difference 0.1"), first)
     }
 
     func testARegularizerThatMissesWeightsInItsGradient_fails() throws {
         // The penalty covers every kernel, the gradient only the first weight of each layer.
-        let report = try checkRegularizer("partial", models: models(), reportFailures: false) { _ in Partial(lambda: 0.1) }
-        XCTAssertTrue(report.problems.contains { $0.contains("weight 'bias'") && $0.contains("gradient 0.0") }, "\(report)")
+        let report = try checkRegularizer("partial", models: models(), reportFailures: false) { _ in
+            Partial(lambda: 0.1)
+        }
+        XCTAssertTrue(
+            report.problems.contains { $0.contains("weight 'bias'") && $0.contains("gradient 0.0") }, "\(report)")
     }
 
     func testARegularizerWithNoGradient_fails() throws {

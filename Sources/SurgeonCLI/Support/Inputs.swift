@@ -21,7 +21,9 @@ enum Inputs {
     /// format (`.h5`) and, with `knownExtension` (`convert`, which picks the format by the
     /// extension), an extension no writable format claims. Other commands write such a path
     /// as a `.surgeon` file.
-    static func checkModelOutput(_ path: String?, option: String = "--output", knownExtension: Bool = false) throws(ValidationError) {
+    static func checkModelOutput(
+        _ path: String?, option: String = "--output", knownExtension: Bool = false
+    ) throws(ValidationError) {
         guard let path else { return }
         let url = URL(fileURLWithPath: path)
         if let reason = Registries.current.formats.writeRefusal(for: url) {

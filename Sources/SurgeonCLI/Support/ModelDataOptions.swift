@@ -42,10 +42,18 @@ struct ModelArgument: ParsableArguments {
 
 /// `--mean` and `--std` for inputs, applied after scaling to [0, 1].
 struct NormalizationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Per-channel mean(s) subtracted after scaling to [0, 1], comma-separated (default: 0, or what the model was trained with).", valueName: "M[,M...]"))
+    @Option(
+        help: ArgumentHelp(
+            "Per-channel mean(s) subtracted after scaling to [0, 1], comma-separated (default: 0, or what the model "
+                + "was trained with).",
+            valueName: "M[,M...]"))
     var mean: String?
 
-    @Option(help: ArgumentHelp("Per-channel standard deviation(s) divided by, comma-separated (default: 1, or what the model was trained with).", valueName: "S[,S...]"))
+    @Option(
+        help: ArgumentHelp(
+            "Per-channel standard deviation(s) divided by, comma-separated (default: 1, or what the model was trained "
+                + "with).",
+            valueName: "S[,S...]"))
     var std: String?
 
     func validate() throws {
@@ -58,7 +66,9 @@ struct NormalizationOptions: ParsableArguments {
         if let mean { n.mean = try Self.numbers(mean, option: "--mean") }
         if let std {
             n.std = try Self.numbers(std, option: "--std")
-            guard n.std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--std values must be positive, got \(std)") }
+            guard n.std.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--std values must be positive, got \(std)")
+            }
         }
         return n
     }
@@ -84,7 +94,8 @@ enum DataHelp {
         ArgumentHelp("Images as a NumPy .npy file, NHWC (uint8 grey levels are scaled to [0, 1]).", valueName: "X.npy")
     }
     static var labels: ArgumentHelp {
-        ArgumentHelp("Labels as a NumPy .npy file: integer classes [N] or one-hot rows [N, classes].", valueName: "Y.npy")
+        ArgumentHelp(
+            "Labels as a NumPy .npy file: integer classes [N] or one-hot rows [N, classes].", valueName: "Y.npy")
     }
 }
 

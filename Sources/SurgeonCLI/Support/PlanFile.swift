@@ -13,12 +13,18 @@ enum PlanFile {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CommandError("cannot read the plan \(path): \((error as NSError).localizedDescription)")
         }
-        do { return try JSONDecoder().decode(PruningPlan.self, from: data) } catch let DecodingError.keyNotFound(key, context) {
-            throw CommandError("\(path) is not a pruning plan: '\(key.stringValue)' is missing at \(Self.path(context))")
+        do { return try JSONDecoder().decode(PruningPlan.self, from: data) } catch let DecodingError.keyNotFound(
+            key, context)
+        {
+            throw CommandError(
+                "\(path) is not a pruning plan: '\(key.stringValue)' is missing at \(Self.path(context))")
         } catch let DecodingError.typeMismatch(type, context) {
             throw CommandError("\(path) is not a pruning plan: expected \(type) at \(Self.path(context))")
         } catch {
-            throw CommandError("\(path) is not a pruning plan (JSON written by `surgeon groups --template` or `surgeon plan`): \(error)")
+            throw CommandError(
+                "\(path) is not a pruning plan (JSON written by `surgeon groups --template` or `surgeon plan`): "
+                    + "\(error)"
+            )
         }
     }
 

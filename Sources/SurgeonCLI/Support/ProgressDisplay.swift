@@ -15,7 +15,8 @@ final class ProgressDisplay: @unchecked Sendable {
             let width = 30
             let filled = width * step / max(steps, 1)
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-            let text = String(format: "epoch %d/%d [%@] %d/%d loss %.4f acc %.4f", epoch, epochs, bar, step, steps, loss, accuracy)
+            let text = String(
+                format: "epoch %d/%d [%@] %d/%d loss %.4f acc %.4f", epoch, epochs, bar, step, steps, loss, accuracy)
             FileHandle.standardError.write(Data(("\r" + text).utf8))
         case let .epochEnd(m):
             var line = String(format: "epoch %d: loss %.4f acc %.4f", m.epoch, m.loss, m.accuracy)
@@ -23,7 +24,9 @@ final class ProgressDisplay: @unchecked Sendable {
                 line += String(format: " val_loss %.4f val_acc %.4f", vl, va)
             }
             line += String(format: " lr %.4g (%.1fs)", m.learningRate, m.seconds)
-            for (k, v) in m.regularizerReport.sorted(by: { $0.key < $1.key }) { line += String(format: " %@ %.4g", k, v) }
+            for (k, v) in m.regularizerReport.sorted(by: { $0.key < $1.key }) {
+                line += String(format: " %@ %.4g", k, v)
+            }
             FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + line + "\n").utf8))
         }
     }

@@ -8,18 +8,30 @@ import SurgeonStrategies
 /// The options that turn a model into a pruning plan: criterion, policy, budget, limits (the
 /// data of data-driven criteria are in `ModelDataOptions`).
 struct StrategyOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The importance criterion, NAME or NAME:key=value,...: \(Registries.current.strategies.names(.criterion).joined(separator: ", ")) (see `surgeon strategies`).", valueName: "NAME"))
+    @Option(
+        help: ArgumentHelp(
+            "The importance criterion, NAME or NAME:key=value,...: "
+                + "\(Registries.current.strategies.names(.criterion).joined(separator: ", ")) (see `surgeon "
+                + "strategies`).",
+            valueName: "NAME"))
     var strategy: String?
 
-    @Option(help: ArgumentHelp("How a group's members combine: \(Registries.current.strategies.names(.policy).joined(separator: ", ")).", valueName: "NAME"))
+    @Option(
+        help: ArgumentHelp(
+            "How a group's members combine: \(Registries.current.strategies.names(.policy).joined(separator: ", ")).",
+            valueName: "NAME"))
     var policy = "mean"
 
-    @Option(help: ArgumentHelp("Delete this share of the channels (of each group; of all, with --global).", valueName: "R"))
+    @Option(
+        help: ArgumentHelp("Delete this share of the channels (of each group; of all, with --global).", valueName: "R"))
     var ratio: Double?
     @Flag(help: "With --ratio: rank all channels together (scores normalised per group).") var global = false
-    @Option(help: ArgumentHelp("Delete every channel scoring below T (e.g. |gamma| < 0.01).", valueName: "T")) var threshold: Float?
-    @Option(help: ArgumentHelp("Prune until MACs are at most this fraction of the original.", valueName: "F")) var targetMacs: Double?
-    @Option(help: ArgumentHelp("Prune until parameters are at most this fraction of the original.", valueName: "F")) var targetParams: Double?
+    @Option(help: ArgumentHelp("Delete every channel scoring below T (e.g. |gamma| < 0.01).", valueName: "T"))
+    var threshold: Float?
+    @Option(help: ArgumentHelp("Prune until MACs are at most this fraction of the original.", valueName: "F"))
+    var targetMacs: Double?
+    @Option(help: ArgumentHelp("Prune until parameters are at most this fraction of the original.", valueName: "F"))
+    var targetParams: Double?
     @Option(help: "Channels every group keeps, at least.") var minChannels = 1
     @Option(help: ArgumentHelp("The largest share of one group that may go.", valueName: "R")) var maxRatio = 0.9
     @Option(help: ArgumentHelp("Round kept channels up to a multiple of N.", valueName: "N")) var roundTo = 1
@@ -45,15 +57,22 @@ struct StrategyOptions: ParsableArguments {
 
     func budget() -> Budget {
         let target: Budget.Target
-        if let ratio { target = .ratio(ratio, global: global) }
-        else if let threshold { target = .threshold(threshold) }
-        else if let targetMacs { target = .macs(targetMacs) }
-        else { target = .params(targetParams ?? 1) }
+        if let ratio {
+            target = .ratio(ratio, global: global)
+        } else if let threshold {
+            target = .threshold(threshold)
+        } else if let targetMacs {
+            target = .macs(targetMacs)
+        } else {
+            target = .params(targetParams ?? 1)
+        }
         return Budget(target, minChannels: minChannels, maxRatio: maxRatio, roundTo: roundTo, ignore: Set(ignore))
     }
 
     func planner() throws -> Planner {
-        Planner(criterion: try Registries.current.strategies.criterion(StrategySpec(strategy ?? "")),
-                policy: try Registries.current.strategies.policy(StrategySpec(policy)), budget: budget(), surgeon: Registries.current.surgeon)
+        Planner(
+            criterion: try Registries.current.strategies.criterion(StrategySpec(strategy ?? "")),
+            policy: try Registries.current.strategies.policy(StrategySpec(policy)), budget: budget(),
+            surgeon: Registries.current.surgeon)
     }
 }

@@ -22,7 +22,8 @@ public struct InputNormalization: Sendable, Codable, Equatable {
         let m = mean.count == 1 ? [Float](repeating: mean[0], count: c) : mean
         let s = std.count == 1 ? [Float](repeating: std[0], count: c) : std
         guard m.count == c, s.count == c else {
-            throw .normalization("mean/std give \(mean.count)/\(std.count) values for data with \(c) channels; give 1 or \(c)")
+            throw .normalization(
+                "mean/std give \(mean.count)/\(std.count) values for data with \(c) channels; give 1 or \(c)")
         }
         guard s.allSatisfy({ $0 > 0 }) else { throw .normalization("std values must be positive, got \(std)") }
         var out = tensor

@@ -33,7 +33,9 @@ public struct LabeledData: Sendable {
 
     /// Splits off the last `fraction` of the samples as a validation set (Keras's
     /// `validation_split` takes the tail too).
-    public func split(validationFraction fraction: Double) throws(DataError) -> (train: LabeledData, validation: LabeledData) {
+    public func split(
+        validationFraction fraction: Double
+    ) throws(DataError) -> (train: LabeledData, validation: LabeledData) {
         guard fraction > 0, fraction < 1 else { throw .badSplit(fraction) }
         let validation = Int((Double(count) * fraction).rounded())
         guard validation > 0, validation < count else { throw .badSplit(fraction) }

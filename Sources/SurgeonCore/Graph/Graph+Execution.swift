@@ -59,7 +59,9 @@ extension Graph {
 
     /// `backward`, calling `observe(node, gradient)` with dLoss/dOutput of every node once it is
     /// complete (first-order Taylor importance needs it).
-    public func backward(_ tape: Tape, outputGradients: [Tensor], observe: ((Int, Tensor) -> Void)?) throws(GraphError) -> [[Tensor]] {
+    public func backward(
+        _ tape: Tape, outputGradients: [Tensor], observe: ((Int, Tensor) -> Void)?
+    ) throws(GraphError) -> [[Tensor]] {
         guard outputGradients.count == outputNames.count else {
             throw .inputCount(expected: outputNames.count, actual: outputGradients.count)
         }

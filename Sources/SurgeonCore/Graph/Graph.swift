@@ -36,8 +36,10 @@ public struct Graph: Sendable {
     /// the given order where dependencies allow. A layer without weights gets Keras's initial
     /// weights drawn from `seed` (or zeros, see `WeightInitialization`); a layer with weights
     /// must have the shapes its inputs imply.
-    public init(nodes: [Node], outputs: [String], seed: UInt64 = 0,
-                initialization: WeightInitialization = .kerasDefaults) throws(GraphError) {
+    public init(
+        nodes: [Node], outputs: [String], seed: UInt64 = 0,
+        initialization: WeightInitialization = .kerasDefaults
+    ) throws(GraphError) {
         guard !nodes.isEmpty else { throw .empty }
         var position: [String: Int] = [:]
         for (i, node) in nodes.enumerated() {
@@ -66,8 +68,9 @@ public struct Graph: Sendable {
             let inputShapes = inputIdx.map { shapes[$0] }
             let shape = try Graph.wrap(node) { try node.layer.outputShape(for: inputShapes) }
             guard let elements = Graph.checkedElementCount(shape), elements <= Graph.maximumOutputElements else {
-                throw .layer(node: node.name, type: node.layer.kerasClassName,
-                             error: "its output shape \(shape) has more than 2^31 elements per sample")
+                throw .layer(
+                    node: node.name, type: node.layer.kerasClassName,
+                    error: "its output shape \(shape) has more than 2^31 elements per sample")
             }
             shapes.append(shape)
             if self.nodes[i].layer.weights.isEmpty {
@@ -81,8 +84,9 @@ public struct Graph: Sendable {
                     let shapes = try Graph.wrap(node) { try node.layer.weightShapes(for: inputShapes) }
                     for weightShape in shapes {
                         guard let n = Graph.checkedElementCount(weightShape), n <= maximumElements - zeroed else {
-                            throw .layer(node: node.name, type: node.layer.kerasClassName,
-                                         error: "its weights of shapes \(shapes) need more values than the file holds")
+                            throw .layer(
+                                node: node.name, type: node.layer.kerasClassName,
+                                error: "its weights of shapes \(shapes) need more values than the file holds")
                         }
                         zeroed += n
                     }
@@ -154,8 +158,9 @@ public struct Graph: Sendable {
             let inputShapes = inputShapes(ofNode: i)
             let shape = try Graph.wrap(node) { try node.layer.outputShape(for: inputShapes) }
             guard shape == shapes[i] else {
-                throw .layer(node: node.name, type: node.layer.kerasClassName,
-                             error: "recorded shape \(shapes[i]) differs from inferred \(shape)")
+                throw .layer(
+                    node: node.name, type: node.layer.kerasClassName,
+                    error: "recorded shape \(shapes[i]) differs from inferred \(shape)")
             }
             try Graph.checkWeights(of: node, inputShapes: inputShapes)
         }
@@ -192,8 +197,9 @@ public struct Graph: Sendable {
         }
         let names = node.layer.weightNames
         for (k, (w, shape)) in zip(weights, expected).enumerated() where w.shape != shape {
-            throw .weightShape(node: node.name, weight: k < names.count ? names[k] : "#\(k)",
-                               expected: shape, actual: w.shape)
+            throw .weightShape(
+                node: node.name, weight: k < names.count ? names[k] : "#\(k)",
+                expected: shape, actual: w.shape)
         }
     }
 

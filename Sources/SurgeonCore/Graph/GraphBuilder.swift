@@ -38,8 +38,14 @@ public struct GraphBuilder: Sendable {
         var out = ""
         let chars = Array(name)
         for (i, ch) in chars.enumerated() {
-            if ch.isUppercase, i > 0, chars[i - 1].isLowercase || (i + 1 < chars.count && chars[i + 1].isLowercase && chars[i - 1].isLetter && !chars[i - 1].isNumber) {
-                if !(chars[i - 1].isUppercase && (i + 1 >= chars.count || !chars[i + 1].isLowercase)) { out.append("_") }
+            if ch.isUppercase, i > 0,
+                chars[i - 1].isLowercase
+                    || (i + 1 < chars.count && chars[i + 1].isLowercase && chars[i - 1].isLetter
+                        && !chars[i - 1].isNumber)
+            {
+                if !(chars[i - 1].isUppercase && (i + 1 >= chars.count || !chars[i + 1].isLowercase)) {
+                    out.append("_")
+                }
             }
             out.append(Character(ch.lowercased()))
         }

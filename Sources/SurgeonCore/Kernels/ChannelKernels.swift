@@ -58,7 +58,8 @@ public enum ChannelKernels {
 
     /// `out[r, c] = x[r, c] * scale[c] + shift[c]`, optionally `+ z[r, c] * zScale[c]`.
     public static func affine(
-        _ x: UnsafePointer<Float>, scale: [Float], shift: [Float], plus z: UnsafePointer<Float>? = nil, zScale: [Float]? = nil,
+        _ x: UnsafePointer<Float>, scale: [Float], shift: [Float], plus z: UnsafePointer<Float>? = nil,
+        zScale: [Float]? = nil,
         into out: UnsafeMutablePointer<Float>, rows: Int, channels c: Int
     ) {
         let zs = zScale ?? [Float](repeating: 0, count: c)

@@ -30,16 +30,16 @@ public enum Compute {
     /// pages cost a page fault each (measured: ~17% of a MobileNetV2 training step).
     public static func keepFreedMemory() {
         #if os(Linux)
-        _ = allocatorConfigured
+            _ = allocatorConfigured
         #endif
     }
 
     #if os(Linux)
-    private static let allocatorConfigured: Bool = {
-        mallopt(M_MMAP_THRESHOLD, 512 << 20)
-        mallopt(M_TRIM_THRESHOLD, 1 << 30)
-        return true
-    }()
+        private static let allocatorConfigured: Bool = {
+            mallopt(M_MMAP_THRESHOLD, 512 << 20)
+            mallopt(M_TRIM_THRESHOLD, 1 << 30)
+            return true
+        }()
     #endif
 
     /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks, in parallel.
@@ -97,13 +97,13 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
-enum System {
-    static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-}
+    import Glibc
+    enum System {
+        static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    }
 #else
-import Foundation
-enum System {
-    static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
-}
+    import Foundation
+    enum System {
+        static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+    }
 #endif

@@ -23,7 +23,8 @@ public struct ConvGeometry: Sendable, Equatable {
         dilation: [Int] = [1, 1], padding: Padding
     ) throws(LayerError) {
         guard kernel.count == 2, strides.count == 2, dilation.count == 2,
-              (kernel + strides + dilation).allSatisfy({ $0 > 0 }) else {
+            (kernel + strides + dilation).allSatisfy({ $0 > 0 })
+        else {
             throw .unsupported("kernel size, strides and dilation must be two positive integers each")
         }
         if dilation != [1, 1] && strides != [1, 1] {
@@ -47,7 +48,10 @@ public struct ConvGeometry: Sendable, Equatable {
             padLeft = max((outputWidth - 1) * strideWidth + effW - inputWidth, 0) / 2
         }
         guard outputHeight > 0, outputWidth > 0 else {
-            throw .inputShape("a \(kernelHeight)x\(kernelWidth) window (dilation \(dilation)) does not fit a \(inputHeight)x\(inputWidth) input with padding '\(padding.rawValue)'")
+            throw .inputShape(
+                "a \(kernelHeight)x\(kernelWidth) window (dilation \(dilation)) does not fit a "
+                    + "\(inputHeight)x\(inputWidth) input with padding '\(padding.rawValue)'"
+            )
         }
     }
 
@@ -67,7 +71,11 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 
     /// The input row read by output row `oy` at kernel row `ky` (may be out of range = padding).
-    @inline(__always) public func inputRow(_ oy: Int, _ ky: Int) -> Int { oy * strideHeight - padTop + ky * dilationHeight }
+    @inline(__always) public func inputRow(_ oy: Int, _ ky: Int) -> Int {
+        oy * strideHeight - padTop + ky * dilationHeight
+    }
     /// The input column read by output column `ox` at kernel column `kx`.
-    @inline(__always) public func inputColumn(_ ox: Int, _ kx: Int) -> Int { ox * strideWidth - padLeft + kx * dilationWidth }
+    @inline(__always) public func inputColumn(_ ox: Int, _ kx: Int) -> Int {
+        ox * strideWidth - padLeft + kx * dilationWidth
+    }
 }

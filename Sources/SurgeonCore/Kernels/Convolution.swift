@@ -23,8 +23,9 @@ public enum Convolution {
                     Compute.batchParallel(n) { samples in
                         let out = y.value + samples.lowerBound * pixels * f
                         if g.isPointwise {
-                            Gemm.multiply(x.value + samples.lowerBound * pixels * c, w.value, into: out,
-                                          m: samples.count * pixels, n: f, k: k)
+                            Gemm.multiply(
+                                x.value + samples.lowerBound * pixels * c, w.value, into: out,
+                                m: samples.count * pixels, n: f, k: k)
                             return
                         }
                         let perChunk = max(1, min(samples.count, chunkBudget / max(pixels * k, 1)))
@@ -32,7 +33,8 @@ public enum Convolution {
                             for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk) {
                                 let count = min(perChunk, samples.upperBound - start)
                                 im2col(x.value, samples: start..<(start + count), channels: c, geometry: g, into: col)
-                                Gemm.multiply(col, w.value, into: y.value + start * pixels * f, m: count * pixels, n: f, k: k)
+                                Gemm.multiply(
+                                    col, w.value, into: y.value + start * pixels * f, m: count * pixels, n: f, k: k)
                             }
                         }
                     }
@@ -57,39 +59,48 @@ public enum Convolution {
                 dy.scalars.withUnsafeBufferPointer { gyb in
                     partials.withUnsafeMutableBufferPointer { pb in
                         dxStorage.withUnsafeMutableBufferPointer { gxb in
-                                let x = UncheckedSendable(xb.baseAddress!), w = UncheckedSendable(wb.baseAddress!)
-                                let gy = UncheckedSendable(gyb.baseAddress!), part = UncheckedSendable(pb.baseAddress!)
-                                let gx = UncheckedSendable(wantInput ? gxb.baseAddress : nil)
-                                let box = UncheckedSendable(slices)
-                                Compute.batchParallel(slices: slices) { index in
-                                    let samples = box.value[index]
-                                    let gw = part.value + index * k * f
-                                    let gySlice = gy.value + samples.lowerBound * pixels * f
-                                    if g.isPointwise {
-                                        let rows = samples.count * pixels
-                                        Gemm.multiply(x.value + samples.lowerBound * pixels * c, transposeA: true, gySlice, into: gw,
-                                                      m: k, n: f, k: rows)
-                                        if let gx = gx.value {
-                                            Gemm.multiply(gySlice, w.value, transposeB: true, into: gx + samples.lowerBound * pixels * c,
-                                                          m: rows, n: k, k: f)
-                                        }
-                                        return
+                            let x = UncheckedSendable(xb.baseAddress!), w = UncheckedSendable(wb.baseAddress!)
+                            let gy = UncheckedSendable(gyb.baseAddress!), part = UncheckedSendable(pb.baseAddress!)
+                            let gx = UncheckedSendable(wantInput ? gxb.baseAddress : nil)
+                            let box = UncheckedSendable(slices)
+                            Compute.batchParallel(slices: slices) { index in
+                                let samples = box.value[index]
+                                let gw = part.value + index * k * f
+                                let gySlice = gy.value + samples.lowerBound * pixels * f
+                                if g.isPointwise {
+                                    let rows = samples.count * pixels
+                                    Gemm.multiply(
+                                        x.value + samples.lowerBound * pixels * c, transposeA: true, gySlice, into: gw,
+                                        m: k, n: f, k: rows)
+                                    if let gx = gx.value {
+                                        Gemm.multiply(
+                                            gySlice, w.value, transposeB: true,
+                                            into: gx + samples.lowerBound * pixels * c,
+                                            m: rows, n: k, k: f)
                                     }
-                                    let perChunk = max(1, min(samples.count, chunkBudget / max(pixels * k, 1)))
-                                    withScratch(count: perChunk * pixels * k) { col in
-                                        for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk) {
-                                            let count = min(perChunk, samples.upperBound - start)
-                                            let rows = count * pixels
-                                            let gyChunk = gy.value + start * pixels * f
-                                            im2col(x.value, samples: start..<(start + count), channels: c, geometry: g, into: col)
-                                            Gemm.multiply(col, transposeA: true, gyChunk, into: gw, m: k, n: f, k: rows,
-                                                          beta: start == samples.lowerBound ? 0 : 1)
-                                            guard let gx = gx.value else { continue }
-                                            Gemm.multiply(gyChunk, w.value, transposeB: true, into: col, m: rows, n: k, k: f)
-                                            col2im(col, samples: start..<(start + count), channels: c, geometry: g, into: gx)
-                                        }
+                                    return
+                                }
+                                let perChunk = max(1, min(samples.count, chunkBudget / max(pixels * k, 1)))
+                                withScratch(count: perChunk * pixels * k) { col in
+                                    for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk)
+                                    {
+                                        let count = min(perChunk, samples.upperBound - start)
+                                        let rows = count * pixels
+                                        let gyChunk = gy.value + start * pixels * f
+                                        im2col(
+                                            x.value, samples: start..<(start + count), channels: c, geometry: g,
+                                            into: col)
+                                        Gemm.multiply(
+                                            col, transposeA: true, gyChunk, into: gw, m: k, n: f, k: rows,
+                                            beta: start == samples.lowerBound ? 0 : 1)
+                                        guard let gx = gx.value else { continue }
+                                        Gemm.multiply(
+                                            gyChunk, w.value, transposeB: true, into: col, m: rows, n: k, k: f)
+                                        col2im(
+                                            col, samples: start..<(start + count), channels: c, geometry: g, into: gx)
                                     }
                                 }
+                            }
                         }
                     }
                 }
@@ -117,8 +128,10 @@ public enum Convolution {
 
     /// Unfolds `samples` of the NHWC input into rows of `kh * kw * c` values, one row per output
     /// pixel, ordered `(ky, kx, c)` to match the Keras kernel reshaped to `[kh * kw * c, out]`.
-    static func im2col(_ x: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, geometry g: ConvGeometry,
-                       into col: UnsafeMutablePointer<Float>) {
+    static func im2col(
+        _ x: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, geometry g: ConvGeometry,
+        into col: UnsafeMutablePointer<Float>
+    ) {
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
         let sampleSize = g.inputHeight * g.inputWidth * c
@@ -147,8 +160,10 @@ public enum Convolution {
     }
 
     /// The adjoint of `im2col`: adds each column entry back to the input position it came from.
-    static func col2im(_ col: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, geometry g: ConvGeometry,
-                       into dx: UnsafeMutablePointer<Float>) {
+    static func col2im(
+        _ col: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, geometry g: ConvGeometry,
+        into dx: UnsafeMutablePointer<Float>
+    ) {
         let k = g.kernelHeight * g.kernelWidth * c
         let pixels = g.outputHeight * g.outputWidth
         let sampleSize = g.inputHeight * g.inputWidth * c

@@ -77,7 +77,8 @@ public enum DepthwiseConvolution {
                                         let gxs = gx.value.map { $0 + s * g.inputHeight * g.inputWidth * c }
                                         for oy in 0..<g.outputHeight {
                                             for ox in 0..<g.outputWidth {
-                                                let go = gy.value + ((s * g.outputHeight + oy) * g.outputWidth + ox) * co
+                                                let go =
+                                                    gy.value + ((s * g.outputHeight + oy) * g.outputWidth + ox) * co
                                                 for ky in 0..<g.kernelHeight {
                                                     let iy = g.inputRow(oy, ky)
                                                     guard iy >= 0, iy < g.inputHeight else { continue }
@@ -90,7 +91,10 @@ public enum DepthwiseConvolution {
                                                         let wp = w.value + tap, gwp = gw + tap
                                                         if m == 1 {
                                                             for j in 0..<c { gwp[j] += xp[j] * go[j] }
-                                                            if let gxs { let gxp = gxs + offset; for j in 0..<c { gxp[j] += wp[j] * go[j] } }
+                                                            if let gxs {
+                                                                let gxp = gxs + offset;
+                                                                for j in 0..<c { gxp[j] += wp[j] * go[j] }
+                                                            }
                                                         } else {
                                                             for ch in 0..<c {
                                                                 var acc: Float = 0

@@ -9,8 +9,9 @@ public enum ElementwiseKernels {
     ) {
         let xp = UncheckedSendable(x), op = UncheckedSendable(out)
         Compute.parallelChunks(count, minimumChunk: parallelGrain) { range in
-            clampedLinearSerial(xp.value + range.lowerBound, into: op.value + range.lowerBound, count: range.count,
-                                low: low, high: high, slope: slope)
+            clampedLinearSerial(
+                xp.value + range.lowerBound, into: op.value + range.lowerBound, count: range.count,
+                low: low, high: high, slope: slope)
         }
     }
 
@@ -47,8 +48,9 @@ public enum ElementwiseKernels {
     ) {
         let xp = UncheckedSendable(x), gp = UncheckedSendable(dy), op = UncheckedSendable(out)
         Compute.parallelChunks(count, minimumChunk: parallelGrain) { range in
-            clampedLinearGradientSerial(xp.value + range.lowerBound, gp.value + range.lowerBound, into: op.value + range.lowerBound,
-                                        count: range.count, low: low, high: high, slope: slope)
+            clampedLinearGradientSerial(
+                xp.value + range.lowerBound, gp.value + range.lowerBound, into: op.value + range.lowerBound,
+                count: range.count, low: low, high: high, slope: slope)
         }
     }
 

@@ -24,17 +24,20 @@ public enum TransposedConvolution {
                     let y = UncheckedSendable(yb.baseAddress!)
                     Compute.batchParallel(n) { samples in
                         if g.isPointwise {
-                            Gemm.multiply(x.value + samples.lowerBound * pixels * c, w.value, transposeB: true,
-                                          into: y.value + samples.lowerBound * pixels * o, m: samples.count * pixels, n: o, k: c)
+                            Gemm.multiply(
+                                x.value + samples.lowerBound * pixels * c, w.value, transposeB: true,
+                                into: y.value + samples.lowerBound * pixels * o, m: samples.count * pixels, n: o, k: c)
                             return
                         }
                         let perChunk = max(1, min(samples.count, Convolution.chunkBudget / max(pixels * k, 1)))
                         Convolution.withScratch(count: perChunk * pixels * k) { col in
                             for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk) {
                                 let count = min(perChunk, samples.upperBound - start)
-                                Gemm.multiply(x.value + start * pixels * c, w.value, transposeB: true, into: col,
-                                              m: count * pixels, n: k, k: c)
-                                Convolution.col2im(col, samples: start..<(start + count), channels: o, geometry: g, into: y.value)
+                                Gemm.multiply(
+                                    x.value + start * pixels * c, w.value, transposeB: true, into: col,
+                                    m: count * pixels, n: k, k: c)
+                                Convolution.col2im(
+                                    col, samples: start..<(start + count), channels: o, geometry: g, into: y.value)
                             }
                         }
                     }
@@ -50,7 +53,9 @@ public enum TransposedConvolution {
         inputGradient wantInput: Bool = true
     ) -> (input: Tensor?, kernel: Tensor) {
         let dx = wantInput ? Convolution.forward(input: dy, kernel: kernel, geometry: g) : nil
-        let dk = Convolution.backward(outputGradient: input, input: dy, kernel: kernel, geometry: g, inputGradient: false).kernel
+        let dk = Convolution.backward(
+            outputGradient: input, input: dy, kernel: kernel, geometry: g, inputGradient: false
+        ).kernel
         return (dx, dk)
     }
 }

@@ -10,12 +10,19 @@ public enum ConfigValue: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? container.decode(Double.self) { self = .number(d) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else if let a = try? container.decode([ConfigValue].self) { self = .array(a) }
-        else { self = .object(try container.decode([String: ConfigValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? container.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([ConfigValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try container.decode([String: ConfigValue].self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -134,10 +141,15 @@ public struct LayerConfig: Sendable, Equatable, Codable {
     }
 
     /// One of `accepted` (e.g. `padding`: "valid" or "same").
-    public func choice(_ key: String, _ accepted: [String], default fallback: String? = nil) throws(LayerError) -> String {
+    public func choice(
+        _ key: String, _ accepted: [String], default fallback: String? = nil
+    ) throws(LayerError) -> String {
         let s = try string(key, default: fallback)
         guard accepted.contains(s) else {
-            throw .config(.invalid(key: key, value: "\"\(s)\"", expected: "one of " + accepted.map { "\"\($0)\"" }.joined(separator: ", ")))
+            throw .config(
+                .invalid(
+                    key: key, value: "\"\(s)\"",
+                    expected: "one of " + accepted.map { "\"\($0)\"" }.joined(separator: ", ")))
         }
         return s
     }
@@ -176,7 +188,9 @@ public struct LayerConfig: Sendable, Equatable, Codable {
             switch item {
             case .null: out.append(nil)
             case let .number(d) where d == d.rounded(): out.append(Int(d))
-            default: throw .config(.invalid(key: key, value: ConfigValue.array(items).description, expected: "a list of integers"))
+            default:
+                throw .config(
+                    .invalid(key: key, value: ConfigValue.array(items).description, expected: "a list of integers"))
             }
         }
         return out

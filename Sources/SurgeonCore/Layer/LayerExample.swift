@@ -27,12 +27,18 @@ public struct LayerExample: Sendable {
     public var make: @Sendable () throws -> any Layer
 
     /// `inputs` inputs of one form: images, or flat `[C]` vectors with `flatInput`.
-    public init(_ name: String, inputs: Int = 1, flatInput: Bool = false, channels: Int? = nil,
-                make: @escaping @Sendable () throws -> any Layer) {
-        self.init(name, inputForms: Array(repeating: flatInput ? .flat : .image, count: inputs), channels: channels, make: make)
+    public init(
+        _ name: String, inputs: Int = 1, flatInput: Bool = false, channels: Int? = nil,
+        make: @escaping @Sendable () throws -> any Layer
+    ) {
+        self.init(
+            name, inputForms: Array(repeating: flatInput ? .flat : .image, count: inputs), channels: channels,
+            make: make)
     }
 
-    public init(_ name: String, inputForms: [Input], channels: Int? = nil, make: @escaping @Sendable () throws -> any Layer) {
+    public init(
+        _ name: String, inputForms: [Input], channels: Int? = nil, make: @escaping @Sendable () throws -> any Layer
+    ) {
         self.name = name
         self.inputForms = inputForms
         self.channels = channels

@@ -9,7 +9,9 @@ public struct ModelContents: Sendable {
     /// Named tensors besides the weights (a checkpoint's optimizer slots), in order.
     public var extraTensors: [(name: String, tensor: Tensor)]
 
-    public init(graph: Graph, metadata: [String: ConfigValue] = [:], extraTensors: [(name: String, tensor: Tensor)] = []) {
+    public init(
+        graph: Graph, metadata: [String: ConfigValue] = [:], extraTensors: [(name: String, tensor: Tensor)] = []
+    ) {
         self.graph = graph
         self.metadata = metadata
         self.extraTensors = extraTensors

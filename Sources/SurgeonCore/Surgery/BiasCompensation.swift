@@ -58,12 +58,13 @@ extension Surgeon {
         let deleted = try validate(plan, against: analysis)
         let rules = try rulesForNodes(graph)
         // Consumers: nodes that make fresh channels from one input with deleted channels.
-        var wanted: [Int: [Int]] = [:]   // tensor -> its deleted channels
+        var wanted: [Int: [Int]] = [:]  // tensor -> its deleted channels
         var consumers: [(node: Int, input: Int)] = []
         for i in graph.nodes.indices where graph.inputIndices[i].count == 1 {
             guard (try? rules[i].channelMap(inputShapes: graph.inputShapes(ofNode: i))) == .fresh else { continue }
             let j = graph.inputIndices[i][0]
-            let gone = analysis.outputChannels[j].enumerated().filter { deleted[$0.element.group][$0.element.index] }.map(\.offset)
+            let gone = analysis.outputChannels[j].enumerated().filter { deleted[$0.element.group][$0.element.index] }
+                .map(\.offset)
             guard !gone.isEmpty else { continue }
             wanted[j] = gone
             consumers.append((i, j))
@@ -76,7 +77,8 @@ extension Surgeon {
             guard let channels = wanted[node] else { return }
             let c = value.channelCount
             var low = [Float](repeating: .infinity, count: channels.count)
-            var high = [Float](repeating: -.infinity, count: channels.count), sum = [Double](repeating: 0, count: channels.count)
+            var high = [Float](repeating: -.infinity, count: channels.count),
+                sum = [Double](repeating: 0, count: channels.count)
             for base in stride(from: 0, to: value.count, by: c) {
                 for (k, ch) in channels.enumerated() {
                     let v = value.scalars[base + ch]
@@ -99,8 +101,11 @@ extension Surgeon {
             }
             guard !constants.isEmpty else { continue }
             let folded: (layer: any Layer, exact: Bool)?
-            do { folded = try rules[i].foldingConstantInputs(constants, inputShapes: graph.inputShapes(ofNode: i)) } catch {
-                throw SurgeryError.ruleFailed(node: graph.nodes[i].name, type: graph.nodes[i].layer.kerasClassName, reason: "\(error)")
+            do {
+                folded = try rules[i].foldingConstantInputs(constants, inputShapes: graph.inputShapes(ofNode: i))
+            } catch {
+                throw SurgeryError.ruleFailed(
+                    node: graph.nodes[i].name, type: graph.nodes[i].layer.kerasClassName, reason: "\(error)")
             }
             guard let folded else { continue }
             if !folded.exact && mode == .exact {
@@ -108,10 +113,14 @@ extension Surgeon {
                 continue
             }
             nodes[i].layer = folded.layer
-            report.folds.append(.init(layer: graph.nodes[i].name, channels: constants.count, constantChannels: constantCount,
-                                      exact: folded.exact))
+            report.folds.append(
+                .init(
+                    layer: graph.nodes[i].name, channels: constants.count, constantChannels: constantCount,
+                    exact: folded.exact))
         }
-        do { return (try Graph(nodes: nodes, outputs: graph.outputNames), report) } catch { throw SurgeryError.rebuild("\(error)") }
+        do { return (try Graph(nodes: nodes, outputs: graph.outputNames), report) } catch {
+            throw SurgeryError.rebuild("\(error)")
+        }
     }
 }
 
@@ -121,7 +130,8 @@ extension Surgeon {
     public func apply(
         _ plan: PruningPlan, to graph: Graph, compensating mode: BiasCompensation, probe: Tensor
     ) throws -> (graph: Graph, report: BiasCompensation.Report) {
-        let (compensated, report) = try compensatingBiases(for: plan, in: graph, analysis: try analyze(graph), probe: probe, mode: mode)
+        let (compensated, report) = try compensatingBiases(
+            for: plan, in: graph, analysis: try analyze(graph), probe: probe, mode: mode)
         return (try apply(plan, to: compensated), report)
     }
 }

@@ -44,14 +44,18 @@ extension Surgeon {
             let inputs = graph.inputIndices[i]
             let out = offset[i], count = channels[i]
             func fail(_ reason: String) -> SurgeryError {
-                .inconsistentRule(node: nodes[i].name, type: nodes[i].layer.kerasClassName, map: maps[i].description, reason: reason)
+                .inconsistentRule(
+                    node: nodes[i].name, type: nodes[i].layer.kerasClassName, map: maps[i].description, reason: reason)
             }
             switch maps[i] {
             case .fresh:
                 break
             case .identity:
                 guard inputs.count == 1, channels[inputs[0]] == count else {
-                    throw fail("it has \(inputs.count) input(s) with \(inputs.map { channels[$0] }) channels and \(count) output channels")
+                    throw fail(
+                        "it has \(inputs.count) input(s) with \(inputs.map { channels[$0] }) channels and \(count) "
+                            + "output channels"
+                    )
                 }
                 for c in 0..<count { sets.union(out + c, offset[inputs[0]] + c) }
             case .tied:
@@ -61,7 +65,10 @@ extension Surgeon {
                 for j in inputs { for c in 0..<count { sets.union(out + c, offset[j] + c) } }
             case .concatenated:
                 guard inputs.reduce(0, { $0 + channels[$1] }) == count else {
-                    throw fail("its inputs' channels \(inputs.map { channels[$0] }) do not add up to its \(count) output channels")
+                    throw fail(
+                        "its inputs' channels \(inputs.map { channels[$0] }) do not add up to its \(count) output "
+                            + "channels"
+                    )
                 }
                 var at = out
                 for j in inputs {
@@ -70,12 +77,18 @@ extension Surgeon {
                 }
             case let .expanded(multiplier):
                 guard inputs.count == 1, multiplier > 0, channels[inputs[0]] * multiplier == count else {
-                    throw fail("\(inputs.map { channels[$0] }) input channels times \(multiplier) is not its \(count) output channels")
+                    throw fail(
+                        "\(inputs.map { channels[$0] }) input channels times \(multiplier) is not its \(count) output "
+                            + "channels"
+                    )
                 }
                 for c in 0..<count { sets.union(out + c, offset[inputs[0]] + c / multiplier) }
             case .flattened:
                 guard inputs.count == 1, channels[inputs[0]] > 0, count % channels[inputs[0]] == 0 else {
-                    throw fail("its \(count) output features are not a whole number of its input's \(inputs.map { channels[$0] }) channels")
+                    throw fail(
+                        "its \(count) output features are not a whole number of its input's "
+                            + "\(inputs.map { channels[$0] }) channels"
+                    )
                 }
                 let c0 = channels[inputs[0]]
                 for k in 0..<count { sets.union(out + k, offset[inputs[0]] + k % c0) }
@@ -115,7 +128,9 @@ extension Surgeon {
                 if slotOfRoot[r] < 0 {
                     let key = producers[r]
                     let g: Int
-                    if let known = groupOfProducers[key] { g = known } else {
+                    if let known = groupOfProducers[key] {
+                        g = known
+                    } else {
                         g = sizes.count
                         groupOfProducers[key] = g
                         sizes.append(0)
@@ -145,15 +160,19 @@ extension Surgeon {
             let node = nodes[i]
             let role: ChannelGroup.Role = maps[i] == .fresh ? .producer : .follower
             for (g, n) in counts(outputChannels[i]) {
-                members[g].append(.init(layer: node.name, type: node.layer.kerasClassName, role: role, channels: n,
-                                        of: n == channels[i] ? nil : channels[i]))
+                members[g].append(
+                    .init(
+                        layer: node.name, type: node.layer.kerasClassName, role: role, channels: n,
+                        of: n == channels[i] ? nil : channels[i]))
             }
             guard maps[i] == .fresh else { continue }
             var seen = Set<Int>()
             for j in graph.inputIndices[i] where seen.insert(j).inserted {
                 for (g, n) in counts(outputChannels[j]) {
-                    members[g].append(.init(layer: node.name, type: node.layer.kerasClassName, role: .consumer, channels: n,
-                                            of: n == channels[j] ? nil : channels[j]))
+                    members[g].append(
+                        .init(
+                            layer: node.name, type: node.layer.kerasClassName, role: .consumer, channels: n,
+                            of: n == channels[j] ? nil : channels[j]))
                 }
             }
         }
@@ -169,8 +188,9 @@ extension Surgeon {
         rules.reserveCapacity(graph.nodes.count)
         for node in graph.nodes {
             guard registry.hasSurgeryRule(node.layer.kerasClassName), let rule = node.layer as? any SurgeryRule else {
-                throw .unsupportedLayer(node: node.name, type: node.layer.kerasClassName, inputs: node.inputs,
-                                        supported: registry.surgeryRuleNames)
+                throw .unsupportedLayer(
+                    node: node.name, type: node.layer.kerasClassName, inputs: node.inputs,
+                    supported: registry.surgeryRuleNames)
             }
             rules.append(rule)
         }

@@ -13,7 +13,8 @@ public struct Surgeon: Sendable {
     /// Returns, per group, which group channels are deleted.
     public func validate(_ plan: PruningPlan, against analysis: ChannelAnalysis) throws(SurgeryError) -> [[Bool]] {
         guard plan.surgeonPlan == PruningPlan.formatVersion else {
-            throw .planMismatch("plan format version \(plan.surgeonPlan); this surgeon reads version \(PruningPlan.formatVersion)")
+            throw .planMismatch(
+                "plan format version \(plan.surgeonPlan); this surgeon reads version \(PruningPlan.formatVersion)")
         }
         var deleted = analysis.groups.map { [Bool](repeating: false, count: $0.size) }
         var seenGroups = Set<Int>()
@@ -21,23 +22,39 @@ public struct Surgeon: Sendable {
             guard planned.id >= 0, planned.id < analysis.groups.count else {
                 throw .unknownGroup(id: planned.id, groups: analysis.groups.count)
             }
-            guard seenGroups.insert(planned.id).inserted else { throw .planMismatch("group \(planned.id) appears twice") }
+            guard seenGroups.insert(planned.id).inserted else {
+                throw .planMismatch("group \(planned.id) appears twice")
+            }
             let group = analysis.groups[planned.id]
             guard planned.size == group.size else {
-                throw .planMismatch("group \(planned.id) has \(group.size) channels in the model, the plan says \(planned.size)")
+                throw .planMismatch(
+                    "group \(planned.id) has \(group.size) channels in the model, the plan says \(planned.size)")
             }
             guard planned.members.map(\.layer) == group.members.map(\.layer) else {
-                throw .planMismatch("group \(planned.id) has members \(group.members.map(\.layer)) in the model, the plan lists \(planned.members.map(\.layer))")
+                throw .planMismatch(
+                    "group \(planned.id) has members \(group.members.map(\.layer)) in the model, the plan lists "
+                        + "\(planned.members.map(\.layer))"
+                )
             }
             for (p, m) in zip(planned.members, group.members) where p.channels != m.channels || p.role != m.role {
-                throw .planMismatch("group \(planned.id): layer '\(m.layer)' has \(m.channels) channels as \(m.role.rawValue) in the model, the plan says \(p.channels) as \(p.role.rawValue)")
+                throw .planMismatch(
+                    "group \(planned.id): layer '\(m.layer)' has \(m.channels) channels as \(m.role.rawValue) in the "
+                        + "model, the plan says \(p.channels) as \(p.role.rawValue)"
+                )
             }
             guard !planned.delete.isEmpty else { continue }
             guard group.prunable else {
-                throw .notPrunable(group: group.id, reason: "its channels reach a graph input or output (\(group.members.map(\.layer).joined(separator: ", ")))")
+                throw .notPrunable(
+                    group: group.id,
+                    reason:
+                        "its channels reach a graph input or output "
+                        + "(\(group.members.map(\.layer).joined(separator: ", ")))"
+                )
             }
             for index in planned.delete {
-                guard index >= 0, index < group.size else { throw .indexOutOfRange(group: group.id, index: index, size: group.size) }
+                guard index >= 0, index < group.size else {
+                    throw .indexOutOfRange(group: group.id, index: index, size: group.size)
+                }
                 guard !deleted[group.id][index] else { throw .duplicateIndex(group: group.id, index: index) }
                 deleted[group.id][index] = true
             }
@@ -63,15 +80,17 @@ public struct Surgeon: Sendable {
         nodes.reserveCapacity(graph.nodes.count)
         for (i, node) in graph.nodes.enumerated() {
             let inputs = graph.inputIndices[i]
-            let untouched = kept[i].count == graph.shapes[i].last ?? 1
+            let untouched =
+                kept[i].count == graph.shapes[i].last ?? 1
                 && inputs.allSatisfy { kept[$0].count == graph.shapes[$0].last ?? 1 }
             if untouched {
                 nodes.append(node)
                 continue
             }
             do {
-                let layer = try rules[i].pruned(keptInputs: inputs.map { kept[$0] }, keptOutputs: kept[i],
-                                                inputShapes: graph.inputShapes(ofNode: i))
+                let layer = try rules[i].pruned(
+                    keptInputs: inputs.map { kept[$0] }, keptOutputs: kept[i],
+                    inputShapes: graph.inputShapes(ofNode: i))
                 nodes.append(Node(node.name, layer, inputs: node.inputs))
             } catch {
                 throw .ruleFailed(node: node.name, type: node.layer.kerasClassName, reason: "\(error)")
@@ -80,7 +99,10 @@ public struct Surgeon: Sendable {
         let pruned: Graph
         do { pruned = try Graph(nodes: nodes, outputs: graph.outputNames) } catch { throw .rebuild("\(error)") }
         for i in pruned.nodes.indices where (pruned.shapes[i].last ?? 1) != kept[i].count {
-            throw .rebuild("layer '\(pruned.nodes[i].name)' has \(pruned.shapes[i].last ?? 1) channels after pruning, expected \(kept[i].count)")
+            throw .rebuild(
+                "layer '\(pruned.nodes[i].name)' has \(pruned.shapes[i].last ?? 1) channels after pruning, expected "
+                    + "\(kept[i].count)"
+            )
         }
         return pruned
     }
@@ -126,8 +148,10 @@ public struct PruningSummary: Sendable, Codable, Equatable {
         macsBefore = before.macCount
         macsAfter = after.macCount
         layers = zip(a, b).map { x, y in
-            Layer(name: x.name, type: x.type, channelsBefore: x.outputShape.last ?? 1, channelsAfter: y.outputShape.last ?? 1,
-                  paramsBefore: x.params, paramsAfter: y.params)
+            Layer(
+                name: x.name, type: x.type, channelsBefore: x.outputShape.last ?? 1,
+                channelsAfter: y.outputShape.last ?? 1,
+                paramsBefore: x.params, paramsAfter: y.params)
         }
     }
 }

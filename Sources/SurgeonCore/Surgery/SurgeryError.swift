@@ -15,7 +15,9 @@ public enum SurgeryError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .unsupportedLayer(node, type, inputs, supported):
             let from = inputs.isEmpty ? "a graph input" : "reading \(inputs.map { "'\($0)'" }.joined(separator: ", "))"
-            return "layer '\(node)' of type \(type) (\(from)) has no surgery rule, so the model cannot be pruned; supported types: \(supported.joined(separator: ", "))"
+            return
+                "layer '\(node)' of type \(type) (\(from)) has no surgery rule, so the model cannot be pruned; "
+                + "supported types: \(supported.joined(separator: ", "))"
         case let .ruleFailed(node, type, reason):
             return "layer '\(node)' (\(type)) cannot be pruned as planned: \(reason)"
         case let .inconsistentRule(node, type, map, reason):
@@ -31,7 +33,9 @@ public enum SurgeryError: Error, Equatable, CustomStringConvertible {
         case let .duplicateIndex(group, index):
             return "group \(group): the plan lists channel \(index) twice"
         case let .deletesWholeGroup(group, size, members):
-            return "the plan deletes all \(size) channels of group \(group) (\(members.joined(separator: ", "))); keep at least one"
+            return
+                "the plan deletes all \(size) channels of group \(group) (\(members.joined(separator: ", "))); keep at "
+                + "least one"
         case let .rebuild(message):
             return "the pruned model is inconsistent: \(message)"
         }

@@ -54,7 +54,9 @@ public protocol SurgeryRule: Layer {
     /// input channel `c` holds everywhere (a deleted channel whose BatchNorm emits beta). Returns
     /// nil when the layer cannot fold; `exact` is false when zero padding makes the fold an
     /// approximation at the borders.
-    func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)?
+    func foldingConstantInputs(
+        _ constants: [Int: Float], inputShapes: [Shape]
+    ) throws -> (layer: any Layer, exact: Bool)?
 }
 
 /// The channel axes of one weight (see `SurgeryRule.weightChannelAxes`).
@@ -71,5 +73,7 @@ public struct WeightChannelAxes: Sendable, Equatable {
 extension SurgeryRule {
     public var outputChannelsArePrunable: Bool { true }
     public var weightChannelAxes: [WeightChannelAxes] { [] }
-    public func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? { nil }
+    public func foldingConstantInputs(
+        _ constants: [Int: Float], inputShapes: [Shape]
+    ) throws -> (layer: any Layer, exact: Bool)? { nil }
 }

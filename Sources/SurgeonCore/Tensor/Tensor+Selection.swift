@@ -12,7 +12,11 @@ extension Tensor {
                 for o in 0..<outer {
                     let base = src.baseAddress! + o * extent * inner
                     for i in indices {
-                        if inner == 1 { dst.pointee = base[i] } else { dst.update(from: base + i * inner, count: inner) }
+                        if inner == 1 {
+                            dst.pointee = base[i]
+                        } else {
+                            dst.update(from: base + i * inner, count: inner)
+                        }
                         dst += inner
                     }
                 }

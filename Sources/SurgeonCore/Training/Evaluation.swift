@@ -36,7 +36,10 @@ public enum Evaluation {
     /// Checks that the graph takes these samples and has room for every label.
     public static func checkCompatible(_ graph: Graph, _ data: LabeledData) throws(TrainingError) {
         guard graph.inputNodeIndices.count == 1, graph.outputNames.count == 1 else {
-            throw .model("training and evaluation need a model with one input and one output; this one has \(graph.inputNodeIndices.count) and \(graph.outputNames.count)")
+            throw .model(
+                "training and evaluation need a model with one input and one output; this one has "
+                    + "\(graph.inputNodeIndices.count) and \(graph.outputNames.count)"
+            )
         }
         let inputShape = graph.shapes[graph.inputNodeIndices[0]]
         guard inputShape == data.sampleShape else {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The update rule for trainable weights.
@@ -25,8 +25,10 @@ public struct OptimizerSettings: Sendable, Codable, Equatable {
     public var beta2: Float
     public var epsilon: Float
 
-    public init(kind: OptimizerKind = .sgd, momentum: Float = 0.9, nesterov: Bool = true, weightDecay: Float = 5e-4,
-                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+    public init(
+        kind: OptimizerKind = .sgd, momentum: Float = 0.9, nesterov: Bool = true, weightDecay: Float = 5e-4,
+        beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7
+    ) {
         self.kind = kind
         self.momentum = momentum
         self.nesterov = nesterov
@@ -92,7 +94,8 @@ public struct Optimizer: Sendable {
                                     for j in 0..<wp.count {
                                         mp[j] = s.beta1 * mp[j] + (1 - s.beta1) * gp[j]
                                         vp[j] = s.beta2 * vp[j] + (1 - s.beta2) * gp[j] * gp[j]
-                                        wp[j] -= stepSize * mp[j] / (vp[j].squareRoot() + s.epsilon) + lr * decay * wp[j]
+                                        wp[j] -=
+                                            stepSize * mp[j] / (vp[j].squareRoot() + s.epsilon) + lr * decay * wp[j]
                                     }
                                 }
                             }

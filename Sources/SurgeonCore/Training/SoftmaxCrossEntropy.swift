@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Softmax cross-entropy on a batch `[N, K]` of logits, or of probabilities when the model

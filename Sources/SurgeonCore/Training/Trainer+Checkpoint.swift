@@ -29,9 +29,10 @@ extension Trainer {
     func saveCheckpoint(_ state: RunState) throws {
         guard let checkpoints else { return }
         var meta = metadata
-        meta[Self.progressKey] = try ConfigValue(encoding: SavedProgress(
-            epoch: state.epoch, history: state.history, bestScore: state.bestScore,
-            optimizerStep: state.optimizer.state.step, configuration: configuration))
+        meta[Self.progressKey] = try ConfigValue(
+            encoding: SavedProgress(
+                epoch: state.epoch, history: state.history, bestScore: state.bestScore,
+                optimizerStep: state.optimizer.state.step, configuration: configuration))
         var extras: [(name: String, tensor: Tensor)] = []
         for (i, slots) in state.optimizer.state.first.enumerated() {
             for (k, t) in slots.enumerated() { extras.append(("optimizer/first/\(i)/\(k)", t)) }
@@ -47,13 +48,18 @@ extension Trainer {
         guard let checkpoints, let contents = try checkpoints.load("last") else { return nil }
         let path = checkpoints.location(of: "last")
         guard let value = contents.metadata[Self.progressKey],
-              let progress = try? value.decode(as: SavedProgress.self) else {
-            throw TrainingError.checkpoint("\(path) holds no training progress; it is not a checkpoint written by `surgeon train`")
+            let progress = try? value.decode(as: SavedProgress.self)
+        else {
+            throw TrainingError.checkpoint(
+                "\(path) holds no training progress; it is not a checkpoint written by `surgeon train`")
         }
         var stored = progress.configuration
         stored.epochs = configuration.epochs
         guard stored == configuration else {
-            throw TrainingError.checkpoint("\(path) was written with other training settings; resume with the same settings (only --epochs may change) or start a new run folder")
+            throw TrainingError.checkpoint(
+                "\(path) was written with other training settings; resume with the same settings (only --epochs may "
+                    + "change) or start a new run folder"
+            )
         }
         var optimizer = Optimizer(settings: configuration.optimizer)
         optimizer.resetState(for: contents.graph)
@@ -68,7 +74,8 @@ extension Trainer {
             }
         }
         let best = try checkpoints.load("best")?.graph
-        return RunState(graph: contents.graph, optimizer: optimizer, epoch: progress.epoch, history: progress.history,
-                        bestScore: progress.bestScore, best: best)
+        return RunState(
+            graph: contents.graph, optimizer: optimizer, epoch: progress.epoch, history: progress.history,
+            bestScore: progress.bestScore, best: best)
     }
 }

@@ -17,9 +17,11 @@ public struct Trainer: Sendable {
     public var metadata: [String: ConfigValue]
     /// Called after every step and every epoch (progress bars, logs).
     public var onEvent: (@Sendable (TrainingEvent) -> Void)?
-    public init(configuration: TrainingConfiguration = TrainingConfiguration(), regularizers: [any Regularizer] = [],
-                checkpoints: (any CheckpointStore)? = nil, metadata: [String: ConfigValue] = [:],
-                onEvent: (@Sendable (TrainingEvent) -> Void)? = nil) {
+    public init(
+        configuration: TrainingConfiguration = TrainingConfiguration(), regularizers: [any Regularizer] = [],
+        checkpoints: (any CheckpointStore)? = nil, metadata: [String: ConfigValue] = [:],
+        onEvent: (@Sendable (TrainingEvent) -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.regularizers = regularizers
         self.checkpoints = checkpoints
@@ -40,12 +42,16 @@ public struct Trainer: Sendable {
     /// Trains `graph` on `train`, validating on `validation` after every epoch. With
     /// `resume: true` and a `last.surgeon` in the checkpoint directory, training continues
     /// from the epoch after it.
-    public func fit(_ graph: Graph, train: LabeledData, validation: LabeledData? = nil, resume: Bool = false) throws -> Result {
+    public func fit(
+        _ graph: Graph, train: LabeledData, validation: LabeledData? = nil, resume: Bool = false
+    ) throws -> Result {
         let config = configuration
         try config.validate()
         try Evaluation.checkCompatible(graph, train)
         if let validation { try Evaluation.checkCompatible(graph, validation) }
-        guard train.count >= 2 else { throw TrainingError.configuration("training needs at least 2 samples, got \(train.count)") }
+        guard train.count >= 2 else {
+            throw TrainingError.configuration("training needs at least 2 samples, got \(train.count)")
+        }
 
         var state = RunState(graph: graph, optimizer: Optimizer(settings: config.optimizer))
         if resume, let saved = try loadCheckpoint() { state = saved }
@@ -68,25 +74,32 @@ public struct Trainer: Sendable {
                 let batch = train.gather(Array(order[start..<(start + size)]))
                 start += size
                 let globalStep = epoch * stepsPerEpoch + step
-                rate = config.schedule.rate(base: config.learningRate, step: globalStep, totalSteps: totalSteps,
-                                            warmupSteps: warmupSteps, stepsPerEpoch: stepsPerEpoch)
-                let context = ForwardContext(training: true, seed: config.seed ^ (UInt64(globalStep) &* 0xD1B5_4A32_D192_ED03))
-                let (result, penalty) = try Self.step(&state.graph, optimizer: &state.optimizer, batch: batch, loss: loss,
-                                                      regularizers: regularizers, learningRate: Float(rate), context: context)
+                rate = config.schedule.rate(
+                    base: config.learningRate, step: globalStep, totalSteps: totalSteps,
+                    warmupSteps: warmupSteps, stepsPerEpoch: stepsPerEpoch)
+                let context = ForwardContext(
+                    training: true, seed: config.seed ^ (UInt64(globalStep) &* 0xD1B5_4A32_D192_ED03))
+                let (result, penalty) = try Self.step(
+                    &state.graph, optimizer: &state.optimizer, batch: batch, loss: loss,
+                    regularizers: regularizers, learningRate: Float(rate), context: context)
                 guard result.loss.isFinite, penalty.isFinite else {
-                    throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step + 1, value: result.loss + penalty,
-                                                      lastCheckpoint: state.epoch > 0 ? checkpoints?.location(of: "last") : nil)
+                    throw TrainingError.nonFiniteLoss(
+                        epoch: epoch + 1, step: step + 1, value: result.loss + penalty,
+                        lastCheckpoint: state.epoch > 0 ? checkpoints?.location(of: "last") : nil)
                 }
                 lossSum += result.loss * Double(size)
                 penaltySum += penalty
                 correct += result.correct
                 seen += size
-                onEvent?(.step(epoch: epoch + 1, epochs: config.epochs, step: step + 1, steps: stepsPerEpoch,
-                               loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
+                onEvent?(
+                    .step(
+                        epoch: epoch + 1, epochs: config.epochs, step: step + 1, steps: stepsPerEpoch,
+                        loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
             }
             guard state.graph.nodes.allSatisfy({ $0.layer.weights.allSatisfy(\.isFinite) }) else {
-                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: stepsPerEpoch, value: .nan,
-                                                  lastCheckpoint: state.epoch > 0 ? checkpoints?.location(of: "last") : nil)
+                throw TrainingError.nonFiniteLoss(
+                    epoch: epoch + 1, step: stepsPerEpoch, value: .nan,
+                    lastCheckpoint: state.epoch > 0 ? checkpoints?.location(of: "last") : nil)
             }
             var metrics = EpochMetrics(
                 epoch: epoch + 1, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),

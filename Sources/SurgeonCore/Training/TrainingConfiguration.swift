@@ -12,9 +12,11 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var optimizer: OptimizerSettings
     public var seed: UInt64
 
-    public init(epochs: Int = 5, batchSize: Int = 64, learningRate: Double? = nil,
-                schedule: LearningRateSchedule = .cosine, warmupEpochs: Double = 0,
-                optimizer: OptimizerSettings = OptimizerSettings(), seed: UInt64 = 0) {
+    public init(
+        epochs: Int = 5, batchSize: Int = 64, learningRate: Double? = nil,
+        schedule: LearningRateSchedule = .cosine, warmupEpochs: Double = 0,
+        optimizer: OptimizerSettings = OptimizerSettings(), seed: UInt64 = 0
+    ) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate ?? TrainingConfiguration.defaultLearningRate(for: optimizer.kind)
@@ -37,7 +39,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             throw .configuration("the learning rate must be a positive number, got \(learningRate)")
         }
         guard warmupEpochs >= 0, warmupEpochs <= Double(epochs) else {
-            throw .configuration("warm-up epochs must be between 0 and the number of epochs (\(epochs)), got \(warmupEpochs)")
+            throw .configuration(
+                "warm-up epochs must be between 0 and the number of epochs (\(epochs)), got \(warmupEpochs)")
         }
         guard optimizer.momentum >= 0, optimizer.momentum < 1 else {
             throw .configuration("momentum must be in [0, 1), got \(optimizer.momentum)")
@@ -83,7 +86,9 @@ public enum TrainingError: Error, CustomStringConvertible {
             return error.description
         case let .nonFiniteLoss(epoch, step, value, lastCheckpoint):
             let kept = lastCheckpoint.map { "; the last good checkpoint is \($0)" } ?? "; no checkpoint was written yet"
-            return "training stopped: the loss became \(value) at epoch \(epoch), step \(step) (try a lower learning rate)\(kept)"
+            return
+                "training stopped: the loss became \(value) at epoch \(epoch), step \(step) (try a lower learning "
+                + "rate)\(kept)"
         case let .graph(error):
             return error.description
         case let .checkpoint(message):

@@ -25,7 +25,8 @@ public struct HDF5Dataset {
             defer { H5Sclose(space) }
             guard let extent = HDF5Extent(space: space) else {
                 HDF5Library.discardErrors()
-                throw .corrupt(source: file.source, path: path, detail: "the dataset's extent is unreadable or too large")
+                throw .corrupt(
+                    source: file.source, path: path, detail: "the dataset's extent is unreadable or too large")
             }
             let type = H5Dget_type(dataset)
             guard type >= 0 else { throw file.failure("reading the element type of dataset", path: path) }

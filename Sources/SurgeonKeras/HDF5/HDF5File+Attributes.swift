@@ -52,7 +52,8 @@ extension HDF5File {
                 source: source, path: path,
                 detail: "attribute '\(name)' declares \(extent.count) strings, more than the file can hold")
         }
-        let strings = H5Tis_variable_str(type) > 0
+        let strings =
+            H5Tis_variable_str(type) > 0
             ? readVariableStrings(attribute, fileType: type, count: extent.count)
             : readFixedStrings(attribute, fileType: type, count: extent.count, size: fixedSize)
         guard let strings else { throw failure("reading attribute '\(name)' of", path: path) }

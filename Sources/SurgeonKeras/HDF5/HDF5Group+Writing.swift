@@ -95,7 +95,8 @@ extension HDF5Group {
             defer { H5Dclose(dataset) }
             guard count > 0 else { return }
             let status = values.withUnsafeBytes {
-                H5Dwrite(dataset, memoryType, CHDF5_H5S_ALL(), CHDF5_H5S_ALL(), HDF5Library.defaultPlist, $0.baseAddress)
+                H5Dwrite(
+                    dataset, memoryType, CHDF5_H5S_ALL(), CHDF5_H5S_ALL(), HDF5Library.defaultPlist, $0.baseAddress)
             }
             guard status >= 0 else { throw file.failure("writing dataset", path: target) }
         }

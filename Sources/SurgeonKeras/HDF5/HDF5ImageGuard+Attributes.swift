@@ -18,7 +18,8 @@ extension HDF5ImageGuard {
         let version = try byte(start)
         guard (1...3).contains(version) else { throw Damage(detail: "unknown attribute message version \(version)") }
         if version >= 2, try byte(start + 1) & 0x03 != 0 { return "an attribute with a shared datatype or dataspace" }
-        let nameSize = try integer(start + 2, 2), typeSize = try integer(start + 4, 2), spaceSize = try integer(start + 6, 2)
+        let nameSize = try integer(start + 2, 2), typeSize = try integer(start + 4, 2),
+            spaceSize = try integer(start + 6, 2)
         let padded: (Int) -> Int = { version == 1 ? ($0 + 7) & ~7 : $0 }
         let name = start + (version == 3 ? 9 : 8)
         let type = name + padded(nameSize)
@@ -41,7 +42,8 @@ extension HDF5ImageGuard {
         let count = try elementCount(space, spaceSize)
         let (dataSize, overflow) = count.multipliedReportingOverflow(by: elementSize)
         guard !overflow, dataSize <= end - data else {
-            throw Damage(detail: "an attribute declares \(count) elements of \(elementSize) bytes, more than its message holds")
+            throw Damage(
+                detail: "an attribute declares \(count) elements of \(elementSize) bytes, more than its message holds")
         }
         guard isVariableLength else { return nil }
         // HDF5 allocates `length × base size` bytes (the base type follows the 8-byte
@@ -85,7 +87,8 @@ extension HDF5ImageGuard {
         }
         var count = 1
         for axis in 0..<rank {
-            let (product, overflow) = count.multipliedReportingOverflow(by: try integer(dims + axis * lengthSize, lengthSize))
+            let (product, overflow) = count.multipliedReportingOverflow(
+                by: try integer(dims + axis * lengthSize, lengthSize))
             guard !overflow else { throw Damage(detail: "a dataspace has too many elements") }
             count = product
         }

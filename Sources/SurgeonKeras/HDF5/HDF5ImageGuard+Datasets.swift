@@ -15,7 +15,8 @@ extension HDF5ImageGuard {
             }
             let version = try byte(layout.start)
             guard version == 3 || version == 4 else {
-                throw Damage(detail: "the dataset's layout message has version \(version); surgeon reads versions 3 and 4")
+                throw Damage(
+                    detail: "the dataset's layout message has version \(version); surgeon reads versions 3 and 4")
             }
             switch try byte(layout.start + 1) {
             case 0:

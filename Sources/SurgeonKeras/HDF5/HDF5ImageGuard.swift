@@ -146,7 +146,9 @@ struct HDF5ImageGuard {
     }
 
     func byte(_ position: Int) throws(Damage) -> UInt8 {
-        guard position >= 0, position < bytes.count else { throw Damage(detail: "a structure is cut off by the end of the file") }
+        guard position >= 0, position < bytes.count else {
+            throw Damage(detail: "a structure is cut off by the end of the file")
+        }
         return bytes[position]
     }
 

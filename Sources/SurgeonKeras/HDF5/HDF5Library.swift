@@ -29,13 +29,15 @@ enum HDF5Library {
         let messages = Messages()
         withExtendedLifetime(messages) {
             let context = Unmanaged.passUnretained(messages).toOpaque()
-            _ = H5Ewalk2(CHDF5_H5E_DEFAULT(), H5E_WALK_DOWNWARD, { _, error, context in
-                guard let error, let context, let description = error.pointee.desc else { return 0 }
-                let text = String(cString: description)
-                let messages = Unmanaged<Messages>.fromOpaque(context).takeUnretainedValue()
-                if !text.isEmpty, messages.list.last != text { messages.list.append(text) }
-                return 0
-            }, context)
+            _ = H5Ewalk2(
+                CHDF5_H5E_DEFAULT(), H5E_WALK_DOWNWARD,
+                { _, error, context in
+                    guard let error, let context, let description = error.pointee.desc else { return 0 }
+                    let text = String(cString: description)
+                    let messages = Unmanaged<Messages>.fromOpaque(context).takeUnretainedValue()
+                    if !text.isEmpty, messages.list.last != text { messages.list.append(text) }
+                    return 0
+                }, context)
         }
         _ = H5Eclear2(CHDF5_H5E_DEFAULT())
         guard let outer = messages.list.first, let inner = messages.list.last else {

@@ -31,10 +31,16 @@ public struct ArchitectureOptions: Sendable, Equatable {
     /// sizes, fewer than 2 classes, a width outside (0, 4]); `name` goes in the message.
     public func validate(for name: String) throws(ArchitectureError) {
         guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
-            throw .invalidOption(architecture: name, message: "the input shape must be height,width,channels with positive sizes, got \(inputShape)")
+            throw .invalidOption(
+                architecture: name,
+                message: "the input shape must be height,width,channels with positive sizes, got \(inputShape)")
         }
-        guard classes >= 2 else { throw .invalidOption(architecture: name, message: "a classifier needs at least 2 classes, got \(classes)") }
-        guard width > 0, width <= 4 else { throw .invalidOption(architecture: name, message: "the width multiplier must be in (0, 4], got \(width)") }
+        guard classes >= 2 else {
+            throw .invalidOption(architecture: name, message: "a classifier needs at least 2 classes, got \(classes)")
+        }
+        guard width > 0, width <= 4 else {
+            throw .invalidOption(architecture: name, message: "the width multiplier must be in (0, 4], got \(width)")
+        }
     }
 }
 
@@ -80,8 +86,10 @@ public struct ArchitectureRegistry: Sendable {
     /// Registers the built-in architectures; one that is already registered is an error (as it
     /// is for `standard` itself).
     public mutating func registerBuiltins() throws(RegistryError) {
-        for a: any Architecture in [MobileNetV2Architecture(), SmallConvNetArchitecture(residual: true),
-                                    SmallConvNetArchitecture(residual: false), ResNet50Architecture()] {
+        for a: any Architecture in [
+            MobileNetV2Architecture(), SmallConvNetArchitecture(residual: true),
+            SmallConvNetArchitecture(residual: false), ResNet50Architecture(),
+        ] {
             try register(a)
         }
     }

@@ -11,11 +11,20 @@ struct StagePlan {
     /// 28x28 images end at 7x7 rather than vanishing.
     static func plan(for input: Shape) -> (stemStride: Int, stages: [StagePlan], head: Int) {
         if min(input[0], input[1]) >= 96 {
-            return (2, [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
-                .map { StagePlan(expansion: $0.0, channels: $0.1, repeats: $0.2, stride: $0.3) }, 1280)
+            return (
+                2,
+                [
+                    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                    (6, 320, 1, 1),
+                ]
+                .map { StagePlan(expansion: $0.0, channels: $0.1, repeats: $0.2, stride: $0.3) }, 1280
+            )
         }
-        return (1, [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 2, 1)]
-            .map { StagePlan(expansion: $0.0, channels: $0.1, repeats: $0.2, stride: $0.3) }, 128)
+        return (
+            1,
+            [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 2, 1)]
+                .map { StagePlan(expansion: $0.0, channels: $0.1, repeats: $0.2, stride: $0.3) }, 128
+        )
     }
 }
 
@@ -28,7 +37,9 @@ func builderBatchNorm() -> BatchNormalization { BatchNormalization(epsilon: 1e-3
 /// pooling, softmax classifier. Layer names follow Keras's MobileNetV2.
 public struct MobileNetV2Architecture: Architecture {
     public var name: String { "mobilenetv2" }
-    public var summary: String { "inverted residual blocks: pointwise expand, depthwise 3x3, pointwise project, shortcut Add" }
+    public var summary: String {
+        "inverted residual blocks: pointwise expand, depthwise 3x3, pointwise project, shortcut Add"
+    }
 
     public init() {}
 
@@ -38,8 +49,11 @@ public struct MobileNetV2Architecture: Architecture {
         var b = GraphBuilder()
         var x = b.add(InputLayer(shape: o.inputShape), name: "input")
         var channels = o.channels(32)
-        x = b.add(Conv2D(filters: channels, kernelSize: [3, 3], strides: [plan.stemStride, plan.stemStride], padding: .same, useBias: false),
-                  name: "Conv1", inputs: [x])
+        x = b.add(
+            Conv2D(
+                filters: channels, kernelSize: [3, 3], strides: [plan.stemStride, plan.stemStride], padding: .same,
+                useBias: false),
+            name: "Conv1", inputs: [x])
         x = b.add(builderBatchNorm(), name: "bn_Conv1", inputs: [x])
         x = b.add(ReLU(maxValue: 6), name: "Conv1_relu", inputs: [x])
         var block = 0
@@ -50,16 +64,21 @@ public struct MobileNetV2Architecture: Architecture {
                 let prefix = block == 0 ? "expanded_conv" : "block_\(block)"
                 let input = x
                 if stage.expansion != 1 {
-                    x = b.add(Conv2D(filters: channels * stage.expansion, kernelSize: [1, 1], padding: .same, useBias: false),
-                              name: "\(prefix)_expand", inputs: [x])
+                    x = b.add(
+                        Conv2D(
+                            filters: channels * stage.expansion, kernelSize: [1, 1], padding: .same, useBias: false),
+                        name: "\(prefix)_expand", inputs: [x])
                     x = b.add(builderBatchNorm(), name: "\(prefix)_expand_BN", inputs: [x])
                     x = b.add(ReLU(maxValue: 6), name: "\(prefix)_expand_relu", inputs: [x])
                 }
-                x = b.add(DepthwiseConv2D(kernelSize: [3, 3], strides: [stride, stride], padding: .same, useBias: false),
-                          name: "\(prefix)_depthwise", inputs: [x])
+                x = b.add(
+                    DepthwiseConv2D(kernelSize: [3, 3], strides: [stride, stride], padding: .same, useBias: false),
+                    name: "\(prefix)_depthwise", inputs: [x])
                 x = b.add(builderBatchNorm(), name: "\(prefix)_depthwise_BN", inputs: [x])
                 x = b.add(ReLU(maxValue: 6), name: "\(prefix)_depthwise_relu", inputs: [x])
-                x = b.add(Conv2D(filters: out, kernelSize: [1, 1], padding: .same, useBias: false), name: "\(prefix)_project", inputs: [x])
+                x = b.add(
+                    Conv2D(filters: out, kernelSize: [1, 1], padding: .same, useBias: false), name: "\(prefix)_project",
+                    inputs: [x])
                 x = b.add(builderBatchNorm(), name: "\(prefix)_project_BN", inputs: [x])
                 if stride == 1, channels == out {
                     x = b.add(Add(), name: "\(prefix)_add", inputs: [input, x])

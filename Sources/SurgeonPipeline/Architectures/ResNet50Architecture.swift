@@ -16,7 +16,8 @@ public struct ResNet50Architecture: Architecture {
         func bn() -> BatchNormalization { BatchNormalization(epsilon: 1.001e-5, momentum: 0.99) }
         var x = b.add(InputLayer(shape: o.inputShape), name: "input")
         x = b.add(ZeroPadding2D(top: 3, bottom: 3, left: 3, right: 3), name: "conv1_pad", inputs: [x])
-        x = b.add(Conv2D(filters: o.channels(64), kernelSize: [7, 7], strides: [2, 2]), name: "conv1_conv", inputs: [x])
+        x = b.add(
+            Conv2D(filters: o.channels(64), kernelSize: [7, 7], strides: [2, 2]), name: "conv1_conv", inputs: [x])
         x = b.add(bn(), name: "conv1_bn", inputs: [x])
         x = b.add(Activation(.relu), name: "conv1_relu", inputs: [x])
         x = b.add(ZeroPadding2D(top: 1, bottom: 1, left: 1, right: 1), name: "pool1_pad", inputs: [x])
@@ -28,10 +29,13 @@ public struct ResNet50Architecture: Architecture {
                 let s = k == 1 ? stride : 1
                 var shortcut = x
                 if k == 1 {
-                    shortcut = b.add(Conv2D(filters: 4 * f, kernelSize: [1, 1], strides: [s, s]), name: "\(name)_0_conv", inputs: [x])
+                    shortcut = b.add(
+                        Conv2D(filters: 4 * f, kernelSize: [1, 1], strides: [s, s]), name: "\(name)_0_conv", inputs: [x]
+                    )
                     shortcut = b.add(bn(), name: "\(name)_0_bn", inputs: [shortcut])
                 }
-                var y = b.add(Conv2D(filters: f, kernelSize: [1, 1], strides: [s, s]), name: "\(name)_1_conv", inputs: [x])
+                var y = b.add(
+                    Conv2D(filters: f, kernelSize: [1, 1], strides: [s, s]), name: "\(name)_1_conv", inputs: [x])
                 y = b.add(bn(), name: "\(name)_1_bn", inputs: [y])
                 y = b.add(Activation(.relu), name: "\(name)_1_relu", inputs: [y])
                 y = b.add(Conv2D(filters: f, kernelSize: [3, 3], padding: .same), name: "\(name)_2_conv", inputs: [y])

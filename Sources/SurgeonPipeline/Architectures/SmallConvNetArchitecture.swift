@@ -13,8 +13,9 @@ public struct SmallConvNetArchitecture: Architecture {
 
     public var name: String { residual ? "res" : "vgg" }
     public var summary: String {
-        residual ? "mobilenetv2 with each block replaced by a 3x3 conv-BN, shortcut Add kept, then ReLU"
-                 : "mobilenetv2 with each block replaced by a 3x3 conv-BN-ReLU, no shortcuts (a plain chain)"
+        residual
+            ? "mobilenetv2 with each block replaced by a 3x3 conv-BN, shortcut Add kept, then ReLU"
+            : "mobilenetv2 with each block replaced by a 3x3 conv-BN-ReLU, no shortcuts (a plain chain)"
     }
 
     public func build(_ o: ArchitectureOptions) throws -> Graph {
@@ -23,8 +24,11 @@ public struct SmallConvNetArchitecture: Architecture {
         var b = GraphBuilder()
         var x = b.add(InputLayer(shape: o.inputShape), name: "input")
         var channels = o.channels(32)
-        x = b.add(Conv2D(filters: channels, kernelSize: [3, 3], strides: [plan.stemStride, plan.stemStride], padding: .same, useBias: false),
-                  name: "stem_conv", inputs: [x])
+        x = b.add(
+            Conv2D(
+                filters: channels, kernelSize: [3, 3], strides: [plan.stemStride, plan.stemStride], padding: .same,
+                useBias: false),
+            name: "stem_conv", inputs: [x])
         x = b.add(builderBatchNorm(), name: "stem_bn", inputs: [x])
         x = b.add(ReLU(), name: "stem_relu", inputs: [x])
         var block = 1
@@ -33,8 +37,10 @@ public struct SmallConvNetArchitecture: Architecture {
             for r in 0..<stage.repeats {
                 let stride = r == 0 ? stage.stride : 1
                 let input = x
-                x = b.add(Conv2D(filters: out, kernelSize: [3, 3], strides: [stride, stride], padding: .same, useBias: false),
-                          name: "block\(block)_conv", inputs: [x])
+                x = b.add(
+                    Conv2D(
+                        filters: out, kernelSize: [3, 3], strides: [stride, stride], padding: .same, useBias: false),
+                    name: "block\(block)_conv", inputs: [x])
                 x = b.add(builderBatchNorm(), name: "block\(block)_bn", inputs: [x])
                 if residual, stride == 1, channels == out {
                     x = b.add(Add(), name: "block\(block)_add", inputs: [input, x])

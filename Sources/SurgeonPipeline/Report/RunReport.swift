@@ -11,29 +11,45 @@ public enum RunReport {
         sections.append(table(results))
 
         let stageLabels = results.map(\.label)
-        sections.append(SVGChart.bars(title: "Validation accuracy per stage", labels: stageLabels,
-                                      series: [.init("accuracy", results.map(\.accuracy), color: c[0])], yLabel: "accuracy", percent: true))
-        sections.append(SVGChart.bars(title: "MACs per sample per stage", labels: stageLabels,
-                                      series: [.init("MACs", results.map { Double($0.macs) }, color: c[1])], yLabel: "multiply-accumulates"))
-        sections.append(SVGChart.bars(title: "Parameters per stage", labels: stageLabels,
-                                      series: [.init("parameters", results.map { Double($0.params) }, color: c[2])], yLabel: "parameters"))
+        sections.append(
+            SVGChart.bars(
+                title: "Validation accuracy per stage", labels: stageLabels,
+                series: [.init("accuracy", results.map(\.accuracy), color: c[0])], yLabel: "accuracy", percent: true))
+        sections.append(
+            SVGChart.bars(
+                title: "MACs per sample per stage", labels: stageLabels,
+                series: [.init("MACs", results.map { Double($0.macs) }, color: c[1])], yLabel: "multiply-accumulates"))
+        sections.append(
+            SVGChart.bars(
+                title: "Parameters per stage", labels: stageLabels,
+                series: [.init("parameters", results.map { Double($0.params) }, color: c[2])], yLabel: "parameters"))
 
         if let baseline = results.first(where: { $0.stage == "train" }) ?? results.first,
-           let sparse = results.first(where: { $0.stage == "sparse" }) {
+            let sparse = results.first(where: { $0.stage == "sparse" })
+        {
             let (labels, before) = histogram(baseline.gammas)
             let (_, after) = histogram(sparse.gammas)
-            sections.append(SVGChart.bars(title: "|gamma| before and after sparse training (Network Slimming)", labels: labels,
-                                          series: [.init("after \(baseline.label)", before, color: c[0]), .init("after sparse training", after, color: c[3])],
-                                          yLabel: "BatchNorm channels"))
+            sections.append(
+                SVGChart.bars(
+                    title: "|gamma| before and after sparse training (Network Slimming)", labels: labels,
+                    series: [
+                        .init("after \(baseline.label)", before, color: c[0]),
+                        .init("after sparse training", after, color: c[3]),
+                    ],
+                    yLabel: "BatchNorm channels"))
         }
 
         if let prune = results.first(where: { $0.pruning != nil }), let summary = prune.pruning {
             let producerTypes = ["Conv2D", "Dense", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]
             let producers = summary.layers.filter { producerTypes.contains($0.type) }
-            sections.append(SVGChart.bars(title: "Channels per layer before and after pruning", labels: producers.map(\.name),
-                                          series: [.init("before", producers.map { Double($0.channelsBefore) }, color: c[0]),
-                                                   .init("after", producers.map { Double($0.channelsAfter) }, color: c[1])],
-                                          yLabel: "output channels"))
+            sections.append(
+                SVGChart.bars(
+                    title: "Channels per layer before and after pruning", labels: producers.map(\.name),
+                    series: [
+                        .init("before", producers.map { Double($0.channelsBefore) }, color: c[0]),
+                        .init("after", producers.map { Double($0.channelsAfter) }, color: c[1]),
+                    ],
+                    yLabel: "output channels"))
             if let sensitivity = prune.sensitivity, !sensitivity.curves.isEmpty {
                 sections.append(sensitivityChart(sensitivity))
             }
@@ -51,36 +67,48 @@ public enum RunReport {
             }
         }
         if !epochs.isEmpty {
-            sections.append(SVGChart.lines(title: "Training curves: accuracy", series: [.init("train", trainAcc, color: c[0]), .init("validation", valAcc, color: c[1])],
-                                           xs: epochs, xLabel: "epoch across stages (" + boundaries.joined(separator: "; ") + ")",
-                                           yLabel: "accuracy", percent: true, yMax: 1))
-            sections.append(SVGChart.lines(title: "Training curves: loss", series: [.init("training loss", loss, color: c[3])],
-                                           xs: epochs, xLabel: "epoch across stages", yLabel: "cross-entropy"))
+            sections.append(
+                SVGChart.lines(
+                    title: "Training curves: accuracy",
+                    series: [.init("train", trainAcc, color: c[0]), .init("validation", valAcc, color: c[1])],
+                    xs: epochs, xLabel: "epoch across stages (" + boundaries.joined(separator: "; ") + ")",
+                    yLabel: "accuracy", percent: true, yMax: 1))
+            sections.append(
+                SVGChart.lines(
+                    title: "Training curves: loss", series: [.init("training loss", loss, color: c[3])],
+                    xs: epochs, xLabel: "epoch across stages", yLabel: "cross-entropy"))
         }
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(SVGChart.escape(title))</title>
-        <style>
-        body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1340px; }
-        h1 { font-size: 22px; } table { border-collapse: collapse; margin: 12px 0 20px; }
-        th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; } th:first-child, td:first-child { text-align: left; }
-        .charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts svg { border: 1px solid #eee; background: #fff; }
-        </style></head><body>
-        <h1>\(SVGChart.escape(title))</h1>
-        \(sections[0])
-        <div class="charts">
-        \(sections.dropFirst().joined(separator: "\n"))
-        </div>
-        </body></html>
-        """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(SVGChart.escape(title))</title>
+            <style>
+            body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1340px; }
+            h1 { font-size: 22px; } table { border-collapse: collapse; margin: 12px 0 20px; }
+            th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; } th:first-child, td:first-child { \
+            text-align: left; }
+            .charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts svg { border: 1px solid #eee; background: \
+            #fff; }
+            </style></head><body>
+            <h1>\(SVGChart.escape(title))</h1>
+            \(sections[0])
+            <div class="charts">
+            \(sections.dropFirst().joined(separator: "\n"))
+            </div>
+            </body></html>
+            """
     }
 
     static func table(_ results: [StageResult]) -> String {
-        var rows = "<tr><th>stage</th><th>val accuracy</th><th>loss</th><th>parameters</th><th>MACs</th><th>latency b1 (ms)</th><th>latency b64 (ms)</th><th>seconds</th></tr>"
+        var rows =
+            "<tr><th>stage</th><th>val accuracy</th><th>loss</th><th>parameters</th><th>MACs</th><th>latency b1 "
+            + "(ms)</th><th>latency b64 (ms)</th><th>seconds</th></tr>"
         for r in results {
-            rows += "<tr><td>\(SVGChart.escape(r.label))</td><td>\(String(format: "%.2f%%", r.accuracy * 100))</td><td>\(String(format: "%.4f", r.loss))</td>"
-                + "<td>\(r.params)</td><td>\(r.macs)</td><td>\(r.latencyMsBatch1.map { String(format: "%.2f", $0) } ?? "-")</td>"
-                + "<td>\(r.latencyMsBatch64.map { String(format: "%.2f", $0) } ?? "-")</td><td>\(String(format: "%.1f", r.seconds))</td></tr>"
+            rows +=
+                "<tr><td>\(SVGChart.escape(r.label))</td><td>\(String(format: "%.2f%%", r.accuracy * 100))</td>"
+                + "<td>\(String(format: "%.4f", r.loss))</td><td>\(r.params)</td><td>\(r.macs)</td>"
+                + "<td>\(r.latencyMsBatch1.map { String(format: "%.2f", $0) } ?? "-")</td>"
+                + "<td>\(r.latencyMsBatch64.map { String(format: "%.2f", $0) } ?? "-")</td>"
+                + "<td>\(String(format: "%.1f", r.seconds))</td></tr>"
         }
         return "<table>\(rows)</table>"
     }
@@ -100,9 +128,12 @@ public enum RunReport {
     public static func sensitivityChart(_ s: SensitivityReport) -> String {
         let mostSensitive = s.curves.sorted { ($0.drops.max() ?? 0) > ($1.drops.max() ?? 0) }.prefix(7)
         let series = mostSensitive.enumerated().map { k, curve in
-            SVGChart.Series("\(curve.layer) (\(curve.size))", curve.drops.map { max($0, 0) }, color: SVGChart.palette[k % SVGChart.palette.count])
+            SVGChart.Series(
+                "\(curve.layer) (\(curve.size))", curve.drops.map { max($0, 0) },
+                color: SVGChart.palette[k % SVGChart.palette.count])
         }
-        return SVGChart.lines(title: "Sensitivity (\(s.strategy)): the 7 groups whose pruning costs most", series: Array(series),
-                              xs: s.ratios, xLabel: "share of the group's channels deleted", yLabel: "accuracy drop", percent: true)
+        return SVGChart.lines(
+            title: "Sensitivity (\(s.strategy)): the 7 groups whose pruning costs most", series: Array(series),
+            xs: s.ratios, xLabel: "share of the group's channels deleted", yLabel: "accuracy drop", percent: true)
     }
 }

@@ -20,7 +20,9 @@ public enum SVGChart {
     public static let palette = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#9D755D"]
 
     /// Grouped bars: one group per label, one bar per series.
-    public static func bars(title: String, labels: [String], series: [Series], yLabel: String, percent: Bool = false) -> String {
+    public static func bars(
+        title: String, labels: [String], series: [Series], yLabel: String, percent: Bool = false
+    ) -> String {
         let maxValue = max(series.flatMap(\.values).max() ?? 1, 1e-12)
         let top = niceCeiling(maxValue)
         let plotW = width - left - right, plotH = height - self.top - bottom
@@ -31,20 +33,28 @@ public enum SVGChart {
             for (i, v) in serie.values.enumerated() where i < labels.count {
                 let h = plotH * v / top
                 let x = left + Double(i) * groupW + groupW * 0.1 + Double(s) * barW
-                body += #"<rect x="\#(f(x))" y="\#(f(self.top + plotH - h))" width="\#(f(barW - 0.5))" height="\#(f(h))" fill="\#(serie.color)"><title>\#(escape(serie.name)) \#(escape(labels[i])): \#(format(v, percent))</title></rect>"#
+                body +=
+                    #"<rect x="\#(f(x))" y="\#(f(self.top + plotH - h))" width="\#(f(barW - 0.5))" height="\#(f(h))" "#
+                    + #"fill="\#(serie.color)"><title>\#(escape(serie.name)) \#(escape(labels[i])): "#
+                    + #"\#(format(v, percent))</title></rect>"#
             }
         }
         let step = max(1, Int((Double(labels.count) / 16).rounded(.up)))
         for (i, label) in labels.enumerated() where i % step == 0 {
             let x = left + (Double(i) + 0.5) * groupW
-            body += #"<text x="\#(f(x))" y="\#(f(self.top + plotH + 10))" font-size="9" text-anchor="end" transform="rotate(-40 \#(f(x)) \#(f(self.top + plotH + 10)))">\#(escape(String(label.prefix(22))))</text>"#
+            body +=
+                #"<text x="\#(f(x))" y="\#(f(self.top + plotH + 10))" font-size="9" text-anchor="end" "#
+                + #"transform="rotate(-40 \#(f(x)) "#
+                + #"\#(f(self.top + plotH + 10)))">\#(escape(String(label.prefix(22))))</text>"#
         }
         return frame(title: title, body: body + legend(series))
     }
 
     /// Lines over x positions `0..<n` (or given `xs`), e.g. training curves by epoch.
-    public static func lines(title: String, series: [Series], xs: [Double]? = nil, xLabel: String, yLabel: String,
-                             percent: Bool = false, yMax: Double? = nil) -> String {
+    public static func lines(
+        title: String, series: [Series], xs: [Double]? = nil, xLabel: String, yLabel: String,
+        percent: Bool = false, yMax: Double? = nil
+    ) -> String {
         let count = series.map(\.values.count).max() ?? 0
         let xValues = xs ?? (0..<count).map(Double.init)
         let xMin = xValues.min() ?? 0, xMax = max(xValues.max() ?? 1, xMin + 1e-9)
@@ -57,30 +67,47 @@ public enum SVGChart {
             let points = zip(xValues, serie.values).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
             body += #"<polyline points="\#(points)" fill="none" stroke="\#(serie.color)" stroke-width="2"/>"#
             for (x, y) in zip(xValues, serie.values) {
-                body += #"<circle cx="\#(f(px(x)))" cy="\#(f(py(y)))" r="2.5" fill="\#(serie.color)"><title>\#(escape(serie.name)) at \#(format(x, false)): \#(format(y, percent))</title></circle>"#
+                body +=
+                    #"<circle cx="\#(f(px(x)))" cy="\#(f(py(y)))" r="2.5" "#
+                    + #"fill="\#(serie.color)"><title>\#(escape(serie.name)) at \#(format(x, false)): "#
+                    + #"\#(format(y, percent))</title></circle>"#
             }
         }
         let integral = xValues.allSatisfy { $0 == $0.rounded() }
-        let ticks: [Double] = integral
+        let ticks: [Double] =
+            integral
             ? Array(stride(from: xMin, through: xMax, by: max(1, ((xMax - xMin) / 8).rounded(.up))))
             : (0...4).map { xMin + (xMax - xMin) * Double($0) / 4 }
         for x in ticks {
-            body += #"<text x="\#(f(px(x)))" y="\#(f(self.top + plotH + 16))" font-size="10" text-anchor="middle">\#(format(x, false))</text>"#
+            body +=
+                #"<text x="\#(f(px(x)))" y="\#(f(self.top + plotH + 16))" font-size="10" "#
+                + #"text-anchor="middle">\#(format(x, false))</text>"#
         }
-        body += #"<text x="\#(f(left + plotW / 2))" y="\#(f(height - 22))" font-size="11" text-anchor="middle">\#(escape(xLabel))</text>"#
+        body +=
+            #"<text x="\#(f(left + plotW / 2))" y="\#(f(height - 22))" font-size="11" "#
+            + #"text-anchor="middle">\#(escape(xLabel))</text>"#
         return frame(title: title, body: body + legend(series))
     }
 
     static func axes(yMax: Double, yLabel: String, percent: Bool) -> String {
         let plotW = width - left - right, plotH = height - top - bottom
-        var s = #"<line x1="\#(f(left))" y1="\#(f(top))" x2="\#(f(left))" y2="\#(f(top + plotH))" stroke="rgb(51,51,51)"/>"#
-        s += #"<line x1="\#(f(left))" y1="\#(f(top + plotH))" x2="\#(f(left + plotW))" y2="\#(f(top + plotH))" stroke="rgb(51,51,51)"/>"#
+        var s =
+            #"<line x1="\#(f(left))" y1="\#(f(top))" x2="\#(f(left))" y2="\#(f(top + plotH))" stroke="rgb(51,51,51)"/>"#
+        s +=
+            #"<line x1="\#(f(left))" y1="\#(f(top + plotH))" x2="\#(f(left + plotW))" y2="\#(f(top + plotH))" "#
+            + #"stroke="rgb(51,51,51)"/>"#
         for k in 0...4 {
             let v = yMax * Double(k) / 4, y = top + plotH - plotH * Double(k) / 4
-            s += #"<line x1="\#(f(left))" y1="\#(f(y))" x2="\#(f(left + plotW))" y2="\#(f(y))" stroke="rgb(221,221,221)"/>"#
-            s += #"<text x="\#(f(left - 6))" y="\#(f(y + 3))" font-size="10" text-anchor="end">\#(format(v, percent))</text>"#
+            s +=
+                #"<line x1="\#(f(left))" y1="\#(f(y))" x2="\#(f(left + plotW))" y2="\#(f(y))" stroke="rgb(221,221,"#
+                + #"221)"/>"#
+            s +=
+                #"<text x="\#(f(left - 6))" y="\#(f(y + 3))" font-size="10" "#
+                + #"text-anchor="end">\#(format(v, percent))</text>"#
         }
-        s += #"<text x="14" y="\#(f(top + plotH / 2))" font-size="11" text-anchor="middle" transform="rotate(-90 14 \#(f(top + plotH / 2)))">\#(escape(yLabel))</text>"#
+        s +=
+            #"<text x="14" y="\#(f(top + plotH / 2))" font-size="11" text-anchor="middle" transform="rotate(-90 14 "#
+            + #"\#(f(top + plotH / 2)))">\#(escape(yLabel))</text>"#
         return s
     }
 
@@ -96,7 +123,9 @@ public enum SVGChart {
     }
 
     static func frame(title: String, body: String) -> String {
-        #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(Int(width)) \#(Int(height))" width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif"><text x="\#(f(width / 2))" y="20" font-size="14" font-weight="bold" text-anchor="middle">\#(escape(title))</text>\#(body)</svg>"#
+        #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(Int(width)) \#(Int(height))" "#
+            + #"width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif"><text x="\#(f(width / 2))" "#
+            + #"y="20" font-size="14" font-weight="bold" text-anchor="middle">\#(escape(title))</text>\#(body)</svg>"#
     }
 
     static func niceCeiling(_ v: Double) -> Double {
@@ -116,7 +145,9 @@ public enum SVGChart {
     }
 
     public static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;"
+        )
+        .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

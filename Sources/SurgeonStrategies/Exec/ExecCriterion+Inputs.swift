@@ -72,15 +72,18 @@ extension ExecCriterion {
                 var tensor = i
                 if m.role == .consumer {
                     // The k-th consumer entry of a layer reads the k-th of its inputs in this group.
-                    let inputs = uniqueInputs(graph, i).filter { j in analysis.outputChannels[j].contains { $0.group == group.id } }
+                    let inputs = uniqueInputs(graph, i).filter { j in
+                        analysis.outputChannels[j].contains { $0.group == group.id }
+                    }
                     let k = consumerInputs[m.layer, default: 0]
                     consumerInputs[m.layer] = k + 1
                     tensor = k < inputs.count ? inputs[k] : inputs.first ?? i
                 }
-                return Member(layer: m.layer, type: m.type, role: m.role.rawValue, channels: m.channels, of: m.of,
-                              tensor: graph.nodes[tensor].name,
-                              groupChannels: analysis.outputChannels[tensor].map { $0.group == group.id ? $0.index : nil },
-                              weights: weights(graph, i))
+                return Member(
+                    layer: m.layer, type: m.type, role: m.role.rawValue, channels: m.channels, of: m.of,
+                    tensor: graph.nodes[tensor].name,
+                    groupChannels: analysis.outputChannels[tensor].map { $0.group == group.id ? $0.index : nil },
+                    weights: weights(graph, i))
             }
             groups.append(Group(id: group.id, size: group.size, members: members))
         }
@@ -101,8 +104,9 @@ extension ExecCriterion {
         let layer = graph.nodes[i].layer
         let axes = (layer as? any SurgeryRule)?.weightChannelAxes ?? []
         return layer.weights.indices.map { k in
-            Weight(name: weightName(graph, node: i, weight: k), shape: layer.weights[k].shape,
-                   outputAxis: k < axes.count ? axes[k].output : nil, inputAxis: k < axes.count ? axes[k].input : nil)
+            Weight(
+                name: weightName(graph, node: i, weight: k), shape: layer.weights[k].shape,
+                outputAxis: k < axes.count ? axes[k].output : nil, inputAxis: k < axes.count ? axes[k].input : nil)
         }
     }
 
@@ -122,7 +126,9 @@ extension ExecCriterion {
             try encoder.encode(description).write(to: folder.appendingPathComponent("groups.json"))
             var weights: [(name: String, tensor: Tensor)] = []
             for (i, node) in graph.nodes.enumerated() {
-                for (k, w) in node.layer.weights.enumerated() { weights.append((Self.weightName(graph, node: i, weight: k), w)) }
+                for (k, w) in node.layer.weights.enumerated() {
+                    weights.append((Self.weightName(graph, node: i, weight: k), w))
+                }
             }
             try arrays.write(weights, to: folder.appendingPathComponent("weights.\(arrays.fileExtension)"))
             if let batch, let activationsFile {

@@ -24,16 +24,21 @@ extension ExecCriterion {
         var scores: [Int: [Float]] = [:]
         for (key, values) in parsed { if let id = Int(key) { scores[id] = values.map { Float($0) } } }
         for group in groups {
-            guard let values = scores[group.id] else { throw .missingGroup(command: command, group: group.id, size: group.size) }
+            guard let values = scores[group.id] else {
+                throw .missingGroup(command: command, group: group.id, size: group.size)
+            }
             guard values.count == group.size else {
                 throw .wrongCount(command: command, group: group.id, expected: group.size, actual: values.count)
             }
             if let k = values.firstIndex(where: { !$0.isFinite }) {
-                throw .notFinite(command: command, group: group.id, channel: k, value: parsed["\(group.id)"]?[k] ?? Double(values[k]))
+                throw .notFinite(
+                    command: command, group: group.id, channel: k, value: parsed["\(group.id)"]?[k] ?? Double(values[k])
+                )
             }
         }
         return scores
     }
 
-    static let expectedForm = #"scores.json must be an object mapping each prunable group's id to its list of scores, e.g. {"0": [0.5, 1.5]}"#
+    static let expectedForm =
+        #"scores.json must be an object mapping each prunable group's id to its list of scores, e.g. {"0": [0.5, 1.5]}"#
 }

@@ -47,34 +47,41 @@ public struct ExecCriterion: ImportanceCriterion {
     public var spec: String { "exec:\(command)" }
     public var summary: String { Self.summary }
 
-    static let summary = "scores from a command in any language (exec:COMMAND; see the README, \"Criteria in any language\")"
+    static let summary =
+        "scores from a command in any language (exec:COMMAND; see the README, \"Criteria in any language\")"
 
     /// The registry entry: `exec` with `command` (the rest of the spec) and `timeout`.
     public static func entry(arrays: any ArrayArchiveWriter) -> CriterionEntry {
         CriterionEntry(
             name: "exec", summary: summary,
             parameters: [
-                StrategyParameter("timeout", .number(0.001...86_400), default: .number(60),
-                                  summary: "seconds the command may run before its process group is killed"),
-                StrategyParameter("command", .trailingText, default: nil,
-                                  summary: "the shell command: everything after exec: (and after timeout=S, if given)"),
+                StrategyParameter(
+                    "timeout", .number(0.001...86_400), default: .number(60),
+                    summary: "seconds the command may run before its process group is killed"),
+                StrategyParameter(
+                    "command", .trailingText, default: nil,
+                    summary: "the shell command: everything after exec: (and after timeout=S, if given)"),
             ]
         ) { arguments throws(StrategySpecError) in
-            ExecCriterion(command: try arguments.text("command"), timeout: try arguments.number("timeout"), arrays: arrays)
+            ExecCriterion(
+                command: try arguments.text("command"), timeout: try arguments.number("timeout"), arrays: arrays)
         }
     }
 
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-criterion-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "surgeon-criterion-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw ExecCriterionError.inputs(command: command, reason: "cannot make a temporary folder: \(error.localizedDescription)")
+            throw ExecCriterionError.inputs(
+                command: command, reason: "cannot make a temporary folder: \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(at: folder) }
         try writeInputs(context, to: folder)
         try run(in: folder)
-        let scores = try readScores(folder.appendingPathComponent("scores.json"), groups: context.analysis.prunableGroups)
+        let scores = try readScores(
+            folder.appendingPathComponent("scores.json"), groups: context.analysis.prunableGroups)
         return context.analysis.groups.map { group in
             scores[group.id].map { [MemberScores(layer: "exec", scores: $0)] } ?? []
         }

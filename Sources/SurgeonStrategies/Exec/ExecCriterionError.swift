@@ -28,10 +28,13 @@ public enum ExecCriterionError: Error, Equatable, CustomStringConvertible {
         case let .signal(command, signal, stderr):
             return "\(Self.name(command)) was killed by signal \(signal)\(Self.tail(stderr))"
         case let .timeout(command, seconds, stderr):
-            return "\(Self.name(command)) did not finish within \(StrategyValue.number(seconds)) s (parameter timeout); "
+            return
+                "\(Self.name(command)) did not finish within \(StrategyValue.number(seconds)) s (parameter timeout); "
                 + "its process group was killed\(Self.tail(stderr))"
         case let .noScores(command):
-            return "\(Self.name(command)) wrote no scores.json into its folder (its last argument, and $SURGEON_CRITERION_DIR)"
+            return
+                "\(Self.name(command)) wrote no scores.json into its folder (its last argument, and "
+                + "$SURGEON_CRITERION_DIR)"
         case let .unparsable(command, reason):
             return "\(Self.name(command)): \(reason)"
         case let .unknownGroup(command, key, prunable):
@@ -42,7 +45,9 @@ public enum ExecCriterionError: Error, Equatable, CustomStringConvertible {
         case let .wrongCount(command, group, expected, actual):
             return "\(Self.name(command)) gave \(actual) scores for group \(group), which has \(expected) channels"
         case let .notFinite(command, group, channel, value):
-            return "\(Self.name(command)) gave \(value) to channel \(channel) of group \(group); scores must be finite 32-bit numbers"
+            return
+                "\(Self.name(command)) gave \(value) to channel \(channel) of group \(group); scores must be finite "
+                + "32-bit numbers"
         }
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs a `/bin/sh -c` script in its own process group with a time limit, its standard input
@@ -18,14 +18,16 @@ enum ShellProcess {
     }
 
     /// Runs `/bin/sh -c script arguments...` and waits for it at most `timeout` seconds.
-    static func run(_ script: String, arguments: [String], environment: [String: String], stdout: String, stderr: String,
-                    timeout: Double) -> Termination {
+    static func run(
+        _ script: String, arguments: [String], environment: [String: String], stdout: String, stderr: String,
+        timeout: Double
+    ) -> Termination {
         #if canImport(Darwin)
-        var actions: posix_spawn_file_actions_t? = nil
-        var attributes: posix_spawnattr_t? = nil
+            var actions: posix_spawn_file_actions_t? = nil
+            var attributes: posix_spawnattr_t? = nil
         #else
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
+            var actions = posix_spawn_file_actions_t()
+            var attributes = posix_spawnattr_t()
         #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -36,7 +38,8 @@ enum ShellProcess {
         defer { posix_spawnattr_destroy(&attributes) }
         // A new process group (so that a time-out can kill all of it), default SIGPIPE handling
         // and no blocked signals, whatever the calling thread has.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         posix_spawnattr_setpgroup(&attributes, 0)
         var defaults = sigset_t(), none = sigset_t()
         sigemptyset(&defaults)

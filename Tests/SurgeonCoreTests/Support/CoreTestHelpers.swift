@@ -13,8 +13,10 @@ func node(_ name: String, in graph: Graph, file: StaticString = #filePath, line:
 }
 
 /// The group of the first output channel of `layer`.
-func group(of layer: String, in graph: Graph, _ analysis: ChannelAnalysis,
-           file: StaticString = #filePath, line: UInt = #line) throws -> ChannelGroup {
+func group(
+    of layer: String, in graph: Graph, _ analysis: ChannelAnalysis,
+    file: StaticString = #filePath, line: UInt = #line
+) throws -> ChannelGroup {
     let i = try index(of: layer, in: graph, file: file, line: line)
     let first = try XCTUnwrap(analysis.outputChannels[i].first, "'\(layer)' has no channels", file: file, line: line)
     return analysis.groups[first.group]

@@ -30,8 +30,9 @@ func checkTestRule(
         var random = SeededRandom(seed: seed &+ 300)
         for attempt in 0..<3 {
             let plan = randomPlan(analysis, random: &random)
-            try assertPruningIsExact(graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: 1e-4,
-                                     "\(label), plan \(attempt)", file: file, line: line)
+            try assertPruningIsExact(
+                graph, plan: plan, surgeon: surgeon, inputs: [input], tolerance: 1e-4,
+                "\(label), plan \(attempt)", file: file, line: line)
         }
     }
 }

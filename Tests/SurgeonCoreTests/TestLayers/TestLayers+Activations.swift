@@ -20,7 +20,9 @@ struct Rectifier: Layer, SurgeryRule {
         LayerOutput(try onlyInput(inputs).map { max($0, 0) })
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try onlyInput(inputs)
         try checkGradient(outputGradient, is: x.shape, in: Self.kerasClassName)
         var dx = outputGradient
@@ -74,7 +76,8 @@ struct Probabilities: Layer, SurgeryRule {
             var dot = 0.0
             for j in 0..<c { dot += Double(dy.scalars[row * c + j]) * Double(y.scalars[row * c + j]) }
             for j in 0..<c {
-                dx.scalars[row * c + j] = Float(Double(y.scalars[row * c + j]) * (Double(dy.scalars[row * c + j]) - dot))
+                dx.scalars[row * c + j] = Float(
+                    Double(y.scalars[row * c + j]) * (Double(dy.scalars[row * c + j]) - dot))
             }
         }
         return dx
@@ -84,7 +87,9 @@ struct Probabilities: Layer, SurgeryRule {
         LayerOutput(Self.softmax(try onlyInput(inputs)))
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         try checkGradient(outputGradient, is: try onlyInput(inputs).shape, in: Self.kerasClassName)
         return LayerGradients(inputs: [Self.backward(outputGradient, output: output.value)])
     }

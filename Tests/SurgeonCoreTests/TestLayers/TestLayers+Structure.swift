@@ -32,7 +32,9 @@ struct Source: Layer, SurgeryRule {
         return LayerOutput(x)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         LayerGradients(inputs: [])
     }
 
@@ -50,7 +52,10 @@ struct Source: Layer, SurgeryRule {
 struct Sum: Layer, SurgeryRule {
     static let kerasClassName = "TestSum"
     static var examples: [LayerExample] {
-        [LayerExample("TestSum of 2", inputs: 2) { Sum() }, LayerExample("TestSum of 3 flat", inputs: 3, flatInput: true) { Sum() }]
+        [
+            LayerExample("TestSum of 2", inputs: 2) { Sum() },
+            LayerExample("TestSum of 3 flat", inputs: 3, flatInput: true) { Sum() },
+        ]
     }
     var weights: [Tensor] = []
 
@@ -63,7 +68,8 @@ struct Sum: Layer, SurgeryRule {
             throw LayerError.inputCount(expected: "at least 2", actual: inputShapes.count)
         }
         guard inputShapes.allSatisfy({ $0 == first }) else {
-            throw LayerError.inputShape("TestSum needs inputs of one shape, got \(inputShapes.map { "\($0)" }.joined(separator: " and "))")
+            throw LayerError.inputShape(
+                "TestSum needs inputs of one shape, got \(inputShapes.map { "\($0)" }.joined(separator: " and "))")
         }
         return first
     }
@@ -75,7 +81,9 @@ struct Sum: Layer, SurgeryRule {
         return LayerOutput(y)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         try checkGradient(outputGradient, is: try outputShape(for: inputs.map { $0.shape }), in: Self.kerasClassName)
         return LayerGradients(inputs: inputs.map { _ in outputGradient })
     }
@@ -90,7 +98,10 @@ struct Sum: Layer, SurgeryRule {
 struct Join: Layer, SurgeryRule {
     static let kerasClassName = "TestJoin"
     static var examples: [LayerExample] {
-        [LayerExample("TestJoin of 2", inputs: 2) { Join() }, LayerExample("TestJoin of 2 flat", inputs: 2, flatInput: true) { Join() }]
+        [
+            LayerExample("TestJoin of 2", inputs: 2) { Join() },
+            LayerExample("TestJoin of 2 flat", inputs: 2, flatInput: true) { Join() },
+        ]
     }
     var weights: [Tensor] = []
 
@@ -100,7 +111,8 @@ struct Join: Layer, SurgeryRule {
 
     func outputShape(for inputShapes: [Shape]) throws -> Shape {
         guard let first = inputShapes.first else { throw LayerError.inputCount(expected: "at least 1", actual: 0) }
-        guard !first.isEmpty, inputShapes.allSatisfy({ $0.count == first.count && $0.dropLast() == first.dropLast() }) else {
+        guard !first.isEmpty, inputShapes.allSatisfy({ $0.count == first.count && $0.dropLast() == first.dropLast() })
+        else {
             let listed = inputShapes.map { "\($0)" }.joined(separator: " and ")
             throw LayerError.inputShape("TestJoin needs inputs that differ only in channels, got \(listed)")
         }
@@ -122,7 +134,9 @@ struct Join: Layer, SurgeryRule {
         return LayerOutput(y)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let shape = try outputShape(for: inputs.map { Array($0.shape.dropFirst()) })
         try checkGradient(outputGradient, is: [inputs[0].shape[0]] + shape, in: Self.kerasClassName)
         let total = outputGradient.channelCount
@@ -163,7 +177,9 @@ struct Flat: Layer, SurgeryRule {
         return LayerOutput(try x.reshaped([x.shape.first ?? 0, x.count / max(x.shape.first ?? 1, 1)]))
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         LayerGradients(inputs: [try outputGradient.reshaped(try onlyInput(inputs).shape)])
     }
 
@@ -205,14 +221,18 @@ struct ChannelMean: Layer, SurgeryRule {
         return LayerOutput(y)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try onlyInput(inputs)
         let c = x.channelCount, n = x.shape.first ?? 0, positions = x.count / max(n * c, 1)
         try checkGradient(outputGradient, is: [n, c], in: Self.kerasClassName)
         var dx = Tensor(shape: x.shape)
         for s in 0..<n {
             for p in 0..<positions {
-                for j in 0..<c { dx.scalars[(s * positions + p) * c + j] = outputGradient.scalars[s * c + j] / Float(positions) }
+                for j in 0..<c {
+                    dx.scalars[(s * positions + p) * c + j] = outputGradient.scalars[s * c + j] / Float(positions)
+                }
             }
         }
         return LayerGradients(inputs: [dx])

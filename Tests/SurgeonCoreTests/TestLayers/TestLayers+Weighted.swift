@@ -38,7 +38,9 @@ struct Projection: Layer, SurgeryRule {
     }
 
     var config: LayerConfig {
-        LayerConfig(["units": .number(Double(units)), "use_bias": .bool(useBias), "approximate_fold": .bool(approximateFold)])
+        LayerConfig([
+            "units": .number(Double(units)), "use_bias": .bool(useBias), "approximate_fold": .bool(approximateFold),
+        ])
     }
 
     var weightNames: [String] { useBias ? ["kernel", "bias"] : ["kernel"] }
@@ -76,19 +78,24 @@ struct Projection: Layer, SurgeryRule {
     func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try onlyInput(inputs)
         let (rows, features) = try rows(of: x)
-        var y = try Tensor(shape: x.shape.dropLast() + [units],
-                           scalars: multiply(x.scalars, weights[0].scalars, m: rows, k: features, n: units))
+        var y = try Tensor(
+            shape: x.shape.dropLast() + [units],
+            scalars: multiply(x.scalars, weights[0].scalars, m: rows, k: features, n: units))
         if useBias { y.addChannelBias(weights[1]) }
         return LayerOutput(y)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try onlyInput(inputs)
         let (rows, features) = try rows(of: x)
         try checkGradient(outputGradient, is: x.shape.dropLast() + [units], in: Self.kerasClassName)
         let dy = outputGradient.scalars
-        let dx = try Tensor(shape: x.shape, scalars: multiply(dy, weights[0].scalars, m: rows, k: units, n: features, transposeB: true))
-        let dw = try Tensor(shape: weights[0].shape, scalars: multiply(x.scalars, dy, m: features, k: rows, n: units, transposeA: true))
+        let dx = try Tensor(
+            shape: x.shape, scalars: multiply(dy, weights[0].scalars, m: rows, k: units, n: features, transposeB: true))
+        let dw = try Tensor(
+            shape: weights[0].shape, scalars: multiply(x.scalars, dy, m: features, k: rows, n: units, transposeA: true))
         return LayerGradients(inputs: [dx], weights: useBias ? [dw, outputGradient.channelSums()] : [dw])
     }
 
@@ -98,7 +105,8 @@ struct Projection: Layer, SurgeryRule {
 
     func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
         var layer = Projection(units: keptOutputs.count, useBias: useBias, approximateFold: approximateFold)
-        layer.weights = [weights[0].selecting(rows: try onlyInput(keptInputs), columns: keptOutputs)]
+        layer.weights =
+            [weights[0].selecting(rows: try onlyInput(keptInputs), columns: keptOutputs)]
             + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
@@ -108,7 +116,9 @@ struct Projection: Layer, SurgeryRule {
     }
 
     /// A constant input channel `c` adds `value * kernel[c, o]` to output `o`.
-    func foldingConstantInputs(_ constants: [Int: Float], inputShapes: [Shape]) throws -> (layer: any Layer, exact: Bool)? {
+    func foldingConstantInputs(
+        _ constants: [Int: Float], inputShapes: [Shape]
+    ) throws -> (layer: any Layer, exact: Bool)? {
         var bias = useBias ? weights[1] : Tensor(shape: [units])
         for (c, value) in constants {
             for o in 0..<units { bias.scalars[o] += value * weights[0].scalars[c * units + o] }
@@ -189,7 +199,9 @@ struct ChannelAffine: Layer, SurgeryRule {
         return LayerOutput(y, updatedState: [state])
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try checked(try onlyInput(inputs))
         try checkGradient(outputGradient, is: x.shape, in: Self.kerasClassName)
         var dx = outputGradient
@@ -272,7 +284,9 @@ struct FanOut: Layer, SurgeryRule {
         return LayerOutput(y)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         let x = try onlyInput(inputs)
         let c = try checked(x), m = multiplier, k = weights[0].scalars
         try checkGradient(outputGradient, is: x.shape.dropLast() + [c * m], in: Self.kerasClassName)
@@ -300,7 +314,9 @@ struct FanOut: Layer, SurgeryRule {
         let blocks = kept.flatMap { c in (0..<multiplier).map { c * multiplier + $0 } }
         guard blocks == keptOutputs else {
             throw LayerError.unsupported(
-                "TestFanOut keeps output channels in whole blocks of \(multiplier): inputs \(kept) give \(blocks), not \(keptOutputs)")
+                "TestFanOut keeps output channels in whole blocks of \(multiplier): inputs \(kept) give \(blocks), not "
+                    + "\(keptOutputs)"
+            )
         }
         var layer = self
         layer.weights = [weights[0].selecting(kept, alongAxis: 0)]

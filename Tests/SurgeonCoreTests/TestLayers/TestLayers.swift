@@ -56,8 +56,10 @@ func checkGradient(_ gradient: Tensor, is shape: [Int], in layer: String) throws
 /// Plain matrix products in Double, for the test layers (no BLAS, nothing shared with the core's
 /// kernels): `a` is `[m, k]` (stored `[k, m]` with `transposeA`), `b` is `[k, n]` (stored
 /// `[n, k]` with `transposeB`); the result is `[m, n]`.
-func multiply(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int,
-              transposeA: Bool = false, transposeB: Bool = false) -> [Float] {
+func multiply(
+    _ a: [Float], _ b: [Float], m: Int, k: Int, n: Int,
+    transposeA: Bool = false, transposeB: Bool = false
+) -> [Float] {
     var out = [Float](repeating: 0, count: m * n)
     for i in 0..<m {
         for j in 0..<n {
@@ -94,7 +96,9 @@ struct Opaque: Layer {
         return LayerOutput(y)
     }
 
-    func backward(_ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients {
+    func backward(
+        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
+    ) throws -> LayerGradients {
         try checkGradient(outputGradient, is: try onlyInput(inputs).shape, in: Self.kerasClassName)
         var dx = outputGradient
         dx.scale(by: 2)
