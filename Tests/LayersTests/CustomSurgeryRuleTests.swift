@@ -4,47 +4,14 @@ import SurgeonFormats
 import SurgeonTestSupport
 import XCTest
 
-/// A layer type defined outside the project: a learned per-channel scale. Adopting `Layer` and
-/// `SurgeryRule` in one place and registering it on copies of the registries is all it takes.
-struct ChannelScale: Layer, SurgeryRule {
+/// A layer type defined outside the project: a learned per-channel scale
+/// (`PerChannelScaleLayer` gives its math and surgery rule). Adopting `Layer` and `SurgeryRule`
+/// in one place and registering it on a copy of the registry is all it takes.
+struct ChannelScale: PerChannelScaleLayer {
     static let kerasClassName = "ChannelScale"
     static var examples: [LayerExample] { [LayerExample("ChannelScale") { ChannelScale() }] }
     var weights: [Tensor] = []
-
     init() {}
-    init(config: LayerConfig) throws {}
-    var config: LayerConfig { LayerConfig() }
-    var weightNames: [String] { ["scale"] }
-
-    func outputShape(for inputShapes: [Shape]) throws -> Shape { inputShapes[0] }
-    func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { [[inputShapes[0].last!]] }
-    func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
-        [Tensor(shape: [inputShapes[0].last!], repeating: 1)]
-    }
-
-    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        var y = inputs[0]
-        y.scaleChannels(by: weights[0].scalars)
-        return LayerOutput(y)
-    }
-
-    func backward(_ dy: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext) throws -> LayerGradients
-    {
-        var dx = dy
-        dx.scaleChannels(by: weights[0].scalars)
-        var product = dy
-        for i in 0..<product.count { product.scalars[i] *= inputs[0].scalars[i] }
-        return LayerGradients(inputs: [dx], weights: [product.channelSums()])
-    }
-
-    // The surgery rule: channel i out is channel i in; keep the surviving scales.
-    func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
-
-    func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
-        var layer = self
-        layer.weights = [weights[0].selecting(keptOutputs, alongAxis: 0)]
-        return layer
-    }
 }
 
 final class CustomSurgeryRuleTests: XCTestCase {

@@ -96,29 +96,16 @@ final class GradientConformanceTests: XCTestCase {
 }
 
 /// ChannelScale's forward with a backward that scales the input gradient by 1.5 too many.
-private struct OffByAFactor: Layer {
+private struct OffByAFactor: PerChannelScaleLayer {
     static let kerasClassName = "OffByAFactor"
     static var examples: [LayerExample] { [LayerExample("OffByAFactor") { OffByAFactor() }] }
-    var scale = ChannelScale()
-    var weights: [Tensor] {
-        get { scale.weights }
-        set { scale.weights = newValue }
-    }
+    var weights: [Tensor] = []
     init() {}
-    init(config: LayerConfig) throws {}
-    var config: LayerConfig { LayerConfig() }
-    var weightNames: [String] { scale.weightNames }
-    func outputShape(for inputShapes: [Shape]) throws -> Shape { try scale.outputShape(for: inputShapes) }
-    func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { try scale.weightShapes(for: inputShapes) }
-    func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
-        try scale.initialWeights(for: inputShapes, random: &random)
-    }
-    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        try scale.forward(inputs, context: context)
-    }
     func backward(
         _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
     ) throws -> LayerGradients {
+        var scale = ChannelScale()
+        scale.weights = weights
         var gradients = try scale.backward(outputGradient, inputs: inputs, output: output, context: context)
         gradients.inputs[0].scale(by: 1.5)
         return gradients

@@ -83,32 +83,11 @@ final class SurgeryRuleConformanceTests: XCTestCase {
 
 /// A learned per-channel scale whose rule keeps the first scales instead of the surviving
 /// channels' (a deliberately wrong rule for the checker to reject).
-private struct MisprunedScale: Layer, SurgeryRule {
+private struct MisprunedScale: PerChannelScaleLayer {
     static let kerasClassName = "MisprunedScale"
     static var examples: [LayerExample] { [LayerExample("MisprunedScale") { MisprunedScale() }] }
-    var scale = ChannelScale()
-    var weights: [Tensor] {
-        get { scale.weights }
-        set { scale.weights = newValue }
-    }
+    var weights: [Tensor] = []
     init() {}
-    init(config: LayerConfig) throws {}
-    var config: LayerConfig { LayerConfig() }
-    var weightNames: [String] { scale.weightNames }
-    func outputShape(for inputShapes: [Shape]) throws -> Shape { try scale.outputShape(for: inputShapes) }
-    func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { try scale.weightShapes(for: inputShapes) }
-    func initialWeights(for inputShapes: [Shape], random: inout SeededRandom) throws -> [Tensor] {
-        try scale.initialWeights(for: inputShapes, random: &random)
-    }
-    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        try scale.forward(inputs, context: context)
-    }
-    func backward(
-        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
-    ) throws -> LayerGradients {
-        try scale.backward(outputGradient, inputs: inputs, output: output, context: context)
-    }
-    func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
     func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
         var layer = self
         layer.weights = [weights[0].selecting(Array(0..<keptOutputs.count), alongAxis: 0)]

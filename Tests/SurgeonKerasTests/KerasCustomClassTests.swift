@@ -8,39 +8,10 @@ import XCTest
 
 /// The Swift side of `Fixtures/keras/custom/channel_gate.keras`'s custom `ChannelGate` class
 /// (`y[..., c] = x[..., c] * scale[c]`), as an extension package would register it.
-private struct GateForTests: Layer, SurgeryRule {
+private struct GateForTests: PerChannelScaleLayer {
     static let kerasClassName = "ChannelGate"
     var weights: [Tensor] = []
     init() {}
-    init(config: LayerConfig) throws {}
-    var config: LayerConfig { LayerConfig() }
-    var weightNames: [String] { ["scale"] }
-    func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        guard inputShapes.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputShapes.count) }
-        return inputShapes[0]
-    }
-    func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { [[try outputShape(for: inputShapes).last ?? 1]] }
-    func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
-        guard inputs.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputs.count) }
-        var y = inputs[0]
-        y.scaleChannels(by: weights[0].scalars)
-        return LayerOutput(y)
-    }
-    func backward(
-        _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
-    ) throws -> LayerGradients {
-        var dx = outputGradient
-        dx.scaleChannels(by: weights[0].scalars)
-        var product = outputGradient
-        for i in 0..<product.count { product.scalars[i] *= inputs[0].scalars[i] }
-        return LayerGradients(inputs: [dx], weights: [product.channelSums()])
-    }
-    func channelMap(inputShapes: [Shape]) throws -> ChannelMap { .identity }
-    func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
-        var layer = self
-        layer.weights = [weights[0].selecting(keptOutputs, alongAxis: 0)]
-        return layer
-    }
 }
 
 /// A custom Keras class (`registered_name: "surgeon_example>ChannelGate"`) loads once a Swift
