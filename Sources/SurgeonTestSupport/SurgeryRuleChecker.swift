@@ -8,11 +8,6 @@ public typealias SurgeryRuleCase = LayerExample
 /// The shape in which the checker's harness feeds one input of the layer under test.
 public typealias SurgeryRuleInput = LayerExample.Input
 
-extension LayerExample {
-    /// The form of each input.
-    var forms: [Input] { inputForms }
-}
-
 /// The generic check every registered surgery rule passes, on seeded random cases: the layer
 /// is placed after producers (Conv2D + BatchNorm per input) and before consumers (a 1x1 Conv2D
 /// and a global-pooling Dense head, or a Dense for flat outputs), given random weights and
@@ -70,7 +65,7 @@ func harness(_ ruleCase: SurgeryRuleCase, seed: UInt64) throws -> Graph {
     let channels = ruleCase.channels ?? randomChannels
     var b = GraphBuilder()
     var y: String
-    if ruleCase.forms.isEmpty {
+    if ruleCase.inputForms.isEmpty {
         let input = b.add(try ruleCase.make(), name: "subject")
         let p = b.add(
             Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_0", inputs: [input])
@@ -78,7 +73,7 @@ func harness(_ ruleCase: SurgeryRuleCase, seed: UInt64) throws -> Graph {
     } else {
         let x = b.add(InputLayer(shape: [height, width, 3]), name: "input")
         var producers: [String] = []
-        for (k, form) in ruleCase.forms.enumerated() {
+        for (k, form) in ruleCase.inputForms.enumerated() {
             var p = b.add(
                 Conv2D(filters: channels, kernelSize: [3, 3], padding: .same), name: "producer_\(k)", inputs: [x])
             p = b.add(BatchNormalization(), name: "producer_\(k)_bn", inputs: [p])
