@@ -88,10 +88,10 @@ public struct LayerConfig: Sendable, Equatable, Codable {
             if let fallback { return fallback }
             throw .config(.missing(key: key, expected: "an integer"))
         }
-        guard case let .number(d) = value, d == d.rounded(), abs(d) < 1e15 else {
-            throw .config(.invalid(key: key, value: value.description, expected: "an integer"))
+        guard case let .number(d) = value, let n = try? OutsideNumber.integer(d) else {
+            throw .config(.invalid(key: key, value: value.description, expected: "an integer in -2^31...2^31"))
         }
-        return Int(d)
+        return n
     }
 
     /// An integer that must be at least 1 (`filters`, `units`, `depth_multiplier`).
@@ -162,20 +162,20 @@ public struct LayerConfig: Sendable, Equatable, Codable {
             throw .config(.missing(key: key, expected: "\(count) integers"))
         }
         switch value {
-        case let .number(d) where d == d.rounded():
-            return Array(repeating: Int(d), count: count)
+        case let .number(d):
+            guard let n = try? OutsideNumber.integer(d) else { break }
+            return Array(repeating: n, count: count)
         case let .array(items) where items.count == count:
             var out: [Int] = []
             for item in items {
-                guard case let .number(d) = item, d == d.rounded(), abs(d) < 1e15 else {
-                    throw .config(.invalid(key: key, value: value.description, expected: "\(count) integers"))
-                }
-                out.append(Int(d))
+                guard case let .number(d) = item, let n = try? OutsideNumber.integer(d) else { break }
+                out.append(n)
             }
-            return out
+            if out.count == count { return out }
         default:
-            throw .config(.invalid(key: key, value: value.description, expected: "\(count) integers"))
+            break
         }
+        throw .config(.invalid(key: key, value: value.description, expected: "\(count) integers in -2^31...2^31"))
     }
 
     /// A list of integers of any length (e.g. an input shape, whose entries may be `null`).
@@ -187,10 +187,12 @@ public struct LayerConfig: Sendable, Equatable, Codable {
         for item in items {
             switch item {
             case .null: out.append(nil)
-            case let .number(d) where d == d.rounded(): out.append(Int(d))
+            case let .number(d) where (try? OutsideNumber.integer(d)) != nil: out.append(Int(d))
             default:
                 throw .config(
-                    .invalid(key: key, value: ConfigValue.array(items).description, expected: "a list of integers"))
+                    .invalid(
+                        key: key, value: ConfigValue.array(items).description,
+                        expected: "a list of integers in -2^31...2^31"))
             }
         }
         return out
