@@ -54,7 +54,7 @@ extension SurgeonCommand {
             guard (plan == nil) != (strategy.strategy == nil) else {
                 throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
             }
-            guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+            try OptionBounds.check(steps, "--steps", SettingLimits.pruneSteps)
             if steps > 1, plan != nil { throw ValidationError("--steps goes with --strategy") }
         }
 

@@ -78,6 +78,11 @@ extension SurgeonCommand {
             if let valSplit, !(valSplit > 0 && valSplit < 1) {
                 throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)")
             }
+            try OptionBounds.check(epochs, "--epochs", 1...SettingLimits.epochs.upperBound)
+            try OptionBounds.check(batchSize, "--batch-size", SettingLimits.batchSize)
+            try OptionBounds.check(stepEpochs, "--step-epochs", SettingLimits.stepEpochs)
+            try OptionBounds.check(warmupEpochs, "--warmup-epochs", 0...Double(SettingLimits.epochs.upperBound))
+            if let lr { try OptionBounds.check(lr, "--lr", SettingLimits.learningRate) }
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
             try Inputs.checkModelOutput(output)
             if let l1, !(l1 >= 0 && l1.isFinite) {

@@ -63,7 +63,7 @@ public struct RecipeParser {
             if let r = m["train"] { recipe.trainRange = try range(r) }
             if let r = m["validation"] { recipe.validationRange = try range(r) }
         }
-        if let s = top["seed"] { recipe.seed = UInt64(try int(s, min: 0)) }
+        if let s = top["seed"] { recipe.seed = UInt64(try int(s, in: 0...Int.max)) }
         guard case let .sequence(list) = stagesNode, !list.isEmpty else {
             throw RecipeError(
                 source, stagesNode.mark,
@@ -97,7 +97,8 @@ public struct RecipeParser {
             throw RecipeError(source, m["input_shape"]?.mark, "'input_shape' must be [height, width, channels]")
         }
         return .architecture(
-            name: name, inputShape: shape, classes: try m["classes"].map { try int($0, min: 2) } ?? 10,
+            name: name, inputShape: shape,
+            classes: try m["classes"].map { try int($0, in: SettingLimits.classes) } ?? 10,
             width: try m["width"].map { try number($0, above: 0) } ?? 1)
     }
 
@@ -139,8 +140,8 @@ public struct RecipeParser {
     func training(_ node: YAMLNode, _ stage: String, extra: [String]) throws -> Recipe.Training {
         let m = try mapping(node, "stage '\(stage)'", accepted: Self.trainingKeys + extra)
         var t = Recipe.Training()
-        if let v = m["epochs"] { t.epochs = try int(v, min: 1) }
-        if let v = m["batch_size"] { t.batchSize = try int(v, min: 1) }
+        if let v = m["epochs"] { t.epochs = try int(v, in: 1...SettingLimits.epochs.upperBound) }
+        if let v = m["batch_size"] { t.batchSize = try int(v, in: SettingLimits.batchSize) }
         if let v = m["optimizer"] {
             t.optimizer = OptimizerKind(rawValue: try choice(v, OptimizerKind.allCases.map(\.rawValue)))!
         }
@@ -180,12 +181,12 @@ public struct RecipeParser {
         if let v = m["threshold"] { p.budget.target = .threshold(Float(try number(v, atLeast: 0))) }
         if let v = m["target_macs"] { p.budget.target = .macs(try number(v, above: 0)) }
         if let v = m["target_params"] { p.budget.target = .params(try number(v, above: 0)) }
-        if let v = m["min_channels"] { p.budget.minChannels = try int(v, min: 1) }
+        if let v = m["min_channels"] { p.budget.minChannels = try int(v, in: SettingLimits.minChannels) }
         if let v = m["max_ratio"] { p.budget.maxRatio = try number(v, above: 0) }
-        if let v = m["round_to"] { p.budget.roundTo = try int(v, min: 1) }
+        if let v = m["round_to"] { p.budget.roundTo = try int(v, in: SettingLimits.roundTo) }
         if let v = m["ignore"] { p.budget.ignore = Set(try v.array().map { try string($0) }) }
-        if let v = m["steps"] { p.steps = try int(v, min: 1) }
-        if let v = m["finetune_epochs"] { p.finetuneEpochs = try int(v, min: 0) }
+        if let v = m["steps"] { p.steps = try int(v, in: SettingLimits.pruneSteps) }
+        if let v = m["finetune_epochs"] { p.finetuneEpochs = try int(v, in: SettingLimits.epochs) }
         if let v = m["bias_compensation"] {
             p.biasCompensation = BiasCompensation(rawValue: try choice(v, BiasCompensation.allCases.map(\.rawValue)))!
         }
@@ -272,13 +273,13 @@ public struct RecipeParser {
         return s
     }
 
-    func int(_ node: YAMLNode, min: Int) throws -> Int {
-        guard let v = node.int, v >= min else {
-            throw RecipeError(source, node.mark, "expected an integer of at least \(min), got '\(node.string ?? "?")'")
+    func int(_ node: YAMLNode, in range: ClosedRange<Int>) throws -> Int {
+        guard let v = node.int else {
+            throw RecipeError(
+                source, node.mark, "expected \(OutsideNumber.describe(range)), got '\(node.string ?? "?")'")
         }
-        return v
+        do { return try OutsideNumber.integer(v, in: range) } catch { throw RecipeError(source, node.mark, "\(error)") }
     }
-
     func number(_ node: YAMLNode, above: Double) throws -> Double {
         guard let v = node.float, v > above, v.isFinite else {
             throw RecipeError(source, node.mark, "expected a number above \(above), got '\(node.string ?? "?")'")
@@ -303,7 +304,7 @@ public struct RecipeParser {
 
     func ints(_ node: YAMLNode) throws -> [Int] {
         guard case let .sequence(s) = node else { throw RecipeError(source, node.mark, "expected a list of integers") }
-        return try s.map { try int($0, min: 0) }
+        return try s.map { try int($0, in: 0...OutsideNumber.largestSize) }
     }
 
     func range(_ node: YAMLNode) throws -> Range<Int> {

@@ -36,18 +36,29 @@ public struct Budget: Sendable, Equatable {
     }
 
     public func validate() throws(StrategyError) {
-        switch target {
-        case let .ratio(r, _) where !(r >= 0 && r < 1):
-            throw .invalidBudget("the ratio must be in [0, 1), got \(r)")
-        case let .macs(f) where !(f > 0 && f <= 1), let .params(f) where !(f > 0 && f <= 1):
-            throw .invalidBudget("a MACs or parameter target must be a fraction in (0, 1], got \(f)")
-        default: break
-        }
-        guard minChannels >= 1 else { throw .invalidBudget("--min-channels must be at least 1, got \(minChannels)") }
-        guard maxRatio > 0, maxRatio <= 1 else {
-            throw .invalidBudget("--max-ratio must be in (0, 1], got \(maxRatio)")
-        }
-        guard roundTo >= 1 else { throw .invalidBudget("--round-to must be at least 1, got \(roundTo)") }
+        var field = ""
+        do {
+            switch target {
+            case let .ratio(r, _):
+                field = "the ratio (--ratio, ratio:)"
+                _ = try OutsideNumber.finite(r, in: 0...0.999_999)
+            case let .threshold(t):
+                field = "the threshold (--threshold, threshold:)"
+                _ = try OutsideNumber.finite(Double(t))
+            case let .macs(f):
+                field = "the MACs target (--target-macs, target_macs:)"
+                _ = try OutsideNumber.finite(f, in: 1e-9...1)
+            case let .params(f):
+                field = "the parameter target (--target-params, target_params:)"
+                _ = try OutsideNumber.finite(f, in: 1e-9...1)
+            }
+            field = "--min-channels (min_channels:)"
+            _ = try OutsideNumber.integer(minChannels, in: SettingLimits.minChannels)
+            field = "--max-ratio (max_ratio:)"
+            _ = try OutsideNumber.finite(maxRatio, in: 1e-9...1)
+            field = "--round-to (round_to:)"
+            _ = try OutsideNumber.integer(roundTo, in: SettingLimits.roundTo)
+        } catch { throw .invalidBudget("\(field): \(error)") }
     }
 
     /// What the budget measures: parameters for a parameter target, MACs otherwise.

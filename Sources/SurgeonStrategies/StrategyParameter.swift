@@ -1,3 +1,5 @@
+import SurgeonCore
+
 /// A named knob a criterion, policy or regulariser declares (`taylor`'s `batches`, `norm`'s
 /// `p`): its type, its accepted range and its default. `surgeon strategies` lists them, and a
 /// spec (`taylor:batches=8`, or a recipe's `{name: taylor, batches: 8}`) is checked against
@@ -28,18 +30,19 @@ public struct StrategyParameter: Sendable, Equatable, CustomStringConvertible {
     ) throws(StrategySpecError) -> StrategyValue {
         switch type {
         case let .integer(range):
-            guard let v = Int(text) else {
-                throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted)
+            do { return .integer(try OutsideNumber.integer(text, in: range)) } catch {
+                switch error {
+                case .notANumber, .notIntegral, .notFinite:
+                    throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted)
+                default:
+                    throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted)
+                }
             }
-            guard range.contains(v) else {
-                throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted)
-            }
-            return .integer(v)
         case let .number(range):
             guard let v = Double(text), !v.isNaN else {
                 throw .wrongType(strategy: strategy, parameter: self, value: text, accepted: accepted)
             }
-            guard range.contains(v) else {
+            guard (try? OutsideNumber.finite(v, in: range)) != nil else {
                 throw .outOfRange(strategy: strategy, parameter: self, value: text, accepted: accepted)
             }
             return .number(v)

@@ -108,7 +108,7 @@ final class BadInputTests: CLITestCase {
             run.stderr)
         run = try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "1", "-o", "m.surgeon")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("vgg: a classifier needs at least 2 classes, got 1"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("vgg: a classifier needs 2...1000000 classes, got 1"), run.stderr)
         XCTAssertFalse(exists("m.surgeon"))
         try model()
         run = try surgeon("plan", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "--data", "x.npy", "-o", "p.json")
@@ -124,7 +124,7 @@ final class BadInputTests: CLITestCase {
         run = try surgeon(
             "train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--threads", "0", "-o", "o.surgeon")
         XCTAssertEqual(run.status, 64)
-        XCTAssertTrue(run.stderr.contains("--threads must be at least 1, got 0"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("--threads: 0 is out of range (expected an integer in 1...1024)"), run.stderr)
     }
 
     func testEveryCommand_hasHelp() throws {

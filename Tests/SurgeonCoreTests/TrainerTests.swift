@@ -97,12 +97,12 @@ final class TrainerTests: XCTestCase {
     func testInvalidSettings_areRejectedBeforeTraining() throws {
         let data = try quadrantData(count: 8, seed: 1)
         let cases: [(TrainingConfiguration, String)] = [
-            (TrainingConfiguration(epochs: 0), "epochs must be at least 1, got 0"),
-            (TrainingConfiguration(batchSize: 0), "batch size must be at least 1, got 0"),
-            (TrainingConfiguration(learningRate: -1), "the learning rate must be a positive number, got -1.0"),
+            (TrainingConfiguration(epochs: 0), "epochs: 0 is out of range (expected an integer in 1...100000)"),
+            (TrainingConfiguration(batchSize: 0), "batch size: 0 is out of range (expected an integer in 1...65536)"),
+            (TrainingConfiguration(learningRate: -1), "the learning rate: -1 is out of range (expected a finite number in 1e-12...1000)"),
             (
                 TrainingConfiguration(epochs: 2, warmupEpochs: 3),
-                "warm-up epochs must be between 0 and the number of epochs (2), got 3.0"
+                "warm-up epochs: 3 is out of range (expected a finite number in 0...2)"
             ),
         ]
         for (config, message) in cases {

@@ -68,7 +68,7 @@ final class RecipeParserTests: XCTestCase {
             ),
             (
                 "model: {architecture: vgg}\nstages:\n  - train: {epochs: 0}",
-                "r.yaml:3: expected an integer of at least 1, got '0'"
+                "r.yaml:3: 0 is out of range (expected an integer in 1...100000)"
             ),
             (
                 "model: {architecture: vgg}\nstages:\n  - prune: {ratio: 0.3, target_macs: 0.5}",

@@ -170,13 +170,13 @@ final class PolicyAndBudgetTests: XCTestCase {
 
     func testBadBudgets_areRefused() {
         XCTAssertThrowsError(try Budget(.ratio(1.2, global: false)).validate()) {
-            XCTAssertEqual("\($0)", "the ratio must be in [0, 1), got 1.2")
+            XCTAssertEqual("\($0)", "the ratio (--ratio, ratio:): 1.2 is out of range (expected a finite number in 0...0.999999)")
         }
         XCTAssertThrowsError(try Budget(.macs(0), roundTo: 8).validate()) {
-            XCTAssertEqual("\($0)", "a MACs or parameter target must be a fraction in (0, 1], got 0.0")
+            XCTAssertEqual("\($0)", "the MACs target (--target-macs, target_macs:): 0 is out of range (expected a finite number in 1e-09...1)")
         }
         XCTAssertThrowsError(try Budget(.threshold(1), minChannels: 0).validate()) {
-            XCTAssertEqual("\($0)", "--min-channels must be at least 1, got 0")
+            XCTAssertEqual("\($0)", "--min-channels (min_channels:): 0 is out of range (expected an integer in 1...2^20)")
         }
     }
 

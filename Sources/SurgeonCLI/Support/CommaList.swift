@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SurgeonCore
 
 /// Option values written as comma-separated lists (`--mean 0.5,0.4`, `--ratios 0.25,0.5`,
 /// `--input-shape 28,28,1`), parsed one way for every option.
@@ -17,7 +18,9 @@ enum CommaList {
             }
             values.append(value)
         }
-        guard !values.isEmpty, count.map({ $0 == values.count }) ?? true else {
+        guard !values.isEmpty,
+            count.map({ $0 == values.count }) ?? (values.count <= SettingLimits.listLength.upperBound)
+        else {
             throw ValidationError("\(option) takes \(takes), got '\(text)'")
         }
         return values

@@ -8,7 +8,7 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads { try OptionBounds.check(threads, "--threads", SettingLimits.threads) }
     }
 
     func apply() { Compute.setThreads(threads ?? Compute.defaultThreads) }
@@ -19,7 +19,7 @@ struct InferenceBatchOptions: ParsableArguments {
     @Option(help: "Samples per inference batch.") var batchSize = 256
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        try OptionBounds.check(batchSize, "--batch-size", SettingLimits.batchSize)
     }
 }
 

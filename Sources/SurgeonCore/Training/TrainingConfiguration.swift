@@ -31,26 +31,30 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         kind == .sgd ? 0.05 : 1e-3
     }
 
-    /// Checks the values a user can get wrong.
+    /// Checks the values a user can get wrong, against `SettingLimits` (the command line and
+    /// recipes check the same ranges before they get here).
     public func validate() throws(TrainingError) {
-        guard epochs >= 1 else { throw .configuration("epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw .configuration("batch size must be at least 1, got \(batchSize)") }
-        guard learningRate > 0, learningRate.isFinite else {
-            throw .configuration("the learning rate must be a positive number, got \(learningRate)")
-        }
-        guard warmupEpochs >= 0, warmupEpochs <= Double(epochs) else {
-            throw .configuration(
-                "warm-up epochs must be between 0 and the number of epochs (\(epochs)), got \(warmupEpochs)")
-        }
-        guard optimizer.momentum >= 0, optimizer.momentum < 1 else {
-            throw .configuration("momentum must be in [0, 1), got \(optimizer.momentum)")
-        }
-        guard optimizer.weightDecay >= 0 else {
-            throw .configuration("weight decay must be >= 0, got \(optimizer.weightDecay)")
-        }
-        if case let .step(every, factor) = schedule, every < 1 || factor <= 0 {
-            throw .configuration("a step schedule needs a step of at least 1 epoch and a positive factor")
-        }
+        var field = ""
+        do {
+            field = "epochs"
+            _ = try OutsideNumber.integer(epochs, in: 1...SettingLimits.epochs.upperBound)
+            field = "batch size"
+            _ = try OutsideNumber.integer(batchSize, in: SettingLimits.batchSize)
+            field = "the learning rate"
+            _ = try OutsideNumber.finite(learningRate, in: SettingLimits.learningRate)
+            field = "warm-up epochs"
+            _ = try OutsideNumber.finite(warmupEpochs, in: 0...Double(epochs))
+            field = "momentum"
+            _ = try OutsideNumber.finite(Double(optimizer.momentum), in: 0...0.999_999)
+            field = "weight decay"
+            _ = try OutsideNumber.finite(Double(optimizer.weightDecay), in: 0...1)
+            if case let .step(every, factor) = schedule {
+                field = "the step schedule's step"
+                _ = try OutsideNumber.integer(every, in: SettingLimits.stepEpochs)
+                field = "the step schedule's factor"
+                _ = try OutsideNumber.finite(factor, in: 1e-12...1)
+            }
+        } catch { throw .configuration("\(field): \(error)") }
     }
 }
 

@@ -92,20 +92,22 @@ public enum OutsideNumber {
 
     // MARK: - Descriptions
 
-    static func describe(_ range: ClosedRange<Int>) -> String {
+    /// "an integer in 1...2^31": how refusals say what is accepted.
+    public static func describe(_ range: ClosedRange<Int>) -> String {
         "an integer in \(describe(range.lowerBound))...\(describe(range.upperBound))"
     }
 
-    static func describe(_ range: ClosedRange<Double>) -> String {
+    /// "a finite number in 0...1".
+    public static func describe(_ range: ClosedRange<Double>) -> String {
         let unbounded = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
         return range == unbounded
             ? "a finite number" : "a finite number in \(format(range.lowerBound))...\(format(range.upperBound))"
     }
 
-    /// `2^31`, `-2^31`, `2^40` for the bounds people recognise; decimal otherwise.
+    /// `2^31`, `-2^31`, `2^40` for powers of two from 2^20 on; decimal otherwise.
     static func describe(_ n: Int) -> String {
-        if n > 1024, n.nonzeroBitCount == 1 { return "2^\(n.trailingZeroBitCount)" }
-        if n < -1024, n != Int.min, (-n).nonzeroBitCount == 1 { return "-2^\((-n).trailingZeroBitCount)" }
+        if n >= 1 << 20, n.nonzeroBitCount == 1 { return "2^\(n.trailingZeroBitCount)" }
+        if n <= -(1 << 20), n != Int.min, (-n).nonzeroBitCount == 1 { return "-2^\((-n).trailingZeroBitCount)" }
         return "\(n)"
     }
 

@@ -30,13 +30,14 @@ public struct ArchitectureOptions: Sendable, Equatable {
     /// Refuses options no architecture builds with (an input shape that is not three positive
     /// sizes, fewer than 2 classes, a width outside (0, 4]); `name` goes in the message.
     public func validate(for name: String) throws(ArchitectureError) {
-        guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
+        guard inputShape.count == 3, inputShape.allSatisfy(SettingLimits.inputExtent.contains) else {
             throw .invalidOption(
                 architecture: name,
-                message: "the input shape must be height,width,channels with positive sizes, got \(inputShape)")
+                message: "the input shape must be height,width,channels with sizes in 1...65536, got \(inputShape)")
         }
-        guard classes >= 2 else {
-            throw .invalidOption(architecture: name, message: "a classifier needs at least 2 classes, got \(classes)")
+        guard SettingLimits.classes.contains(classes) else {
+            throw .invalidOption(
+                architecture: name, message: "a classifier needs 2...1000000 classes, got \(classes)")
         }
         guard width > 0, width <= 4 else {
             throw .invalidOption(architecture: name, message: "the width multiplier must be in (0, 4], got \(width)")
