@@ -40,6 +40,19 @@ static inline hid_t CHDF5_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 // The kind (H5O_TYPE_GROUP, H5O_TYPE_DATASET, …) and the file address of the header of the
 // object at `name` (relative to `location`), found without opening the object or decoding its
 // messages (how the address is read changed in HDF5 1.12).
+/// The type of the link `name` in `location` (H5L_TYPE_HARD, _SOFT, _EXTERNAL or a user-defined
+/// type), read without following it; -1 when there is no such link.
+static inline int CHDF5_link_type(hid_t location, const char *name) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5L_info2_t info;
+    if (H5Lget_info2(location, name, &info, H5P_DEFAULT) < 0) return -1;
+#else
+    H5L_info_t info;
+    if (H5Lget_info(location, name, &info, H5P_DEFAULT) < 0) return -1;
+#endif
+    return (int)info.type;
+}
+
 static inline herr_t CHDF5_object_info(hid_t location, const char *name, H5O_type_t *type, haddr_t *address) {
 #if H5_VERSION_GE(1, 12, 0)
     H5O_info2_t info;

@@ -118,6 +118,11 @@ public struct HDF5Dataset {
         guard !overflow, !outputOverflow, elementSize > 0 else {
             throw .corrupt(source: source, path: path, detail: "the dataset declares an impossible size")
         }
+        let plist = H5Dget_create_plist(dataset)
+        guard plist >= 0 else { throw file.failure("reading the layout of dataset", path: path) }
+        defer { H5Pclose(plist) }
+        let layout = H5Pget_layout(plist)
+        try refuseOutsideStorage(plist: plist, layout: layout)
         if let (check, address) = try file.guardAndAddress(at: path),
             case let .damaged(detail) = check.checkStorage(ofDatasetAt: UInt64(address), byteCount: needed)
         {
@@ -125,10 +130,6 @@ public struct HDF5Dataset {
         }
         let stored = Int(clamping: H5Dget_storage_size(dataset))
         HDF5Library.discardErrors()
-        let plist = H5Dget_create_plist(dataset)
-        guard plist >= 0 else { throw file.failure("reading the layout of dataset", path: path) }
-        defer { H5Pclose(plist) }
-        let layout = H5Pget_layout(plist)
         let vouched = (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored == needed
         if vouched, stored <= file.fileSize() { return }
         if (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored != 0 {
@@ -142,6 +143,28 @@ public struct HDF5Dataset {
                 source: source, path: path,
                 detail: "the dataset declares shape \(HDF5Extent.tuple(shape)), \(output) bytes once read, "
                     + "more than surgeon reads from a dataset whose stored size it cannot check")
+        }
+    }
+
+    /// Throws `.outsideReference` when the dataset's bytes live outside the file: external
+    /// storage (raw data in files the dataset names, which may be any local file or a FIFO) or
+    /// a virtual dataset (data mapped from other datasets, possibly in other files). Checked on
+    /// the creation property list before anything is read.
+    private func refuseOutsideStorage(plist: hid_t, layout: H5D_layout_t) throws(HDF5Error) {
+        let externalCount = H5Pget_external_count(plist)
+        if externalCount != 0 {
+            HDF5Library.discardErrors()
+            var name = [CChar](repeating: 0, count: 1024)
+            var offset: off_t = 0
+            var size: hsize_t = 0
+            let named = H5Pget_external(plist, 0, name.count, &name, &offset, &size) >= 0
+            HDF5Library.discardErrors()
+            let file = named ? " in '\(String(cString: name))'" : ""
+            throw .outsideReference(
+                source: source, path: path, what: "external storage (\(max(externalCount, 1)) file(s))\(file)")
+        }
+        if layout == H5D_VIRTUAL {
+            throw .outsideReference(source: source, path: path, what: "a virtual dataset")
         }
     }
 }

@@ -29,6 +29,10 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
     /// A write was refused before reaching HDF5: the values do not fit the shape, the name is
     /// empty or holds a NUL character…; `detail` says what.
     case invalidArgument(source: String, path: String, detail: String)
+    /// The file asks HDF5 to read something outside itself, which surgeon refuses before HDF5
+    /// follows it: `what` is e.g. "external storage in 'passwd'", "a virtual dataset", "an
+    /// external link to 'other.h5'", "a soft link".
+    case outsideReference(source: String, path: String, what: String)
     /// An HDF5 call failed; `operation` says what surgeon was doing ("reading dataset") and
     /// `reason` is HDF5's own message.
     case libraryFailure(source: String, path: String, operation: String, reason: String)
@@ -53,6 +57,9 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
             return "\(source) is damaged at '\(path)': \(detail)"
         case let .invalidArgument(source, path, detail):
             return "\(source): cannot write '\(path)': \(detail)"
+        case let .outsideReference(source, path, what):
+            return "\(source): '\(path)' uses \(what), which would read outside the file; surgeon reads only "
+                + "datasets stored in the file itself (contiguous, compact or chunked) reached by hard links"
         case let .libraryFailure(source, path, operation, reason):
             return "\(source): \(operation) '\(path)' failed: \(reason)"
         }

@@ -62,6 +62,7 @@ extension HDF5File {
     /// `.noDataset` when there is none, `.wrongObjectKind` when it is of another kind.
     /// Call only inside `HDF5Library.locked`.
     func requireKind(_ expected: HDF5ObjectKind, at path: String) throws(HDF5Error) {
+        try requireHardLinks(to: path)
         switch objectKind(at: path) {
         case expected?:
             return
@@ -69,6 +70,30 @@ extension HDF5File {
             throw .wrongObjectKind(source: source, path: path, expected: expected.rawValue, found: found.rawValue)
         case nil:
             throw expected == .dataset ? .noDataset(source: source, path: path) : .noGroup(source: source, path: path)
+        }
+    }
+
+    /// Throws `.outsideReference` when a link on the way to the absolute `path` (or `path`
+    /// itself) is not a hard link: an external link names another file, a soft or user-defined
+    /// link may lead out of the file. Each link is inspected without being followed, and the
+    /// walk stops at the first missing name (the caller reports it).
+    /// Call only inside `HDF5Library.locked`.
+    func requireHardLinks(to path: String) throws(HDF5Error) {
+        guard !path.contains("\0") else { return }
+        let components = HDF5Path.components(of: path)
+        for count in stride(from: 1, through: components.count, by: 1) {
+            let prefix = HDF5Path.absolute(Array(components[..<count]))
+            let type = CHDF5_link_type(id, prefix)
+            guard type >= 0 else {
+                HDF5Library.discardErrors()
+                return
+            }
+            switch H5L_type_t(rawValue: type) {
+            case H5L_TYPE_HARD: continue
+            case H5L_TYPE_EXTERNAL: throw .outsideReference(source: source, path: prefix, what: "an external link")
+            case H5L_TYPE_SOFT: throw .outsideReference(source: source, path: prefix, what: "a soft link")
+            default: throw .outsideReference(source: source, path: prefix, what: "a user-defined link (type \(type))")
+            }
         }
     }
 

@@ -9,7 +9,12 @@ extension HDF5ImageGuard {
     /// version byte that turns a version 3 message into one of them crashed HDF5 1.10.8.
     func checkStorage(ofDatasetAt address: UInt64, byteCount: Int) -> Outcome {
         do throws(Damage) {
-            let layouts = try headerMessages(at: address).filter { $0.type == 0x08 }
+            let messages = try headerMessages(at: address)
+            // External storage (message 0x07) looks like a contiguous layout with no address.
+            guard !messages.contains(where: { $0.type == 0x07 }) else {
+                throw Damage(detail: "the dataset names external storage files, which surgeon does not read")
+            }
+            let layouts = messages.filter { $0.type == 0x08 }
             guard layouts.count == 1, let layout = layouts.first else {
                 throw Damage(detail: "the dataset has \(layouts.count) layout messages instead of one")
             }
@@ -33,7 +38,8 @@ extension HDF5ImageGuard {
                 try expect(size, byteCount)
                 _ = try end(start, size, "dataset's data")
             case 2: return .unchecked("a chunked dataset")
-            case 3: return .unchecked("a virtual dataset")
+            case 3:
+                throw Damage(detail: "the dataset is virtual (mapped from other datasets), which surgeon does not read")
             case let other: throw Damage(detail: "unknown layout class \(other)")
             }
             return .valid
