@@ -47,7 +47,7 @@ final class TrainerCheckpointTests: XCTestCase {
         XCTAssertNotNil(try store.load("best"))
         config.epochs = 4
         let resumed = try Trainer(configuration: config, checkpoints: store)
-            .fit(smallNet(seed: 99), train: data, validation: validation, resume: true)
+            .fit(smallNet(), train: data, validation: validation, resume: true)
         XCTAssertEqual(resumed.history.map(\.epoch), [1, 2, 3, 4])
         for (x, y) in zip(full.last.nodes, resumed.last.nodes) {
             XCTAssertEqual(x.layer.weights, y.layer.weights, x.name)
@@ -90,18 +90,52 @@ final class TrainerCheckpointTests: XCTestCase {
         let store = MemoryCheckpoints()
         _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store).fit(
             smallNet(), train: data)
+        // Weights blown up in the checkpoint (not the data: resuming refuses other data), so that
+        // the resumed epoch's loss is not finite.
+        var last = try XCTUnwrap(store.load("last"))
+        for i in last.graph.nodes.indices where !last.graph.nodes[i].layer.weights.isEmpty {
+            let blown = last.graph.nodes[i].layer.weights.map { w in
+                Tensor(uncheckedShape: w.shape, scalars: w.scalars.map { $0 * 1e30 + 1e30 })
+            }
+            try last.graph.setWeights(blown, ofNode: i)
+        }
+        store.put(last, as: "last")
         let good = try XCTUnwrap(store.load("last"))
         let savesBefore = store.saves.count
-        var poisoned = data
-        poisoned.images.scalars[5] = .nan
+        let poisoned = data
         let trainer = Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16), checkpoints: store)
         XCTAssertThrowsError(try trainer.fit(smallNet(), train: poisoned, resume: true)) { error in
             let text = "\(error)"
-            XCTAssertTrue(text.hasPrefix("training stopped: the loss became nan at epoch 2, step"), text)
+            XCTAssertTrue(
+                text.hasPrefix("training stopped: the loss became") && text.contains("nan at epoch 2, step"), text)
             XCTAssertTrue(text.hasSuffix("the last good checkpoint is memory:last"), text)
         }
         XCTAssertEqual(store.saves.count, savesBefore, "nothing is saved after the loss became nan")
         XCTAssertEqual(weights(try store.load("last")), weights(good))
         XCTAssertEqual(try store.load("last")?.metadata, good.metadata)
+    }
+}
+
+extension TrainerCheckpointTests {
+    /// A crafted checkpoint whose optimizer slot is smaller than its weight used to make the
+    /// optimizer step write past the slot's buffer; now it is refused, naming the slot and shapes.
+    func testOptimizerSlotOfTheWrongShape_isRefusedBeforeAnyStep() throws {
+        let data = try quadrantData(count: 32, seed: 3)
+        let config = TrainingConfiguration(epochs: 1, batchSize: 16)
+        let store = MemoryCheckpoints()
+        _ = try Trainer(configuration: config, checkpoints: store).fit(smallNet(), train: data)
+        var last = try XCTUnwrap(store.load("last"))
+        let k = try XCTUnwrap(last.extraTensors.firstIndex { $0.tensor.count > 1 })
+        let name = last.extraTensors[k].name
+        last.extraTensors[k].tensor = Tensor(shape: [1])
+        store.put(last, as: "last")
+        var resumed = config
+        resumed.epochs = 2
+        XCTAssertThrowsError(
+            try Trainer(configuration: resumed, checkpoints: store).fit(smallNet(), train: data, resume: true)
+        ) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("optimizer slot '\(name)'") && text.contains("has shape [1]"), text)
+        }
     }
 }

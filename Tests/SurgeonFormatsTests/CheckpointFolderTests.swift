@@ -117,10 +117,24 @@ final class CheckpointFolderTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("best.surgeon").path))
         config.epochs = 4
         let resumed = try Trainer(configuration: config, checkpoints: store)
-            .fit(smallNet(seed: 99), train: data, validation: validation, resume: true)
+            .fit(smallNet(), train: data, validation: validation, resume: true)
         XCTAssertEqual(resumed.history.map(\.epoch), [1, 2, 3, 4])
         for (x, y) in zip(full.last.nodes, resumed.last.nodes) {
             XCTAssertEqual(x.layer.weights, y.layer.weights, x.name)
+        }
+    }
+
+    func testResumeWithAnotherModelOrData_isRefusedNamingWhatDiffers() throws {
+        let data = try quadrantData(count: 32, seed: 4)
+        let config = TrainingConfiguration(epochs: 1, batchSize: 16)
+        _ = try Trainer(configuration: config, checkpoints: store).fit(smallNet(), train: data)
+        let other = try quadrantData(count: 32, seed: 5)
+        XCTAssertThrowsError(
+            try Trainer(configuration: config, checkpoints: store).fit(smallNet(seed: 99), train: other, resume: true)
+        ) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("belongs to another run: the model"), text)
+            XCTAssertTrue(text.contains("the training data (32 samples now, 32 in the run)"), text)
         }
     }
 
@@ -129,13 +143,23 @@ final class CheckpointFolderTests: XCTestCase {
         _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store)
             .fit(smallNet(), train: data)
         let lastURL = folder.appendingPathComponent("last.surgeon")
+        // Weights blown up in the checkpoint (not the data: resuming refuses other data), so that
+        // the resumed epoch's loss is not finite.
+        var last = try XCTUnwrap(try store.load("last"))
+        for i in last.graph.nodes.indices where !last.graph.nodes[i].layer.weights.isEmpty {
+            let blown = last.graph.nodes[i].layer.weights.map { w in
+                Tensor(uncheckedShape: w.shape, scalars: w.scalars.map { $0 * 1e30 + 1e30 })
+            }
+            try last.graph.setWeights(blown, ofNode: i)
+        }
+        try store.save(last, as: "last")
         let good = try Data(contentsOf: lastURL)
-        var poisoned = data
-        poisoned.images.scalars[5] = .nan
+        let poisoned = data
         let trainer = Trainer(configuration: TrainingConfiguration(epochs: 3, batchSize: 16), checkpoints: store)
         XCTAssertThrowsError(try trainer.fit(smallNet(), train: poisoned, resume: true)) { error in
             let text = "\(error)"
-            XCTAssertTrue(text.hasPrefix("training stopped: the loss became nan at epoch 2, step"), text)
+            XCTAssertTrue(
+                text.hasPrefix("training stopped: the loss became") && text.contains("nan at epoch 2, step"), text)
             XCTAssertTrue(text.hasSuffix("the last good checkpoint is \(lastURL.path)"), text)
         }
         XCTAssertEqual(try Data(contentsOf: lastURL), good)

@@ -18,6 +18,8 @@ extension Trainer {
         var bestScore: Double?
         var optimizerStep: Int
         var configuration: TrainingConfiguration
+        /// What the run started from; absent in checkpoints written before it was recorded.
+        var startedFrom: TrainingFingerprint?
     }
 
     static let progressKey = "training_progress"
@@ -26,13 +28,14 @@ extension Trainer {
         try checkpoints?.save(ModelContents(graph: graph, metadata: metadata), as: "best")
     }
 
-    func saveCheckpoint(_ state: RunState) throws {
+    func saveCheckpoint(_ state: RunState, startedFrom: TrainingFingerprint) throws {
         guard let checkpoints else { return }
         var meta = metadata
         meta[Self.progressKey] = try ConfigValue(
             encoding: SavedProgress(
                 epoch: state.epoch, history: state.history, bestScore: state.bestScore,
-                optimizerStep: state.optimizer.state.step, configuration: configuration))
+                optimizerStep: state.optimizer.state.step, configuration: configuration,
+                startedFrom: startedFrom))
         var extras: [(name: String, tensor: Tensor)] = []
         for (i, slots) in state.optimizer.state.first.enumerated() {
             for (k, t) in slots.enumerated() { extras.append(("optimizer/first/\(i)/\(k)", t)) }
@@ -43,8 +46,10 @@ extension Trainer {
         try checkpoints.save(ModelContents(graph: state.graph, metadata: meta, extraTensors: extras), as: "last")
     }
 
-    /// The saved state in the `last` checkpoint, or nil when there is none.
-    func loadCheckpoint() throws -> RunState? {
+    /// The saved state in the `last` checkpoint, or nil when there is none. Refuses a checkpoint
+    /// of a run that started from another model, other data or another thread count, and
+    /// optimizer slots whose shapes differ from their weights' (they would be written past).
+    func loadCheckpoint(startedFrom current: TrainingFingerprint) throws -> RunState? {
         guard let checkpoints, let contents = try checkpoints.load("last") else { return nil }
         let path = checkpoints.location(of: "last")
         guard let value = contents.metadata[Self.progressKey],
@@ -61,15 +66,42 @@ extension Trainer {
                     + "change) or start a new run folder"
             )
         }
+        if let saved = progress.startedFrom {
+            let differences = current.differences(from: saved)
+            guard differences.isEmpty else {
+                throw TrainingError.checkpoint(
+                    "\(path) belongs to another run: \(differences.joined(separator: "; ")); resume with the run's "
+                        + "model, data and --threads, or start a new checkpoint folder")
+            }
+        }
+        guard (0...SettingLimits.epochs.upperBound).contains(progress.epoch), progress.optimizerStep >= 0,
+            progress.history.count <= progress.epoch + 1
+        else {
+            throw TrainingError.checkpoint(
+                "\(path): the training progress is damaged (epoch \(progress.epoch), optimizer step "
+                    + "\(progress.optimizerStep), \(progress.history.count) epochs of history)")
+        }
         var optimizer = Optimizer(settings: configuration.optimizer)
         optimizer.resetState(for: contents.graph)
         optimizer.state.step = progress.optimizerStep
         for (name, tensor) in contents.extraTensors {
             let parts = name.split(separator: "/")
-            guard parts.count == 4, let i = Int(parts[2]), let k = Int(parts[3]) else { continue }
-            if parts[1] == "first", i < optimizer.state.first.count, k < optimizer.state.first[i].count {
+            guard parts.count == 4, parts[0] == "optimizer", parts[1] == "first" || parts[1] == "second",
+                let i = Int(parts[2]), let k = Int(parts[3])
+            else { continue }
+            let slots = parts[1] == "first" ? optimizer.state.first : optimizer.state.second
+            guard slots.indices.contains(i), slots[i].indices.contains(k) else {
+                throw TrainingError.checkpoint("\(path): optimizer slot '\(name)' belongs to no weight of the model")
+            }
+            guard tensor.shape == slots[i][k].shape else {
+                let node = i < contents.graph.nodes.count ? contents.graph.nodes[i].name : "#\(i)"
+                throw TrainingError.checkpoint(
+                    "\(path): optimizer slot '\(name)' of layer '\(node)' has shape \(tensor.shape), but its weight has "
+                        + "shape \(slots[i][k].shape)")
+            }
+            if parts[1] == "first" {
                 optimizer.state.first[i][k] = tensor
-            } else if parts[1] == "second", i < optimizer.state.second.count, k < optimizer.state.second[i].count {
+            } else {
                 optimizer.state.second[i][k] = tensor
             }
         }

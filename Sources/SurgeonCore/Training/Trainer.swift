@@ -54,7 +54,8 @@ public struct Trainer: Sendable {
         }
 
         var state = RunState(graph: graph, optimizer: Optimizer(settings: config.optimizer))
-        if resume, let saved = try loadCheckpoint() { state = saved }
+        let startedFrom = TrainingFingerprint(graph: graph, data: train, threads: Compute.threads)
+        if resume, let saved = try loadCheckpoint(startedFrom: startedFrom) { state = saved }
         let loss = SoftmaxCrossEntropy(fromLogits: !graph.producesProbabilities)
         let batches = Self.batchSizes(samples: train.count, batchSize: config.batchSize)
         let stepsPerEpoch = batches.count
@@ -123,7 +124,7 @@ public struct Trainer: Sendable {
                 state.best = state.graph
                 try saveBest(state.graph)
             }
-            try saveCheckpoint(state)
+            try saveCheckpoint(state, startedFrom: startedFrom)
             onEvent?(.epochEnd(metrics))
         }
         return Result(last: state.graph, best: state.best ?? state.graph, history: state.history)
