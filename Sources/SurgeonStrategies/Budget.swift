@@ -36,6 +36,16 @@ public struct Budget: Sendable, Equatable {
     }
 
     public func validate() throws(StrategyError) {
+        let number: Double
+        switch target {
+        case let .ratio(r, _): number = r
+        case let .threshold(t): number = Double(t)
+        case let .macs(f), let .params(f): number = f
+        }
+        do { _ = try OutsideNumber.finite(number) } catch {
+            throw .invalidBudget("the budget's target is refused: \(error)")
+        }
+        do { _ = try OutsideNumber.finite(maxRatio) } catch { throw .invalidBudget("--max-ratio: \(error)") }
         switch target {
         case let .ratio(r, _) where !(r >= 0 && r < 1):
             throw .invalidBudget("the ratio must be in [0, 1), got \(r)")
