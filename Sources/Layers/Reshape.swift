@@ -45,8 +45,17 @@ public struct Reshape: Layer {
 
     /// `target_shape` with the -1 worked out for a per-sample input shape.
     func resolved(for input: Shape) throws -> Shape {
-        let count = input.reduce(1, *)
-        let known = targetShape.filter { $0 != -1 }.reduce(1, *)
+        // Products through OutsideNumber: a crafted target_shape of 2^31 x 2^31 x 2^31 is an error, not a trap.
+        let count: Int, known: Int
+        do {
+            count = try OutsideNumber.elementCount(of: input)
+            known = try OutsideNumber.elementCount(of: targetShape.filter { $0 != -1 })
+        } catch {
+            throw LayerError.config(
+                .invalid(
+                    key: "target_shape", value: "\(targetShape)",
+                    expected: "a shape of at most 2^40 values (\(error))"))
+        }
         let fits = targetShape.contains(-1) ? known > 0 && count % known == 0 : known == count
         guard fits else {
             throw LayerError.inputShape(

@@ -151,10 +151,10 @@ public enum ModelFile {
             return out
         }
         func tensor(_ entry: TensorEntry, owner: String) throws(ModelFileError) -> Tensor {
-            guard entry.shape.allSatisfy({ $0 >= 0 && $0 < Int(Int32.max) }) else {
-                throw .corrupt(path: source, reason: "\(owner): tensor '\(entry.name)' has shape \(entry.shape)")
+            let count: Int
+            do { count = try OutsideNumber.elementCount(of: entry.shape) } catch {
+                throw .corrupt(path: source, reason: "\(owner): tensor '\(entry.name)': \(error)")
             }
-            let count = entry.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
             guard entry.offset >= 0, count >= 0, entry.offset <= floats.count, count <= floats.count - entry.offset
             else {
                 throw .corrupt(path: source, reason: "\(owner): tensor '\(entry.name)' lies outside the data")
@@ -177,7 +177,7 @@ public enum ModelFile {
             nodes.append(Node(entry.name, layer, inputs: entry.inputs))
         }
         let graph: Graph
-        do { graph = try Graph(nodes: nodes, outputs: header.outputs) } catch {
+        do { graph = try Graph(nodes: nodes, outputs: header.outputs, initialization: .refuse) } catch {
             throw .invalidGraph(path: source, error: error)
         }
         // A layer whose weights were absent would have been freshly initialised: refuse that.

@@ -30,6 +30,10 @@ public enum DataFiles {
         guard tensor.rank >= 2 else {
             throw PipelineError("\(path): images of shape \(tensor.shape); expected [N, height, width, channels]")
         }
+        if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw PipelineError(
+                "\(path): element \(bad) is \(tensor.scalars[bad]); the data must be finite numbers (no NaN or inf)")
+        }
         return try normalization.apply(to: tensor)
     }
 

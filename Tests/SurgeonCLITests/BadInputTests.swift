@@ -76,7 +76,7 @@ final class BadInputTests: CLITestCase {
         try Npy.write(NpyArray(shape: [4], storage: .int32([0, 1, 2, 12])), to: URL(fileURLWithPath: path("y.npy")))
         let run = try surgeon("eval", "m.surgeon", "--data", "x.npy", "--labels", "y.npy")
         XCTAssertEqual(run.status, 1)
-        XCTAssertTrue(run.stderr.contains("label 12 is out of range for a model with 10 classes (0...9)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("is 12, out of range for a model with 10 classes (expected an integer in 0...9)"), run.stderr)
     }
 
     /// A model whose stored normalisation is damaged is refused; its data are never read with

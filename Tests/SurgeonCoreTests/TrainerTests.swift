@@ -113,7 +113,7 @@ final class TrainerTests: XCTestCase {
     func testLabelsBeyondTheClassifier_areRejected() throws {
         let data = try LabeledData(images: Tensor(shape: [4, 4, 4, 1]), labels: [0, 1, 2, 7])
         assertThrows(
-            try Trainer().fit(smallNet(), train: data), "label 7 is out of range for a model with 4 classes (0...3)")
+            try Trainer().fit(smallNet(), train: data), "the labels: label 3 is 7, out of range for a model with 4 classes (expected an integer in 0...3)")
     }
 
     func testBatchSizes_foldASingleTrailingSample() {

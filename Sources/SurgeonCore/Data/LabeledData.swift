@@ -42,24 +42,42 @@ public struct LabeledData: Sendable {
         return (slice(0..<(count - validation)), slice((count - validation)..<count))
     }
 
+    /// The one check of labels against a model's class count, used by every command (train,
+    /// eval, sensitivity, prune, run) and every criterion that reads labels (`taylor`): each label
+    /// must lie in `0..<classes`. `source` names the labels file in the error.
+    public func checkLabels(classes: Int, source: String = "the labels") throws(DataError) {
+        if let i = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+            throw .labelOutOfRange(source: source, index: i, label: labels[i], classes: classes)
+        }
+    }
+
     private init(unchecked images: Tensor, labels: [Int]) {
         self.images = images
         self.labels = labels
     }
 
-    /// Reads labels given as integers `[N]` or as one-hot rows `[N, K]`.
-    public static func labels(from array: Tensor, source: String) throws(DataError) -> [Int] {
+    /// Reads labels given as integers `[N]` or as one-hot rows `[N, K]`. Every value goes
+    /// through `OutsideNumber` (finite, integral, in `0..<classes` or `0...2^31`), so `inf` or
+    /// `1e20` is an error naming the row, never a trap. With `classes`, one-hot rows must have
+    /// exactly that many columns.
+    public static func labels(from array: Tensor, source: String, classes: Int? = nil) throws(DataError) -> [Int] {
+        let range = classes.map { 0...max($0 - 1, 0) } ?? 0...OutsideNumber.largestSize
         if array.rank == 1 {
             var out: [Int] = []
             out.reserveCapacity(array.count)
             for (i, v) in array.scalars.enumerated() {
-                guard v == v.rounded(), v >= 0 else { throw .badLabel(source: source, index: i, value: "\(v)") }
-                out.append(Int(v))
+                do { out.append(try OutsideNumber.integer(Double(v), in: range)) } catch {
+                    throw .badLabel(source: source, index: i, value: "\(v) (\(error))")
+                }
             }
             return out
         }
         guard array.rank == 2 else { throw .labelShape(source: source, shape: array.shape) }
         let k = array.shape[1]
+        if let classes, k != classes {
+            throw .badLabel(
+                source: source, index: 0, value: "a one-hot row of \(k) columns (the model has \(classes) classes)")
+        }
         var out: [Int] = []
         for i in 0..<array.shape[0] {
             let row = array.scalars[(i * k)..<((i + 1) * k)]
@@ -80,9 +98,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case badLabel(source: String, index: Int, value: String)
     case labelShape(source: String, shape: [Int])
     case badSplit(Double)
-    case labelOutOfRange(label: Int, classes: Int)
+    case labelOutOfRange(source: String, index: Int, label: Int, classes: Int)
     case sampleShape(expected: Shape, actual: Shape)
     case normalization(String)
+    case noSamples
 
     public var description: String {
         switch self {
@@ -98,12 +117,15 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
             return "\(source): labels of shape \(shape); expected [N] class indices or [N, classes] one-hot rows"
         case let .badSplit(fraction):
             return "validation split \(fraction) must be between 0 and 1 and leave samples on both sides"
-        case let .labelOutOfRange(label, classes):
-            return "label \(label) is out of range for a model with \(classes) classes (0...\(classes - 1))"
+        case let .labelOutOfRange(source, index, label, classes):
+            return "\(source): label \(index) is \(label), out of range for a model with \(classes) classes "
+                + "(expected an integer in 0...\(classes - 1))"
         case let .sampleShape(expected, actual):
             return "the model takes samples of shape \(expected), but the data has samples of shape \(actual)"
         case let .normalization(message):
             return message
+        case .noSamples:
+            return "the data has 0 samples; evaluating needs at least one"
         }
     }
 }

@@ -26,6 +26,10 @@ public struct Graph: Sendable {
         /// configuration, so their total is capped at `maximumElements` (what the file's weights
         /// could hold) before anything is allocated.
         case zeros(maximumElements: Int)
+        /// None: a layer that needs weights but has none is an error. For a reader whose file
+        /// must carry every weight (the native format): a layer stored without its weights is
+        /// refused, never initialised first (a crafted Dense of 2^31 - 1 units would take 1 TB).
+        case refuse
     }
 
     /// The most elements a node's per-sample output may have (2^31): far beyond any real
@@ -91,6 +95,14 @@ public struct Graph: Sendable {
                         zeroed += n
                     }
                     self.nodes[i].layer.weights = shapes.map { Tensor(shape: $0) }
+                case .refuse:
+                    let shapes = try Graph.wrap(node) { try node.layer.weightShapes(for: inputShapes) }
+                    guard shapes.isEmpty else {
+                        throw .layer(
+                            node: node.name, type: node.layer.kerasClassName,
+                            error: "it is stored without weights, but needs weights of shapes \(shapes); "
+                                + "a model file must carry every layer's weights")
+                    }
                 }
             }
             try Graph.checkWeights(of: self.nodes[i], inputShapes: inputShapes)

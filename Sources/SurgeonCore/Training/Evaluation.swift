@@ -10,6 +10,7 @@ public enum Evaluation {
     /// Evaluates `graph` (one input, one output `[N, classes]`) on `data`.
     public static func evaluate(_ graph: Graph, on data: LabeledData, batchSize: Int = 256) throws -> Result {
         try checkCompatible(graph, data)
+        guard data.count > 0 else { throw TrainingError.data(.noSamples) }
         let loss = SoftmaxCrossEntropy(fromLogits: !graph.producesProbabilities)
         var total = 0.0, correct = 0
         for start in stride(from: 0, to: data.count, by: batchSize) {
@@ -49,9 +50,7 @@ public enum Evaluation {
         guard outputShape.count == 1 else {
             throw .model("the model's output has shape \(outputShape); a classifier's output must be [classes]")
         }
-        if let bad = data.labels.first(where: { $0 >= outputShape[0] }) {
-            throw .data(.labelOutOfRange(label: bad, classes: outputShape[0]))
-        }
+        do { try data.checkLabels(classes: outputShape[0]) } catch { throw .data(error) }
     }
 }
 
