@@ -4,11 +4,15 @@
 # Both install missing Debian packages first (scripts/install-deps.sh). `make test` ends with
 # scripts/check-extensions.sh: a layer type added with the plugin and one registry line, and an
 # extension package built against this checkout.
+#   make fuzz   build Fuzz/ (libFuzzer + ASan) and run each parser's target FUZZ_SECONDS (default 30)
+#   make asan   build and run the whole suite under AddressSanitizer (scratch folder .build-asan)
+#   make tsan   the same under ThreadSanitizer (.build-tsan; Fuzz/tsan.supp documents any suppression)
+# The corpus replay (Tests/SurgeonFuzzEntriesTests) is part of `make test`.
 
 SWIFT ?= swift
 DEMO_ARGS ?=
 
-.PHONY: deps demo test build release bench format clean
+.PHONY: deps demo test build release bench format clean fuzz asan tsan
 
 deps:
 	@scripts/install-deps.sh
@@ -36,5 +40,19 @@ bench: release
 	.build/release/surgeon-bench train --variant vgg --threads 1
 	.build/release/surgeon-bench train --variant vgg --threads 2
 
+FUZZ_SECONDS ?= 30
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh
+
+asan: deps
+	nice -n 19 $(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	nice -n 19 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
+
+tsan: deps
+	nice -n 19 $(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="suppressions=$(CURDIR)/Fuzz/tsan.supp" \
+	  nice -n 19 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --disable-swift-testing
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-tsan Fuzz/.build

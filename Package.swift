@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SurgeonPipeline", targets: ["SurgeonPipeline"]),
         .library(name: "SurgeonCLI", targets: ["SurgeonCLI"]),
         .library(name: "SurgeonTestSupport", targets: ["SurgeonTestSupport"]),
+        .library(name: "SurgeonFuzzEntries", targets: ["SurgeonFuzzEntries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,6 +67,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "surgeon", dependencies: ["SurgeonCLI"]),
+        // One entry per parser, fed bytes from memory; Fuzz/ wraps each in a libFuzzer target.
+        .target(
+            name: "SurgeonFuzzEntries",
+            dependencies: ["SurgeonFormats", "SurgeonKeras", "SurgeonPipeline", "Layers", "SurgeonCore"]
+        ),
         .executableTarget(
             name: "surgeon-bench",
             dependencies: [
@@ -120,6 +126,7 @@ let package = Package(
                 "SurgeonPipeline", "SurgeonStrategies", "SurgeonFormats", "Layers", "SurgeonCore", "SurgeonTestSupport",
             ]
         ),
+        .testTarget(name: "SurgeonFuzzEntriesTests", dependencies: ["SurgeonFuzzEntries"]),
         .testTarget(
             name: "SurgeonCLITests",
             dependencies: [

@@ -35,6 +35,11 @@ public struct RecipeParser {
     }
 
     public func parse(_ yaml: String) throws -> Recipe {
+        if let (line, reason) = RecipeShapeCheck.problem(in: yaml) {
+            var error = RecipeError(source, nil, "not accepted as a recipe: \(reason)")
+            error.line = line
+            throw error
+        }
         let root: YAMLNode
         do {
             guard let node = try Yams.compose(yaml: yaml) else { throw RecipeError(source, nil, "the recipe is empty") }

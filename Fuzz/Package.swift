@@ -1,0 +1,18 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libFuzzer targets, one per parser; each main.swift calls an entry of SurgeonFuzzEntries (main package).
+// Build with `swift build --sanitize=fuzzer --sanitize=address` here, or `make fuzz` at the top.
+let targets = ["npy", "npz", "model", "keras", "hdf5", "plan", "recipe"]
+
+let package = Package(
+    name: "surgeon-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "surgeon", path: "..")],
+    targets: targets.map {
+        .executableTarget(
+            name: "fuzz-\($0)",
+            dependencies: [.product(name: "SurgeonFuzzEntries", package: "surgeon")]
+        )
+    }
+)

@@ -1,0 +1,91 @@
+import Foundation
+import Layers
+import SurgeonCore
+import SurgeonFormats
+import SurgeonKeras
+import SurgeonPipeline
+
+/// The parsers surgeon fuzzes, each fed bytes from memory; errors are the expected outcome and are discarded.
+///
+/// `Fuzz/` wraps each entry in a libFuzzer target; `SurgeonFuzzEntriesTests` replays every corpus and
+/// regression input through the same entries in the normal test suite.
+public enum FuzzEntries {
+    /// Every entry by target name (the folder name under `Fuzz/corpus`).
+    public static let all: [(name: String, entry: @Sendable ([UInt8]) -> Void)] = [
+        ("npy", fuzzNpy), ("npz", fuzzNpz), ("model", fuzzModelFile), ("keras", fuzzKeras),
+        ("hdf5", fuzzHDF5), ("plan", fuzzPlan), ("recipe", fuzzRecipe),
+    ]
+
+    /// `.npy` bytes.
+    public static func fuzzNpy(_ bytes: [UInt8]) {
+        _ = try? Npy.decode(Data(bytes), source: "fuzz.npy")
+    }
+
+    /// `.npz` (zip of `.npy`) bytes.
+    public static func fuzzNpz(_ bytes: [UInt8]) {
+        _ = try? Npz.decode(Data(bytes), source: "fuzz.npz")
+    }
+
+    /// `.surgeon` bytes; the unkeyed checksum is recomputed over the mutated header and data first,
+    /// so that mutations reach the header JSON and the layer configs.
+    public static func fuzzModelFile(_ bytes: [UInt8]) {
+        _ = try? ModelFile.decode(Data(withValidChecksum(bytes)), source: "fuzz.surgeon", registry: .standard)
+    }
+
+    /// `.keras` archive bytes (zip, config JSON, weights image).
+    public static func fuzzKeras(_ bytes: [UInt8]) {
+        _ = try? KerasModelFile.decodeArchive(Data(bytes), path: "fuzz.keras", registry: .standard)
+    }
+
+    /// Legacy `.h5` bytes: the HDF5 image guard runs before the HDF5 library opens the image.
+    public static func fuzzHDF5(_ bytes: [UInt8]) {
+        _ = try? KerasModelFile.decodeLegacy(Data(bytes), path: "fuzz.h5", registry: .standard)
+    }
+
+    /// Pruning plan JSON, decoded as `surgeon prune --plan` decodes it.
+    public static func fuzzPlan(_ bytes: [UInt8]) {
+        _ = try? JSONDecoder().decode(PruningPlan.self, from: Data(bytes))
+    }
+
+    /// Recipe YAML.
+    public static func fuzzRecipe(_ bytes: [UInt8]) {
+        guard let text = String(validating: bytes, as: UTF8.self) else { return }
+        _ = try? RecipeParser(source: "fuzz.yaml").parse(text)
+    }
+
+    /// The bytes with the `.surgeon` prefix's checksum (offset 32) recomputed when the lengths fit.
+    /// A copy of `ModelFile.checksum` (internal there), kept identical on purpose.
+    public static func withValidChecksum(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count >= 40 else { return bytes }
+        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        let headerLength = u64(16)
+        let dataLength = u64(24)
+        let available = UInt64(bytes.count - 40)
+        guard headerLength <= available, dataLength <= available - headerLength else { return bytes }
+        let header = Data(bytes[40..<(40 + Int(headerLength))])
+        let data = Data(bytes[(40 + Int(headerLength))..<(40 + Int(headerLength) + Int(dataLength))])
+        var out = bytes
+        let sum = checksum(header, data)
+        for i in 0..<8 { out[32 + i] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(i))) }
+        return out
+    }
+
+    static func checksum(_ header: Data, _ data: Data) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3
+        for part in [header, data] {
+            part.withUnsafeBytes { raw in
+                let words = raw.count / 8
+                for i in 0..<words {
+                    let w = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                    h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+                    h = (h << 31) | (h >> 33)
+                }
+                var tail: UInt64 = 0
+                for i in (words * 8)..<raw.count { tail = (tail << 8) | UInt64(raw[i]) }
+                h = (h ^ tail ^ UInt64(raw.count)) &* 0xC2B2_AE3D_27D4_EB4F
+                h ^= h >> 29
+            }
+        }
+        return h
+    }
+}
