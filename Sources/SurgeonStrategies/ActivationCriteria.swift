@@ -37,8 +37,7 @@ public struct APoZCriterion: ImportanceCriterion {
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         guard let data = context.data else { throw StrategyError.needsData(criterion: name) }
         let graph = context.graph
-        // The same check every command makes: a label outside the logits would be read out of bounds.
-        try Evaluation.checkCompatible(graph, data)
+        try Evaluation.checkSamples(graph, data)
         let watched = Set(graph.nodes.indices.filter { graph.nodes[$0].layer.rectifiesOutput })
         var zeros = ChannelAccumulator()
         var batches = 0
@@ -97,8 +96,9 @@ public struct TaylorCriterion: ImportanceCriterion {
     public func scores(_ context: ScoringContext) throws -> [[MemberScores]] {
         guard let data = context.data else { throw StrategyError.needsData(criterion: name) }
         let graph = context.graph
-        // The same check every command makes: a label outside the logits would be read out of bounds.
-        try Evaluation.checkCompatible(graph, data)
+        // A label outside the first output's logits would be read out of bounds.
+        try Evaluation.checkSamples(graph, data)
+        try Evaluation.checkLabels(firstOutputOf: graph, data)
         let producers = Set(
             graph.nodes.indices.filter { i in
                 !graph.inputIndices[i].isEmpty

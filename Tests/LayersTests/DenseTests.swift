@@ -82,7 +82,7 @@ final class DenseTests: XCTestCase {
     func testDense_rejectsBadConfigAndInputs() throws {
         assertThrows(try make(Dense.self), "attribute 'units' is missing (expected an integer)")
         assertThrows(try make(Dense.self, ["units": -3]), "attribute 'units' is -3, expected a positive integer")
-        assertThrows(try make(Dense.self, ["units": 2.5]), "attribute 'units' is 2.5, expected an integer")
+        assertThrows(try make(Dense.self, ["units": 2.5]), "attribute 'units' is 2.5, expected an integer in -2^31...2^31")
         let layer = try make(Dense.self, ["units": 2])
         assertThrows(
             try layer.outputShape(for: [[4, 4, 3]]),

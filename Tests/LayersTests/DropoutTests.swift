@@ -90,7 +90,7 @@ final class DropoutTests: XCTestCase {
             try make(Dropout.self, ["rate": 0.5, "noise_shape": [.null, 1.5]]),
             "attribute 'noise_shape' is [null, 1.5], expected null or a list of positive integers and nulls")
         assertThrows(
-            try make(Dropout.self, ["rate": 0.5, "seed": "x"]), "attribute 'seed' is \"x\", expected an integer")
+            try make(Dropout.self, ["rate": 0.5, "seed": "x"]), "attribute 'seed' is \"x\", expected an integer in -2^31...2^31")
         assertThrows(try Dropout(rate: 0.1).outputShape(for: []), "expects 1 input(s), got 0")
     }
 

@@ -206,7 +206,7 @@ final class MergeTests: XCTestCase {
         assertThrows(
             try make(Concatenate.self, ["axis": -2]),
             "Concatenate along axis -2 is not supported; only the last (channel) axis (-1)")
-        assertThrows(try make(Concatenate.self, ["axis": "last"]), "attribute 'axis' is \"last\", expected an integer")
+        assertThrows(try make(Concatenate.self, ["axis": "last"]), "attribute 'axis' is \"last\", expected an integer in -2^31...2^31")
     }
 
     // MARK: - Config

@@ -238,7 +238,7 @@ final class PoolingTests: XCTestCase {
             "attribute 'strides' is [1, 0], expected 2 positive integers")
         assertThrows(
             try make(MaxPooling2D.self, ["pool_size": [2, 2, 2]]),
-            "attribute 'pool_size' is [2, 2, 2], expected 2 integers")
+            "attribute 'pool_size' is [2, 2, 2], expected 2 integers in -2^31...2^31")
     }
 
     func testPooling_rejectsWrongInputCountAndShape() throws {

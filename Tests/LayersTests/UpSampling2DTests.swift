@@ -57,7 +57,7 @@ final class UpSampling2DTests: XCTestCase {
         assertThrows(
             try make(UpSampling2D.self, ["size": [2, 0]]), "attribute 'size' is [2, 0], expected 2 positive integers")
         assertThrows(
-            try make(UpSampling2D.self, ["size": [2, 2, 2]]), "attribute 'size' is [2, 2, 2], expected 2 integers")
+            try make(UpSampling2D.self, ["size": [2, 2, 2]]), "attribute 'size' is [2, 2, 2], expected 2 integers in -2^31...2^31")
         assertThrows(
             try make(UpSampling2D.self, ["data_format": "channels_first"]),
             "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")

@@ -46,6 +46,10 @@ public struct LabeledData: Sendable {
     /// eval, sensitivity, prune, run) and every criterion that reads labels (`taylor`): each label
     /// must lie in `0..<classes`. `source` names the labels file in the error.
     public func checkLabels(classes: Int, source: String = "the labels") throws(DataError) {
+        try Self.checkLabels(labels, classes: classes, source: source)
+    }
+
+    static func checkLabels(_ labels: [Int], classes: Int, source: String) throws(DataError) {
         if let i = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
             throw .labelOutOfRange(source: source, index: i, label: labels[i], classes: classes)
         }
@@ -57,19 +61,21 @@ public struct LabeledData: Sendable {
     }
 
     /// Reads labels given as integers `[N]` or as one-hot rows `[N, K]`. Every value goes
-    /// through `OutsideNumber` (finite, integral, in `0..<classes` or `0...2^31`), so `inf` or
-    /// `1e20` is an error naming the row, never a trap. With `classes`, one-hot rows must have
-    /// exactly that many columns.
+    /// through `OutsideNumber` (finite, integral, in `0...2^31`), so `inf` or `1e20` is an error
+    /// naming the row, never a trap. With `classes`, every label must lie in `0..<classes` and
+    /// one-hot rows must have exactly that many columns.
     public static func labels(from array: Tensor, source: String, classes: Int? = nil) throws(DataError) -> [Int] {
-        let range = classes.map { 0...max($0 - 1, 0) } ?? 0...OutsideNumber.largestSize
+        let range = 0...OutsideNumber.largestSize
         if array.rank == 1 {
             var out: [Int] = []
             out.reserveCapacity(array.count)
             for (i, v) in array.scalars.enumerated() {
-                do { out.append(try OutsideNumber.integer(Double(v), in: range)) } catch {
-                    throw .badLabel(source: source, index: i, value: "\(v) (\(error))")
+                guard let label = try? OutsideNumber.integer(Double(v), in: range) else {
+                    throw .badLabel(source: source, index: i, value: "\(v)")
                 }
+                out.append(label)
             }
+            if let classes { try checkLabels(out, classes: classes, source: source) }
             return out
         }
         guard array.rank == 2 else { throw .labelShape(source: source, shape: array.shape) }

@@ -42,11 +42,27 @@ public enum Evaluation {
                     + "\(graph.inputNodeIndices.count) and \(graph.outputNames.count)"
             )
         }
+        try checkSamples(graph, data)
+        try checkLabels(firstOutputOf: graph, data)
+    }
+
+    /// Checks that the graph has one input and that it takes samples of the data's shape. Extra
+    /// outputs are allowed (criteria that only watch activations).
+    public static func checkSamples(_ graph: Graph, _ data: LabeledData) throws(TrainingError) {
+        guard graph.inputNodeIndices.count == 1 else {
+            throw .model("this needs a model with one input; this one has \(graph.inputNodeIndices.count)")
+        }
         let inputShape = graph.shapes[graph.inputNodeIndices[0]]
         guard inputShape == data.sampleShape else {
             throw .data(.sampleShape(expected: inputShape, actual: data.sampleShape))
         }
-        let outputShape = graph.shapes[graph.outputNodeIndices[0]]
+    }
+
+    /// Checks that the graph's first output is `[classes]` and that every label lies in
+    /// `0..<classes`, the output a loss on these labels reads.
+    public static func checkLabels(firstOutputOf graph: Graph, _ data: LabeledData) throws(TrainingError) {
+        guard let output = graph.outputNodeIndices.first else { throw .model("the model has no output") }
+        let outputShape = graph.shapes[output]
         guard outputShape.count == 1 else {
             throw .model("the model's output has shape \(outputShape); a classifier's output must be [classes]")
         }
