@@ -27,7 +27,7 @@ extension SurgeonCommand {
             threads.apply()
             let text: String
             do { text = try String(contentsOfFile: recipe, encoding: .utf8) } catch {
-                throw CommandError("cannot read the recipe \(recipe): \((error as NSError).localizedDescription)")
+                throw CommandError("cannot read the recipe \(recipe): \(ReadableError.reading(error))")
             }
             let parsed = try RecipeParser(
                 source: recipe, strategies: Registries.current.strategies,

@@ -50,7 +50,7 @@ extension SurgeonCommand {
                 policy: try Registries.current.strategies.policy(StrategySpec(policy)), ratios: try parsedRatios(),
                 surgeon: Registries.current.surgeon)
             let dir = URL(fileURLWithPath: output)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try OutputFolder.create(dir, purpose: "the report folder (-o)")
             try AtomicFile.write(
                 Data(RunReport.sensitivityChart(report).utf8), to: dir.appendingPathComponent("sensitivity.svg"))
             try ReadableJSON.write(report, to: dir.appendingPathComponent("sensitivity.json"))

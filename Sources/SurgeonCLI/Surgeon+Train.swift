@@ -122,7 +122,7 @@ extension SurgeonCommand {
             var checkpoints: CheckpointFolder?
             if let checkpointDir {
                 let folder = URL(fileURLWithPath: checkpointDir)
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try OutputFolder.create(folder, purpose: "the checkpoint folder (--checkpoint-dir)")
                 checkpoints = CheckpointFolder(directory: folder, registry: Registries.current.layers)
             }
             let metadata: [String: ConfigValue] = [DataFiles.normalizationKey: try ConfigValue(encoding: norm)]

@@ -104,7 +104,7 @@ public enum ModelFile {
     public static func load(contentsOf url: URL, registry: LayerRegistry) throws(ModelFileError) -> Contents {
         let bytes: Data
         do { bytes = try Data(contentsOf: url) } catch {
-            throw .unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+            throw .unreadable(path: url.path, reason: ReadableError.reading(error))
         }
         return try decode(bytes, source: url.path, registry: registry)
     }
@@ -143,7 +143,7 @@ public enum ModelFile {
         }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: headerBytes) } catch {
-            throw .corrupt(path: source, reason: "the header is not valid: \(error)")
+            throw .corrupt(path: source, reason: "the header is not valid: \(ReadableError.decoding(error))")
         }
         let floats: [Float] = dataBytes.withUnsafeBytes { raw in
             var out = [Float](repeating: 0, count: Int(dataLength) / 4)

@@ -107,20 +107,7 @@ extension NpyError {
         do {
             return try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw .cannotRead(source: url.path, reason: osReason(error))
+            throw .cannotRead(source: url.path, reason: ReadableError.reading(error))
         }
-    }
-
-    /// The POSIX explanation inside a Foundation error, e.g. "No such file or directory".
-    static func osReason(_ error: any Error) -> String {
-        let ns = error as NSError
-        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
-        // On Linux the underlying error is stored as a Swift `Error`, which `as? NSError` misses.
-        if let under = ns.userInfo[NSUnderlyingErrorKey] as? any Error {
-            let underNS = under as NSError
-            if underNS.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(underNS.code))) }
-        }
-        if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
-        return ns.localizedDescription
     }
 }

@@ -24,7 +24,7 @@ public enum KerasModelFile {
         guard ["keras", "h5", "hdf5"].contains(ext) else { throw .unsupportedExtension(path: path) }
         let bytes: Data
         do { bytes = try Data(contentsOf: url) } catch {
-            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+            throw .unreadable(path: path, reason: ReadableError.reading(error))
         }
         return ext == "keras"
             ? try decodeArchive(bytes, path: path, registry: registry)
@@ -155,7 +155,7 @@ public enum KerasModelFile {
 
     private static func json(_ data: Data, what: String, path: String) throws(KerasError) -> ConfigValue {
         do { return try JSONDecoder().decode(ConfigValue.self, from: data) } catch {
-            throw .config(path: path, message: "\(what) is not valid JSON (\(error.localizedDescription))")
+            throw .config(path: path, message: "\(what) is not valid JSON: \(ReadableError.decoding(error))")
         }
     }
 

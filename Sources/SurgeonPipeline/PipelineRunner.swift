@@ -36,12 +36,17 @@ public struct PipelineRunner: Sendable {
 
     /// Runs (or resumes) every stage; returns each stage's figures.
     public func run(initial: Graph, train: LabeledData, validation: LabeledData) throws -> [StageResult] {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder, purpose: "the run folder")
         let stateURL = folder.appendingPathComponent("state.json")
         let names = recipe.stages.map(\.name)
         var state = PipelineState(recipeStages: names, completed: [])
         if let data = try? Data(contentsOf: stateURL) {
-            let saved = try JSONDecoder().decode(PipelineState.self, from: data)
+            let saved: PipelineState
+            do { saved = try JSONDecoder().decode(PipelineState.self, from: data) } catch {
+                throw PipelineError(
+                    "\(stateURL.path) is not the state of a run: \(ReadableError.decoding(error)); "
+                        + "remove the folder or use a new one")
+            }
             guard saved.recipeStages == names else {
                 throw PipelineError(
                     "\(folder.path) holds a run of another recipe (stages "
@@ -60,7 +65,7 @@ public struct PipelineRunner: Sendable {
             let stage = recipe.stages[index]
             onEvent?(.stageStarted(index: index + 1, of: recipe.stages.count, name: stage.name))
             let dir = stageFolder(index)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try OutputFolder.create(dir, purpose: "the stage folder")
             let clock = ContinuousClock.now
             var result = StageResult(
                 index: index, stage: stage.name, label: StageResult.label(of: stage), accuracy: 0, loss: 0,
@@ -146,7 +151,7 @@ public struct PipelineRunner: Sendable {
             t.epochs = p.finetuneEpochs
             t.learningRate = 0.01
             let stepDir = dir.appendingPathComponent("step-\(step)")
-            try FileManager.default.createDirectory(at: stepDir, withIntermediateDirectories: true)
+            try OutputFolder.create(stepDir, purpose: "the step folder")
             return try fit(
                 current, t.configuration(seed: recipe.seed &+ 1000 &+ UInt64(step)), [], stepDir, train, validation
             ).0

@@ -11,25 +11,12 @@ enum PlanFile {
     static func read(_ path: String) throws -> PruningPlan {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CommandError("cannot read the plan \(path): \((error as NSError).localizedDescription)")
+            throw CommandError("cannot read the plan \(path): \(ReadableError.reading(error))")
         }
-        do { return try JSONDecoder().decode(PruningPlan.self, from: data) } catch let DecodingError.keyNotFound(
-            key, context)
-        {
+        do { return try JSONDecoder().decode(PruningPlan.self, from: data) } catch {
             throw CommandError(
-                "\(path) is not a pruning plan: '\(key.stringValue)' is missing at \(Self.path(context))")
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw CommandError("\(path) is not a pruning plan: expected \(type) at \(Self.path(context))")
-        } catch {
-            throw CommandError(
-                "\(path) is not a pruning plan (JSON written by `surgeon groups --template` or `surgeon plan`): "
-                    + "\(error)"
-            )
+                "\(path) is not a pruning plan: \(ReadableError.decoding(error)) "
+                    + "(expected the JSON that `surgeon plan` or `surgeon groups --template` writes)")
         }
-    }
-
-    private static func path(_ context: DecodingError.Context) -> String {
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-        return keys.isEmpty ? "the top level" : keys.joined(separator: ".")
     }
 }

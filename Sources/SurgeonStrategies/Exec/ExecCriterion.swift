@@ -75,7 +75,7 @@ public struct ExecCriterion: ImportanceCriterion {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
             throw ExecCriterionError.inputs(
-                command: command, reason: "cannot make a temporary folder: \(error.localizedDescription)")
+                command: command, reason: "cannot make a temporary folder: \(ReadableError.reading(error))")
         }
         defer { try? FileManager.default.removeItem(at: folder) }
         try writeInputs(context, to: folder)
