@@ -3,7 +3,7 @@ import PackageDescription
 
 // libFuzzer targets, one per parser; each main.swift calls an entry of SurgeonFuzzEntries (main package).
 // Build with `swift build --sanitize=fuzzer --sanitize=address` here, or `make fuzz` at the top.
-let targets = ["npy", "npz", "model", "keras", "hdf5", "plan", "recipe"]
+let targets = ["npy", "npz", "model", "keras", "hdf5", "plan", "recipe", "checkpoint"]
 
 let package = Package(
     name: "surgeon-fuzz",

@@ -28,20 +28,26 @@ def build(prefix, header, data):
     struct.pack_into("<Q", out, 32, checksum(header, data))
     return bytes(out) + header + data
 
-src, dest = sys.argv[1], sys.argv[2]
-raw = open(src, "rb").read()
-hl, dl = struct.unpack_from("<QQ", raw, 16)
-header, data = raw[40:40 + hl], raw[40 + hl:40 + hl + dl]
-assert build(raw, header, data) == raw, "checksum re-implementation differs"
-edits = {
-    "kernel-1e30": (rb'"kernel_size":\s*\[[^\]]*\]', b'"kernel_size":1e30'),
-    "strides-2p62": (rb'"strides":\s*\[[^\]]*\]', b'"strides":[4611686018427387904,1]'),
-    "batch-shape-1e30": (rb'"batch_shape":\s*\[[^\]]*\]', b'"batch_shape":[null,1e30,8,1]'),
-    "filters-negative": (rb'"filters":\s*\d+', b'"filters":-3'),
-    "units-huge": (rb'"units":\s*\d+', b'"units":2147483647'),
-}
-for name, (pattern, replacement) in edits.items():
-    changed, n = re.subn(pattern, replacement, header, count=1)
-    if n:
-        open(os.path.join(dest, f"crafted-{name}.surgeon"), "wb").write(build(raw, changed, data))
-        print("wrote", name)
+def split(raw):
+    """The header JSON and the data of a .surgeon file."""
+    hl, dl = struct.unpack_from("<QQ", raw, 16)
+    return raw[40:40 + hl], raw[40 + hl:40 + hl + dl]
+
+if __name__ == "__main__":
+    src, dest = sys.argv[1], sys.argv[2]
+    raw = open(src, "rb").read()
+    hl, dl = struct.unpack_from("<QQ", raw, 16)
+    header, data = raw[40:40 + hl], raw[40 + hl:40 + hl + dl]
+    assert build(raw, header, data) == raw, "checksum re-implementation differs"
+    edits = {
+        "kernel-1e30": (rb'"kernel_size":\s*\[[^\]]*\]', b'"kernel_size":1e30'),
+        "strides-2p62": (rb'"strides":\s*\[[^\]]*\]', b'"strides":[4611686018427387904,1]'),
+        "batch-shape-1e30": (rb'"batch_shape":\s*\[[^\]]*\]', b'"batch_shape":[null,1e30,8,1]'),
+        "filters-negative": (rb'"filters":\s*\d+', b'"filters":-3'),
+        "units-huge": (rb'"units":\s*\d+', b'"units":2147483647'),
+    }
+    for name, (pattern, replacement) in edits.items():
+        changed, n = re.subn(pattern, replacement, header, count=1)
+        if n:
+            open(os.path.join(dest, f"crafted-{name}.surgeon"), "wb").write(build(raw, changed, data))
+            print("wrote", name)

@@ -13,7 +13,7 @@ public enum FuzzEntries {
     /// Every entry by target name (the folder name under `Fuzz/corpus`).
     public static let all: [(name: String, entry: @Sendable ([UInt8]) -> Void)] = [
         ("npy", fuzzNpy), ("npz", fuzzNpz), ("model", fuzzModelFile), ("keras", fuzzKeras),
-        ("hdf5", fuzzHDF5), ("plan", fuzzPlan), ("recipe", fuzzRecipe),
+        ("hdf5", fuzzHDF5), ("plan", fuzzPlan), ("recipe", fuzzRecipe), ("checkpoint", fuzzCheckpoint),
     ]
 
     /// `.npy` bytes.
@@ -40,6 +40,28 @@ public enum FuzzEntries {
     /// Legacy `.h5` bytes: the HDF5 image guard runs before the HDF5 library opens the image.
     public static func fuzzHDF5(_ bytes: [UInt8]) {
         _ = try? KerasModelFile.decodeLegacy(Data(bytes), path: "fuzz.h5", registry: .standard)
+    }
+
+    /// A `last.surgeon` checkpoint (checksum recomputed), read back as `train --resume` reads it:
+    /// the training progress, the optimizer slots against their weights and the fingerprint. The
+    /// trainer takes the settings stored in the checkpoint, so mutations get past the settings check.
+    public static func fuzzCheckpoint(_ bytes: [UInt8]) {
+        _ = try? resumeEpoch(ofCheckpoint: bytes)
+    }
+
+    /// What `fuzzCheckpoint` computes: the epoch a resume would continue from, nil without a
+    /// readable model, or the refusal.
+    public static func resumeEpoch(ofCheckpoint bytes: [UInt8]) throws -> Int? {
+        guard
+            let contents = try? ModelFile.decode(
+                Data(withValidChecksum(bytes)), source: "fuzz/last.surgeon", registry: .standard)
+        else { return nil }
+        var stored: ConfigValue?
+        if case let .object(progress)? = contents.metadata["training_progress"] { stored = progress["configuration"] }
+        let configuration = stored.flatMap { try? $0.decode(as: TrainingConfiguration.self) } ?? TrainingConfiguration()
+        let data = try LabeledData(images: Tensor(shape: [2, 1]), labels: [0, 1])
+        let trainer = Trainer(configuration: configuration, checkpoints: OneCheckpoint(last: contents))
+        return try trainer.resumeEpoch(startingFrom: contents.graph, data: data)
     }
 
     /// Pruning plan JSON, decoded as `surgeon prune --plan` decodes it.
@@ -88,4 +110,12 @@ public enum FuzzEntries {
         }
         return h
     }
+}
+
+/// A checkpoint store holding one `last` checkpoint in memory.
+private struct OneCheckpoint: CheckpointStore {
+    var last: ModelContents
+    func save(_ contents: ModelContents, as name: String) throws {}
+    func load(_ name: String) throws -> ModelContents? { name == "last" ? last : nil }
+    func location(of name: String) -> String { "fuzz/\(name).surgeon" }
 }

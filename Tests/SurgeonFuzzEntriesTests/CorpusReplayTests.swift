@@ -42,4 +42,18 @@ final class CorpusReplayTests: XCTestCase {
         XCTAssertNotEqual(Array(fixed[32..<40]), Array(bytes[32..<40]))
         XCTAssertEqual(Array(fixed[0..<32]), Array(bytes[0..<32]))
     }
+
+    func testTheCheckpointEntryReachesTheResumeChecks() throws {
+        let folder = Self.fuzzFolder.appendingPathComponent("corpus/checkpoint")
+        let plain = Array(try Data(contentsOf: folder.appendingPathComponent("vgg-adam-no-fingerprint.surgeon")))
+        XCTAssertEqual(try FuzzEntries.resumeEpoch(ofCheckpoint: plain), 1, "a checkpoint after epoch 1 resumes there")
+        let damaged = Array(try Data(contentsOf: folder.appendingPathComponent("vgg-sgd-negative-epoch.surgeon")))
+        XCTAssertThrowsError(try FuzzEntries.resumeEpoch(ofCheckpoint: damaged)) { error in
+            XCTAssertTrue("\(error)".contains("the training progress is damaged (epoch -1"), "\(error)")
+        }
+        let fingerprinted = Array(try Data(contentsOf: folder.appendingPathComponent("vgg-sgd.surgeon")))
+        XCTAssertThrowsError(try FuzzEntries.resumeEpoch(ofCheckpoint: fingerprinted)) { error in
+            XCTAssertTrue("\(error)".contains("belongs to another run"), "\(error)")
+        }
+    }
 }

@@ -111,3 +111,12 @@ extension Trainer {
             bestScore: progress.bestScore, best: best)
     }
 }
+
+extension Trainer {
+    /// Reads and checks the `last` checkpoint exactly as `fit(resume: true)` does, without
+    /// training, for a run that starts from `graph` on `data`; returns the epoch training would
+    /// continue from, or nil when there is no checkpoint. The checkpoint fuzz target calls this.
+    public func resumeEpoch(startingFrom graph: Graph, data: LabeledData) throws -> Int? {
+        try loadCheckpoint(startedFrom: TrainingFingerprint(graph: graph, data: data, threads: Compute.threads))?.epoch
+    }
+}
