@@ -76,11 +76,12 @@ public struct ModelFormatRegistry: Sendable {
         }
     }
 
-    /// Writes a model atomically in whichever format its extension names; a read-only format
-    /// refuses before anything is written.
+    /// Writes a model atomically in whichever format its extension names; a read-only format,
+    /// and a model with a NaN or infinite weight, are refused before anything is written.
     public func save(_ contents: ModelContents, to url: URL) throws(ModelFormatError) {
         let format = format(for: url)
         if let reason = format.writeRefusal { throw .readOnly(path: url.path, reason: reason) }
+        if let bad = contents.graph.firstNonFiniteWeight { throw .nonFinite(path: url.path, bad) }
         do { try format.write(contents, to: url) } catch { throw .write(format: format.name, underlying: error) }
     }
 
@@ -94,11 +95,13 @@ public enum ModelFormatError: Error, CustomStringConvertible {
     case read(format: String, underlying: any Error)
     case write(format: String, underlying: any Error)
     case readOnly(path: String, reason: String)
+    case nonFinite(path: String, NonFiniteWeight)
 
     public var description: String {
         switch self {
         case let .read(_, error), let .write(_, error): return "\(error)"
         case let .readOnly(path, reason): return "\(path): \(reason)"
+        case let .nonFinite(path, weight): return "not writing \(path): \(weight)"
         }
     }
 
@@ -106,7 +109,7 @@ public enum ModelFormatError: Error, CustomStringConvertible {
     public var underlying: (any Error)? {
         switch self {
         case let .read(_, error), let .write(_, error): return error
-        case .readOnly: return nil
+        case .readOnly, .nonFinite: return nil
         }
     }
 }

@@ -115,6 +115,24 @@ final class ModelFormatRegistryTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: url("m.old").path))
     }
 
+    func testNaNOrInfiniteWeight_isRefusedNamingTheLayerBeforeWritingAnything() throws {
+        let formats = ModelFormatRegistry()
+        for bad in [Float.nan, .infinity] {
+            var g = try graph()
+            let d = try XCTUnwrap(g.nodes.firstIndex { $0.name == "dense" })
+            var weights = g.nodes[d].layer.weights
+            weights[1].scalars[1] = bad
+            try g.setWeights(weights, ofNode: d)
+            XCTAssertThrowsError(try formats.save(ModelContents(graph: g), to: url("m.surgeon"))) { error in
+                XCTAssertEqual(
+                    "\(error)",
+                    "not writing \(self.url("m.surgeon").path): layer 'dense': bias[1] is \(bad); a model is written "
+                        + "only with finite weights")
+            }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
+        }
+    }
+
     func testFormatErrors_passTheFormatsMessageThrough() throws {
         let formats = try registry(MarkerFormat(name: "broken", extensions: ["brk"], failure: "the header is damaged"))
         XCTAssertThrowsError(try formats.load(contentsOf: url("m.brk"), registry: .standard)) { error in
