@@ -47,8 +47,9 @@ public enum ReadableError {
             default: return "the operating system refused it (error \(ns.code))"
             }
         }
-        if error is CustomStringConvertible { return "\(error)" }
-        return "\(ns.domain) error \(ns.code)"
+        // A Foundation error of another domain would print as a dump; a Swift error prints its description.
+        if ns.domain.hasPrefix("NS") || ns.domain.hasPrefix("kCF") { return "\(ns.domain) error \(ns.code)" }
+        return "\(error)"
     }
 
     private static func place(_ context: DecodingError.Context) -> String {
