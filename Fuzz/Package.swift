@@ -2,7 +2,8 @@
 import PackageDescription
 
 // libFuzzer targets, one per parser; each main.swift calls an entry of SurgeonFuzzEntries (main package).
-// Build with `swift build --sanitize=fuzzer --sanitize=address` here, or `make fuzz` at the top.
+// Build with `swift build --sanitize=address --sanitize=fuzzer` here (in that order: see run.sh), or `make fuzz`
+// at the top.
 let targets = ["npy", "npz", "model", "keras", "hdf5", "plan", "recipe", "checkpoint"]
 
 let package = Package(

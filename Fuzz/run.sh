@@ -1,17 +1,28 @@
 #!/bin/sh
-# Builds the libFuzzer targets with fuzzer+address and runs each for FUZZ_SECONDS (default 30) under nice.
+# Builds the libFuzzer targets with address+fuzzer and runs each for FUZZ_SECONDS (default 30) under nice.
 # Usage: Fuzz/run.sh [TARGET...]   (default: all). New corpus entries go to $FUZZ_WORK (default /tmp/surgeon-fuzz),
 # never into the committed corpus; crash inputs land in $FUZZ_WORK/TARGET/ (copy them to Fuzz/regressions/TARGET).
+# FUZZ_RUNS=N stops each target after N executions instead (FUZZ_SECONDS still bounds it).
+#
+# The order of the sanitizers matters: swiftc given `-sanitize=fuzzer -sanitize=address` emits no coverage
+# counters for Swift code (only C targets get them, and libFuzzer then mutates blindly); `-sanitize=address
+# -sanitize=fuzzer` instruments every Swift module. The check below refuses a build without Swift coverage.
 set -eu
 cd "$(dirname "$0")"
 SECONDS_EACH=${FUZZ_SECONDS:-30}
+RUNS=${FUZZ_RUNS:--1}
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
 TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint}
-nice -n 19 swift build --sanitize=fuzzer --sanitize=address
-BIN=$(swift build --sanitize=fuzzer --sanitize=address --show-bin-path)
+nice -n 19 swift build --sanitize=address --sanitize=fuzzer
+BIN=$(swift build --sanitize=address --sanitize=fuzzer --show-bin-path)
 for t in $TARGETS; do
   mkdir -p "$WORK/$t/corpus"
+  counters=$("$BIN/fuzz-$t" -runs=0 2>&1 | sed -n 's/.*(\([0-9]*\) inline 8-bit counters).*/\1/p' | head -1)
+  if [ "${counters:-0}" -lt 20000 ]; then
+    echo "fuzz-$t has ${counters:-no} coverage counters: Swift code is not instrumented" >&2
+    exit 1
+  fi
   case $t in plan|model|keras|checkpoint) dict=-dict=dict/json.dict;; recipe) dict=-dict=dict/yaml.dict;; *) dict=;; esac
-  nice -n 19 "$BIN/fuzz-$t" $dict -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+  nice -n 19 "$BIN/fuzz-$t" $dict -max_total_time="$SECONDS_EACH" -runs="$RUNS" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$WORK/$t/" "$WORK/$t/corpus" "corpus/$t" 2>&1 | tee "$WORK/$t/last.log" | tail -15
 done
