@@ -207,6 +207,15 @@ final class KerasOutsideReferenceTests: XCTestCase {
         }
     }
 
+    /// A dataset naming a filter HDF5 lacks cannot make it load shared libraries from its
+    /// plugin folder.
+    func testFilterPlugins_areOffOnceTheLibraryIsUsed() throws {
+        _ = try HDF5File(creatingInMemory: "any.h5")
+        var state: UInt32 = 1
+        HDF5Library.locked { _ = H5PLget_loading_state(&state) }
+        XCTAssertEqual(state, 0)
+    }
+
     /// The `model.weights.h5` of a `.keras` fixture, opened from its bytes.
     private func weightsFile(of name: String) throws -> HDF5File {
         let archive = try Data(contentsOf: try Self.fixture(name))
