@@ -50,7 +50,8 @@ final class OutsideReferenceCommandTests: CLITestCase {
         let kinds = [
             "external-relative": "external storage in 'outside-marker.bin'",
             "external-absolute": "external storage in '\(Self.absoluteMarker)'",
-            "virtual": "a virtual dataset", "external-link": "an external link to 'outside-source.h5'",
+            "virtual": "a virtual dataset mapped from 'outside-source.h5'",
+            "external-link": "an external link to 'outside-source.h5'",
         ]
         let inputs = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)).union(
             kinds.keys.flatMap { ["\($0).h5", "\($0).keras"] })
@@ -95,22 +96,46 @@ final class OutsideReferenceCommandTests: CLITestCase {
             for ext in ["h5", "keras"] {
                 let input = "\(variant).\(ext)"
                 try copy(input)
-                let process = Process()
-                process.executableURL = Self.binary
-                process.arguments = ["convert", input, "out.surgeon"]
-                process.currentDirectoryURL = folder
-                process.standardInput = FileHandle.nullDevice
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                let (opened, finished) = fifo.wait { !process.isRunning }
-                if !finished { process.terminate() }
-                process.waitUntilExit()
-                XCTAssertFalse(opened, "\(input): the FIFO was opened")
-                XCTAssertTrue(finished, "\(input): convert did not return")
-                XCTAssertEqual(process.terminationStatus, 1, input)
-                XCTAssertFalse(exists("out.surgeon"), input)
+                let stderr = try convertWatching(fifo, input)
+                XCTAssertTrue(stderr.contains("uses ") && stderr.contains(Self.fifo), "\(input): \(stderr)")
             }
         }
+    }
+
+    /// A dataset naming a filter HDF5 lacks (id 32001) does not make HDF5 load the libraries of
+    /// its plugin folder: `HDF5_PLUGIN_PATH` names a folder whose `libsurgeon-fifo.so` is a
+    /// FIFO, which loading would block on.
+    func testUnknownFilter_loadsNoPluginLibrary() throws {
+        let fifo = try FIFOWatch(path: path("plugins/libsurgeon-fifo.so"))
+        try copy("unknown-filter.h5")
+        let stderr = try convertWatching(fifo, "unknown-filter.h5", environment: ["HDF5_PLUGIN_PATH": path("plugins")])
+        XCTAssertTrue(stderr.contains("filter plugins disabled"), stderr)
+    }
+
+    /// Runs `surgeon convert input out.surgeon` while watching `fifo`; asserts that it returned,
+    /// failing with status 1, without opening the FIFO or writing out.surgeon. Returns its
+    /// standard error.
+    func convertWatching(
+        _ fifo: FIFOWatch, _ input: String, environment: [String: String] = [:], file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> String {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["convert", input, "out.surgeon"]
+        process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let errors = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let (opened, finished) = fifo.wait { !process.isRunning }
+        if !finished { process.terminate() }
+        process.waitUntilExit()
+        XCTAssertFalse(opened, "\(input): the FIFO was opened", file: file, line: line)
+        XCTAssertTrue(finished, "\(input): convert did not return", file: file, line: line)
+        XCTAssertEqual(process.terminationStatus, 1, input, file: file, line: line)
+        XCTAssertFalse(exists("out.surgeon"), input, file: file, line: line)
+        return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 }

@@ -86,7 +86,7 @@ final class KerasOutsideReferenceTests: XCTestCase {
     }
 
     func testVirtualDataset_isRefused() throws {
-        try assertRefused("virtual", kind: "a virtual dataset")
+        try assertRefused("virtual", kind: "a virtual dataset mapped from 'outside-source.h5'")
     }
 
     func testExternalLink_isRefusedNamingTheOtherFile() throws {
@@ -112,7 +112,8 @@ final class KerasOutsideReferenceTests: XCTestCase {
         let fifo = try FIFOWatch(path: Self.fifo)
         defer { fifo.remove() }
         let kinds = [
-            "external-fifo": "external storage in '\(Self.fifo)'", "virtual-fifo": "a virtual dataset",
+            "external-fifo": "external storage in '\(Self.fifo)'",
+            "virtual-fifo": "a virtual dataset mapped from '\(Self.fifo)'",
             "external-link-fifo": "an external link to '\(Self.fifo)'",
         ]
         for (variant, kind) in kinds.sorted(by: { $0.key < $1.key }) {
@@ -139,7 +140,7 @@ final class KerasOutsideReferenceTests: XCTestCase {
         let expected = [
             "external-relative": "external storage in 'outside-marker.bin'",
             "external-absolute": "external storage in '\(Self.absoluteMarker)'",
-            "virtual": "a virtual dataset (mapped from datasets in other files)",
+            "virtual": "a virtual dataset mapped from 'outside-source.h5'",
         ]
         for (variant, what) in expected {
             let file = try weightsFile(of: "\(variant).keras")
@@ -175,34 +176,44 @@ final class KerasOutsideReferenceTests: XCTestCase {
     /// A file created in memory has no image for the guard to check: the dataset's creation
     /// property list refuses external storage when the dataset is opened, before its extent is
     /// read.
-    func testExternalStorage_isRefusedFromThePropertyListWithoutTheImageGuard() throws {
+    func testOutsideStorage_isRefusedFromThePropertyListWithoutTheImageGuard() throws {
         let fifo = try FIFOWatch(path: Self.fifo)
         defer { fifo.remove() }
-        let (error, opened) = fifo.run { () -> HDF5Error? in
-            expectHDF5Error { () throws(HDF5Error) in
-                let file = try HDF5File(creatingInMemory: "made.h5")
-                try Self.createExternalDataset("/kernel", in: Self.fifo, file: file)
-                return try file.root.dataset("kernel").readFloats()
+        let expected = [
+            "/kernel": "external storage in '\(Self.fifo)'", "/mapped": "a virtual dataset mapped from '\(Self.fifo)'",
+        ]
+        for (path, what) in expected {
+            let (error, opened) = fifo.run { () -> HDF5Error? in
+                expectHDF5Error { () throws(HDF5Error) in
+                    let file = try HDF5File(creatingInMemory: "made.h5")
+                    try Self.createOutsideDataset(path, virtual: path == "/mapped", in: Self.fifo, file: file)
+                    return try file.root.dataset(path).readFloats()
+                }
             }
+            XCTAssertFalse(opened, path)
+            XCTAssertEqual(error, .outsideReference(source: "made.h5", path: path, what: what))
         }
-        XCTAssertFalse(opened)
-        XCTAssertEqual(
-            error, .outsideReference(source: "made.h5", path: "/kernel", what: "external storage in '\(Self.fifo)'"))
     }
 
-    /// Creates a float32 (4, 3) dataset at `path` whose 48 bytes are kept in the file `external`.
-    private static func createExternalDataset(_ path: String, in external: String, file: HDF5File) throws(HDF5Error) {
+    /// Creates a float32 (4, 3) dataset at `path` whose 48 bytes are kept in the file `external`
+    /// (external storage), or mapped from its dataset "/data" (`virtual`).
+    private static func createOutsideDataset(
+        _ path: String, virtual: Bool, in external: String, file: HDF5File
+    ) throws(HDF5Error) {
         try HDF5Library.locked { () throws(HDF5Error) in
             let dcpl = H5Pcreate(CHDF5_H5P_DATASET_CREATE())
             defer { H5Pclose(dcpl) }
             let space = HDF5Extent.createSpace([4, 3])
             defer { H5Sclose(space) }
+            let configured =
+                virtual
+                ? H5Pset_virtual(dcpl, space, external, "/data", space) : H5Pset_external(dcpl, external, 0, 48)
             let dataset =
-                dcpl >= 0 && space >= 0 && H5Pset_external(dcpl, external, 0, 48) >= 0
+                dcpl >= 0 && space >= 0 && configured >= 0
                 ? H5Dcreate2(
                     file.id, path, CHDF5_H5T_IEEE_F32LE(), space, CHDF5_H5P_DEFAULT(), dcpl, CHDF5_H5P_DEFAULT())
                 : -1
-            guard dataset >= 0 else { throw file.failure("creating an external dataset", path: path) }
+            guard dataset >= 0 else { throw file.failure("creating an outside dataset", path: path) }
             H5Dclose(dataset)
         }
     }

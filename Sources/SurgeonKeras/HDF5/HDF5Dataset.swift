@@ -188,8 +188,15 @@ public struct HDF5Dataset {
                 what: HDF5ImageGuard.externalStorage(count: max(externalCount, 1), names: names))
         }
         if layout == H5D_VIRTUAL {
+            var count: Int = 0
+            var name = [CChar](repeating: 0, count: 1024)
+            let counted = H5Pget_virtual_count(plist, &count) >= 0
+            let named = counted && count > 0 && H5Pget_virtual_filename(plist, 0, &name, name.count) >= 0
+            HDF5Library.discardErrors()
+            let file =
+                named ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
             throw .outsideReference(
-                source: source, path: path, what: "a virtual dataset (mapped from datasets in other files)")
+                source: source, path: path, what: HDF5ImageGuard.virtualDataset(count: count, firstFile: file))
         }
     }
 }

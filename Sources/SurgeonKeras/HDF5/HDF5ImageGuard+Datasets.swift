@@ -37,7 +37,7 @@ extension HDF5ImageGuard {
                 try expect(size, byteCount)
                 _ = try end(start, size, "dataset's data")
             case 2: return .unchecked("a chunked dataset")
-            case 3: return .outside("a virtual dataset (mapped from datasets in other files)")
+            case 3: return .outside(outsideReference(in: [layout]) ?? "a virtual dataset")
             case let other: throw Damage(detail: "unknown layout class \(other)")
             }
             return .valid

@@ -12,9 +12,53 @@ extension HDF5ImageGuard {
             return Self.externalStorage(count: count, names: names)
         }
         for layout in messages where layout.type == 0x08 && layout.size >= 2 {
-            if (try? byte(layout.start + 1)) == 3 { return "a virtual dataset (mapped from datasets in other files)" }
+            if (try? byte(layout.start + 1)) == 3 {
+                let (count, file) = virtualSource(layout)
+                return Self.virtualDataset(count: count, firstFile: file)
+            }
         }
         return nil
+    }
+
+    /// "a virtual dataset mapped from 'a.h5'", or "… from 3 sources, the first in 'a.h5'";
+    /// without a name when none could be read.
+    static func virtualDataset(count: Int, firstFile: String?) -> String {
+        guard let firstFile else { return "a virtual dataset (mapped from datasets in other files)" }
+        let file = "'\(printable(firstFile))'"
+        return count > 1
+            ? "a virtual dataset mapped from \(count) sources, the first in \(file)"
+            : "a virtual dataset mapped from \(file)"
+    }
+
+    /// How many mappings the virtual layout message `layout` has and the file of the first,
+    /// read from the global heap object it points to (version 0: a count, then per mapping the
+    /// source file and dataset names, NUL-terminated, and two selections); nil when anything is
+    /// out of place (the dataset is refused all the same).
+    private func virtualSource(_ layout: Message) -> (count: Int, file: String?) {
+        do throws(Damage) {
+            guard layout.size >= 2 + offsetSize + 4 else { return (1, nil) }
+            let collection = try absolute(UInt64(try integer(layout.start + 2, offsetSize)), "global heap")
+            let index = try integer(layout.start + 2 + offsetSize, 4)
+            guard try slice(collection, 4, "global heap").elementsEqual("GCOL".utf8) else { return (1, nil) }
+            let end = try self.end(collection, try integer(collection + 8, lengthSize), "global heap collection")
+            var position = collection + 8 + lengthSize
+            while position + 8 + lengthSize <= end {
+                let objectIndex = try integer(position, 2)
+                let size = try integer(position + 8, lengthSize)
+                let data = position + 8 + lengthSize
+                guard objectIndex != 0, size <= end - data else { return (1, nil) }
+                if objectIndex == index {
+                    guard size > 1 + lengthSize, try byte(data) == 0 else { return (1, nil) }
+                    let count = try integer(data + 1, lengthSize)
+                    let name = try slice(data + 1 + lengthSize, size - 1 - lengthSize, "source file").prefix {
+                        $0 != 0
+                    }
+                    return (max(count, 1), String(decoding: name, as: UTF8.self))
+                }
+                position = data + ((size + 7) & ~7)
+            }
+        } catch {}
+        return (1, nil)
     }
 
     /// "external storage in 'a.bin'", or "external storage in 3 files ('a', 'b', 'c')"; the

@@ -28,6 +28,9 @@ variant only fc1's kernel (float32 (4, 3), 48 bytes: `layers/dense/vars/0`, or
     soft-link.*          a soft link to "/stash/kernel", a real (4, 3) dataset in the same file
     group-soft-link.keras  the group layers/dense is a soft link to "/stash/dense", a copy of the
                          real group (a link on the way to the dataset, not the dataset's own)
+    unknown-filter.h5    the kernel chunked and deflated, its filter id then patched from 1 to
+                         32001 (a filter HDF5 lacks, so HDF5 would look for a plugin library in
+                         HDF5_PLUGIN_PATH and load every lib*.so there)
 
 and `outside-source.h5` holds "/data", float32 (4, 3), whose 48 bytes are MARKER, as does
 `outside-marker.bin`: the bytes a reader that followed the reference would copy into its output.
@@ -98,6 +101,21 @@ def stored(group, name):
     group.create_dataset(name, data=WEIGHTS["fc1"][0])
 
 
+def deflated(group, name):
+    group.create_dataset(name, data=WEIGHTS["fc1"][0], chunks=KERNEL_SHAPE, compression="gzip")
+
+
+def patch_filter_id(path):
+    """Turns the one deflate filter (id 1) of a version 1 pipeline message into id 32001."""
+    data = bytearray(open(path, "rb").read())
+    # version 1, one filter, 6 reserved bytes, then the filter id (2 bytes, little-endian)
+    pattern = bytes([1, 1, 0, 0, 0, 0, 0, 0, 1, 0])
+    assert data.count(pattern) == 1, data.count(pattern)
+    at = data.find(pattern) + 8
+    data[at:at + 2] = (32001).to_bytes(2, "little")
+    open(path, "wb").write(bytes(data))
+
+
 def stored_marker(group, name):
     group.create_dataset(name, data=np.frombuffer(MARKER, dtype="<f4").reshape(KERNEL_SHAPE))
 
@@ -161,9 +179,12 @@ def keras_weights(make_kernel, soft_group=False):
 def write_keras(path, weights):
     metadata = {"keras_version": "3.15.1", "date_saved": "2026-12-02@06:00:00"}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr("metadata.json", json.dumps(metadata))
-        archive.writestr("config.json", json.dumps(keras_config()))
-        archive.writestr("model.weights.h5", weights)
+        for name, data in (
+            ("metadata.json", json.dumps(metadata)), ("config.json", json.dumps(keras_config())),
+            ("model.weights.h5", weights),
+        ):
+            # A fixed date, so that regenerating changes only what changed.
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 12, 2, 6, 0, 0)), data)
 
 
 # MARK: - Keras 2 legacy .h5
@@ -251,6 +272,8 @@ def main():
                 write_legacy(os.path.join(HERE, f"{name}.h5"), make_kernel)
                 write_keras(os.path.join(HERE, f"{name}.keras"), keras_weights(make_kernel))
             write_keras(os.path.join(HERE, "group-soft-link.keras"), keras_weights(stored, soft_group=True))
+            write_legacy(os.path.join(HERE, "unknown-filter.h5"), deflated)
+            patch_filter_id(os.path.join(HERE, "unknown-filter.h5"))
             assert os.listdir(empty) == [], os.listdir(empty)
         finally:
             os.chdir(previous)
