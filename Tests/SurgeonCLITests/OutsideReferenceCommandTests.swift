@@ -4,8 +4,9 @@ import SurgeonTestSupport
 import XCTest
 
 /// The built binary on model files whose weights point outside the file (the fixtures of
-/// SurgeonKerasTests/Fixtures/outside): `convert` and `prune` fail naming the reference, write
-/// nothing, and nothing they print or write holds the bytes of the file pointed at.
+/// SurgeonKerasTests/Fixtures/outside): `convert`, `prune` and `train` fail naming the
+/// reference, write nothing, and nothing they print or write holds the bytes of the file
+/// pointed at.
 final class OutsideReferenceCommandTests: CLITestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("SurgeonKerasTests/Fixtures/outside")
@@ -30,12 +31,23 @@ final class OutsideReferenceCommandTests: CLITestCase {
         return members.contains { $0.data.range(of: markerWord) != nil }
     }
 
-    /// The commands the finding named, writing `out.*` in the test folder.
+    /// The commands the finding named, writing `out.*` in the test folder (`train` reads the
+    /// data `writeTrainingData` writes).
     static func commands(_ input: String) -> [[String]] {
         [
             ["convert", input, "out.keras"], ["convert", input, "out.surgeon"],
             ["prune", input, "--strategy", "l1", "--target-macs", "0.7", "-o", "out-pruned.keras"],
+            ["train", input, "--data", "x.npy", "--labels", "y.npy", "--epochs", "1", "--output", "out-trained.keras"],
         ]
+    }
+
+    /// 8 samples of 4 features and their classes (0 or 1), for the model's Input(4) -> Dense(2).
+    func writeTrainingData() throws {
+        let x = try NpyArray(shape: [8, 4], storage: .float32((0..<32).map { Float($0 % 7) / 7 - 0.5 }))
+        try Npy.write(x, to: folder.appendingPathComponent("x.npy"))
+        try Npy.write(
+            try NpyArray(shape: [8], storage: .int64((0..<8).map { Int64($0 % 2) })),
+            to: folder.appendingPathComponent("y.npy"))
     }
 
     /// The marker test: the marker is where each crafted file points; every command fails
@@ -43,6 +55,7 @@ final class OutsideReferenceCommandTests: CLITestCase {
     func testCommandsOnFilesReferencingOutside_failAndNeverCopyTheMarker() throws {
         try copy("outside-marker.bin")
         try copy("outside-source.h5")
+        try writeTrainingData()
         try FileManager.default.createDirectory(
             atPath: (Self.absoluteMarker as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Self.marker.write(to: URL(fileURLWithPath: Self.absoluteMarker))
@@ -75,10 +88,12 @@ final class OutsideReferenceCommandTests: CLITestCase {
         }
     }
 
-    /// The control for the scan: a model that holds the marker bytes in itself is converted
-    /// and pruned, and the scan finds them in what was written.
+    /// The control for the scan: a model that holds the marker bytes in itself is converted,
+    /// pruned and trained, and the scan finds them in what conversion and pruning wrote
+    /// (training changes the weights).
     func testMarkerStoredInTheModel_isFoundInTheOutputs() throws {
         try copy("marker-stored.keras")
+        try writeTrainingData()
         for command in Self.commands("marker-stored.keras") {
             XCTAssertEqual(try surgeon(command).status, 0, command.joined(separator: " "))
         }
