@@ -20,6 +20,7 @@ public struct HDF5Dataset {
         self.path = path
         (shape, elementCount, elementType) = try file.withObject(at: path, expected: .dataset) {
             dataset throws(HDF5Error) -> ([Int], Int, HDF5ElementType) in
+            try Self.refuseOutsideStorage(of: dataset, file: file, path: path)
             let space = H5Dget_space(dataset)
             guard space >= 0 else { throw file.failure("reading the extent of dataset", path: path) }
             defer { H5Sclose(space) }
@@ -123,10 +124,12 @@ public struct HDF5Dataset {
         defer { H5Pclose(plist) }
         let layout = H5Pget_layout(plist)
         try refuseOutsideStorage(plist: plist, layout: layout)
-        if let (check, address) = try file.guardAndAddress(at: path),
-            case let .damaged(detail) = check.checkStorage(ofDatasetAt: UInt64(address), byteCount: needed)
-        {
-            throw .corrupt(source: source, path: path, detail: detail)
+        if let (check, address) = try file.guardAndAddress(at: path) {
+            switch check.checkStorage(ofDatasetAt: UInt64(address), byteCount: needed) {
+            case let .damaged(detail): throw .corrupt(source: source, path: path, detail: detail)
+            case let .outside(what): throw .outsideReference(source: source, path: path, what: what)
+            case .valid, .unchecked: break
+            }
         }
         let stored = Int(clamping: H5Dget_storage_size(dataset))
         HDF5Library.discardErrors()
@@ -151,20 +154,49 @@ public struct HDF5Dataset {
     /// a virtual dataset (data mapped from other datasets, possibly in other files). Checked on
     /// the creation property list before anything is read.
     private func refuseOutsideStorage(plist: hid_t, layout: H5D_layout_t) throws(HDF5Error) {
-        let externalCount = H5Pget_external_count(plist)
+        try Self.refuseOutsideStorage(plist: plist, layout: layout, source: source, path: path)
+    }
+
+    /// `refuseOutsideStorage(plist:layout:)` for the open dataset `dataset`, before its extent
+    /// is read (HDF5 may open the source files of a virtual dataset to compute it).
+    /// Call only inside `HDF5Library.locked`.
+    static func refuseOutsideStorage(of dataset: hid_t, file: HDF5File, path: String) throws(HDF5Error) {
+        let plist = H5Dget_create_plist(dataset)
+        guard plist >= 0 else { throw file.failure("reading the layout of dataset", path: path) }
+        defer { H5Pclose(plist) }
+        try refuseOutsideStorage(plist: plist, layout: H5Pget_layout(plist), source: file.source, path: path)
+    }
+
+    private static func refuseOutsideStorage(
+        plist: hid_t, layout: H5D_layout_t, source: String, path: String
+    ) throws(HDF5Error) {
+        let externalCount = Int(H5Pget_external_count(plist))
         if externalCount != 0 {
             HDF5Library.discardErrors()
-            var name = [CChar](repeating: 0, count: 1024)
-            var offset: off_t = 0
-            var size: hsize_t = 0
-            let named = H5Pget_external(plist, 0, name.count, &name, &offset, &size) >= 0
+            var names: [String] = []
+            for index in 0..<min(max(externalCount, 1), 4) {
+                var name = [CChar](repeating: 0, count: 1024)
+                var offset: off_t = 0
+                var size: hsize_t = 0
+                guard H5Pget_external(plist, UInt32(index), name.count, &name, &offset, &size) >= 0 else { break }
+                let bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+                names.append(String(decoding: bytes, as: UTF8.self))
+            }
             HDF5Library.discardErrors()
-            let file = named ? " in '\(String(cString: name))'" : ""
             throw .outsideReference(
-                source: source, path: path, what: "external storage (\(max(externalCount, 1)) file(s))\(file)")
+                source: source, path: path,
+                what: HDF5ImageGuard.externalStorage(count: max(externalCount, 1), names: names))
         }
         if layout == H5D_VIRTUAL {
-            throw .outsideReference(source: source, path: path, what: "a virtual dataset")
+            var count: Int = 0
+            var name = [CChar](repeating: 0, count: 1024)
+            let counted = H5Pget_virtual_count(plist, &count) >= 0
+            let named = counted && count > 0 && H5Pget_virtual_filename(plist, 0, &name, name.count) >= 0
+            HDF5Library.discardErrors()
+            let file =
+                named ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+            throw .outsideReference(
+                source: source, path: path, what: HDF5ImageGuard.virtualDataset(count: count, firstFile: file))
         }
     }
 }

@@ -30,8 +30,9 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
     /// empty or holds a NUL character…; `detail` says what.
     case invalidArgument(source: String, path: String, detail: String)
     /// The file asks HDF5 to read something outside itself, which surgeon refuses before HDF5
-    /// follows it: `what` is e.g. "external storage in 'passwd'", "a virtual dataset", "an
-    /// external link to 'other.h5'", "a soft link".
+    /// follows it: `what` is e.g. "external storage in 'passwd'", "a virtual dataset (…)", "an
+    /// external link to 'other.h5'", "a soft link" (refused too: its target path may pass
+    /// through an external link, and Keras never writes one).
     case outsideReference(source: String, path: String, what: String)
     /// An HDF5 call failed; `operation` says what surgeon was doing ("reading dataset") and
     /// `reason` is HDF5's own message.
@@ -58,8 +59,9 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
         case let .invalidArgument(source, path, detail):
             return "\(source): cannot write '\(path)': \(detail)"
         case let .outsideReference(source, path, what):
-            return "\(source): '\(path)' uses \(what), which would read outside the file; surgeon reads only "
-                + "datasets stored in the file itself (contiguous, compact or chunked) reached by hard links"
+            return "\(source): '\(path)' uses \(what), which surgeon does not follow: it reads only datasets "
+                + "stored in the file itself (contiguous, compact or chunked) reached by hard links, so that nothing "
+                + "outside the file is ever read"
         case let .libraryFailure(source, path, operation, reason):
             return "\(source): \(operation) '\(path)' failed: \(reason)"
         }

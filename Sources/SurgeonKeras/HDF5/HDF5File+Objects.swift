@@ -8,23 +8,73 @@ enum HDF5ObjectKind: String {
 }
 
 extension HDF5File {
-    /// The kind of the object at the absolute `path`, or nil when no link leads to an object
-    /// there (a missing name on the way, a name below a dataset, a dangling soft link). Reads
-    /// the object's header but decodes none of its messages.
+    /// The kind of the object at the absolute `path`, or nil when no chain of hard links leads
+    /// to an object there (a missing name on the way, a name below a dataset, a soft, external
+    /// or user-defined link, which is never followed). Reads the object's header but decodes
+    /// none of its messages.
     /// Call only inside `HDF5Library.locked`.
     func objectKind(at path: String) -> HDF5ObjectKind? {
-        guard !path.contains("\0") else { return nil }
+        guard case .reached = walkLinks(to: path), let (kind, _) = objectInfo(at: path) else { return nil }
+        return kind
+    }
+
+    /// The result of inspecting the links on the way to a path.
+    enum LinkWalk {
+        /// Every name on the way is a hard link.
+        case reached
+        /// A name on the way (or the last one) does not exist.
+        case missing
+        /// A link on the way is not a hard link: the `.outsideReference` naming it.
+        case outside(HDF5Error)
+    }
+
+    /// Inspects each link on the way to the absolute `path`, `path` itself included, in order,
+    /// following only the hard links already inspected: HDF5 resolves a path by following
+    /// every link in it, and an external link opens the file it names (a FIFO there blocks
+    /// forever), so no path reaches HDF5 before its prefixes are known to be hard links. A soft
+    /// link is refused too, though it names a path in the same file: that path may itself
+    /// pass through an external link, and Keras and h5py never write soft links.
+    /// Call only inside `HDF5Library.locked`.
+    func walkLinks(to path: String) -> LinkWalk {
+        guard !path.contains("\0") else { return .missing }
         let components = HDF5Path.components(of: path)
-        // H5Lexists checks only the last name of a path, so each prefix is checked in turn.
         for count in stride(from: 1, through: components.count, by: 1) {
             let prefix = HDF5Path.absolute(Array(components[..<count]))
-            guard H5Lexists(id, prefix, HDF5Library.defaultPlist) > 0 else {
+            let type = CHDF5_link_type(id, prefix)
+            guard type >= 0 else {
                 HDF5Library.discardErrors()
+                return .missing
+            }
+            let what: String
+            switch H5L_type_t(rawValue: type) {
+            case H5L_TYPE_HARD: continue
+            case H5L_TYPE_EXTERNAL: what = "an external link\(externalLinkTarget(at: prefix))"
+            case H5L_TYPE_SOFT: what = "a soft link"
+            default: what = "a user-defined link (type \(type))"
+            }
+            return .outside(.outsideReference(source: source, path: prefix, what: what))
+        }
+        return .reached
+    }
+
+    /// " to 'FILE'" for the external link at `path` (its stored value, read without following
+    /// it), or "" when the value cannot be read.
+    private func externalLinkTarget(at path: String) -> String {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        guard H5Lget_val(id, path, &buffer, buffer.count, HDF5Library.defaultPlist) >= 0 else {
+            HDF5Library.discardErrors()
+            return ""
+        }
+        let name = buffer.withUnsafeBufferPointer { value -> String? in
+            var file: UnsafePointer<CChar>?
+            var object: UnsafePointer<CChar>?
+            guard H5Lunpack_elink_val(value.baseAddress, value.count, nil, &file, &object) >= 0, let file else {
                 return nil
             }
+            return String(cString: file)
         }
-        guard let (kind, _) = objectInfo(at: path) else { return nil }
-        return kind
+        HDF5Library.discardErrors()
+        return name.map { " to '\(HDF5ImageGuard.printable($0))'" } ?? ""
     }
 
     /// The kind and header address of the object at the absolute `path`; nil when HDF5
@@ -74,27 +124,10 @@ extension HDF5File {
     }
 
     /// Throws `.outsideReference` when a link on the way to the absolute `path` (or `path`
-    /// itself) is not a hard link: an external link names another file, a soft or user-defined
-    /// link may lead out of the file. Each link is inspected without being followed, and the
-    /// walk stops at the first missing name (the caller reports it).
+    /// itself) is not a hard link (`walkLinks`); a missing name is left to the caller.
     /// Call only inside `HDF5Library.locked`.
     func requireHardLinks(to path: String) throws(HDF5Error) {
-        guard !path.contains("\0") else { return }
-        let components = HDF5Path.components(of: path)
-        for count in stride(from: 1, through: components.count, by: 1) {
-            let prefix = HDF5Path.absolute(Array(components[..<count]))
-            let type = CHDF5_link_type(id, prefix)
-            guard type >= 0 else {
-                HDF5Library.discardErrors()
-                return
-            }
-            switch H5L_type_t(rawValue: type) {
-            case H5L_TYPE_HARD: continue
-            case H5L_TYPE_EXTERNAL: throw .outsideReference(source: source, path: prefix, what: "an external link")
-            case H5L_TYPE_SOFT: throw .outsideReference(source: source, path: prefix, what: "a soft link")
-            default: throw .outsideReference(source: source, path: prefix, what: "a user-defined link (type \(type))")
-            }
-        }
+        if case let .outside(error) = walkLinks(to: path) { throw error }
     }
 
     /// Throws `.wrongObjectKind` when something on the way to the absolute `path` (not `path`
@@ -120,8 +153,13 @@ extension HDF5File {
     /// Call only inside `HDF5Library.locked`.
     func checkHeader(at path: String) throws(HDF5Error) {
         guard let (check, address) = try guardAndAddress(at: path), !checkedObjects.contains(address) else { return }
-        if case let .damaged(detail) = check.checkHeader(at: UInt64(address)) {
+        switch check.checkHeader(at: UInt64(address)) {
+        case let .damaged(detail):
             throw .corrupt(source: source, path: path, detail: "its object header is damaged: \(detail)")
+        case let .outside(what):
+            throw .outsideReference(source: source, path: path, what: what)
+        case .valid, .unchecked:
+            break
         }
         checkedObjects.insert(address)
     }

@@ -20,10 +20,15 @@ public struct HDF5Group {
 
     // MARK: - Navigation
 
-    /// Whether a link at `relativePath` leads to a group or a dataset.
+    /// Whether a link at `relativePath` leads to a group or a dataset. Also true when a link on
+    /// the way is not a hard link (it is not followed): `group` and `dataset` then refuse it by
+    /// name rather than the caller reporting a missing name.
     public func exists(_ relativePath: String) -> Bool {
         guard let target = HDF5Path.resolve(relativePath, against: path) else { return false }
-        return HDF5Library.locked { [.group, .dataset].contains(file.objectKind(at: target)) }
+        return HDF5Library.locked {
+            if case .outside = file.walkLinks(to: target) { return true }
+            return [.group, .dataset].contains(file.objectKind(at: target))
+        }
     }
 
     /// Whether a link at `relativePath` leads to a dataset.

@@ -4,16 +4,15 @@ extension HDF5ImageGuard {
     /// Checks the layout message of the dataset whose header is at file address `address`,
     /// whose shape and type need `byteCount` bytes: a compact dataset must hold exactly that
     /// many bytes in the message; a contiguous one must hold them inside the file (or have no
-    /// storage yet, when HDF5 returns fill values). Chunked and virtual datasets are not checked.
+    /// storage yet, when HDF5 returns fill values). Chunked datasets are not checked; external
+    /// storage and virtual datasets are `.outside`.
     /// Layout versions 1 and 2 (HDF5 before 1.6.3, never written by h5py) are refused: a damaged
     /// version byte that turns a version 3 message into one of them crashed HDF5 1.10.8.
     func checkStorage(ofDatasetAt address: UInt64, byteCount: Int) -> Outcome {
         do throws(Damage) {
             let messages = try headerMessages(at: address)
             // External storage (message 0x07) looks like a contiguous layout with no address.
-            guard !messages.contains(where: { $0.type == 0x07 }) else {
-                throw Damage(detail: "the dataset names external storage files, which surgeon does not read")
-            }
+            if let what = outsideReference(in: messages) { return .outside(what) }
             let layouts = messages.filter { $0.type == 0x08 }
             guard layouts.count == 1, let layout = layouts.first else {
                 throw Damage(detail: "the dataset has \(layouts.count) layout messages instead of one")
@@ -38,8 +37,7 @@ extension HDF5ImageGuard {
                 try expect(size, byteCount)
                 _ = try end(start, size, "dataset's data")
             case 2: return .unchecked("a chunked dataset")
-            case 3:
-                throw Damage(detail: "the dataset is virtual (mapped from other datasets), which surgeon does not read")
+            case 3: return .outside(outsideReference(in: [layout]) ?? "a virtual dataset")
             case let other: throw Damage(detail: "unknown layout class \(other)")
             }
             return .valid

@@ -4,11 +4,14 @@ extension HDF5ImageGuard {
     /// Checks the messages of the object header at file address `address` that HDF5 decodes
     /// without bounds checks when the object is opened or its attributes are looked up:
     /// dataspaces, datatypes, layouts, fill values, filter pipelines, links and attributes.
+    /// `.outside` when the object's data lives outside the file (`outsideReference(in:)`).
     func checkHeader(at address: UInt64) -> Outcome {
         do throws(Damage) {
             var heaps = HeapCache()
             var skipped: String?
-            for message in try headerMessages(at: address) {
+            let messages = try headerMessages(at: address)
+            if let what = outsideReference(in: messages) { return .outside(what) }
+            for message in messages {
                 let end = message.start + message.size
                 if message.flags & 0x02 != 0, [0x03, 0x0C].contains(message.type) {
                     skipped = skipped ?? "a shared message"

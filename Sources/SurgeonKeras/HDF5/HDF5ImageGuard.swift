@@ -24,6 +24,9 @@ struct HDF5ImageGuard {
         case valid
         case unchecked(String)
         case damaged(String)
+        /// The object would make HDF5 read outside the file: "external storage in 'FILE'", "a
+        /// virtual dataset" (`+Outside`).
+        case outside(String)
     }
 
     /// The image, indexed from 0.

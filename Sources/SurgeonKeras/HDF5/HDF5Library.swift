@@ -9,11 +9,17 @@ import Foundation
 enum HDF5Library {
     private static let lock = NSRecursiveLock()
 
+    /// Turns off HDF5's filter plugins before the library is first used: a dataset naming a
+    /// filter HDF5 lacks would make it load every shared library in `HDF5_PLUGIN_PATH` (or its
+    /// default plugin folder), and a model file reads nothing but itself.
+    private static let pluginsOff: Void = { _ = H5PLset_loading_state(0) }()
+
     /// Runs `body` holding the library lock, with automatic error printing off and an empty
     /// error stack, so that `failureReason()` sees only the errors of this call.
     static func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock.lock()
         defer { lock.unlock() }
+        _ = pluginsOff
         // In thread-safe builds (Debian's is one) the automatic printing is a per-thread setting,
         // so it is switched off on every entry rather than once; the call is cheap.
         _ = H5Eset_auto2(CHDF5_H5E_DEFAULT(), nil, nil)
