@@ -2,8 +2,8 @@
 import PackageDescription
 
 // libFuzzer targets, one per parser; each main.swift calls an entry of SurgeonFuzzEntries (main package).
-// Build with `swift build --sanitize=address --sanitize=fuzzer` here (in that order: see run.sh), or `make fuzz`
-// at the top.
+// Build with Fuzz/run.sh (it adds the Swift coverage flags that `--sanitize=fuzzer` alone leaves out), or
+// `make fuzz` at the top.
 let targets = ["npy", "npz", "model", "keras", "hdf5", "plan", "recipe", "checkpoint"]
 
 let package = Package(

@@ -4,17 +4,18 @@
 # never into the committed corpus; crash inputs land in $FUZZ_WORK/TARGET/ (copy them to Fuzz/regressions/TARGET).
 # FUZZ_RUNS=N stops each target after N executions instead (FUZZ_SECONDS still bounds it).
 #
-# The order of the sanitizers matters: swiftc given `-sanitize=fuzzer -sanitize=address` emits no coverage
-# counters for Swift code (only C targets get them, and libFuzzer then mutates blindly); `-sanitize=address
-# -sanitize=fuzzer` instruments every Swift module. The check below refuses a build without Swift coverage.
+# SwiftPM passes swiftc `-sanitize=fuzzer -sanitize=address`, in that order whatever the command line says, and
+# swiftc then emits no coverage counters for Swift code (only C targets get them, and libFuzzer mutates blindly).
+# So the coverage is asked for explicitly; the check below refuses a build without Swift coverage.
 set -eu
 cd "$(dirname "$0")"
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 RUNS=${FUZZ_RUNS:--1}
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
 TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint}
-nice -n 19 swift build --sanitize=address --sanitize=fuzzer
-BIN=$(swift build --sanitize=address --sanitize=fuzzer --show-bin-path)
+FLAGS="--sanitize=address --sanitize=fuzzer -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table"
+nice -n 19 swift build $FLAGS
+BIN=$(swift build $FLAGS --show-bin-path)
 for t in $TARGETS; do
   mkdir -p "$WORK/$t/corpus"
   counters=$("$BIN/fuzz-$t" -runs=0 2>&1 | sed -n 's/.*(\([0-9]*\) inline 8-bit counters).*/\1/p' | head -1)
