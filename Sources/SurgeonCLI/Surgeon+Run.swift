@@ -85,7 +85,7 @@ enum PipelineCommand {
                         Output.grouped(r.params), Output.grouped(r.macs), r.seconds))
             }
         }
-        let results = try runner.run(start)
+        let results = try FolderInUse.mapping { try runner.run(start) }
         let report = folder.appendingPathComponent("report.html")
         try AtomicFile.write(Data(RunReport.html(title: title, results: results).utf8), to: report)
         return Result(

@@ -111,7 +111,7 @@ extension SurgeonCommand {
         func run() throws {
             threads.apply()
             let loaded = try input.load()
-            let (contents, norm) = (loaded.contents, loaded.normalization)
+            let norm = loaded.normalization
             var train = loaded.data
             var validation: LabeledData?
             if let valData, let valLabels {
@@ -119,12 +119,28 @@ extension SurgeonCommand {
             } else if let valSplit {
                 (train, validation) = try train.split(validationFraction: valSplit)
             }
-            var checkpoints: CheckpointFolder?
-            if let checkpointDir {
-                let folder = URL(fileURLWithPath: checkpointDir)
-                try OutputFolder.create(folder, purpose: "the checkpoint folder (--checkpoint-dir)")
-                checkpoints = CheckpointFolder(directory: folder, registry: Registries.current.layers)
+            guard let checkpointDir else {
+                return try fit(loaded, train: train, validation: validation, checkpoints: nil)
             }
+            // The folder stays locked until the model is written: a second run on it is refused.
+            let folder = URL(fileURLWithPath: checkpointDir)
+            let purpose = "the checkpoint folder (--checkpoint-dir)"
+            try OutputFolder.create(folder, purpose: purpose)
+            try FolderInUse.mapping {
+                try FolderLock.holding(folder, purpose: purpose) {
+                    try fit(
+                        loaded, train: train, validation: validation,
+                        checkpoints: CheckpointFolder(directory: folder, registry: Registries.current.layers))
+                }
+            }
+        }
+
+        /// Trains the loaded model and writes it (and its checkpoints, when `checkpoints` is given).
+        func fit(
+            _ loaded: ModelDataOptions<LabeledFiles>.Loaded, train: LabeledData, validation: LabeledData?,
+            checkpoints: CheckpointFolder?
+        ) throws {
+            let (contents, norm) = (loaded.contents, loaded.normalization)
             let metadata: [String: ConfigValue] = [DataFiles.normalizationKey: try ConfigValue(encoding: norm)]
             let display = ProgressDisplay()
             var regularizers: [any Regularizer] = []

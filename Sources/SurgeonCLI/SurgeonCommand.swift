@@ -4,7 +4,8 @@ import SurgeonPipeline
 /// The `surgeon` command: builds, trains and prunes convolutional networks.
 ///
 /// Exit codes: 0 success; 1 a command failed on its input (unreadable or invalid file, a
-/// training failure such as a non-finite loss); 64 a usage error (bad option value).
+/// training failure such as a non-finite loss); 64 a usage error (bad option value); 75 a
+/// checkpoint or run folder is in use by another run (`FolderInUse`).
 ///
 /// Every command reads its layer types, strategies, architectures and formats from
 /// `Registries.current`, so a program that calls `SurgeonCommand.main(registries:)` with its own

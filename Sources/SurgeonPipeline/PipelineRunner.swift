@@ -10,8 +10,8 @@ import SurgeonStrategies
 /// Folder layout: `state.json` (the stages completed, with their figures), one folder per stage
 /// (`01-train/model.surgeon`, its `metrics.json`, and for training stages the `last.surgeon` /
 /// `best.surgeon` checkpoints written after every epoch), and at the end `metrics.json` with
-/// every figure. A run started again skips the completed stages and resumes a training stage at
-/// the epoch it reached.
+/// every figure; `.surgeon.lock` marks the folder in use while a run holds it. A run started
+/// again skips the completed stages and resumes a training stage at the epoch it reached.
 public struct PipelineRunner: Sendable {
     public var recipe: Recipe
     public var folder: URL
@@ -34,27 +34,20 @@ public struct PipelineRunner: Sendable {
     var strategies: StrategyRegistry { registries.strategies }
     var layers: LayerRegistry { registries.layers }
 
-    /// Runs (or resumes) every stage; returns each stage's figures.
+    /// Runs (or resumes) every stage; returns each stage's figures. The run folder is locked
+    /// (`FolderLock`) for the whole run: a second run on the same folder is refused at once.
     public func run(initial: Graph, train: LabeledData, validation: LabeledData) throws -> [StageResult] {
         try OutputFolder.create(folder, purpose: "the run folder")
-        let stateURL = folder.appendingPathComponent("state.json")
-        let names = recipe.stages.map(\.name)
-        var state = PipelineState(recipeStages: names, completed: [])
-        if let data = try? Data(contentsOf: stateURL) {
-            let saved: PipelineState
-            do { saved = try JSONDecoder().decode(PipelineState.self, from: data) } catch {
-                throw PipelineError(
-                    "\(stateURL.path) is not the state of a run: \(ReadableError.decoding(error)); "
-                        + "remove the folder or use a new one")
-            }
-            guard saved.recipeStages == names else {
-                throw PipelineError(
-                    "\(folder.path) holds a run of another recipe (stages "
-                        + "\(saved.recipeStages.joined(separator: ", "))); use a new folder"
-                )
-            }
-            state = saved
+        return try FolderLock.holding(folder, purpose: "the run folder") {
+            try runLocked(initial: initial, train: train, validation: validation)
         }
+    }
+
+    private func runLocked(initial: Graph, train: LabeledData, validation: LabeledData) throws -> [StageResult] {
+        let stateURL = folder.appendingPathComponent("state.json")
+        var state =
+            try PipelineState.read(stateURL, recipe: recipe)
+            ?? PipelineState(recipeStages: recipe.stages.map(\.name), completed: [])
         var graph = initial
         if let last = state.completed.last {
             graph = try ModelFile.load(

@@ -34,12 +34,6 @@ public struct StageResult: Sendable, Codable, Equatable {
     }
 }
 
-/// The progress of a run folder: the stages completed so far.
-struct PipelineState: Codable {
-    var recipeStages: [String]
-    var completed: [StageResult]
-}
-
 /// Measured inference latency.
 public enum Latency {
     /// Median wall time in milliseconds of an inference on `batch` samples of `images`
