@@ -138,4 +138,35 @@ extension TrainerCheckpointTests {
             XCTAssertTrue(text.contains("optimizer slot '\(name)'") && text.contains("has shape [1]"), text)
         }
     }
+
+    /// A checkpoint's training progress comes from outside: an epoch, an optimizer step or a best
+    /// score out of range is refused naming the key, the value and what was expected.
+    func testDamagedTrainingProgress_isRefusedNamingTheKeyAndTheValue() throws {
+        let data = try quadrantData(count: 32, seed: 3)
+        let config = TrainingConfiguration(epochs: 1, batchSize: 16)
+        let store = MemoryCheckpoints()
+        _ = try Trainer(configuration: config, checkpoints: store).fit(smallNet(), train: data)
+        let last = try XCTUnwrap(store.load("last"))
+        guard case let .object(progress)? = last.metadata["training_progress"] else {
+            return XCTFail("no training progress in \(last.metadata)")
+        }
+        let cases: [(String, ConfigValue, String)] = [
+            ("epoch", -1, "training_progress.epoch: -1 is out of range (expected an integer in 0...100000)"),
+            ("epoch", 2_000_000, "training_progress.epoch: 2000000 is out of range"),
+            ("optimizerStep", -4, "training_progress.optimizerStep: -4 is out of range"),
+            ("bestScore", 7, "training_progress.bestScore: 7 is out of range (expected a finite number in 0...1)"),
+        ]
+        for (key, value, expected) in cases {
+            var damaged = last
+            damaged.metadata["training_progress"] = .object(progress.merging([key: value]) { _, new in new })
+            store.put(damaged, as: "last")
+            XCTAssertThrowsError(
+                try Trainer(configuration: config, checkpoints: store).fit(smallNet(), train: data, resume: true)
+            ) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.hasPrefix("memory:last: the training progress is damaged: "), text)
+                XCTAssertTrue(text.contains(expected), "\(key) = \(value): \(text)")
+            }
+        }
+    }
 }

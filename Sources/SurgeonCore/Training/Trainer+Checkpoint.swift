@@ -46,6 +46,25 @@ extension Trainer {
         try checkpoints.save(ModelContents(graph: state.graph, metadata: meta, extraTensors: extras), as: "last")
     }
 
+    /// Refuses figures of a saved progress that would make no sense to resume from, naming the key.
+    static func check(_ progress: SavedProgress, at path: String) throws(TrainingError) {
+        func refusal(_ key: String, _ error: any Error) -> TrainingError {
+            .checkpoint("\(path): the training progress is damaged: \(progressKey).\(key): \(error)")
+        }
+        do { _ = try OutsideNumber.integer(progress.epoch, in: SettingLimits.epochs) } catch {
+            throw refusal("epoch", error)
+        }
+        do { _ = try OutsideNumber.integer(progress.optimizerStep, in: 0...Int.max) } catch {
+            throw refusal("optimizerStep", error)
+        }
+        do { _ = try OutsideNumber.integer(progress.history.count, in: 0...progress.epoch + 1) } catch {
+            throw refusal("history (its length)", error)
+        }
+        if let best = progress.bestScore {
+            do { _ = try OutsideNumber.finite(best, in: 0...1) } catch { throw refusal("bestScore", error) }
+        }
+    }
+
     /// The saved state in the `last` checkpoint, or nil when there is none. Refuses a checkpoint
     /// of a run that started from another model, other data or another thread count, and
     /// optimizer slots whose shapes differ from their weights' (they would be written past).
@@ -74,13 +93,7 @@ extension Trainer {
                         + "model, data and --threads, or start a new checkpoint folder")
             }
         }
-        guard (0...SettingLimits.epochs.upperBound).contains(progress.epoch), progress.optimizerStep >= 0,
-            progress.history.count <= progress.epoch + 1
-        else {
-            throw TrainingError.checkpoint(
-                "\(path): the training progress is damaged (epoch \(progress.epoch), optimizer step "
-                    + "\(progress.optimizerStep), \(progress.history.count) epochs of history)")
-        }
+        try Self.check(progress, at: path)
         var optimizer = Optimizer(settings: configuration.optimizer)
         optimizer.resetState(for: contents.graph)
         optimizer.state.step = progress.optimizerStep
