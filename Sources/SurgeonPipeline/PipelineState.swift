@@ -13,7 +13,18 @@ struct PipelineState: Codable {
     /// the recipe has, an index or a figure out of range), is refused with its path, the key, the
     /// value and what was expected: resuming from it would index past the recipe.
     static func read(_ url: URL, recipe: Recipe) throws(PipelineError) -> PipelineState? {
-        guard let data = try? Data(contentsOf: url) else { return nil }
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw PipelineError(
+                "cannot read \(url.path), the state of the run: \(ReadableError.reading(error)); remove it or use a "
+                    + "new folder")
+        }
+        // Whole numbers first, so that a fraction or a huge value is named with its key (the
+        // decoder would only say that some number does not fit).
+        if let tree = try? JSONDecoder().decode(ConfigValue.self, from: data) {
+            try StateCheck(file: url.path).checkWholeNumbers(tree, at: "")
+        }
         let saved: PipelineState
         do { saved = try JSONDecoder().decode(PipelineState.self, from: data) } catch {
             throw PipelineError(
@@ -116,6 +127,34 @@ private struct StateCheck {
                     try number(v, "\(key).sensitivity.curves[\(c)].drops[\(k)]", in: -1...1)
                 }
             }
+        }
+    }
+
+    /// The keys whose numbers are counts or indices, wherever they appear in a stage's figures.
+    static let wholeNumberKeys: Set<String> = [
+        "index", "params", "macs", "epoch", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter",
+        "channelsBefore", "channelsAfter", "channels", "constantChannels", "skippedApproximate", "group", "size",
+    ]
+
+    /// Every number under a `wholeNumberKeys` key is an integer in `-2^53...2^53` (exact in a
+    /// double, so it decodes); its range for the recipe is checked after decoding.
+    func checkWholeNumbers(_ value: ConfigValue, at key: String) throws(PipelineError) {
+        switch value {
+        case let .object(fields):
+            for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
+                let path = key.isEmpty ? name : "\(key).\(name)"
+                if case let .number(d) = field, Self.wholeNumberKeys.contains(name) {
+                    do { _ = try OutsideNumber.integer(d, in: -(1 << 53)...(1 << 53)) } catch {
+                        throw refusal("\(path): \(error)")
+                    }
+                } else {
+                    try checkWholeNumbers(field, at: path)
+                }
+            }
+        case let .array(items):
+            for (i, item) in items.enumerated() { try checkWholeNumbers(item, at: "\(key)[\(i)]") }
+        default:
+            break
         }
     }
 

@@ -134,17 +134,25 @@ final class RunFolderStateTests: XCTestCase {
     func testNaNHugeNumbersAndWrongTypes_areRefusedWithoutATrap() throws {
         let (runner, graph, data) = try completedRun()
         let original = try String(contentsOf: stateURL, encoding: .utf8)
-        let edits: [(String, String)] = [
-            ("NaN", #""accuracy":NaN,"#),
-            ("infinite", #""accuracy":1e999,"#),
-            ("huge index", #""index":1e300,"#),
-            ("huge integer", #""params":123456789012345678901234567890,"#),
-            ("fraction", #""index":0.5,"#),
-            ("string", #""index":"zero","#),
-            ("null", #""index":null,"#),
-            ("array", #""macs":[1],"#),
+        // What the message must say (beyond the file), when the value can be named.
+        let edits: [(String, String, String)] = [
+            ("NaN", #""accuracy":NaN,"#, "not valid JSON"),
+            ("infinite", #""accuracy":1e999,"#, "not valid JSON"),
+            (
+                "huge index", #""index":1e300,"#,
+                "completed[0].index: 1e+300 is out of range (expected an integer in -2^53...2^53)"
+            ),
+            (
+                "huge integer", #""params":123456789012345678901234567890,"#,
+                "completed[0].params: 1.2345678901234568e+29 is out of range"
+            ),
+            ("negative huge", #""macs":-1e400,"#, "not valid JSON"),
+            ("fraction", #""index":0.5,"#, "completed[0].index: 0.5 is not a whole number"),
+            ("string", #""index":"zero","#, "expected an integer at completed[0].index, found a string"),
+            ("null", #""index":null,"#, "completed[0].index"),
+            ("array", #""macs":[1],"#, "completed[0].macs"),
         ]
-        for (name, replacement) in edits {
+        for (name, replacement, expected) in edits {
             // Replace the first stage's field of the same key.
             let key = String(replacement.prefix { $0 != ":" })
             guard let range = original.range(of: key + ":") ?? original.range(of: key + " : ") else {
@@ -156,7 +164,7 @@ final class RunFolderStateTests: XCTestCase {
             tampered.replaceSubrange(range.lowerBound...end, with: replacement)
             try Data(tampered.utf8).write(to: stateURL)
             let message = refusal(runner, graph, data)
-            XCTAssertFalse(message.isEmpty, name)
+            XCTAssertTrue(message.contains(expected), "\(name): \(message)")
         }
         for top in ["[]", "{}", #"{"recipeStages": ["eval", "export", "eval"], "completed": {}}"#, "7"] {
             try Data(top.utf8).write(to: stateURL)
@@ -184,5 +192,13 @@ final class RunFolderStateTests: XCTestCase {
         XCTAssertTrue(
             message.contains("completed[1].stage is 'train' (label 'export'), but stage 2 of the recipe is 'export'"),
             message)
+    }
+
+    func testStateThatIsAFolder_isRefusedNamingIt() throws {
+        let (runner, graph, data) = try completedRun()
+        try FileManager.default.removeItem(at: stateURL)
+        try FileManager.default.createDirectory(at: stateURL, withIntermediateDirectories: false)
+        let message = refusal(runner, graph, data)
+        XCTAssertTrue(message.hasPrefix("cannot read \(stateURL.path), the state of the run: "), message)
     }
 }
