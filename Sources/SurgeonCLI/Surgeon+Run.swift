@@ -12,7 +12,8 @@ extension SurgeonCommand {
             discussion: """
                 Each stage writes its model and metrics into the run folder; running the same command again resumes \
                 at the stage (and epoch) a stopped run reached. The recipe is checked before any work starts. At the \
-                end the folder holds metrics.json and report.html. Examples are in examples/.
+                end the folder holds metrics.json and report.html. A folder another run is using is refused (exit \
+                75). Examples are in examples/.
                 """)
 
         @Argument(help: ArgumentHelp("The recipe (YAML).", valueName: "RECIPE.yaml")) var recipe: String

@@ -15,7 +15,8 @@ extension SurgeonCommand {
                 Defaults (SGD, Nesterov momentum 0.9, learning rate 0.05, cosine schedule, weight decay 5e-4 on \
                 kernels, \
                 batch 64) train the built-in architectures on MNIST-sized data without tuning. With --checkpoint-dir, \
-                best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon.
+                best.surgeon and last.surgeon are written after every epoch; --resume continues from last.surgeon. \
+                A checkpoint folder another run is using is refused (exit 75).
                 """)
 
         @OptionGroup var input: ModelDataOptions<LabeledFiles>
