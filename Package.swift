@@ -126,7 +126,7 @@ let package = Package(
                 "SurgeonPipeline", "SurgeonStrategies", "SurgeonFormats", "Layers", "SurgeonCore", "SurgeonTestSupport",
             ]
         ),
-        .testTarget(name: "SurgeonFuzzEntriesTests", dependencies: ["SurgeonFuzzEntries"]),
+        .testTarget(name: "SurgeonFuzzEntriesTests", dependencies: ["SurgeonFuzzEntries", "SurgeonPipeline"]),
         .testTarget(
             name: "SurgeonCLITests",
             dependencies: [

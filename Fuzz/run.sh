@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 RUNS=${FUZZ_RUNS:--1}
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
-TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint}
+TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint state}
 FLAGS="--sanitize=address --sanitize=fuzzer -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table"
 nice -n 19 swift build $FLAGS
 BIN=$(swift build $FLAGS --show-bin-path)
@@ -23,7 +23,7 @@ for t in $TARGETS; do
     echo "fuzz-$t has ${counters:-no} coverage counters: Swift code is not instrumented" >&2
     exit 1
   fi
-  case $t in plan|model|keras|checkpoint) dict=-dict=dict/json.dict;; recipe) dict=-dict=dict/yaml.dict;; *) dict=;; esac
+  case $t in plan|model|keras|checkpoint|state) dict=-dict=dict/json.dict;; recipe) dict=-dict=dict/yaml.dict;; *) dict=;; esac
   nice -n 19 "$BIN/fuzz-$t" $dict -max_total_time="$SECONDS_EACH" -runs="$RUNS" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$WORK/$t/" "$WORK/$t/corpus" "corpus/$t" 2>&1 | tee "$WORK/$t/last.log" | tail -15
 done

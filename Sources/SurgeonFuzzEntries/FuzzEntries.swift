@@ -14,6 +14,7 @@ public enum FuzzEntries {
     public static let all: [(name: String, entry: @Sendable ([UInt8]) -> Void)] = [
         ("npy", fuzzNpy), ("npz", fuzzNpz), ("model", fuzzModelFile), ("keras", fuzzKeras),
         ("hdf5", fuzzHDF5), ("plan", fuzzPlan), ("recipe", fuzzRecipe), ("checkpoint", fuzzCheckpoint),
+        ("state", fuzzRunState),
     ]
 
     /// `.npy` bytes.
@@ -63,6 +64,25 @@ public enum FuzzEntries {
         let trainer = Trainer(configuration: configuration, checkpoints: OneCheckpoint(last: contents))
         return try trainer.resumeEpoch(startingFrom: contents.graph, data: data)
     }
+
+    /// A run folder's `state.json`, checked against a three-stage recipe as `surgeon run` checks it
+    /// before resuming.
+    public static func fuzzRunState(_ bytes: [UInt8]) {
+        guard let recipe = stateRecipe else { return }
+        _ = try? PipelineRunner.completedStages(inState: Data(bytes), source: "fuzz/state.json", recipe: recipe)
+    }
+
+    /// The recipe the committed `state` seeds were written by (Fuzz/make_state_seeds.sh).
+    public static let stateRecipeText = """
+        model: {architecture: vgg, input_shape: [8, 8, 1], classes: 3, width: 0.1}
+        data: {images: x.npy, labels: y.npy, train: [0, 6], validation: [6, 8]}
+        stages:
+          - train: {epochs: 1, batch_size: 4}
+          - prune: {strategy: l1, ratio: 0.5}
+          - retrain: {epochs: 1, batch_size: 4}
+        """
+
+    static let stateRecipe = try? RecipeParser(source: "fuzz.yaml").parse(stateRecipeText)
 
     /// Pruning plan JSON, decoded as `surgeon prune --plan` decodes it.
     public static func fuzzPlan(_ bytes: [UInt8]) {

@@ -20,6 +20,12 @@ struct PipelineState: Codable {
                 "cannot read \(url.path), the state of the run: \(ReadableError.reading(error)); remove it or use a "
                     + "new folder")
         }
+        return try decode(data, source: url.path, recipe: recipe)
+    }
+
+    /// The state in `data` (the bytes of `source`), checked against `recipe` as `read` checks it.
+    static func decode(_ data: Data, source: String, recipe: Recipe) throws(PipelineError) -> PipelineState {
+        let url = URL(fileURLWithPath: source)
         // Whole numbers first, so that a fraction or a huge value is named with its key (the
         // decoder would only say that some number does not fit).
         if let tree = try? JSONDecoder().decode(ConfigValue.self, from: data) {
@@ -33,6 +39,15 @@ struct PipelineState: Codable {
         }
         try StateCheck(file: url.path).check(saved, against: recipe)
         return saved
+    }
+}
+
+extension PipelineRunner {
+    /// Checks the bytes of a run folder's `state.json` against `recipe` exactly as resuming does,
+    /// and returns the number of completed stages a resume would skip. The state fuzz target
+    /// calls this.
+    public static func completedStages(inState data: Data, source: String, recipe: Recipe) throws -> Int {
+        try PipelineState.decode(data, source: source, recipe: recipe).completed.count
     }
 }
 

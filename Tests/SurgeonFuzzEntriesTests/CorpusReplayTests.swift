@@ -1,5 +1,6 @@
 import Foundation
 import SurgeonFuzzEntries
+import SurgeonPipeline
 import XCTest
 
 /// The CI short pass: every committed corpus input and crash regression goes through its fuzz entry
@@ -57,5 +58,18 @@ final class CorpusReplayTests: XCTestCase {
         XCTAssertThrowsError(try FuzzEntries.resumeEpoch(ofCheckpoint: fingerprinted)) { error in
             XCTAssertTrue("\(error)".contains("belongs to another run"), "\(error)")
         }
+    }
+
+    func testTheStateEntryReachesTheChecksAgainstTheRecipe() throws {
+        let recipe = try RecipeParser(source: "fuzz.yaml").parse(FuzzEntries.stateRecipeText)
+        let folder = Self.fuzzFolder.appendingPathComponent("corpus/state")
+        for n in 0...3 {
+            let data = try Data(contentsOf: folder.appendingPathComponent("completed-\(n).json"))
+            XCTAssertEqual(try PipelineRunner.completedStages(inState: data, source: "state.json", recipe: recipe), n)
+        }
+        let three = try Data(contentsOf: folder.appendingPathComponent("completed-3.json"))
+        let other = try RecipeParser(source: "other.yaml").parse(
+            FuzzEntries.stateRecipeText.replacingOccurrences(of: "\n  - retrain: {epochs: 1, batch_size: 4}", with: ""))
+        XCTAssertThrowsError(try PipelineRunner.completedStages(inState: three, source: "state.json", recipe: other))
     }
 }
