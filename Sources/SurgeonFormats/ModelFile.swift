@@ -127,8 +127,13 @@ public enum ModelFile {
         let storedChecksum: UInt64 = bytes.readLittleEndian(at: 32)
         let available = UInt64(bytes.count - prefixSize)
         guard headerLength <= available, dataLength <= available - headerLength else {
+            // Lengths from the file may be near 2^64: their sum saturates instead of overflowing.
+            let needed = [UInt64(prefixSize), headerLength, dataLength].reduce(UInt64(0)) { total, length in
+                let (sum, overflow) = total.addingReportingOverflow(length)
+                return overflow ? .max : sum
+            }
             throw .truncated(
-                path: source, expected: prefixSize + Int(clamping: headerLength) + Int(clamping: dataLength),
+                path: source, expected: Int(clamping: needed),
                 actual: bytes.count)
         }
         guard dataLength % 4 == 0 else {

@@ -92,6 +92,20 @@ final class CraftedModelFileTests: XCTestCase {
         XCTAssertNoThrow(try ModelFile.decode(bytes, source: "crafted.surgeon", registry: .standard))
     }
 
+    /// Found by fuzz-model: lengths near 2^64 overflowed while the truncation message was worded.
+    func testHeaderAndDataLengthsNear2To64_areReportedAsTruncatedWithoutOverflow() throws {
+        var bytes = try crafted(try convGraph()) { _ in }
+        for (offset, value) in [(16, UInt64.max), (24, UInt64.max - 3)] {
+            for i in 0..<8 {
+                bytes[bytes.startIndex + offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))
+            }
+        }
+        XCTAssertThrowsError(try ModelFile.decode(bytes, source: "long.surgeon", registry: .standard)) { error in
+            XCTAssertTrue("\(error)".contains("long.surgeon"), "\(error)")
+            XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
+        }
+    }
+
     func testScalarKernelSizeOf1e30_isRefusedNamingLayerKeyAndValue() throws {
         let bytes = try crafted(try convGraph(), edit: setConfig("conv", "kernel_size", 1e30))
         assertRefused(bytes, naming: ["conv", "kernel_size", "e+30"])
