@@ -7,8 +7,13 @@
 # SwiftPM passes swiftc `-sanitize=fuzzer -sanitize=address`, in that order whatever the command line says, and
 # swiftc then emits no coverage counters for Swift code (only C targets get them, and libFuzzer mutates blindly).
 # So the coverage is asked for explicitly; the check below refuses a build without Swift coverage.
+#
+# allocator_may_return_null=1: libhdf5 asks malloc for sizes read from the file (up to 2^61 bytes) and reports
+# "memory allocation failed" on NULL, as it does without ASan. A large allocation that succeeds is still caught by
+# -rss_limit_mb (libFuzzer reports any single malloc above it as out-of-memory).
 set -eu
 cd "$(dirname "$0")"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1}"
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 RUNS=${FUZZ_RUNS:--1}
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
