@@ -146,6 +146,48 @@ final class OutputPathTests: CLITestCase {
         XCTAssertTrue(run.stderr.contains("--output -: --output names a folder"), run.stderr)
     }
 
+    func testGroupsTemplate_dash_printsThePlanAndListsOnStandardError() throws {
+        try surgeon(newModel + ["-o", "m.surgeon"])
+        let run = try surgeon("groups", "m.surgeon", "--template", "-")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let plan = try JSONDecoder().decode(PruningPlan.self, from: run.stdoutData)
+        XCTAssertEqual(plan.deletedCount, 0)
+        XCTAssertTrue(run.stderr.contains("prunable"), run.stderr)
+    }
+
+    func testPredict_dash_writesTheArrayToStandardOutput() throws {
+        try writeMNIST(0..<4, as: "d")
+        try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "10", "-o", "m.surgeon")
+        let run = try surgeon("predict", "m.surgeon", "--data", "d-x.npy", "-o", "-")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try Npy.decode(run.stdoutData, source: "stdout").shape, [4, 10])
+        XCTAssertTrue(run.stderr.contains("wrote standard output"), run.stderr)
+    }
+
+    func testTrain_checkpointNamedByAFIFO_isRefusedBeforeTraining() throws {
+        try writeMNIST(0..<8, as: "d")
+        try surgeon("new", "vgg", "--input-shape", "28,28,1", "--classes", "10", "-o", "m.surgeon")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("ck"), withIntermediateDirectories: false)
+        XCTAssertEqual(mkfifo(path("ck/last.surgeon"), 0o644), 0)
+        let run = try surgeon(
+            "train", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy", "--epochs", "1", "--checkpoint-dir", "ck",
+            "-o", "o.surgeon")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("\(path("ck/last.surgeon")): it is a FIFO"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("epoch"), run.stderr)
+        XCTAssertFalse(exists("o.surgeon"))
+    }
+
+    func testKerasOutput_ontoFIFO_isRefused() throws {
+        try surgeon(newModel + ["-o", "m.surgeon"])
+        XCTAssertEqual(mkfifo(path("m.keras"), 0o644), 0)
+        let run = try surgeon("convert", "m.surgeon", "m.keras")
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("\(path("m.keras")): it is a FIFO"), run.stderr)
+        XCTAssertEqual(kind("m.keras"), .fifo)
+    }
+
     // MARK: - Writing over the input
 
     func testConvert_ontoItsOwnInput_leavesAValidModel() throws {
