@@ -18,16 +18,18 @@ extension SurgeonCommand {
         @Argument(help: ArgumentHelp("The model to read (\(Inputs.readableFormats)).", valueName: "IN"))
         var input: String
 
-        @Argument(help: ArgumentHelp("The model to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+        @Argument(help: ArgumentHelp(Inputs.modelOutputHelp("model"), valueName: "OUT"))
         var output: String
 
         @OptionGroup var out: OutputOptions
 
         func validate() throws {
             try Inputs.checkModelOutput(output, option: "OUT", knownExtension: true)
+            try OutputPath.refuseWithJSON(output, option: "OUT", json: out.json)
         }
 
         func run() throws {
+            try Inputs.checkModelDestination(output)
             let contents = try Inputs.model(input)
             try Inputs.save(contents, to: output)
             let summary = ModelSummary(contents.graph)
@@ -37,10 +39,9 @@ extension SurgeonCommand {
                         input: input, output: output, layers: summary.layers.count, params: summary.params,
                         macs: summary.macs))
             } else {
-                print(
-                    "wrote \(output): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, "
-                        + "\(Output.grouped(summary.macs)) MACs per sample"
-                )
+                OutputPath.say(
+                    "wrote \(OutputPath.name(output)): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, "
+                        + "\(Output.grouped(summary.macs)) MACs per sample", besides: output)
             }
         }
     }

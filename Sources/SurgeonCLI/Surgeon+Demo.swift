@@ -51,6 +51,10 @@ extension SurgeonCommand {
             return recipe
         }
 
+        func validate() throws {
+            try OutputPath.refuseStandardOutput(output, option: "--output", folderFor: "the run folders")
+        }
+
         func run() throws {
             threads.apply()
             if let dataDir, let dataFiles {

@@ -19,25 +19,35 @@ extension SurgeonCommand {
 
         @OptionGroup var model: ModelArgument
 
-        @Option(help: ArgumentHelp("Also write an editable plan that deletes nothing.", valueName: "PLAN.json"))
+        @Option(
+            help: ArgumentHelp(
+                "Also write an editable plan that deletes nothing. "
+                    + OutputPath.help(standardOutput: "the plan", note: "the listing then goes to standard error"),
+                valueName: "PLAN.json"))
         var template: String?
 
         @OptionGroup var out: OutputOptions
 
+        func validate() throws {
+            try OutputPath.refuseWithJSON(template, option: "--template", json: out.json)
+        }
+
         func run() throws {
+            if let template { try OutputPath.check(template) }
             let graph = try model.load().graph
             let analysis = try Registries.current.surgeon.analyze(graph)
             if let template { try PlanFile.write(PruningPlan(template: analysis), to: template) }
             if out.json { try Output.json(analysis.groups); return }
             for group in analysis.groups {
                 let state = group.prunable ? "" : "  (not prunable)"
-                print("group \(group.id): \(group.size) channel(s)\(state)")
+                OutputPath.say("group \(group.id): \(group.size) channel(s)\(state)", besides: template)
                 for m in group.members {
                     let part = m.of.map { "\(m.channels) of \($0)" } ?? "\(m.channels)"
-                    print("  \(m.layer) (\(m.type)) \(m.role.rawValue), \(part) channel(s)")
+                    OutputPath.say("  \(m.layer) (\(m.type)) \(m.role.rawValue), \(part) channel(s)", besides: template)
                 }
             }
-            print("\n\(analysis.groups.count) groups, \(analysis.prunableGroups.count) prunable")
+            OutputPath.say(
+                "\n\(analysis.groups.count) groups, \(analysis.prunableGroups.count) prunable", besides: template)
         }
     }
 }

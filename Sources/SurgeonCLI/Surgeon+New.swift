@@ -35,7 +35,7 @@ extension SurgeonCommand {
 
         @Option(
             name: .shortAndLong,
-            help: ArgumentHelp("The model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+            help: ArgumentHelp(Inputs.modelOutputHelp("model file"), valueName: "OUT"))
         var output: String
 
         @OptionGroup var out: OutputOptions
@@ -50,6 +50,7 @@ extension SurgeonCommand {
             let options = try options()
             do { try options.validate(for: architecture) } catch { throw ValidationError("\(error)") }
             try Inputs.checkModelOutput(output)
+            try OutputPath.refuseWithJSON(output, option: "--output", json: out.json)
         }
 
         func options() throws(ValidationError) -> ArchitectureOptions {
@@ -61,6 +62,7 @@ extension SurgeonCommand {
         }
 
         func run() throws {
+            try Inputs.checkModelDestination(output)
             let arch = try Registries.current.architectures.architecture(named: architecture)
             let graph = try arch.build(try options())
             try Inputs.save(ModelContents(graph: graph), to: output)
@@ -68,10 +70,9 @@ extension SurgeonCommand {
             if out.json {
                 try Output.json(summary)
             } else {
-                print(
-                    "wrote \(output): \(architecture), \(Output.grouped(summary.params)) parameters, "
-                        + "\(Output.grouped(summary.macs)) MACs per sample"
-                )
+                OutputPath.say(
+                    "wrote \(OutputPath.name(output)): \(architecture), \(Output.grouped(summary.params)) parameters, "
+                        + "\(Output.grouped(summary.macs)) MACs per sample", besides: output)
             }
         }
     }

@@ -16,31 +16,34 @@ extension SurgeonCommand {
 
         @OptionGroup var input: ModelDataOptions<OptionalLabeledFiles>
         @OptionGroup var strategy: StrategyOptions
-        @Option(name: .shortAndLong, help: ArgumentHelp("The plan to write.", valueName: "PLAN.json")) var output:
-            String
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp(
+                "The plan to write. " + OutputPath.help(standardOutput: "the plan"), valueName: "PLAN.json"))
+        var output: String
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var out: OutputOptions
 
         func validate() throws {
             guard strategy.requested else { throw ValidationError("give --strategy NAME (see `surgeon strategies`)") }
+            try OutputPath.refuseWithJSON(output, option: "--output", json: out.json)
         }
 
         func run() throws {
+            try OutputPath.check(output)
             threads.apply()
             let loaded = try input.load()
             let result = try strategy.planner().plan(loaded.contents.graph, data: loaded.data, seed: strategy.seed)
             try PlanFile.write(result.plan, to: output)
             if out.json { try Output.json(PlanReport(result, plan: output)); return }
-            Prune.print(result.summary)
-            print(
+            Prune.print(result.summary, besides: output)
+            OutputPath.say(
                 "\(result.plan.deletedCount) channels in \(result.plan.groups.filter { !$0.delete.isEmpty }.count) "
-                    + "groups; wrote \(output)"
-            )
+                    + "groups; wrote \(OutputPath.name(output))", besides: output)
             if !result.unscoredGroups.isEmpty {
-                print(
+                OutputPath.say(
                     "not scored by \(strategy.strategy ?? ""), left whole: groups "
-                        + "\(result.unscoredGroups.map(String.init).joined(separator: ", "))"
-                )
+                        + "\(result.unscoredGroups.map(String.init).joined(separator: ", "))", besides: output)
             }
         }
     }

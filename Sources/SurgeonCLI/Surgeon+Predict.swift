@@ -13,13 +13,17 @@ extension SurgeonCommand {
 
         @Option(
             name: .shortAndLong,
-            help: ArgumentHelp("The .npy file to write, [N, outputs] float32.", valueName: "OUT.npy"))
+            help: ArgumentHelp(
+                "The .npy file to write, [N, outputs] float32. "
+                    + OutputPath.help(standardOutput: "the .npy bytes", note: "refused when that is a terminal"),
+                valueName: "OUT.npy"))
         var output: String
 
         @OptionGroup var batch: InferenceBatchOptions
         @OptionGroup var threads: ThreadOptions
 
         func run() throws {
+            try OutputPath.check(output, binary: "an .npy array")
             threads.apply()
             let loaded = try input.load()
             let (graph, images, model) = (loaded.contents.graph, loaded.data, input.model.path)
@@ -34,8 +38,8 @@ extension SurgeonCommand {
                 )
             }
             let outputs = try Evaluation.predict(graph, on: images, batchSize: batch.batchSize)
-            try Npy.write(NpyArray(outputs), to: URL(fileURLWithPath: output))
-            Output.status("wrote \(output): \(outputs.shape)")
+            try OutputPath.write(Npy.encode(NpyArray(outputs)), to: output)
+            Output.status("wrote \(OutputPath.name(output)): \(outputs.shape)")
         }
     }
 }

@@ -37,7 +37,7 @@ extension SurgeonCommand {
 
         @Option(
             name: .shortAndLong,
-            help: ArgumentHelp("The pruned model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+            help: ArgumentHelp(Inputs.modelOutputHelp("pruned model file"), valueName: "OUT"))
         var output: String?
 
         @Flag(help: "Report what would change; write nothing.") var dryRun = false
@@ -51,6 +51,7 @@ extension SurgeonCommand {
                 throw ValidationError("give -o OUT.surgeon (or OUT.keras) for the pruned model, or --dry-run")
             }
             try Inputs.checkModelOutput(output)
+            try OutputPath.refuseWithJSON(dryRun ? nil : output, option: "--output", json: out.json)
             guard (plan == nil) != (strategy.strategy == nil) else {
                 throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
             }
@@ -59,6 +60,7 @@ extension SurgeonCommand {
         }
 
         func run() throws {
+            if !dryRun { try Inputs.checkModelDestination(output) }
             threads.apply()
             let loaded = try input.load()
             let (contents, data) = (loaded.contents, loaded.data)
@@ -103,26 +105,30 @@ extension SurgeonCommand {
                 }
                 return
             }
-            Self.print(summary)
+            let written = dryRun ? nil : output
+            Self.print(summary, besides: written)
             if !compensation.folds.isEmpty || compensation.skippedApproximate > 0 {
                 let folded = compensation.folds.reduce(0) { $0 + $1.channels }
                 let constant = compensation.folds.reduce(0) { $0 + $1.constantChannels }
-                Swift.print(
+                OutputPath.say(
                     "bias compensation: \(folded) deleted channel(s) (\(constant) exactly constant) folded into "
                         + "\(compensation.folds.count) layer(s)"
                         + (compensation.skippedApproximate > 0
                             ? ", \(compensation.skippedApproximate) left (padding would make it approximate; "
                                 + "--bias-compensation all folds them)"
-                            : ""))
+                            : ""),
+                    besides: written)
             }
-            if !dryRun, let output { Output.status("wrote \(output)") }
+            if !dryRun, let output { Output.status("wrote \(OutputPath.name(output))") }
         }
 
-        static func print(_ summary: PruningSummary) {
+        /// Prints the changed layers and the totals; on standard error when standard output
+        /// carries the written file (`besides` is `-`).
+        static func print(_ summary: PruningSummary, besides output: String? = nil) {
             let changed = summary.layers.filter {
                 $0.channelsBefore != $0.channelsAfter || $0.paramsBefore != $0.paramsAfter
             }
-            Swift.print(
+            OutputPath.say(
                 Output.table(
                     ["layer", "type", "channels", "params"],
                     changed.map {
@@ -130,16 +136,14 @@ extension SurgeonCommand {
                             $0.name, $0.type, "\($0.channelsBefore) -> \($0.channelsAfter)",
                             "\(Output.grouped($0.paramsBefore)) -> \(Output.grouped($0.paramsAfter))",
                         ]
-                    }))
+                    }), besides: output)
             func ratio(_ a: Int, _ b: Int) -> String { String(format: "%.1f%%", 100 * Double(b) / Double(max(a, 1))) }
-            Swift.print(
+            OutputPath.say(
                 "\nparams \(Output.grouped(summary.paramsBefore)) -> \(Output.grouped(summary.paramsAfter)) "
-                    + "(\(ratio(summary.paramsBefore, summary.paramsAfter)))"
-            )
-            Swift.print(
+                    + "(\(ratio(summary.paramsBefore, summary.paramsAfter)))", besides: output)
+            OutputPath.say(
                 "MACs   \(Output.grouped(summary.macsBefore)) -> \(Output.grouped(summary.macsAfter)) "
-                    + "(\(ratio(summary.macsBefore, summary.macsAfter)))"
-            )
+                    + "(\(ratio(summary.macsBefore, summary.macsAfter)))", besides: output)
         }
     }
 }

@@ -24,6 +24,10 @@ extension SurgeonCommand {
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var out: OutputOptions
 
+        func validate() throws {
+            try OutputPath.refuseStandardOutput(output, option: "--output", folderFor: "the run's stages")
+        }
+
         func run() throws {
             threads.apply()
             let text: String

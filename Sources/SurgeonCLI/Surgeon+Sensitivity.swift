@@ -35,6 +35,7 @@ extension SurgeonCommand {
 
         func validate() throws {
             _ = try parsedRatios()
+            try OutputPath.refuseStandardOutput(output, option: "--output", folderFor: "sensitivity.svg and .json")
             do {
                 try Registries.current.strategies.validate(StrategySpec(strategy), as: .criterion)
                 try Registries.current.strategies.validate(StrategySpec(policy), as: .policy)

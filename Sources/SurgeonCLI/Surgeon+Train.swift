@@ -45,7 +45,7 @@ extension SurgeonCommand {
 
         @Option(
             name: .shortAndLong,
-            help: ArgumentHelp("The trained model file to write (\(Inputs.writableFormats)).", valueName: "OUT"))
+            help: ArgumentHelp(Inputs.modelOutputHelp("trained model file"), valueName: "OUT"))
         var output: String
 
         @Option(help: ArgumentHelp("Folder for best.surgeon and last.surgeon checkpoints.", valueName: "DIR"))
@@ -86,6 +86,9 @@ extension SurgeonCommand {
             if let lr { try OptionBounds.check(lr, "--lr", SettingLimits.learningRate) }
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
             try Inputs.checkModelOutput(output)
+            try OutputPath.refuseWithJSON(output, option: "--output", json: out.json)
+            try OutputPath.refuseStandardOutput(
+                checkpointDir, option: "--checkpoint-dir", folderFor: "best.surgeon and last.surgeon")
             if let l1, !(l1 >= 0 && l1.isFinite) {
                 throw ValidationError("--l1 must be a non-negative number, got \(l1)")
             }
@@ -110,6 +113,7 @@ extension SurgeonCommand {
         }
 
         func run() throws {
+            try Inputs.checkModelDestination(output)
             threads.apply()
             let loaded = try input.load()
             let norm = loaded.normalization
@@ -127,11 +131,14 @@ extension SurgeonCommand {
             let folder = URL(fileURLWithPath: checkpointDir)
             let purpose = "the checkpoint folder (--checkpoint-dir)"
             try OutputFolder.create(folder, purpose: purpose)
+            let store = CheckpointFolder(directory: folder, registry: Registries.current.layers)
+            // Refuse a device, FIFO or folder named like a checkpoint now, not after the first epoch.
+            for name in ["best", "last"] {
+                try AtomicFile.checkDestination(URL(fileURLWithPath: store.location(of: name)))
+            }
             try FolderInUse.mapping {
                 try FolderLock.holding(folder, purpose: purpose) {
-                    try fit(
-                        loaded, train: train, validation: validation,
-                        checkpoints: CheckpointFolder(directory: folder, registry: Registries.current.layers))
+                    try fit(loaded, train: train, validation: validation, checkpoints: store)
                 }
             }
         }
@@ -161,7 +168,7 @@ extension SurgeonCommand {
             if out.json {
                 try Output.json(TrainReport(output: output, epochs: result.history, final: result.history.last))
             } else {
-                Output.status("wrote \(output)")
+                Output.status("wrote \(OutputPath.name(output))")
             }
         }
     }

@@ -22,6 +22,8 @@ class CLITestCase: XCTestCase {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Standard output as bytes (a model or an array written with `-o -`).
+        var stdoutData = Data()
     }
 
     /// The `surgeon` executable next to the test bundle.
@@ -39,16 +41,16 @@ class CLITestCase: XCTestCase {
     func surgeon(_ args: String...) throws -> Run { try surgeon(args) }
 
     /// Runs `surgeon` with `args` in the test folder; standard input is empty, and help is
-    /// wrapped at 100 columns whatever the terminal (`COLUMNS`).
+    /// wrapped at 100 columns whatever the terminal (`COLUMNS`). `environment` adds variables.
     @discardableResult
-    func surgeon(_ args: [String]) throws -> Run {
+    func surgeon(_ args: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = args
         process.currentDirectoryURL = folder
-        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100", "LINES": "50"]) { _, new in
-            new
-        }
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            environment.merging(["COLUMNS": "100", "LINES": "50"]) { own, _ in own }
+        ) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -59,7 +61,7 @@ class CLITestCase: XCTestCase {
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            stderr: String(decoding: errData, as: UTF8.self), stdoutData: outData)
     }
 
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

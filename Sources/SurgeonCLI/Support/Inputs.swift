@@ -12,19 +12,34 @@ enum Inputs {
         try Registries.current.loadModel(path)
     }
 
-    /// Writes a model in the format its extension names, atomically.
-    static func save(_ contents: ModelContents, to path: String) throws(ModelFormatError) {
-        try Registries.current.saveModel(contents, to: path)
+    /// Writes a model in the format its extension names, atomically; `-` writes a native
+    /// `.surgeon` model to standard output.
+    static func save(_ contents: ModelContents, to path: String) throws {
+        guard OutputPath.isStandardOutput(path) else { return try Registries.current.saveModel(contents, to: path) }
+        try OutputPath.write(ModelFile.encode(contents), to: path)
+    }
+
+    /// Refuses, at the start of a command's work, a model destination that cannot be written
+    /// (see `OutputPath.check`).
+    static func checkModelDestination(_ path: String?) throws {
+        guard let path else { return }
+        try OutputPath.check(path, binary: "a .surgeon model")
+    }
+
+    /// The help of a model output option: "The NOUN to write (.surgeon or .keras). A symbolic ...".
+    static func modelOutputHelp(_ noun: String) -> String {
+        "The \(noun) to write (\(writableFormats)). "
+            + OutputPath.help(standardOutput: "a .surgeon model", note: "refused when that is a terminal")
     }
 
     /// Refuses, before any work, an output path surgeon cannot write a model to: a read-only
     /// format (`.h5`) and, with `knownExtension` (`convert`, which picks the format by the
     /// extension), an extension no writable format claims. Other commands write such a path
-    /// as a `.surgeon` file.
+    /// as a `.surgeon` file, and so does `-` (standard output).
     static func checkModelOutput(
         _ path: String?, option: String = "--output", knownExtension: Bool = false
     ) throws(ValidationError) {
-        guard let path else { return }
+        guard let path, !OutputPath.isStandardOutput(path) else { return }
         let url = URL(fileURLWithPath: path)
         if let reason = Registries.current.formats.writeRefusal(for: url) {
             throw ValidationError("\(option) \(path): \(reason)")

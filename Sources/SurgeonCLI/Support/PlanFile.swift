@@ -4,8 +4,12 @@ import SurgeonFormats
 
 /// Reading and writing pruning plans as JSON.
 enum PlanFile {
+    /// Writes the plan atomically; `-` prints it on standard output.
     static func write(_ plan: PruningPlan, to path: String) throws {
-        try ReadableJSON.write(plan, to: URL(fileURLWithPath: path))
+        guard OutputPath.isStandardOutput(path) else {
+            return try ReadableJSON.write(plan, to: URL(fileURLWithPath: path))
+        }
+        try OutputPath.write(ReadableJSON.encode(plan) + Data("\n".utf8), to: path)
     }
 
     static func read(_ path: String) throws -> PruningPlan {
