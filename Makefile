@@ -50,7 +50,7 @@ fuzz: deps
 # to abort instead.
 asan: deps
 	nice -n 19 $(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	ASAN_OPTIONS="allocator_may_return_null=1" nice -n 19 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
+	ASAN_OPTIONS="allocator_may_return_null=1" LSAN_OPTIONS="suppressions=$(CURDIR)/Fuzz/lsan.supp" nice -n 19 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
 
 tsan: deps
 	nice -n 19 $(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan

@@ -14,6 +14,7 @@
 set -eu
 cd "$(dirname "$0")"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/lsan.supp:print_suppressions=0}"
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 RUNS=${FUZZ_RUNS:--1}
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
