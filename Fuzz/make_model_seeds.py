@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Crafted .surgeon seeds past the (unkeyed) checksum: edits the header JSON of a seed, fixes the
 header length and re-computes the checksum (same mixing as ModelFile.checksum).
-Usage: Fuzz/make_model_seeds.py Fuzz/corpus/model/vgg.surgeon Fuzz/corpus/model"""
+Usage: Fuzz/make_model_seeds.py Fuzz/corpus/model/vgg.surgeon Fuzz/corpus/model
+The keras-*.surgeon seeds are the Keras test fixtures converted:
+  surgeon convert Tests/SurgeonKerasTests/Fixtures/keras/NAME.keras Fuzz/corpus/model/keras-NAME.surgeon"""
 import re, struct, sys, os
 
 M = (1 << 64) - 1
