@@ -29,6 +29,7 @@ public enum Npz {
             case let .corruptMember(member, reason):
                 throw .corruptMember(source: source, member: member, reason: reason)
             case let .write(reason): throw .notZip(source: source, reason: reason)
+            case let .tooLarge(budget): throw .cannotRead(source: source, reason: budget.description)
             }
         }
         var arrays: [(name: String, array: NpyArray)] = []

@@ -19,6 +19,8 @@ public enum ZipMembers {
         case notAFile(member: String)
         /// A member's data cannot be extracted or fails its checksum.
         case corruptMember(member: String, reason: String)
+        /// Unpacking the members would exceed the memory budget.
+        case tooLarge(MemoryBudgetError)
         /// The archive could not be built.
         case write(reason: String)
     }
@@ -27,8 +29,13 @@ public enum ZipMembers {
     /// those names are extracted (the others, directory entries included, are skipped unread);
     /// a name that occurs twice among them is refused, because readers disagree on which one
     /// counts. A member may not grow beyond its declared size while it is extracted, nor declare
-    /// more than 4 GiB at over 100 times its compressed size (Keras's zip-bomb rule).
-    public static func read(_ data: Data, only: Set<String>? = nil) throws(Failure) -> [(name: String, data: Data)] {
+    /// more than 4 GiB at over 100 times its compressed size (Keras's zip-bomb rule), and the
+    /// declared sizes of the members extracted so far must fit in `budget` before each one is
+    /// inflated. The directory is checked by `ZipDirectory` before the zip library reads it.
+    public static func read(
+        _ data: Data, only: Set<String>? = nil, budget: MemoryBudget = .standard
+    ) throws(Failure) -> [(name: String, data: Data)] {
+        if let refusal = ZipDirectory.refusal(of: data) { throw .notZip(reason: refusal.reason) }
         let archive: Archive
         do {
             archive = try Archive(data: data, accessMode: .read)
@@ -37,6 +44,7 @@ public enum ZipMembers {
         }
         var members: [(name: String, data: Data)] = []
         var extracted: Set<String> = []
+        var unpacked = 0
         var seen = 0
         for entry in archive {
             seen += 1
@@ -51,6 +59,12 @@ public enum ZipMembers {
                 throw .corruptMember(
                     member: member,
                     reason: "it declares \(declared) bytes, over 100 times its compressed size (a zip bomb?)")
+            }
+            unpacked = unpacked.addingReportingOverflow(declared).overflow ? Int.max : unpacked + declared
+            do {
+                try budget.check(count: unpacked, for: "unpacking the archive's members up to '\(member)'")
+            } catch {
+                throw .tooLarge(error)
             }
             var bytes = Data()
             bytes.reserveCapacity(min(declared, 1 << 28))
@@ -86,7 +100,9 @@ public enum ZipMembers {
     /// The names of the members, in archive order, without extracting anything (empty when the
     /// archive cannot be read).
     public static func names(_ data: Data) -> [String] {
-        guard let archive = try? Archive(data: data, accessMode: .read) else { return [] }
+        guard ZipDirectory.refusal(of: data) == nil, let archive = try? Archive(data: data, accessMode: .read) else {
+            return []
+        }
         return archive.map(\.path)
     }
 

@@ -42,6 +42,7 @@ public enum KerasModelFile {
             case let .corruptMember(member, reason): throw .corruptMember(path: path, member: member, reason: reason)
             case let .notAFile(member): throw .corruptMember(path: path, member: member, reason: "it is not a file")
             case let .notZip(reason), let .write(reason): throw .notAnArchive(path: path, reason: reason)
+            case let .tooLarge(budget): throw .unreadable(path: path, reason: budget.description)
             }
         }
         func member(_ name: String) throws(KerasError) -> Data {

@@ -23,13 +23,27 @@ public enum DataFiles {
     }
 
     /// Images from a `.npy` file as float32: integer arrays are divided by 255, then normalised.
-    public static func images(_ path: String, normalization: InputNormalization) throws -> Tensor {
-        let array = try Npy.read(contentsOf: URL(fileURLWithPath: path))
+    /// The float copy is checked against the memory budget before it is made.
+    public static func images(
+        _ path: String, normalization: InputNormalization, budget: MemoryBudget = .standard
+    ) throws -> Tensor {
+        try images(
+            Npy.read(contentsOf: URL(fileURLWithPath: path)), path: path, normalization: normalization, budget: budget)
+    }
+
+    private static func images(
+        _ array: NpyArray, path: String, normalization: InputNormalization, budget: MemoryBudget
+    ) throws -> Tensor {
+        guard array.shape.count >= 2 else {
+            throw PipelineError("\(path): images of shape \(array.shape); expected [N, height, width, channels]")
+        }
+        do {
+            try budget.check(
+                count: array.count, itemBytes: MemoryLayout<Float>.size,
+                for: "\(path): the \(array.shape[0]) images of shape \(Array(array.shape.dropFirst())) as float32")
+        } catch { throw PipelineError(error.description) }
         var tensor = array.floatTensor()
         if array.dtype != .float32, array.dtype != .float64 { tensor.scale(by: 1.0 / 255.0) }
-        guard tensor.rank >= 2 else {
-            throw PipelineError("\(path): images of shape \(tensor.shape); expected [N, height, width, channels]")
-        }
         if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
             throw PipelineError(
                 "\(path): element \(bad) is \(tensor.scalars[bad]); the data must be finite numbers (no NaN or inf)")
@@ -39,17 +53,29 @@ public enum DataFiles {
 
     /// Class labels from a `.npy` file (integers or one-hot rows).
     public static func labels(_ path: String) throws -> [Int] {
-        let array = try Npy.read(contentsOf: URL(fileURLWithPath: path))
+        try labels(Npy.read(contentsOf: URL(fileURLWithPath: path)), path: path)
+    }
+
+    private static func labels(_ array: NpyArray, path: String) throws -> [Int] {
         if array.dtype == .float32 || array.dtype == .float64 || array.shape.count == 2 {
             return try LabeledData.labels(from: array.floatTensor(), source: path)
         }
         do { return try array.integers() } catch { throw PipelineError("\(path): \(error)") }
     }
 
-    /// Images and labels together, checked against each other.
-    public static func labeled(data: String, labels: String, normalization: InputNormalization) throws -> LabeledData {
-        let x = try images(data, normalization: normalization)
-        let y = try Self.labels(labels)
+    /// Images and labels together, checked against each other: both files are decoded and their
+    /// sample counts compared before either is converted.
+    public static func labeled(
+        data: String, labels: String, normalization: InputNormalization, budget: MemoryBudget = .standard
+    ) throws -> LabeledData {
+        let imageArray = try Npy.read(contentsOf: URL(fileURLWithPath: data))
+        let labelArray = try Npy.read(contentsOf: URL(fileURLWithPath: labels))
+        if let samples = imageArray.shape.first, let count = labelArray.shape.first, samples != count {
+            throw PipelineError(
+                "\(data) and \(labels) do not match: \(DataError.countMismatch(samples: samples, labels: count))")
+        }
+        let y = try Self.labels(labelArray, path: labels)
+        let x = try images(imageArray, path: data, normalization: normalization, budget: budget)
         do { return try LabeledData(images: x, labels: y) } catch {
             throw PipelineError("\(data) and \(labels) do not match: \(error)")
         }

@@ -88,6 +88,37 @@ final class BadInputTests: CLITestCase {
             to: URL(fileURLWithPath: path("y.npy")))
     }
 
+    /// `SURGEON_MEMORY_LIMIT` lowers the budget as a small machine would have it: a pass whose
+    /// activations do not fit is refused before it runs, naming the node.
+    func testActivationsBeyondTheMemoryBudget_areRefusedNamingTheNode() throws {
+        try model()
+        try writeMNIST(0..<8, as: "d")
+        for args in [
+            ["eval", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy"],
+            ["train", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy", "--epochs", "1", "-o", "out.surgeon"],
+        ] {
+            let run = try surgeon(args, environment: ["SURGEON_MEMORY_LIMIT": "64K"])
+            XCTAssertEqual(run.status, 1, run.stderr)
+            XCTAssertTrue(run.stderr.contains("node '"), run.stderr)
+            XCTAssertTrue(run.stderr.contains("beyond the memory budget of 64.0 KiB"), run.stderr)
+            XCTAssertTrue(run.stderr.contains("a smaller batch needs proportionally less"), run.stderr)
+            XCTAssertFalse(exists("out.surgeon"))
+        }
+    }
+
+    func testImagesBeyondTheMemoryBudget_areRefusedNamingTheFileBeforeConversion() throws {
+        try model()
+        try writeMNIST(0..<8, as: "d")
+        let run = try surgeon(
+            ["eval", "m.surgeon", "--data", "d-x.npy", "--labels", "d-y.npy"],
+            environment: ["SURGEON_MEMORY_LIMIT": "10K"])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains(
+                "d-x.npy: the 8 images of shape [28, 28, 1] as float32 would need 24.5 KiB, beyond the "
+                    + "memory budget of 10.0 KiB"), run.stderr)
+    }
+
     func testLabelsOutOfRange_areRefused() throws {
         try model()
         try Npy.write(NpyArray(Tensor(shape: [4, 28, 28, 1])), to: URL(fileURLWithPath: path("x.npy")))

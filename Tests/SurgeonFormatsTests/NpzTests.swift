@@ -94,7 +94,8 @@ final class NpyNpzTests: XCTestCase {
             .notZip(
                 source: "cd.npz",
                 reason:
-                    "its central directory lists 3 members but only 2 can be read (the file is damaged or cut short)"))
+                    "its central directory entry 3 of 3 (at offset 821) is damaged or missing (the file is damaged or "
+                    + "cut short)"))
     }
 
     func testCorruptMemberDataIsRejected() throws {

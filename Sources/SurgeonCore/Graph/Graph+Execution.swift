@@ -17,6 +17,7 @@ extension Graph {
     /// (for statistics streamed batch by batch, such as APoZ).
     public func predict(_ inputs: [Tensor], observe: ((Int, Tensor) -> Void)?) throws(GraphError) -> [Tensor] {
         let sources = try checkedSources(inputs)
+        try checkActivationMemory(batch: inputs.first?.shape.first ?? 0, training: false)
         var remaining = consumers.map(\.count)
         for o in outputNodeIndices { remaining[o] += 1 }
         var values = [Tensor?](repeating: nil, count: nodes.count)
@@ -39,6 +40,7 @@ extension Graph {
     /// output and cache for `backward`.
     public func forwardTraining(_ inputs: [Tensor], context: ForwardContext) throws(GraphError) -> Tape {
         let sources = try checkedSources(inputs)
+        try checkActivationMemory(batch: inputs.first?.shape.first ?? 0, training: true)
         var outputs: [LayerOutput] = []
         outputs.reserveCapacity(nodes.count)
         for i in nodes.indices {

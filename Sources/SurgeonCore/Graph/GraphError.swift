@@ -10,6 +10,8 @@ public enum GraphError: Error, CustomStringConvertible {
     case weightCount(node: String, expected: Int, actual: Int)
     case inputCount(expected: Int, actual: Int)
     case inputShape(node: String, expected: Shape, actual: Shape)
+    /// A pass over the batch would need more memory for activations than the budget allows.
+    case activationMemory(node: String, type: String, error: MemoryBudgetError)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum GraphError: Error, CustomStringConvertible {
             return "the graph takes \(expected) input tensor(s), got \(actual)"
         case let .inputShape(node, expected, actual):
             return "input '\(node)' expects samples of shape \(expected), got \(actual)"
+        case let .activationMemory(node, type, error):
+            return "node '\(node)' (\(type)): \(error); a smaller batch needs proportionally less"
         }
     }
 }

@@ -3,7 +3,10 @@
 
 Run from the package root (needs numpy; the files were made with numpy 2.4):
 
-    python3 Tests/SurgeonCoreTests/Fixtures/make_npy_fixtures.py
+    python3 Tests/SurgeonFormatsTests/Fixtures/make_npy_fixtures.py
+
+(zipfile stamps members written with writestr with the current time, so the archives it writes
+differ from the committed ones in their timestamps only.)
 
 It (re)writes the .npy/.npz files beside this script. The values follow simple formulas of the
 flat index i that the Swift tests recompute (see `NpyFixtureValues` in NpyTests.swift):
@@ -45,6 +48,19 @@ def npy_bytes(arr, version=None):
     buf = io.BytesIO()
     np.lib.format.write_array(buf, arr, version=version, allow_pickle=True)
     return buf.getvalue()
+
+
+class Unseekable:
+    """A write-only stream without seek or tell, like a pipe."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def write(self, data):
+        return self.raw.write(data)
+
+    def flush(self):
+        self.raw.flush()
 
 
 def main():
@@ -93,6 +109,12 @@ def main():
     with zipfile.ZipFile(path("fortran_member.npz"), "w") as z:
         z.writestr("good.npy", npy_bytes(values(np.int32, (3,))))
         z.writestr("bad.npy", npy_bytes(np.asfortranarray(values(np.float32, (2, 3)))))
+    # Data descriptors (flag bit 3), as zipfile writes them to a stream it cannot seek: x stored,
+    # y deflated.
+    with open(path("data_descriptor.npz"), "wb") as raw:
+        with zipfile.ZipFile(Unseekable(raw), "w") as z:
+            z.writestr("x.npy", npy_bytes(values(np.float32, (2, 3))))
+            z.writestr("y.npy", npy_bytes(values(np.int64, (3,))), compress_type=zipfile.ZIP_DEFLATED)
     with open(path("savez.npz"), "rb") as f:
         whole = f.read()
     with open(path("cut_short.npz"), "wb") as f:
