@@ -54,6 +54,12 @@ struct ZipDirectory {
             throw Refusal(
                 "it has no zip end-of-central-directory record (it is not a zip file, or it was cut short)")
         }
+        // The zip library reads the comment with the record and gives up when it is cut short.
+        guard reader.u16(end + 20) <= size - end - endRecordSize else {
+            throw Refusal(
+                "its end record's \(reader.u16(end + 20))-byte comment runs past the end of the file (the file is "
+                    + "damaged or cut short)")
+        }
         guard reader.u16(end + 4) == 0, reader.u16(end + 6) == 0 else {
             throw Refusal("it is one part of a multi-disk zip archive, which is not supported")
         }

@@ -58,6 +58,15 @@ final class ZipDirectoryTests: XCTestCase {
         XCTAssertEqual(ZipMembers.names(bytes), [])
     }
 
+    /// The zip library gives up on an end record whose comment is cut short, and leaked its buffer
+    /// doing so (found by fuzz-npz); surgeon refuses the archive before.
+    func testEndRecordCommentPastTheFile_isRefused() throws {
+        var bytes = try ZipMembers.write(members)
+        Self.setU16(&bytes, at: bytes.count - 2, 100)
+        let reason = try XCTUnwrap(refusal(bytes))
+        XCTAssertTrue(reason.contains("its end record's 100-byte comment runs past the end of the file"), reason)
+    }
+
     func testMemberCountBeyondTheDirectory_isRefused() throws {
         var bytes = try ZipMembers.write(members)
         Self.setU16(&bytes, at: bytes.count - 14, 5000)
