@@ -48,9 +48,13 @@ fuzz: deps
 # allocator_may_return_null: libhdf5 asks malloc for sizes read from damaged files (up to 2^61 bytes) and
 # reports "memory allocation failed" when it gets NULL, as it does without a sanitizer; the sanitizers' default is
 # to abort instead.
+# detect_leaks=0: swift-corelibs-xctest never frees test-case instances, so a leak check at exit reports
+# everything the tests' setUp and stored properties hold (215 of the 217 reports of the last run; the other 2,
+# Foundation's read buffer for an empty file, are avoided in ShellProcess.tail). Leaks are checked where they
+# can be told apart: by every fuzz target, per input (make fuzz).
 asan: deps
 	nice -n 19 $(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	ASAN_OPTIONS="allocator_may_return_null=1" LSAN_OPTIONS="suppressions=$(CURDIR)/Fuzz/lsan.supp" nice -n 19 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
+	ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=0" nice -n 19 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --disable-swift-testing
 
 tsan: deps
 	nice -n 19 $(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
