@@ -91,6 +91,38 @@ final class HDF5CorruptionTests: XCTestCase {
                     + "surgeon reads versions 3 and 4"))
     }
 
+    /// HDF5 allocates the root group's declared header size while it opens the file: 4 GiB from a
+    /// 12 KB file (found by fuzz-hdf5). The header is checked against the file before.
+    func testRootHeaderLargerThanTheFile_isRefusedBeforeHDF5AllocatesIt() throws {
+        let written = try HDF5File(creatingInMemory: "w.h5")
+        try written.root.writeDataset("v", shape: [4], values: [1, 2, 3, 4])
+        var image = try written.image()
+        let check = try XCTUnwrap(HDF5ImageGuard(image: image))
+        let root = check.base + Int(try XCTUnwrap(check.rootObjectHeader))
+        if image[root..<(root + 4)].elementsEqual("OHDR".utf8) {
+            let width = 1 << Int(image[root + 5] & 0x03)
+            let at = root + 6 + (image[root + 5] & 0x20 != 0 ? 16 : 0) + (image[root + 5] & 0x10 != 0 ? 4 : 0)
+            for k in 0..<width { image[at + k] = 0xFF }
+            image[at + width - 1] = 0x7F
+        } else {
+            for k in 0..<4 { image[root + 8 + k] = 0xFF }
+        }
+        guard
+            case .notHDF5(source: "big.h5", let reason)? = expectHDF5Error({ () throws(HDF5Error) in
+                try HDF5File(image: image, source: "big.h5")
+            })
+        else { return XCTFail("expected .notHDF5") }
+        XCTAssertEqual(
+            reason,
+            "the root group's object header is damaged: an object header extends beyond the end of the file; the "
+                + "file is damaged or cut short")
+        let fuzzed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/hdf5/root-header-continuation-4gib")
+        XCTAssertThrowsError(try HDF5File(image: try Data(contentsOf: fuzzed), source: "fuzzed.h5")) {
+            XCTAssertTrue("\($0)".contains("the root group's object header is damaged"), "\($0)")
+        }
+    }
+
     func testDataPastTheEndOfTheFile_isRefused() throws {
         let written = try HDF5File(creatingInMemory: "w.h5")
         try written.root.writeDataset("v", shape: [4], values: [1, 2, 3, 4])

@@ -31,6 +31,14 @@ public final class HDF5File {
         isWritable = false
         openedImage = image
         guard !image.isEmpty else { throw .notHDF5(source: source, reason: "the file is empty") }
+        let check = HDF5ImageGuard(image: image)
+        do { try check?.checkRootHeader() } catch {
+            throw .notHDF5(
+                source: source,
+                reason: "the root group's object header is damaged: \(error.detail); the file is "
+                    + "damaged or cut short")
+        }
+        imageGuard = .some(check)
         id = try HDF5Library.locked { () throws(HDF5Error) -> hid_t in
             let fapl = try Self.coreAccessList(source: source)
             defer { H5Pclose(fapl) }
