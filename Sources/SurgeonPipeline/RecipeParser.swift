@@ -278,7 +278,14 @@ public struct RecipeParser {
         return s
     }
 
+    /// YAML 1.1 base-60 integers (`1:30`) are refused before Yams reads them: it multiplies their
+    /// digits without overflow checks and traps on a long one (found by fuzz-recipe).
     func int(_ node: YAMLNode, in range: ClosedRange<Int>) throws -> Int {
+        if let text = node.scalar?.string, text.contains(":") {
+            throw RecipeError(
+                source, node.mark,
+                "expected \(OutsideNumber.describe(range)), got '\(text)' (base-60 numbers are not accepted)")
+        }
         guard let v = node.int else {
             throw RecipeError(
                 source, node.mark, "expected \(OutsideNumber.describe(range)), got '\(node.string ?? "?")'")

@@ -34,6 +34,23 @@ final class RecipeParserTests: XCTestCase {
         XCTAssertEqual(lambda, 0.001, accuracy: 1e-9)
     }
 
+    /// Yams multiplies the digits of a YAML 1.1 base-60 integer without overflow checks and traps
+    /// (found by fuzz-recipe); the parser refuses it first.
+    func testBase60Integer_isRefusedNotTrapped() {
+        let long = String(repeating: "59:", count: 30) + "59"
+        XCTAssertThrowsError(
+            try parser.parse(
+                """
+                model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+                stages:
+                  - train: {epochs: \(long)}
+                """)
+        ) { error in
+            XCTAssertTrue("\(error)".contains("r.yaml:3"), "\(error)")
+            XCTAssertTrue("\(error)".contains("(base-60 numbers are not accepted)"), "\(error)")
+        }
+    }
+
     func testUnknownKey_namesTheLineAndTheAcceptedKeys() {
         XCTAssertThrowsError(
             try parser.parse(
