@@ -9,22 +9,7 @@ import Foundation
 /// and record sit immediately before it, as the library expects. Each central-directory entry
 /// must lie inside the directory, point at a local header inside the file, and have its data
 /// (and data descriptor, when flag bit 3 says there is one) end before the directory starts.
-struct ZipDirectory {
-    /// One member as the central directory describes it.
-    struct Entry {
-        var name: String
-        /// 0 (stored) or 8 (deflate).
-        var method: Int
-        var compressedSize: Int
-        var uncompressedSize: Int
-        var localHeaderOffset: Int
-        /// Where the member's (compressed) bytes start.
-        var dataOffset: Int
-    }
-
-    /// The entries in directory order.
-    var entries: [Entry]
-
+enum ZipDirectory {
     /// A sentence fragment saying why the archive is refused.
     struct Refusal: Error {
         var reason: String
@@ -37,17 +22,15 @@ struct ZipDirectory {
     static let centralHeaderSize = 46
     static let localHeaderSize = 30
 
-    /// Why the archive in `data` is refused; nil when its directory is sound.
-    static func refusal(of data: Data) -> Refusal? {
+    /// Checks the directory of the archive in `data`; returns the number of members it lists.
+    static func memberCount(of data: Data) throws(Refusal) -> Int {
         let result = data.withUnsafeBytes { raw in
-            Result { () throws(Refusal) -> ZipDirectory in try read(raw) }
+            Result { () throws(Refusal) -> Int in try memberCount(raw) }
         }
-        guard case let .failure(refusal) = result else { return nil }
-        return refusal
+        return try result.get()
     }
 
-    /// Reads and checks the directory of the archive in `bytes`.
-    static func read(_ bytes: UnsafeRawBufferPointer) throws(Refusal) -> ZipDirectory {
+    private static func memberCount(_ bytes: UnsafeRawBufferPointer) throws(Refusal) -> Int {
         let reader = Reader(bytes: bytes)
         let size = bytes.count
         guard let end = findEndRecord(reader) else {
@@ -92,15 +75,12 @@ struct ZipDirectory {
                     + "can hold")
         }
         let directoryEnd = directoryStart + directorySize
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
         var at = directoryStart
         for index in 0..<count {
-            entries.append(
-                try entry(
-                    reader, at: &at, index: index, count: count, directoryEnd: directoryEnd, dataLimit: directoryStart))
+            try checkEntry(
+                reader, at: &at, index: index, count: count, directoryEnd: directoryEnd, dataLimit: directoryStart)
         }
-        return ZipDirectory(entries: entries)
+        return count
     }
 
     /// The last end-record signature that leaves room for a whole record, searching no further
@@ -134,9 +114,9 @@ struct ZipDirectory {
     }
 
     /// Reads and checks the central-directory entry at `at`, then moves `at` past it.
-    private static func entry(
+    private static func checkEntry(
         _ reader: Reader, at: inout Int, index: Int, count: Int, directoryEnd: Int, dataLimit: Int
-    ) throws(Refusal) -> Entry {
+    ) throws(Refusal) {
         let start = at
         guard directoryEnd - start >= centralHeaderSize, reader.u32(start) == 0x0201_4B50 else {
             throw Refusal(
@@ -210,9 +190,6 @@ struct ZipDirectory {
                 throw Refusal("its \(member)'s data descriptor gives other sizes than the central directory")
             }
         }
-        return Entry(
-            name: name, method: method, compressedSize: compressed, uncompressedSize: uncompressed,
-            localHeaderOffset: local, dataOffset: dataOffset)
     }
 
     /// The bytes of the ZIP64 extended-information field (header ID 1) among the extra fields

@@ -35,7 +35,8 @@ public enum ZipMembers {
     public static func read(
         _ data: Data, only: Set<String>? = nil, budget: MemoryBudget = .standard
     ) throws(Failure) -> [(name: String, data: Data)] {
-        if let refusal = ZipDirectory.refusal(of: data) { throw .notZip(reason: refusal.reason) }
+        let expected: Int
+        do { expected = try ZipDirectory.memberCount(of: data) } catch { throw .notZip(reason: error.reason) }
         let archive: Archive
         do {
             archive = try Archive(data: data, accessMode: .read)
@@ -88,8 +89,8 @@ public enum ZipMembers {
             members.append((member, bytes))
         }
         // ZIPFoundation stops iterating silently at an unreadable directory record; compare
-        // with the count the end-of-central-directory record promises.
-        if let expected = declaredEntryCount(data), expected != seen {
+        // with the count the end record (or the ZIP64 end record) promises.
+        if expected != seen {
             throw .notZip(
                 reason: "its central directory lists \(expected) members but only \(seen) can be read "
                     + "(the file is damaged or cut short)")
@@ -100,7 +101,9 @@ public enum ZipMembers {
     /// The names of the members, in archive order, without extracting anything (empty when the
     /// archive cannot be read).
     public static func names(_ data: Data) -> [String] {
-        guard ZipDirectory.refusal(of: data) == nil, let archive = try? Archive(data: data, accessMode: .read) else {
+        guard (try? ZipDirectory.memberCount(of: data)) != nil,
+            let archive = try? Archive(data: data, accessMode: .read)
+        else {
             return []
         }
         return archive.map(\.path)
@@ -189,25 +192,6 @@ public enum ZipMembers {
             return "its zip directory holds impossible sizes or offsets (\(error))"
         default:
             return "zip error \(error)"
-        }
-    }
-
-    /// The member count in the end-of-central-directory record, or nil when it cannot be found
-    /// or is a ZIP64 placeholder (0xFFFF).
-    static func declaredEntryCount(_ data: Data) -> Int? {
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int? in
-            let recordSize = 22
-            guard raw.count >= recordSize else { return nil }
-            let lowest = max(0, raw.count - recordSize - Int(UInt16.max))  // the comment is at most 64 KiB
-            var at = raw.count - recordSize
-            while at >= lowest {
-                if raw[at] == 0x50, raw[at + 1] == 0x4B, raw[at + 2] == 0x05, raw[at + 3] == 0x06 {
-                    let count = Int(raw[at + 10]) | Int(raw[at + 11]) << 8
-                    return count == 0xFFFF ? nil : count
-                }
-                at -= 1
-            }
-            return nil
         }
     }
 }

@@ -32,7 +32,7 @@ final class ZipDirectoryTests: XCTestCase {
         var tried = 0
         for compressed in [false, true] {
             let bytes = try ZipMembers.write(members, compressed: compressed)
-            XCTAssertNil(ZipDirectory.refusal(of: bytes))
+            XCTAssertEqual(try ZipDirectory.memberCount(of: bytes), members.count)
             let directoryStart = Self.u32(bytes, at: bytes.count - 6)
             for offset in directoryStart..<bytes.count {
                 for change: (UInt8) -> UInt8 in [{ $0 ^ 0xFF }, { $0 &+ 1 }, { _ in 0xFF }] {
@@ -163,27 +163,23 @@ final class ZipDirectoryTests: XCTestCase {
         (0..<4).reduce(0) { $0 | Int(data[data.startIndex + offset + $1]) << (8 * $1) }
     }
 
-    private static func setU16(_ data: inout Data, at offset: Int, _ value: UInt16) {
-        for k in 0..<2 { data[data.startIndex + offset + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt16(k))) }
+    private static func setU16(_ data: inout Data, at offset: Int, _ value: UInt16) { set(&data, at: offset, value) }
+
+    private static func setU32(_ data: inout Data, at offset: Int, _ value: UInt32) { set(&data, at: offset, value) }
+
+    private static func setU64(_ data: inout Data, at offset: Int, _ value: UInt64) { set(&data, at: offset, value) }
+
+    private static func append(_ data: inout Data, u16 value: UInt16) { data.append(contentsOf: littleEndian(value)) }
+
+    private static func append(_ data: inout Data, u32 value: UInt32) { data.append(contentsOf: littleEndian(value)) }
+
+    private static func append(_ data: inout Data, u64 value: UInt64) { data.append(contentsOf: littleEndian(value)) }
+
+    private static func set<T: FixedWidthInteger>(_ data: inout Data, at offset: Int, _ value: T) {
+        for (k, byte) in littleEndian(value).enumerated() { data[data.startIndex + offset + k] = byte }
     }
 
-    private static func setU32(_ data: inout Data, at offset: Int, _ value: UInt32) {
-        for k in 0..<4 { data[data.startIndex + offset + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(k))) }
-    }
-
-    private static func setU64(_ data: inout Data, at offset: Int, _ value: UInt64) {
-        for k in 0..<8 { data[data.startIndex + offset + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(k))) }
-    }
-
-    private static func append(_ data: inout Data, u16 value: UInt16) {
-        data.append(contentsOf: (0..<2).map { UInt8(truncatingIfNeeded: value >> (8 * UInt16($0))) })
-    }
-
-    private static func append(_ data: inout Data, u32 value: UInt32) {
-        data.append(contentsOf: (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * UInt32($0))) })
-    }
-
-    private static func append(_ data: inout Data, u64 value: UInt64) {
-        data.append(contentsOf: (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) })
+    private static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        (0..<(T.bitWidth / 8)).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
 }

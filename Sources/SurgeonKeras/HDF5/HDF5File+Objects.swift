@@ -168,9 +168,7 @@ extension HDF5File {
     /// the file was created in memory or its superblock could not be parsed.
     /// Call only inside `HDF5Library.locked`.
     func guardAndAddress(at path: String) throws(HDF5Error) -> (HDF5ImageGuard, haddr_t)? {
-        guard let openedImage else { return nil }
-        if imageGuard == nil { imageGuard = .some(HDF5ImageGuard(image: openedImage)) }
-        guard case let .some(.some(check)) = imageGuard else { return nil }
+        guard let check = imageGuard else { return nil }
         guard let (_, address) = objectInfo(at: path) else { throw failure("locating the header of", path: path) }
         return (check, address)
     }

@@ -14,11 +14,9 @@ public final class HDF5File {
     public let isWritable: Bool
     /// The open file's identifier; closed in `deinit`.
     let id: hid_t
-    /// The bytes the file was opened from (nil when created in memory), for
-    /// `HDF5ImageGuard`; shared with the caller's `Data`, not copied.
-    let openedImage: Data?
-    /// Built on first use; nil inside when the image's superblock could not be parsed.
-    var imageGuard: HDF5ImageGuard??
+    /// The checks over the bytes the file was opened from; nil when it was created in memory or
+    /// the image's superblock could not be parsed.
+    let imageGuard: HDF5ImageGuard?
     /// Object header addresses whose attributes passed `imageGuard`.
     var checkedObjects: Set<haddr_t> = []
 
@@ -29,16 +27,15 @@ public final class HDF5File {
     public init(image: Data, source: String) throws(HDF5Error) {
         self.source = source
         isWritable = false
-        openedImage = image
         guard !image.isEmpty else { throw .notHDF5(source: source, reason: "the file is empty") }
         let check = HDF5ImageGuard(image: image)
+        imageGuard = check
         do { try check?.checkRootHeader() } catch {
             throw .notHDF5(
                 source: source,
                 reason: "the root group's object header is damaged: \(error.detail); the file is "
                     + "damaged or cut short")
         }
-        imageGuard = .some(check)
         id = try HDF5Library.locked { () throws(HDF5Error) -> hid_t in
             let fapl = try Self.coreAccessList(source: source)
             defer { H5Pclose(fapl) }
@@ -61,7 +58,7 @@ public final class HDF5File {
     public init(creatingInMemory source: String) throws(HDF5Error) {
         self.source = source
         isWritable = true
-        openedImage = nil
+        imageGuard = nil
         id = try HDF5Library.locked { () throws(HDF5Error) -> hid_t in
             let fapl = try Self.coreAccessList(source: source)
             defer { H5Pclose(fapl) }
