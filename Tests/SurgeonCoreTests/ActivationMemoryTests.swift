@@ -5,25 +5,10 @@ import XCTest
 /// The activation budget: a pass over a batch is refused before it runs when its activations
 /// would not fit, naming the node whose output crosses the budget.
 final class ActivationMemoryTests: XCTestCase {
-    /// input [6,6,3] -+-> conv_a [6,6,4] -+-> add [6,6,4] -> concat [6,6,8] -> gap [8] -> dense [3]
-    ///                +-> conv_b [6,6,4] -+                   ^
-    ///                    conv_a ----------------------------+
-    private func residualGraph() throws -> Graph {
-        var b = GraphBuilder()
-        let x = b.add(Source(shape: [6, 6, 3]), name: "input")
-        let a = b.add(Projection(units: 4), name: "conv_a", inputs: [x])
-        let c = b.add(Projection(units: 4, useBias: false), name: "conv_b", inputs: [x])
-        let s = b.add(Sum(), name: "add", inputs: [a, c])
-        let cat = b.add(Join(), name: "concat", inputs: [s, a])
-        let g = b.add(ChannelMean(), name: "gap", inputs: [cat])
-        let d = b.add(Projection(units: 3), name: "dense", inputs: [g])
-        return try b.build(outputs: [d], seed: 3)
-    }
-
     /// Inference peaks at `concat`: its output (288 floats a sample) while `add` and `conv_a`
     /// (144 each) are still alive, 576 floats; a batch of 10 needs 23,040 bytes.
     func testInference_countsTheValuesAliveAtOnce() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         XCTAssertNoThrow(
             try graph.checkActivationMemory(batch: 10, training: false, budget: MemoryBudget(bytes: 23_040)))
         XCTAssertThrowsError(
@@ -43,7 +28,7 @@ final class ActivationMemoryTests: XCTestCase {
     /// Training keeps every output (839 floats a sample) and needs twice the largest (288) for
     /// gradients: 1,415 floats, 56,600 bytes for a batch of 10.
     func testTraining_countsTheWholeTapeAndTheGradients() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         XCTAssertNoThrow(
             try graph.checkActivationMemory(batch: 10, training: true, budget: MemoryBudget(bytes: 56_600)))
         XCTAssertThrowsError(
@@ -58,7 +43,7 @@ final class ActivationMemoryTests: XCTestCase {
     }
 
     func testABatchWhoseSizeOverflows_isRefusedNotTrapped() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         XCTAssertThrowsError(try graph.checkActivationMemory(batch: Int.max / 2, training: true)) { error in
             guard case let .activationMemory(node, _, budgetError)? = error as? GraphError else {
                 return XCTFail("\(error)")

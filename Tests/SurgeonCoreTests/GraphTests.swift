@@ -3,23 +3,8 @@ import SurgeonCoreTestSupport
 import XCTest
 
 final class GraphTests: XCTestCase {
-    /// input -+-> conv_a -+-> add -> concat -> gap -> dense
-    ///        +-> conv_b -+          ^
-    ///                    conv_a ----+
-    private func residualGraph() throws -> Graph {
-        var b = GraphBuilder()
-        let x = b.add(Source(shape: [6, 6, 3]), name: "input")
-        let a = b.add(Projection(units: 4), name: "conv_a", inputs: [x])
-        let c = b.add(Projection(units: 4, useBias: false), name: "conv_b", inputs: [x])
-        let s = b.add(Sum(), name: "add", inputs: [a, c])
-        let cat = b.add(Join(), name: "concat", inputs: [s, a])
-        let g = b.add(ChannelMean(), name: "gap", inputs: [cat])
-        let d = b.add(Projection(units: 3), name: "dense", inputs: [g])
-        return try b.build(outputs: [d], seed: 3)
-    }
-
     func testResidualAndConcatenatingGraph_infersShapesAndPassesInvariants() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         XCTAssertNoThrow(try graph.checkInvariants())
         XCTAssertEqual(graph.shapes[try index(of: "concat", in: graph)], [6, 6, 8])
         XCTAssertEqual(graph.shapes[try index(of: "dense", in: graph)], [3])
@@ -87,14 +72,14 @@ final class GraphTests: XCTestCase {
     }
 
     func testPredict_rejectsInputOfWrongShape() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         assertThrows(
             try graph.predict([Tensor(shape: [2, 5, 6, 3])]),
             "input 'input' expects samples of shape [6, 6, 3], got [5, 6, 3]")
     }
 
     func testCounts_matchHandComputedParametersAndMACs() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         let costs = Dictionary(uniqueKeysWithValues: graph.costs.map { ($0.name, $0) })
         XCTAssertEqual(costs["conv_a"]?.params, 3 * 4 + 4)
         XCTAssertEqual(costs["conv_a"]?.macs, 6 * 6 * 3 * 4)
@@ -107,7 +92,7 @@ final class GraphTests: XCTestCase {
     }
 
     func testGraphBackward_matchesFiniteDifferencesThroughBranches() throws {
-        let graph = try residualGraph()
+        let graph = try TestGraphs.residual()
         let x = Tensor.random(shape: [2, 6, 6, 3], seed: 11)
         let r = Tensor.random(shape: [2, 3], seed: 12)
         func loss(_ g: Graph) throws -> Double {

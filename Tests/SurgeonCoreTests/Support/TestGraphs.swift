@@ -9,6 +9,21 @@ enum TestGraphs {
         var maker = Maker(seed: seed)
         return try maker.build()
     }
+
+    /// input [6,6,3] -+-> conv_a [6,6,4] -+-> add [6,6,4] -> concat [6,6,8] -> gap [8] -> dense [3]
+    ///                +-> conv_b [6,6,4] -+                   ^
+    ///                    conv_a ----------------------------+
+    static func residual() throws -> Graph {
+        var b = GraphBuilder()
+        let x = b.add(Source(shape: [6, 6, 3]), name: "input")
+        let a = b.add(Projection(units: 4), name: "conv_a", inputs: [x])
+        let c = b.add(Projection(units: 4, useBias: false), name: "conv_b", inputs: [x])
+        let s = b.add(Sum(), name: "add", inputs: [a, c])
+        let cat = b.add(Join(), name: "concat", inputs: [s, a])
+        let g = b.add(ChannelMean(), name: "gap", inputs: [cat])
+        let d = b.add(Projection(units: 3), name: "dense", inputs: [g])
+        return try b.build(outputs: [d], seed: 3)
+    }
 }
 
 private struct Maker {
