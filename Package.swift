@@ -6,6 +6,7 @@ import PackageDescription
 //   surgeon (@main) -> SurgeonCLI -> SurgeonPipeline -> SurgeonStrategies ----> SurgeonCore
 //                               \                  \-> Layers ---------------/
 //                                \-> SurgeonKeras ---> SurgeonFormats ------/
+//                                 \-> SurgeonONNX --/
 let package = Package(
     name: "surgeon",
     platforms: [.macOS(.v15)],
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "SurgeonFormats", targets: ["SurgeonFormats"]),
         .library(name: "SurgeonKeras", targets: ["SurgeonKeras"]),
+        .library(name: "SurgeonONNX", targets: ["SurgeonONNX"]),
         .library(name: "SurgeonStrategies", targets: ["SurgeonStrategies"]),
         .library(name: "SurgeonPipeline", targets: ["SurgeonPipeline"]),
         .library(name: "SurgeonCLI", targets: ["SurgeonCLI"]),
@@ -27,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +53,14 @@ let package = Package(
             dependencies: ["SurgeonCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .target(name: "SurgeonKeras", dependencies: ["SurgeonCore", "SurgeonFormats", "CHDF5"]),
+        // ONNX files; Generated/onnx.pb.swift is protoc output, committed (Generated/README.md).
+        .target(
+            name: "SurgeonONNX",
+            dependencies: [
+                "SurgeonCore", "SurgeonFormats", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Generated/onnx.proto", "Generated/README.md"]
+        ),
         .target(name: "SurgeonStrategies", dependencies: ["SurgeonCore"]),
         .target(
             name: "SurgeonPipeline",
@@ -62,15 +73,15 @@ let package = Package(
         .target(
             name: "SurgeonCLI",
             dependencies: [
-                "SurgeonPipeline", "SurgeonKeras", "SurgeonFormats", "SurgeonStrategies", "Layers", "SurgeonCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SurgeonPipeline", "SurgeonKeras", "SurgeonONNX", "SurgeonFormats", "SurgeonStrategies", "Layers",
+                "SurgeonCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "surgeon", dependencies: ["SurgeonCLI"]),
         // One entry per parser, fed bytes from memory; Fuzz/ wraps each in a libFuzzer target.
         .target(
             name: "SurgeonFuzzEntries",
-            dependencies: ["SurgeonFormats", "SurgeonKeras", "SurgeonPipeline", "Layers", "SurgeonCore"]
+            dependencies: ["SurgeonFormats", "SurgeonKeras", "SurgeonONNX", "SurgeonPipeline", "Layers", "SurgeonCore"]
         ),
         .executableTarget(
             name: "surgeon-bench",
@@ -114,6 +125,11 @@ let package = Package(
         .testTarget(
             name: "SurgeonKerasTests",
             dependencies: ["SurgeonKeras", "SurgeonFormats", "SurgeonCore", "Layers", "SurgeonTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SurgeonONNXTests",
+            dependencies: ["SurgeonONNX", "SurgeonFormats", "SurgeonCore", "Layers", "SurgeonTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -18,7 +18,7 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/lsan.supp:print_suppres
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 RUNS=${FUZZ_RUNS:--1}
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
-TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint state}
+TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint state onnx}
 FLAGS="--sanitize=address --sanitize=fuzzer -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table"
 nice -n 19 swift build $FLAGS
 BIN=$(swift build $FLAGS --show-bin-path)

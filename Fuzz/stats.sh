@@ -4,7 +4,7 @@
 # final coverage, crash / timeout / OOM artifacts and sanitizer reports.
 # Usage: Fuzz/stats.sh [TARGET...]
 WORK=${FUZZ_WORK:-/tmp/surgeon-fuzz}
-TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint state}
+TARGETS=${*:-npy npz model keras hdf5 plan recipe checkpoint state onnx}
 echo "| target | executions | runs | seconds | coverage (edges) | corpus | crashes | time-outs | OOMs | sanitizer reports |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for t in $TARGETS; do

@@ -38,7 +38,8 @@ extension SurgeonCommand {
                 )
             }
             let outputs = try Evaluation.predict(graph, on: images, batchSize: batch.batchSize)
-            try OutputPath.write(Npy.encode(NpyArray(outputs)), to: output)
+            // An image output goes back in the model's own layout, as its runtime would return it.
+            try OutputPath.write(Npy.encode(NpyArray(loaded.layout.toFile(outputs))), to: output)
             Output.status("wrote \(OutputPath.name(output)): \(outputs.shape)")
         }
     }

@@ -120,7 +120,8 @@ extension SurgeonCommand {
             var train = loaded.data
             var validation: LabeledData?
             if let valData, let valLabels {
-                validation = try DataFiles.labeled(data: valData, labels: valLabels, normalization: norm)
+                validation = try DataFiles.labeled(
+                    data: valData, labels: valLabels, normalization: norm, layout: loaded.layout)
             } else if let valSplit {
                 (train, validation) = try train.split(validationFraction: valSplit)
             }

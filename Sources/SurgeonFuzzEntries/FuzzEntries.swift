@@ -3,6 +3,7 @@ import Layers
 import SurgeonCore
 import SurgeonFormats
 import SurgeonKeras
+import SurgeonONNX
 import SurgeonPipeline
 
 /// The parsers surgeon fuzzes, each fed bytes from memory; errors are the expected outcome and are discarded.
@@ -14,7 +15,7 @@ public enum FuzzEntries {
     public static let all: [(name: String, entry: @Sendable ([UInt8]) -> Void)] = [
         ("npy", fuzzNpy), ("npz", fuzzNpz), ("model", fuzzModelFile), ("keras", fuzzKeras),
         ("hdf5", fuzzHDF5), ("plan", fuzzPlan), ("recipe", fuzzRecipe), ("checkpoint", fuzzCheckpoint),
-        ("state", fuzzRunState),
+        ("state", fuzzRunState), ("onnx", fuzzONNX),
     ]
 
     /// `.npy` bytes.
@@ -36,6 +37,14 @@ public enum FuzzEntries {
     /// `.keras` archive bytes (zip, config JSON, weights image).
     public static func fuzzKeras(_ bytes: [UInt8]) {
         _ = try? KerasModelFile.decodeArchive(Data(bytes), path: "fuzz.keras", registry: .standard)
+    }
+
+    /// `.onnx` bytes (protobuf, constant folding, layer mapping); a model that reads is written
+    /// back too. External data would be looked up in a folder that does not exist.
+    public static func fuzzONNX(_ bytes: [UInt8]) {
+        let model = URL(fileURLWithPath: "/nonexistent-surgeon-fuzz/fuzz.onnx")
+        guard let contents = try? ONNXModelFile.decode(Data(bytes), model: model, registry: .standard) else { return }
+        _ = try? ONNXModelFile.encode(contents)
     }
 
     /// Legacy `.h5` bytes: the HDF5 image guard runs before the HDF5 library opens the image.

@@ -177,6 +177,8 @@ public enum KerasModelFile {
         let (config, groups) = KerasConfigWriter(graph: contents.graph, origin: origin).write()
         var own = contents.metadata
         own[KerasOrigin.metadataKey] = nil
+        // A Keras model takes NHWC data whatever file it came from.
+        own[DataLayout.metadataKey] = nil
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd@HH:mm:ss"
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -22,17 +22,20 @@ public enum DataFiles {
         }
     }
 
-    /// Images from a `.npy` file as float32: integer arrays are divided by 255, then normalised.
-    /// The float copy is checked against the memory budget before it is made.
+    /// Images from a `.npy` file as float32: integer arrays are divided by 255, transposed from
+    /// the model's own `layout` to NHWC, then normalised. The float copy is checked against the
+    /// memory budget before it is made.
     public static func images(
-        _ path: String, normalization: InputNormalization, budget: MemoryBudget = .standard
+        _ path: String, normalization: InputNormalization, layout: DataLayout = .channelsLast,
+        budget: MemoryBudget = .standard
     ) throws -> Tensor {
         try images(
-            Npy.read(contentsOf: URL(fileURLWithPath: path)), path: path, normalization: normalization, budget: budget)
+            Npy.read(contentsOf: URL(fileURLWithPath: path)), path: path, normalization: normalization,
+            layout: layout, budget: budget)
     }
 
     private static func images(
-        _ array: NpyArray, path: String, normalization: InputNormalization, budget: MemoryBudget
+        _ array: NpyArray, path: String, normalization: InputNormalization, layout: DataLayout, budget: MemoryBudget
     ) throws -> Tensor {
         guard array.shape.count >= 2 else {
             throw PipelineError("\(path): images of shape \(array.shape); expected [N, height, width, channels]")
@@ -48,7 +51,7 @@ public enum DataFiles {
             throw PipelineError(
                 "\(path): element \(bad) is \(tensor.scalars[bad]); the data must be finite numbers (no NaN or inf)")
         }
-        return try normalization.apply(to: tensor)
+        return try normalization.apply(to: layout.toInternal(tensor))
     }
 
     /// Class labels from a `.npy` file (integers or one-hot rows).
@@ -66,7 +69,8 @@ public enum DataFiles {
     /// Images and labels together, checked against each other: both files are decoded and their
     /// sample counts compared before either is converted.
     public static func labeled(
-        data: String, labels: String, normalization: InputNormalization, budget: MemoryBudget = .standard
+        data: String, labels: String, normalization: InputNormalization, layout: DataLayout = .channelsLast,
+        budget: MemoryBudget = .standard
     ) throws -> LabeledData {
         let imageArray = try Npy.read(contentsOf: URL(fileURLWithPath: data))
         let labelArray = try Npy.read(contentsOf: URL(fileURLWithPath: labels))
@@ -75,7 +79,7 @@ public enum DataFiles {
                 "\(data) and \(labels) do not match: \(DataError.countMismatch(samples: samples, labels: count))")
         }
         let y = try Self.labels(labelArray, path: labels)
-        let x = try images(imageArray, path: data, normalization: normalization, budget: budget)
+        let x = try images(imageArray, path: data, normalization: normalization, layout: layout, budget: budget)
         do { return try LabeledData(images: x, labels: y) } catch {
             throw PipelineError("\(data) and \(labels) do not match: \(error)")
         }

@@ -42,15 +42,19 @@ extension PipelineRunner {
         metadata["training_progress"] = nil
         metadata[DataFiles.normalizationKey] = try ConfigValue(encoding: normalization)
         let images: String, labels: String
+        // The recipe's own data are in the model's layout (NCHW for a torch export); the bundled data are NHWC.
+        var layout = DataLayout.channelsLast
         if let i = recipe.images, let l = recipe.labels {
             images = resolve(i)
             labels = resolve(l)
+            layout = DataLayout(metadata: metadata)
         } else {
             let bundled = try BundledData.mnistFolder()
             images = bundled.appendingPathComponent("images.npy").path
             labels = bundled.appendingPathComponent("labels.npy").path
         }
-        let all = try DataFiles.labeled(data: images, labels: labels, normalization: normalization)
+        let all = try DataFiles.labeled(
+            data: images, labels: labels, normalization: normalization, layout: layout)
         for (name, range) in [("train", recipe.trainRange), ("validation", recipe.validationRange)]
         where range.upperBound > all.count {
             throw PipelineError(

@@ -19,6 +19,8 @@ struct ModelDataOptions<Files: DataFileOptions>: ParsableArguments {
         var contents: ModelContents
         /// `--mean/--std` over the normalisation stored with the model, else [0, 1] scaling.
         var normalization: InputNormalization
+        /// How the model's own file lays out images (NCHW for a torch export).
+        var layout: DataLayout
         var data: Files.Value
     }
 
@@ -26,7 +28,10 @@ struct ModelDataOptions<Files: DataFileOptions>: ParsableArguments {
     func load() throws -> Loaded {
         let contents = try model.load()
         let norm = try normalization.parsed(stored: DataFiles.storedNormalization(contents, source: model.path))
-        return Loaded(contents: contents, normalization: norm, data: try files.read(normalization: norm))
+        let layout = DataLayout(metadata: contents.metadata)
+        return Loaded(
+            contents: contents, normalization: norm, layout: layout,
+            data: try files.read(normalization: norm, layout: layout))
     }
 }
 
@@ -84,14 +89,16 @@ struct NormalizationOptions: ParsableArguments {
 protocol DataFileOptions: ParsableArguments {
     /// What the files hold once read.
     associatedtype Value
-    /// Reads the files, normalised with `normalization`.
-    func read(normalization: InputNormalization) throws -> Value
+    /// Reads the files in the model's `layout`, normalised with `normalization`.
+    func read(normalization: InputNormalization, layout: DataLayout) throws -> Value
 }
 
 /// The help of the data options, written once.
 enum DataHelp {
     static var images: ArgumentHelp {
-        ArgumentHelp("Images as a NumPy .npy file, NHWC (uint8 grey levels are scaled to [0, 1]).", valueName: "X.npy")
+        ArgumentHelp(
+            "Images as a NumPy .npy file in the model's own layout: NHWC, or NCHW for an NCHW ONNX model such as a "
+                + "torch export (uint8 grey levels are scaled to [0, 1]).", valueName: "X.npy")
     }
     static var labels: ArgumentHelp {
         ArgumentHelp(
@@ -104,8 +111,8 @@ struct LabeledFiles: DataFileOptions {
     @Option(help: DataHelp.images) var data: String
     @Option(help: DataHelp.labels) var labels: String
 
-    func read(normalization: InputNormalization) throws -> LabeledData {
-        try DataFiles.labeled(data: data, labels: labels, normalization: normalization)
+    func read(normalization: InputNormalization, layout: DataLayout) throws -> LabeledData {
+        try DataFiles.labeled(data: data, labels: labels, normalization: normalization, layout: layout)
     }
 }
 
@@ -113,8 +120,8 @@ struct LabeledFiles: DataFileOptions {
 struct ImageFile: DataFileOptions {
     @Option(help: DataHelp.images) var data: String
 
-    func read(normalization: InputNormalization) throws -> Tensor {
-        try DataFiles.images(data, normalization: normalization)
+    func read(normalization: InputNormalization, layout: DataLayout) throws -> Tensor {
+        try DataFiles.images(data, normalization: normalization, layout: layout)
     }
 }
 
@@ -134,8 +141,8 @@ struct OptionalLabeledFiles: DataFileOptions {
         if (data == nil) != (labels == nil) { throw ValidationError("give both --data and --labels, or neither") }
     }
 
-    func read(normalization: InputNormalization) throws -> LabeledData? {
+    func read(normalization: InputNormalization, layout: DataLayout) throws -> LabeledData? {
         guard let data, let labels else { return nil }
-        return try DataFiles.labeled(data: data, labels: labels, normalization: normalization)
+        return try DataFiles.labeled(data: data, labels: labels, normalization: normalization, layout: layout)
     }
 }

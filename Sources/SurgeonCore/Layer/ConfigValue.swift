@@ -211,3 +211,14 @@ public enum LayerConfigError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Reading loosely typed values (names, indices) of a format's config.
+extension ConfigValue {
+    /// The string, or nil for any other kind of value.
+    public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
+    /// The number as an integer when it is whole and below 10^15, else nil.
+    public var intValue: Int? {
+        if case let .number(d) = self, d == d.rounded(), abs(d) < 1e15 { return Int(d) }
+        return nil
+    }
+}

@@ -1,0 +1,157 @@
+import SurgeonCore
+
+/// Turns an ONNX graph into surgeon nodes. Constants (initializers, `Constant`, `Identity` and
+/// `Cast` of constants) and the shape arithmetic exporters emit are folded first, with the
+/// batch size as the one unknown; every other node maps to a layer looked up in the registry
+/// by its Keras class name, with weights converted from NCHW to NHWC. Nothing is built until
+/// every node has mapped, and a node that does not map is refused by name, op type and opset.
+struct ONNXGraphReader {
+    let path: String
+    let registry: LayerRegistry
+    let opset: Int
+    let decoder: ONNXTensorDecoder
+
+    /// What each value name of the file stands for.
+    var values: [String: ONNXValue] = [:]
+    /// The surgeon nodes built so far, in order.
+    var nodes: [Node] = []
+    /// How many node inputs and graph outputs read each value (fusions need a single reader).
+    var readers: [String: Int] = [:]
+    /// The surgeon layer of each node built, by node name.
+    var layerByNode: [String: any Layer] = [:]
+    /// The file's node (or graph input) name of each surgeon node, where they differ.
+    private var usedNames: Set<String> = []
+    /// Surgeon nodes added for a node of the file (a ZeroPadding2D before a convolution), so
+    /// the writer can tell them from the file's own.
+    var addedNodes: [String] = []
+
+    init(path: String, registry: LayerRegistry, opset: Int, decoder: ONNXTensorDecoder) {
+        self.path = path
+        self.registry = registry
+        self.opset = opset
+        self.decoder = decoder
+    }
+
+    // MARK: - Values
+
+    func value(_ name: String, _ r: ONNXNodeReader) throws(ONNXError) -> ONNXValue {
+        guard let v = values[name] else {
+            throw r.fail("input '\(name)' is not a graph input, an initializer or the output of an earlier node")
+        }
+        return v
+    }
+
+    func activation(_ name: String?, _ r: ONNXNodeReader, what: String = "input") throws(ONNXError) -> Activation {
+        guard let name else { throw r.fail("the \(what) is missing") }
+        guard case let .activation(a) = try value(name, r) else {
+            throw r.fail("the \(what) '\(name)' is a constant; surgeon maps this op only on computed tensors")
+        }
+        return a
+    }
+
+    /// An image (a rank-4 NCHW tensor of the file).
+    func image(_ name: String?, _ r: ONNXNodeReader) throws(ONNXError) -> Activation {
+        let a = try activation(name, r)
+        guard a.layout == .channelsFirst, a.shape.count == 3 else {
+            throw r.fail(
+                "input '\(name ?? "")' has shape \(a.fileShape) per sample; surgeon maps \(r.op) on NCHW images "
+                    + "[N, C, H, W]")
+        }
+        return a
+    }
+
+    /// A constant input: a weight, a bound, a shape. A computed tensor here (weights that come
+    /// from the model's input) is refused.
+    func constant(_ name: String?, _ r: ONNXNodeReader, what: String) throws(ONNXError) -> ONNXConstant {
+        guard let name else { throw r.fail("the \(what) input is missing") }
+        switch try value(name, r) {
+        case let .constant(c): return c
+        case let .shape(entries, scalar):
+            guard let ints = Self.knownInts(entries) else {
+                throw r.fail("the \(what) '\(name)' depends on the batch size (\(entries)); it must be constant")
+            }
+            return ONNXConstant(dims: scalar ? [] : [ints.count], ints: ints)
+        case .activation:
+            throw r.fail(
+                "the \(what) '\(name)' is computed from the model's input (dynamic weights); surgeon needs it to be a "
+                    + "constant (an initializer or a Constant node)")
+        }
+    }
+
+    static func knownInts(_ entries: [ShapeEntry]) -> [Int64]? {
+        var result: [Int64] = []
+        for e in entries {
+            guard case let .known(v) = e else { return nil }
+            result.append(v)
+        }
+        return result
+    }
+
+    // MARK: - Building nodes
+
+    /// A unique surgeon node name for a file node: its name, else its first output's.
+    mutating func uniqueName(_ wanted: String) -> String {
+        var name = wanted.isEmpty ? "node" : wanted
+        if usedNames.contains(name) {
+            var k = 1
+            while usedNames.contains("\(name)_\(k)") { k += 1 }
+            name = "\(name)_\(k)"
+        }
+        usedNames.insert(name)
+        return name
+    }
+
+    func nodeName(_ r: ONNXNodeReader) -> String {
+        r.node.name.isEmpty ? (r.node.output.first ?? r.op) : r.node.name
+    }
+
+    /// Adds a surgeon layer of Keras class `className` reading `inputs`, with its weights in
+    /// surgeon's layout, and returns its output.
+    @discardableResult
+    mutating func emit(
+        _ className: String, _ config: [String: ConfigValue], inputs: [Activation], weights: [Tensor] = [],
+        name wanted: String, layout: Activation.Layout? = nil, added: Bool = false, _ r: ONNXNodeReader
+    ) throws(ONNXError) -> Activation {
+        var layer: any Layer
+        do { layer = try registry.makeLayer(className: className, config: LayerConfig(config)) } catch {
+            throw r.fail("as \(className): \(error)")
+        }
+        let shape: Shape
+        do {
+            shape = try layer.outputShape(for: inputs.map(\.shape))
+            if !weights.isEmpty {
+                let expected = try layer.weightShapes(for: inputs.map(\.shape))
+                guard expected == weights.map(\.shape) else {
+                    throw LayerError.weights(
+                        "the weights have shapes \(weights.map(\.shape)) in surgeon's layout; expected \(expected)")
+                }
+                layer.weights = weights
+            }
+        } catch { throw r.fail("as \(className) on input shape(s) \(inputs.map(\.fileShape)): \(error)") }
+        do { _ = try OutsideNumber.elementCount(of: shape, limit: Graph.maximumOutputElements) } catch {
+            throw r.fail("its output \(shape) is too large: \(error)")
+        }
+        let name = uniqueName(wanted)
+        if added { addedNodes.append(name) }
+        nodes.append(Node(name, layer, inputs: inputs.map(\.node)))
+        layerByNode[name] = layer
+        let outLayout: Activation.Layout = layout ?? (shape.count == 3 ? .channelsFirst : .features(permutedFrom: nil))
+        return Activation(node: name, shape: shape, layout: outLayout)
+    }
+
+    /// Records `value` as output `k` of the node.
+    mutating func define(_ r: ONNXNodeReader, _ value: ONNXValue, output k: Int = 0) throws(ONNXError) {
+        guard k < r.node.output.count else { throw r.fail("it has no output \(k)") }
+        let name = r.node.output[k]
+        guard !name.isEmpty else { return }
+        values[name] = value
+    }
+
+    /// Refuses outputs beyond the first that something reads (an optional second output, such
+    /// as MaxPool's indices or BatchNormalization's running statistics).
+    func requireSingleOutput(_ r: ONNXNodeReader) throws(ONNXError) {
+        for name in r.node.output.dropFirst() where !name.isEmpty && (readers[name] ?? 0) > 0 {
+            throw r.fail("its output '\(name)' is read; surgeon maps only the first output of \(r.op)")
+        }
+    }
+}
