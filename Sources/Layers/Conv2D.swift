@@ -1,21 +1,28 @@
 import SurgeonCore
 
-/// Keras `Conv2D`: `filters` output channels, kernel `[kh, kw, in, filters]`, optional bias
-/// `[filters]`, and an optional fused activation. NHWC, im2col + SGEMM.
+/// Keras `Conv2D`: `filters` output channels, kernel `[kh, kw, in / groups, filters]`, optional
+/// bias `[filters]`, and an optional fused activation. NHWC, im2col + SGEMM.
+///
+/// With `groups = g > 1` (a grouped convolution, as in ResNeXt), output channels
+/// `k * filters/g ..< (k+1) * filters/g` read input channels `k * in/g ..< (k+1) * in/g` only;
+/// `g` must divide both channel counts, and pruning keeps the same number of channels in every
+/// group (`channelBlocks`).
 public struct Conv2D: Layer {
     public static let kerasClassName = "Conv2D"
     public let filters: Int
     public let window: WindowOptions
     public let useBias: Bool
     public let activation: ActivationFunction
+    public let groups: Int
     public var weights: [Tensor] = []
 
     public init(
         filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
-        dilationRate: [Int] = [1, 1], useBias: Bool = true, activation: ActivationFunction = .linear
+        dilationRate: [Int] = [1, 1], groups: Int = 1, useBias: Bool = true, activation: ActivationFunction = .linear
     ) {
         self.filters = filters
         self.window = WindowOptions(size: kernelSize, strides: strides, padding: padding, dilation: dilationRate)
+        self.groups = groups
         self.useBias = useBias
         self.activation = activation
     }
@@ -25,16 +32,18 @@ public struct Conv2D: Layer {
         window = try WindowOptions(config: config, sizeKey: "kernel_size")
         useBias = try config.bool("use_bias", default: true)
         activation = try config.activation()
-        let groups = try config.int("groups", default: 1)
-        guard groups == 1 else {
-            throw LayerError.unsupported("Conv2D with groups = \(groups) is not supported; only groups = 1")
+        groups = try config.positiveInt("groups", default: 1)
+        guard filters % groups == 0 else {
+            throw LayerError.config(
+                .invalid(
+                    key: "groups", value: "\(groups)", expected: "a divisor of filters (\(filters))"))
         }
     }
 
     public var config: LayerConfig {
         var c = LayerConfig([
             "filters": .number(Double(filters)), "use_bias": .bool(useBias),
-            "activation": .string(activation.rawValue), "groups": 1,
+            "activation": .string(activation.rawValue), "groups": .number(Double(groups)),
         ])
         window.write(to: &c, sizeKey: "kernel_size")
         return c
@@ -46,13 +55,28 @@ public struct Conv2D: Layer {
     public var rectifiesOutput: Bool { activation.isRectifier }
 
     public func outputShape(for inputShapes: [Shape]) throws -> Shape {
-        let g = try window.geometry(for: try singleInput(inputShapes))
+        let input = try singleInput(inputShapes)
+        let g = try window.geometry(for: input)
+        try checkGroups(inputChannels: input[2])
         return [g.outputHeight, g.outputWidth, filters]
+    }
+
+    /// Refuses channel counts that `groups` does not divide (both Keras and the kernel need it).
+    func checkGroups(inputChannels: Int) throws {
+        guard groups > 0, inputChannels % groups == 0, filters % groups == 0 else {
+            throw LayerError.inputShape(
+                "Conv2D with groups = \(groups) needs input and output channels divisible by \(groups); it has "
+                    + "\(inputChannels) input channels and \(filters) filters")
+        }
     }
 
     public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] {
         let input = try singleInput(inputShapes)
-        let kernel = window.size + [input[2], filters]
+        guard input.count == 3 else {
+            throw LayerError.inputShape("expects an image input [height, width, channels], got \(input)")
+        }
+        try checkGroups(inputChannels: input[2])
+        let kernel = window.size + [input[2] / groups, filters]
         return useBias ? [kernel, [filters]] : [kernel]
     }
 
@@ -66,17 +90,17 @@ public struct Conv2D: Layer {
 
     public func macs(inputShapes: [Shape], outputShape: Shape) -> Int {
         guard let input = inputShapes.first, input.count == 3 else { return 0 }
-        return outputShape[0] * outputShape[1] * filters * window.size[0] * window.size[1] * input[2]
+        return outputShape[0] * outputShape[1] * filters * window.size[0] * window.size[1] * (input[2] / max(groups, 1))
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
-        guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
+        guard x.rank == 4, x.shape[3] == weights[0].shape[2] * groups, weights[0].shape[3] % groups == 0 else {
             throw LayerError.inputShape(
-                "Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+                "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
-        var z = Convolution.forward(input: x, kernel: weights[0], geometry: g)
+        var z = Convolution.forward(input: x, kernel: weights[0], geometry: g, groups: groups)
         if useBias { z.addChannelBias(weights[1]) }
         let y = activation.apply(z)
         return LayerOutput(y, cache: context.training && activation != .linear ? z : nil)
@@ -86,13 +110,14 @@ public struct Conv2D: Layer {
         _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
     ) throws -> LayerGradients {
         let x = try singleInput(inputs)
-        guard x.rank == 4, x.shape[3] == weights[0].shape[2] else {
+        guard x.rank == 4, x.shape[3] == weights[0].shape[2] * groups, weights[0].shape[3] % groups == 0 else {
             throw LayerError.inputShape(
-                "Conv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
+                "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         let dz = try fusedActivationGradient(activation, outputGradient, output)
-        let (dx, dk) = Convolution.backward(outputGradient: dz, input: x, kernel: weights[0], geometry: g)
+        let (dx, dk) = Convolution.backward(
+            outputGradient: dz, input: x, kernel: weights[0], geometry: g, groups: groups)
         return LayerGradients(inputs: [dx!], weights: useBias ? [dk, dz.channelSums()] : [dk])
     }
 }
@@ -113,35 +138,93 @@ extension Conv2D: SurgeryRule {
 
     public var outputChannelsArePrunable: Bool { activation != .softmax }
 
-    /// Slices the kernel `[kh, kw, in, out]` on both channel axes and the bias on `out`.
+    /// A grouped convolution's input and output channels are each `groups` blocks that must
+    /// keep equal sizes.
+    public func channelBlocks(inputShapes: [Shape]) throws -> ChannelBlocks {
+        ChannelBlocks(input: groups, output: groups)
+    }
+
+    /// Slices the kernel `[kh, kw, in / groups, out]` on both channel axes and the bias on `out`;
+    /// with groups, each filter keeps the surviving input channels of its own group.
     public func pruned(keptInputs: [[Int]], keptOutputs: [Int], inputShapes: [Shape]) throws -> any Layer {
+        let keptIn = try singleInput(keptInputs)
         var layer = Conv2D(
             filters: keptOutputs.count, kernelSize: window.size, strides: window.strides, padding: window.padding,
-            dilationRate: window.dilation, useBias: useBias, activation: activation)
-        layer.weights =
-            [weights[0].selecting(rows: try singleInput(keptInputs), columns: keptOutputs)]
-            + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
+            dilationRate: window.dilation, groups: groups, useBias: useBias, activation: activation)
+        let kernel =
+            groups == 1
+            ? weights[0].selecting(rows: keptIn, columns: keptOutputs)
+            : try groupedKernel(keptInputs: keptIn, keptOutputs: keptOutputs)
+        layer.weights = [kernel] + (useBias ? [weights[1].selecting(keptOutputs, alongAxis: 0)] : [])
         return layer
     }
 
+    /// The kernel of the pruned grouped convolution: every group must keep the same number of
+    /// input channels and of filters, at least one of each.
+    func groupedKernel(keptInputs: [Int], keptOutputs: [Int]) throws -> Tensor {
+        let old = weights[0]
+        let inPerGroup = old.shape[2], outPerGroup = filters / groups
+        let inputs = (0..<groups).map { k in keptInputs.filter { $0 / inPerGroup == k }.map { $0 - k * inPerGroup } }
+        let outputs = (0..<groups).map { k in keptOutputs.filter { $0 / outPerGroup == k } }
+        let inCounts = inputs.map(\.count), outCounts = outputs.map(\.count)
+        guard Set(inCounts).count == 1, Set(outCounts).count == 1, inCounts[0] > 0, outCounts[0] > 0 else {
+            throw LayerError.unsupported(
+                "a Conv2D with \(groups) groups keeps the same number of channels in every group, at least one; the "
+                    + "plan keeps \(inCounts) input and \(outCounts) output channels per group")
+        }
+        let taps = window.size[0] * window.size[1], newIn = inCounts[0], newOut = keptOutputs.count
+        var kernel = Tensor(shape: window.size + [newIn, newOut])
+        for t in 0..<taps {
+            for (j, f) in keptOutputs.enumerated() {
+                let rows = inputs[f / outPerGroup]
+                for (i, c) in rows.enumerated() {
+                    kernel.scalars[(t * newIn + i) * newOut + j] = old.scalars[(t * inPerGroup + c) * filters + f]
+                }
+            }
+        }
+        return kernel
+    }
+
     public var weightChannelAxes: [WeightChannelAxes] {
-        [WeightChannelAxes(output: 3, input: 2)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
+        [WeightChannelAxes(output: 3, input: 2, inputBlocks: groups)] + (useBias ? [WeightChannelAxes(output: 0)] : [])
     }
 
     /// A constant input channel `c` adds `k_c * sum over taps of kernel[., ., c, f]` to output
-    /// `f`: exact unless the window reads zero padding, where border pixels see fewer taps.
+    /// `f` (of `c`'s group): exact unless the window reads zero padding, where border pixels see
+    /// fewer taps.
     public func foldingConstantInputs(
         _ constants: [Int: Float], inputShapes: [Shape]
     ) throws -> (layer: any Layer, exact: Bool)? {
         let g = try window.geometry(for: try singleInput(inputShapes))
-        let added = foldedBias(kernel: weights[0], constants: constants)
+        let added =
+            groups == 1
+            ? foldedBias(kernel: weights[0], constants: constants)
+            : groupedFoldedBias(constants: constants)
         var layer = Conv2D(
             filters: filters, kernelSize: window.size, strides: window.strides, padding: window.padding,
-            dilationRate: window.dilation, useBias: true, activation: activation)
+            dilationRate: window.dilation, groups: groups, useBias: true, activation: activation)
         var bias = useBias ? weights[1] : Tensor(shape: [filters])
         bias.add(added)
         layer.weights = [weights[0], bias]
         return (layer, !g.touchesPadding)
+    }
+
+    /// `foldedBias` for a grouped kernel: constant channel `c` reaches only its group's filters.
+    func groupedFoldedBias(constants: [Int: Float]) -> Tensor {
+        let kernel = weights[0]
+        let inPerGroup = kernel.shape[2], outPerGroup = filters / groups
+        let taps = window.size[0] * window.size[1]
+        var bias = Tensor(shape: [filters])
+        for t in 0..<taps {
+            for (c, k) in constants.sorted(by: { $0.key < $1.key }) {
+                let group = c / inPerGroup
+                let row = (t * inPerGroup + c - group * inPerGroup) * filters
+                for f in (group * outPerGroup)..<((group + 1) * outPerGroup) {
+                    bias.scalars[f] += k * kernel.scalars[row + f]
+                }
+            }
+        }
+        return bias
     }
 }
 
@@ -173,6 +256,17 @@ extension Conv2D {
             },
             LayerExample("Conv2D dilated") {
                 Conv2D(filters: 4, kernelSize: [3, 3], padding: .same, dilationRate: [2, 2])
+            },
+            LayerExample("Conv2D grouped (4 groups, 3x3 same)", channels: 8) {
+                Conv2D(filters: 8, kernelSize: [3, 3], padding: .same, groups: 4)
+            },
+            LayerExample("Conv2D grouped (2 groups, stride 2 valid no bias, relu)", channels: 6) {
+                Conv2D(
+                    filters: 4, kernelSize: [3, 3], strides: [2, 2], padding: .valid, groups: 2, useBias: false,
+                    activation: .relu)
+            },
+            LayerExample("Conv2D grouped from its Keras config (3 groups, pointwise)", channels: 6) {
+                try Conv2D(config: LayerConfig(["filters": 9, "kernel_size": 1, "groups": 3]))
             },
             LayerExample("Conv2D from its Keras config (stride 2 same relu)") {
                 try Conv2D(

@@ -32,6 +32,13 @@ extension SurgeonCommand {
             let shapes = example.inputShapes(channels: 2)
             var map = (try? rule.channelMap(inputShapes: shapes))?.description ?? "declared by the layer"
             if case .expanded? = try? rule.channelMap(inputShapes: shapes) { map = "expanded(by: depth_multiplier)" }
+            let splitsIntoBlocks = type.examples.contains { example in
+                guard let rule = (try? example.make()) as? any SurgeryRule,
+                    let blocks = try? rule.channelBlocks(inputShapes: example.inputShapes(channels: 2))
+                else { return false }
+                return blocks != ChannelBlocks()
+            }
+            if splitsIntoBlocks { map += ", in equal blocks when grouped" }
             return rule.outputChannelsArePrunable ? map : "\(map), pinned (not prunable)"
         }
     }

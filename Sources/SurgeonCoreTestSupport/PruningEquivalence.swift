@@ -31,15 +31,32 @@ public func maskedPredict(
 }
 
 /// A random plan: for each prunable group, a random subset of its channels that leaves at
-/// least one (sometimes none deleted).
+/// least one (sometimes none deleted). A group split into blocks (a grouped convolution's)
+/// loses the same random number from every block; a `coupled` one is left alone.
 public func randomPlan(_ analysis: ChannelAnalysis, random: inout SeededRandom) -> PruningPlan {
     PruningPlan(
         groups: analysis.groups.map { group in
             guard group.prunable, group.size > 1, random.next() % 5 != 0 else { return PruningPlan.Group(group) }
-            let count = 1 + Int(random.next() % UInt64(group.size - 1))
-            var indices = Array(0..<group.size)
-            indices.shuffle(using: &random)
-            return PruningPlan.Group(group, delete: Array(indices.prefix(count)))
+            switch analysis.blockLayout(ofGroup: group.id) {
+            case .free:
+                let count = 1 + Int(random.next() % UInt64(group.size - 1))
+                var indices = Array(0..<group.size)
+                indices.shuffle(using: &random)
+                return PruningPlan.Group(group, delete: Array(indices.prefix(count)))
+            case let .blocks(blocks):
+                let smallest = blocks.map(\.count).min() ?? 1
+                guard smallest > 1 else { return PruningPlan.Group(group) }
+                let count = 1 + Int(random.next() % UInt64(smallest - 1))
+                return PruningPlan.Group(
+                    group,
+                    delete: blocks.flatMap { block in
+                        var indices = block
+                        indices.shuffle(using: &random)
+                        return indices.prefix(count)
+                    })
+            case .coupled:
+                return PruningPlan.Group(group)
+            }
         })
 }
 

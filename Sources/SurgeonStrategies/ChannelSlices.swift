@@ -13,6 +13,23 @@ public struct ChannelSlices: Sendable {
         /// channels (a consumer's slice).
         public var isOutput: Bool
         public var channels: [ChannelAnalysis.GroupChannel]
+        /// For a grouped kernel's input axis (`WeightChannelAxes.inputBlocks` > 1): the blocks and
+        /// the output axis that picks an element's block; nil otherwise.
+        public var blocks: (count: Int, outputAxis: Int)?
+
+        /// Calls `body(channel, flat element index)` for every element of a weight of `shape`,
+        /// `channel` indexing `channels`: the index along `axis`, or, in a grouped kernel, the
+        /// input channel that index stands for in the element's group.
+        public func forEachElement(shape: [Int], _ body: (Int, Int) -> Void) {
+            guard let blocks else { return ChannelSlices.forEachElement(shape: shape, axis: axis, body) }
+            let extent = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
+            let outExtent = shape[blocks.outputAxis], outInner = shape[(blocks.outputAxis + 1)...].reduce(1, *)
+            let outPerBlock = max(outExtent / blocks.count, 1)
+            for e in 0..<shape.reduce(1, *) {
+                let i = (e / inner) % extent, f = (e / outInner) % outExtent
+                body((f / outPerBlock) * extent + i, e)
+            }
+        }
     }
 
     public var slices: [Slice] = []
@@ -26,11 +43,19 @@ public struct ChannelSlices: Sendable {
                     slices.append(
                         Slice(node: i, weight: k, axis: a, isOutput: true, channels: analysis.outputChannels[i]))
                 }
-                if let a = axes.input, let j = graph.inputIndices[i].first,
-                    analysis.outputChannels[j].count == node.layer.weights[k].shape[a]
-                {
+                guard let a = axes.input, let j = graph.inputIndices[i].first else { continue }
+                let shape = node.layer.weights[k].shape
+                if axes.inputBlocks == 1, analysis.outputChannels[j].count == shape[a] {
                     slices.append(
                         Slice(node: i, weight: k, axis: a, isOutput: false, channels: analysis.outputChannels[j]))
+                } else if axes.inputBlocks > 1, let o = axes.output, o < shape.count, a < shape.count,
+                    analysis.outputChannels[j].count == shape[a] * axes.inputBlocks,
+                    shape[o] % axes.inputBlocks == 0
+                {
+                    slices.append(
+                        Slice(
+                            node: i, weight: k, axis: a, isOutput: false, channels: analysis.outputChannels[j],
+                            blocks: (axes.inputBlocks, o)))
                 }
             }
         }

@@ -20,6 +20,9 @@ public struct Planner: Sendable {
         public var summary: PruningSummary
         /// Prunable groups the criterion could not score (no member it can judge).
         public var unscoredGroups: [Int]
+        /// Prunable groups left alone because layers split them into blocks the planner cannot
+        /// balance (`BlockLayout.coupled`: blocks that reach other groups, or incompatible splits).
+        public var coupledGroups: [Int] = []
     }
 
     /// Scores the channels of `graph` and picks the deletions the budget allows.
@@ -30,18 +33,24 @@ public struct Planner: Sendable {
         let scores = try criterion.checkedScores(
             ScoringContext(graph: graph, analysis: analysis, surgeon: surgeon, data: data, seed: seed))
         var candidates: [Candidate] = []
-        var unscored: [Int] = []
+        var unscored: [Int] = [], coupled: [Int] = []
         for group in analysis.groups where group.prunable {
             let members = scores[group.id]
             guard !members.isEmpty else { unscored.append(group.id); continue }
             if group.members.contains(where: { budget.ignore.contains($0.layer) }) { continue }
+            var blocks: [[Int]]?
+            switch analysis.blockLayout(ofGroup: group.id) {
+            case .free: break
+            case let .blocks(b): blocks = b
+            case .coupled: coupled.append(group.id); continue
+            }
             let combined = policy.combinedScores(members)
             let top = combined.max() ?? 0
             candidates.append(
                 Candidate(
                     group: group, members: members, combined: combined,
                     normalized: criterion.scoresAreComparableAcrossGroups
-                        ? combined : combined.map { top > 0 ? $0 / top : 0 },
+                        ? combined : combined.map { top > 0 ? $0 / top : 0 }, blocks: blocks,
                     limit: max(
                         0,
                         min(group.size - budget.minChannels, Int((budget.maxRatio * Double(group.size)).rounded(.down)))
@@ -62,7 +71,9 @@ public struct Planner: Sendable {
             plan = try search(f, cost: \.parameterCount, name: "parameters", graph, analysis, candidates)
         }
         let pruned = try surgeon.apply(plan, to: graph, analysis: analysis)
-        return Result(plan: plan, summary: PruningSummary(before: graph, after: pruned), unscoredGroups: unscored)
+        return Result(
+            plan: plan, summary: PruningSummary(before: graph, after: pruned), unscoredGroups: unscored,
+            coupledGroups: coupled)
     }
 
     /// What `prune(_:steps:...)` did.
@@ -106,6 +117,8 @@ public struct Planner: Sendable {
         var members: [MemberScores]
         var combined: [Float]
         var normalized: [Float]
+        /// Blocks that must each lose the same number of channels (a grouped convolution's).
+        var blocks: [[Int]]?
         /// The most channels this group may lose.
         var limit: Int
     }
@@ -113,6 +126,7 @@ public struct Planner: Sendable {
     enum Selection {
         case lowest(Int)
         case below(Float)
+
     }
 
     /// Indices of `scores` the selection picks, lowest first.
@@ -126,6 +140,7 @@ public struct Planner: Sendable {
 
     /// The group's deletions: the policy's choice, then the limits and the rounding.
     func deletions(_ c: Candidate, _ selection: Selection) -> [Int] {
+        if let blocks = c.blocks { return balanced(c, selection, blocks: blocks) }
         var chosen: [Int]
         if let combined = policy.combine(lists: c.members.map { pick($0.scores, selection) }) {
             chosen = combined.sorted { c.combined[$0] != c.combined[$1] ? c.combined[$0] < c.combined[$1] : $0 < $1 }
@@ -139,6 +154,34 @@ public struct Planner: Sendable {
             chosen = rounded >= c.group.size ? [] : Array(chosen.prefix(c.group.size - rounded))
         }
         return chosen.sorted()
+    }
+
+    /// The deletions of a group split into `blocks` (a grouped convolution's): the same number
+    /// `d` from every block. The selection runs in each block on its own (`lowest(n)` takes the
+    /// `n / blocks` lowest of every block, for every member under a list policy); `d` is the
+    /// fewest the result holds in any block, so only selected channels go, each block's
+    /// lowest-scored first. `d` then shrinks until the limit holds and the kept count is a
+    /// multiple of `roundTo`.
+    func balanced(_ c: Candidate, _ selection: Selection, blocks: [[Int]]) -> [Int] {
+        func ranked(_ indices: [Int], by scores: [Float]) -> [Int] {
+            indices.sorted { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
+        }
+        func selectInBlocks(_ scores: [Float]) -> [Int] {
+            switch selection {
+            case let .lowest(n): return blocks.flatMap { ranked($0, by: scores).prefix(max(0, n) / blocks.count) }
+            case .below: return pick(scores, selection)
+            }
+        }
+        let chosen = Set(
+            policy.combine(lists: c.members.map { selectInBlocks($0.scores) }) ?? selectInBlocks(c.combined))
+        let inBlocks = blocks.map { ranked($0.filter(chosen.contains), by: c.combined) }
+        var perBlock = min(
+            inBlocks.map(\.count).min() ?? 0, c.limit / blocks.count, (blocks.map(\.count).min() ?? 1) - 1)
+        while perBlock > 0, budget.roundTo > 1, (c.group.size - perBlock * blocks.count) % budget.roundTo != 0 {
+            perBlock -= 1
+        }
+        guard perBlock > 0 else { return [] }
+        return inBlocks.flatMap { $0.prefix(perBlock) }.sorted()
     }
 
     func makePlan(

@@ -109,7 +109,7 @@ public struct GroupLassoRegularizer: Regularizer {
         var norms = groupSizes.map { [Double](repeating: 0, count: $0) }
         for s in slices {
             let w = graph.nodes[s.node].layer.weights[s.weight]
-            ChannelSlices.forEachElement(shape: w.shape, axis: s.axis) { c, e in
+            s.forEachElement(shape: w.shape) { c, e in
                 let ch = s.channels[c]
                 if prunable[ch.group] { norms[ch.group][ch.index] += Double(w.scalars[e] * w.scalars[e]) }
             }
@@ -121,7 +121,7 @@ public struct GroupLassoRegularizer: Regularizer {
         let norms = squaredNorms(graph).map { $0.map { $0.squareRoot() } }
         for s in slices where s.weight < gradients[s.node].count {
             let w = graph.nodes[s.node].layer.weights[s.weight]
-            ChannelSlices.forEachElement(shape: w.shape, axis: s.axis) { c, e in
+            s.forEachElement(shape: w.shape) { c, e in
                 let ch = s.channels[c]
                 let n = norms[ch.group][ch.index]
                 if prunable[ch.group], n > 1e-12 {

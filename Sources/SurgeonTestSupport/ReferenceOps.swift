@@ -32,13 +32,18 @@ public enum Reference {
     /// Direct 2-D convolution: input `[N, H, W, C]`, Keras kernel `[kh, kw, C, F]`, optional
     /// bias `[F]`; `output[n, oy, ox, f] = bias[f] + sum_{ky, kx, c} input[n, iy, ix, c] * kernel[ky, kx, c, f]`
     /// with `iy = oy * strideH - padTop + ky * dilationH` (zero outside the input).
+    ///
+    /// With `groups = g`, the kernel is `[kh, kw, C / g, F]` and output channel `o` reads input
+    /// channels `(o / (F / g)) * (C / g) + ci` for `ci` in `0..<C / g` (Keras's grouped Conv2D).
     public static func conv2D(
         input: Tensor, kernel: Tensor, bias: Tensor? = nil,
-        strides: [Int] = [1, 1], dilation: [Int] = [1, 1], same: Bool = false
+        strides: [Int] = [1, 1], dilation: [Int] = [1, 1], same: Bool = false, groups: Int = 1
     ) -> Tensor {
         let (n, h, w, c) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (kh, kw, kc, f) = (kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3])
-        precondition(kc == c, "kernel expects \(kc) input channels, input has \(c)")
+        precondition(
+            kc * groups == c && f % groups == 0, "kernel expects \(kc) x \(groups) input channels, input has \(c)")
+        let filtersPerGroup = f / groups
         let rows = axis(input: h, kernel: kh, stride: strides[0], dilation: dilation[0], same: same)
         let cols = axis(input: w, kernel: kw, stride: strides[1], dilation: dilation[1], same: same)
         let outShape = [n, rows.output, cols.output, f]
@@ -54,9 +59,10 @@ public enum Reference {
                             for kx in 0..<kw {
                                 let ix = ox * strides[1] - cols.padBefore + kx * dilation[1]
                                 if ix < 0 || ix >= w { continue }
-                                for ci in 0..<c {
+                                for ci in 0..<kc {
+                                    let channel = (o / filtersPerGroup) * kc + ci
                                     acc +=
-                                        Double(input.scalars[at(input.shape, b, iy, ix, ci)])
+                                        Double(input.scalars[at(input.shape, b, iy, ix, channel)])
                                         * Double(kernel.scalars[at(kernel.shape, ky, kx, ci, o)])
                                 }
                             }

@@ -182,8 +182,11 @@ final class Conv2DTests: XCTestCase {
             try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "data_format": "channels_first"]),
             "attribute 'data_format' is \"channels_first\", expected \"channels_last\" (NHWC)")
         assertThrows(
-            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "groups": 2]),
-            "Conv2D with groups = 2 is not supported; only groups = 1")
+            try make(Conv2D.self, ["filters": 3, "kernel_size": 3, "groups": 2]),
+            "attribute 'groups' is 2, expected a divisor of filters (3)")
+        assertThrows(
+            try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "groups": 0]),
+            "attribute 'groups' is 0, expected a positive integer")
         assertThrows(
             try make(Conv2D.self, ["filters": 2, "kernel_size": 3, "activation": "celu"]),
             containing: ["attribute 'activation' is \"celu\"", "relu", "silu", "hard_swish"])

@@ -35,6 +35,31 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(expected.map(\.scalars), actual.map(\.scalars))
     }
 
+    /// A grouped Conv2D is written with its Keras `groups` key and its `[kh, kw, in / groups, out]`
+    /// kernel, and reads back with the same outputs, also after pruning.
+    func testGroupedConv_roundTripsItsGroupsKey() throws {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [6, 6, 4]), name: "image")
+        let c = b.add(Conv2D(filters: 6, kernelSize: [3, 3], padding: .same, groups: 2), name: "gconv", inputs: [x])
+        let bn = b.add(BatchNormalization(), name: "bn", inputs: [c])
+        let gap = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [bn])
+        let head = b.add(Dense(units: 3), name: "head", inputs: [gap])
+        let graph = try b.build(outputs: [head], seed: 5)
+        let input = Tensor.random(shape: [2, 6, 6, 4], seed: 6)
+        var plan = PruningPlan(template: try Surgeon.standard.analyze(graph))
+        let group = try XCTUnwrap(plan.groups.first { $0.members.first?.layer == "gconv" })
+        plan.groups[group.id].delete = [0, 4]
+        for model in [graph, try Surgeon.standard.apply(plan, to: graph)] {
+            let again = try KerasModelFile.decodeArchive(
+                try KerasModelFile.encodeArchive(ModelFile.Contents(graph: model)), path: "grouped.keras",
+                registry: .standard)
+            let layer = try XCTUnwrap(again.graph.nodes.first { $0.name == "gconv" }?.layer as? Conv2D)
+            XCTAssertEqual(layer.config["groups"], 2)
+            XCTAssertEqual(layer.weights[0].shape, [3, 3, 2, model.shapes[1][2]])
+            XCTAssertEqual(try again.graph.predict([input])[0].scalars, try model.predict([input])[0].scalars)
+        }
+    }
+
     /// A Keras model pruned by surgeon is written and read back with the pruned graph's outputs
     /// (the check that Keras itself agrees is scripts/keras_roundtrip.py).
     func testPrunedKerasModel_roundTripsWithItsOutputs() throws {

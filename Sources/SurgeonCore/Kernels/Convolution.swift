@@ -1,4 +1,5 @@
-/// 2-D convolution on NHWC tensors with Keras kernels `[kh, kw, in, out]`, via im2col + SGEMM.
+/// 2-D convolution on NHWC tensors with Keras kernels `[kh, kw, in / groups, out]`, via im2col +
+/// SGEMM.
 ///
 /// The batch is split into one slice of samples per thread; each thread unfolds its samples
 /// (in sub-chunks that keep the im2col buffer near 32 MB) and multiplies with single-threaded
@@ -6,14 +7,21 @@
 /// filter count). Kernel gradients are summed per slice, then across slices in slice order,
 /// so a fixed thread count gives bit-identical results. A batch of one sample runs on one slice
 /// with OpenBLAS's threads instead. A pointwise (1x1, stride 1) convolution skips im2col.
+///
+/// Grouped convolution (Keras `Conv2D(groups: g)`): output channels `k * out/g ..< (k+1) * out/g`
+/// read input channels `k * in/g ..< (k+1) * in/g` only. Each group unfolds its own input
+/// channels and multiplies with its columns of the kernel, writing its block of the output in
+/// place through the GEMM leading dimensions; `groups = 1` is the plain convolution.
 public enum Convolution {
     /// Floats of im2col buffer per sub-chunk.
     static let chunkBudget = 8 << 20
 
-    /// `output[n, oy, ox, f] = sum input[n, iy, ix, c] * kernel[ky, kx, c, f]`.
-    public static func forward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry) -> Tensor {
+    /// `output[n, oy, ox, f] = sum input[n, iy, ix, group(f) * cg + c] * kernel[ky, kx, c, f]`,
+    /// `cg = in / groups`; the caller checks that `groups` divides both channel counts.
+    public static func forward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1) -> Tensor {
         let n = input.shape[0], c = input.shape[3], f = kernel.shape[3]
-        let k = g.kernelHeight * g.kernelWidth * c
+        let cg = c / groups, fg = f / groups
+        let k = g.kernelHeight * g.kernelWidth * cg
         let pixels = g.outputHeight * g.outputWidth
         return Tensor(shape: [n, g.outputHeight, g.outputWidth, f]) { yb in
             input.scalars.withUnsafeBufferPointer { xb in
@@ -23,18 +31,26 @@ public enum Convolution {
                     Compute.batchParallel(n) { samples in
                         let out = y.value + samples.lowerBound * pixels * f
                         if g.isPointwise {
-                            Gemm.multiply(
-                                x.value + samples.lowerBound * pixels * c, w.value, into: out,
-                                m: samples.count * pixels, n: f, k: k)
+                            for group in 0..<groups {
+                                Gemm.multiply(
+                                    x.value + samples.lowerBound * pixels * c + group * cg, w.value + group * fg,
+                                    into: out + group * fg, m: samples.count * pixels, n: fg, k: k, lda: c, ldb: f,
+                                    ldc: f)
+                            }
                             return
                         }
                         let perChunk = max(1, min(samples.count, chunkBudget / max(pixels * k, 1)))
                         withScratch(count: perChunk * pixels * k) { col in
                             for start in stride(from: samples.lowerBound, to: samples.upperBound, by: perChunk) {
                                 let count = min(perChunk, samples.upperBound - start)
-                                im2col(x.value, samples: start..<(start + count), channels: c, geometry: g, into: col)
-                                Gemm.multiply(
-                                    col, w.value, into: y.value + start * pixels * f, m: count * pixels, n: f, k: k)
+                                for group in 0..<groups {
+                                    im2col(
+                                        x.value, samples: start..<(start + count), channels: c,
+                                        block: (group * cg)..<((group + 1) * cg), geometry: g, into: col)
+                                    Gemm.multiply(
+                                        col, w.value + group * fg, into: y.value + start * pixels * f + group * fg,
+                                        m: count * pixels, n: fg, k: k, ldb: f, ldc: f)
+                                }
                             }
                         }
                     }
@@ -45,11 +61,12 @@ public enum Convolution {
 
     /// Gradients of a convolution: dLoss/dInput (when `inputGradient` is true) and dLoss/dKernel.
     public static func backward(
-        outputGradient dy: Tensor, input: Tensor, kernel: Tensor, geometry g: ConvGeometry,
+        outputGradient dy: Tensor, input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1,
         inputGradient wantInput: Bool = true
     ) -> (input: Tensor?, kernel: Tensor) {
         let n = input.shape[0], c = input.shape[3], f = kernel.shape[3]
-        let k = g.kernelHeight * g.kernelWidth * c
+        let cg = c / groups, fg = f / groups
+        let k = g.kernelHeight * g.kernelWidth * cg
         let pixels = g.outputHeight * g.outputWidth
         let slices = Compute.chunkRanges(n)
         var partials = [Float](repeating: 0, count: max(slices.count, 1) * k * f)
@@ -69,14 +86,17 @@ public enum Convolution {
                                 let gySlice = gy.value + samples.lowerBound * pixels * f
                                 if g.isPointwise {
                                     let rows = samples.count * pixels
-                                    Gemm.multiply(
-                                        x.value + samples.lowerBound * pixels * c, transposeA: true, gySlice, into: gw,
-                                        m: k, n: f, k: rows)
-                                    if let gx = gx.value {
+                                    for group in 0..<groups {
                                         Gemm.multiply(
-                                            gySlice, w.value, transposeB: true,
-                                            into: gx + samples.lowerBound * pixels * c,
-                                            m: rows, n: k, k: f)
+                                            x.value + samples.lowerBound * pixels * c + group * cg, transposeA: true,
+                                            gySlice + group * fg, into: gw + group * fg, m: k, n: fg, k: rows, lda: c,
+                                            ldb: f, ldc: f)
+                                        if let gx = gx.value {
+                                            Gemm.multiply(
+                                                gySlice + group * fg, w.value + group * fg, transposeB: true,
+                                                into: gx + samples.lowerBound * pixels * c + group * cg,
+                                                m: rows, n: k, k: fg, lda: f, ldb: f, ldc: c)
+                                        }
                                     }
                                     return
                                 }
@@ -86,18 +106,23 @@ public enum Convolution {
                                     {
                                         let count = min(perChunk, samples.upperBound - start)
                                         let rows = count * pixels
-                                        let gyChunk = gy.value + start * pixels * f
-                                        im2col(
-                                            x.value, samples: start..<(start + count), channels: c, geometry: g,
-                                            into: col)
-                                        Gemm.multiply(
-                                            col, transposeA: true, gyChunk, into: gw, m: k, n: f, k: rows,
-                                            beta: start == samples.lowerBound ? 0 : 1)
-                                        guard let gx = gx.value else { continue }
-                                        Gemm.multiply(
-                                            gyChunk, w.value, transposeB: true, into: col, m: rows, n: k, k: f)
-                                        col2im(
-                                            col, samples: start..<(start + count), channels: c, geometry: g, into: gx)
+                                        for group in 0..<groups {
+                                            let gyChunk = gy.value + start * pixels * f + group * fg
+                                            let block = (group * cg)..<((group + 1) * cg)
+                                            im2col(
+                                                x.value, samples: start..<(start + count), channels: c, block: block,
+                                                geometry: g, into: col)
+                                            Gemm.multiply(
+                                                col, transposeA: true, gyChunk, into: gw + group * fg, m: k, n: fg,
+                                                k: rows, beta: start == samples.lowerBound ? 0 : 1, ldb: f, ldc: f)
+                                            guard let gx = gx.value else { continue }
+                                            Gemm.multiply(
+                                                gyChunk, w.value + group * fg, transposeB: true, into: col, m: rows,
+                                                n: k, k: fg, lda: f, ldb: f)
+                                            col2im(
+                                                col, samples: start..<(start + count), channels: c, block: block,
+                                                geometry: g, into: gx)
+                                        }
                                     }
                                 }
                             }
@@ -126,17 +151,19 @@ public enum Convolution {
         body(buffer)
     }
 
-    /// Unfolds `samples` of the NHWC input into rows of `kh * kw * c` values, one row per output
-    /// pixel, ordered `(ky, kx, c)` to match the Keras kernel reshaped to `[kh * kw * c, out]`.
+    /// Unfolds `samples` of the NHWC input (`c` channels) into rows of `kh * kw * block.count`
+    /// values, one row per output pixel, ordered `(ky, kx, channel in block)` to match the Keras
+    /// kernel reshaped to `[kh * kw * in / groups, out]`. `block` is one group's input channels.
     static func im2col(
-        _ x: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, geometry g: ConvGeometry,
+        _ x: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, block: Range<Int>, geometry g: ConvGeometry,
         into col: UnsafeMutablePointer<Float>
     ) {
-        let k = g.kernelHeight * g.kernelWidth * c
+        let cg = block.count
+        let k = g.kernelHeight * g.kernelWidth * cg
         let pixels = g.outputHeight * g.outputWidth
         let sampleSize = g.inputHeight * g.inputWidth * c
         for s in 0..<samples.count {
-            let src = x + (samples.lowerBound + s) * sampleSize
+            let src = x + (samples.lowerBound + s) * sampleSize + block.lowerBound
             var row = col + s * pixels * k
             for oy in 0..<g.outputHeight {
                 for ox in 0..<g.outputWidth {
@@ -146,11 +173,11 @@ public enum Convolution {
                         for kx in 0..<g.kernelWidth {
                             let ix = g.inputColumn(ox, kx)
                             if iy >= 0, iy < g.inputHeight, ix >= 0, ix < g.inputWidth {
-                                dst.update(from: src + (iy * g.inputWidth + ix) * c, count: c)
+                                dst.update(from: src + (iy * g.inputWidth + ix) * c, count: cg)
                             } else {
-                                dst.update(repeating: 0, count: c)
+                                dst.update(repeating: 0, count: cg)
                             }
-                            dst += c
+                            dst += cg
                         }
                     }
                     row += k
@@ -161,14 +188,15 @@ public enum Convolution {
 
     /// The adjoint of `im2col`: adds each column entry back to the input position it came from.
     static func col2im(
-        _ col: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, geometry g: ConvGeometry,
+        _ col: UnsafePointer<Float>, samples: Range<Int>, channels c: Int, block: Range<Int>, geometry g: ConvGeometry,
         into dx: UnsafeMutablePointer<Float>
     ) {
-        let k = g.kernelHeight * g.kernelWidth * c
+        let cg = block.count
+        let k = g.kernelHeight * g.kernelWidth * cg
         let pixels = g.outputHeight * g.outputWidth
         let sampleSize = g.inputHeight * g.inputWidth * c
         for s in 0..<samples.count {
-            let dst = dx + (samples.lowerBound + s) * sampleSize
+            let dst = dx + (samples.lowerBound + s) * sampleSize + block.lowerBound
             var row = col + s * pixels * k
             for oy in 0..<g.outputHeight {
                 for ox in 0..<g.outputWidth {
@@ -179,9 +207,9 @@ public enum Convolution {
                             let ix = g.inputColumn(ox, kx)
                             if iy >= 0, iy < g.inputHeight, ix >= 0, ix < g.inputWidth {
                                 let d = dst + (iy * g.inputWidth + ix) * c
-                                for j in 0..<c { d[j] += src[j] }
+                                for j in 0..<cg { d[j] += src[j] }
                             }
-                            src += c
+                            src += cg
                         }
                     }
                     row += k

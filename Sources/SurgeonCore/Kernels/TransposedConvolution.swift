@@ -37,7 +37,8 @@ public enum TransposedConvolution {
                                     x.value + start * pixels * c, w.value, transposeB: true, into: col,
                                     m: count * pixels, n: k, k: c)
                                 Convolution.col2im(
-                                    col, samples: start..<(start + count), channels: o, geometry: g, into: y.value)
+                                    col, samples: start..<(start + count), channels: o, block: 0..<o, geometry: g,
+                                    into: y.value)
                             }
                         }
                     }

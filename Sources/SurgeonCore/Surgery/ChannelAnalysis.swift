@@ -11,6 +11,9 @@ public struct ChannelAnalysis: Sendable {
     public var groups: [ChannelGroup]
     /// For each node, for each output channel: its group and index in the group.
     public var outputChannels: [[GroupChannel]]
+    /// The layers whose channels are split into blocks that must lose equal numbers (grouped
+    /// convolutions), in node order.
+    public var blockConstraints: [BlockConstraint] = []
 
     /// A channel's place in the grouping.
     public struct GroupChannel: Sendable, Equatable {
@@ -179,7 +182,9 @@ extension Surgeon {
         let groups = sizes.indices.map { g in
             ChannelGroup(id: g, size: sizes[g], prunable: prunable[g], members: members[g])
         }
-        return ChannelAnalysis(groups: groups, outputChannels: outputChannels)
+        return ChannelAnalysis(
+            groups: groups, outputChannels: outputChannels,
+            blockConstraints: try ChannelAnalysis.blockConstraints(graph, rules: rules, outputChannels: outputChannels))
     }
 
     /// Each node's rule; the first node without one stops the operation.

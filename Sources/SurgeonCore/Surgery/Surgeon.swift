@@ -9,7 +9,9 @@ public struct Surgeon: Sendable {
     public init(registry: LayerRegistry) { self.registry = registry }
 
     /// Checks a plan against the model's groups: groups and members must match, indices must be
-    /// in range and unique, no group may lose every channel, fixed groups may lose none.
+    /// in range and unique, no group may lose every channel, fixed groups may lose none, and
+    /// every block of a layer's block constraint (a grouped convolution's groups) loses as many
+    /// channels as the others.
     /// Returns, per group, which group channels are deleted.
     public func validate(_ plan: PruningPlan, against analysis: ChannelAnalysis) throws(SurgeryError) -> [[Bool]] {
         guard plan.surgeonPlan == PruningPlan.formatVersion else {
@@ -61,6 +63,15 @@ public struct Surgeon: Sendable {
             guard planned.delete.count < group.size else {
                 throw .deletesWholeGroup(group: group.id, size: group.size, members: group.members.map(\.layer))
             }
+        }
+        for constraint in analysis.blockConstraints {
+            let counts = constraint.blocks.map { block in block.reduce(0) { $0 + (deleted[$1.group][$1.index] ? 1 : 0) }
+            }
+            guard Set(counts).count > 1 else { continue }
+            throw .unevenBlocks(
+                layer: constraint.layer, type: constraint.type, side: constraint.side.rawValue,
+                groups: Set(constraint.blocks.joined().map(\.group)).sorted(), blockSize: constraint.blocks[0].count,
+                deleted: counts)
         }
         return deleted
     }

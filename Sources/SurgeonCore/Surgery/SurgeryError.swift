@@ -9,6 +9,9 @@ public enum SurgeryError: Error, Equatable, CustomStringConvertible {
     case indexOutOfRange(group: Int, index: Int, size: Int)
     case duplicateIndex(group: Int, index: Int)
     case deletesWholeGroup(group: Int, size: Int, members: [String])
+    /// A layer splits a tensor into `blocks.count` equal blocks (a grouped convolution's
+    /// groups) and the plan deletes `deleted[k]` channels from block `k`, not the same number.
+    case unevenBlocks(layer: String, type: String, side: String, groups: [Int], blockSize: Int, deleted: [Int])
     case rebuild(String)
 
     public var description: String {
@@ -36,6 +39,11 @@ public enum SurgeryError: Error, Equatable, CustomStringConvertible {
             return
                 "the plan deletes all \(size) channels of group \(group) (\(members.joined(separator: ", "))); keep at "
                 + "least one"
+        case let .unevenBlocks(layer, type, side, groups, blockSize, deleted):
+            return
+                "layer '\(layer)' (\(type)) splits its \(side) channels into \(deleted.count) groups of \(blockSize), and "
+                + "every group must lose the same number, but the plan (group(s) \(groups.map(String.init).joined(separator: ", "))) "
+                + "deletes \(deleted.map(String.init).joined(separator: ", ")) channels from them"
         case let .rebuild(message):
             return "the pruned model is inconsistent: \(message)"
         }

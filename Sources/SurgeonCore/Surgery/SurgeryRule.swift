@@ -50,6 +50,10 @@ public protocol SurgeryRule: Layer {
     /// it to find a channel's filter slices in any layer type.
     var weightChannelAxes: [WeightChannelAxes] { get }
 
+    /// The equal blocks its channels are split into (a grouped convolution's `groups`): a plan
+    /// must delete as many channels from each block. The default is one block per side.
+    func channelBlocks(inputShapes: [Shape]) throws -> ChannelBlocks
+
     /// This layer with constant input channels folded into its bias: `constants[c]` is the value
     /// input channel `c` holds everywhere (a deleted channel whose BatchNorm emits beta). Returns
     /// nil when the layer cannot fold; `exact` is false when zero padding makes the fold an
@@ -63,16 +67,22 @@ public protocol SurgeryRule: Layer {
 public struct WeightChannelAxes: Sendable, Equatable {
     public var output: Int?
     public var input: Int?
+    /// Blocks of the input channels when the input axis holds only one block's (a grouped
+    /// convolution's kernel `[kh, kw, in / g, out]`): index `i` along `input`, at index `f` along
+    /// `output`, is input channel `(f / (out / inputBlocks)) * (in / inputBlocks) + i`.
+    public var inputBlocks: Int
 
-    public init(output: Int? = nil, input: Int? = nil) {
+    public init(output: Int? = nil, input: Int? = nil, inputBlocks: Int = 1) {
         self.output = output
         self.input = input
+        self.inputBlocks = inputBlocks
     }
 }
 
 extension SurgeryRule {
     public var outputChannelsArePrunable: Bool { true }
     public var weightChannelAxes: [WeightChannelAxes] { [] }
+    public func channelBlocks(inputShapes: [Shape]) throws -> ChannelBlocks { ChannelBlocks() }
     public func foldingConstantInputs(
         _ constants: [Int: Float], inputShapes: [Shape]
     ) throws -> (layer: any Layer, exact: Bool)? { nil }
