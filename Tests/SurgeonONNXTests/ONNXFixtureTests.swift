@@ -11,7 +11,9 @@ import XCTest
 /// 1.32 computed on their saved inputs (Fixtures/onnx/make_fixtures.py).
 final class ONNXFixtureTests: XCTestCase {
     /// The fixtures surgeon reads, with the exporter each comes from.
-    static let readable = ["legacy_cnn", "legacy_bn_kept", "legacy_mobile", "dynamo_cnn", "tf2onnx_keras"]
+    static let readable = [
+        "legacy_cnn", "legacy_bn_kept", "legacy_mobile", "legacy_grouped", "dynamo_cnn", "tf2onnx_keras",
+    ]
 
     static func fixture(_ name: String) throws -> URL {
         let url = try XCTUnwrap(Bundle.module.resourceURL).appendingPathComponent("Fixtures/onnx/\(name)")

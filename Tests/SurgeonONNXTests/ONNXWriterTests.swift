@@ -30,8 +30,14 @@ final class ONNXWriterTests: XCTestCase {
         for seed in UInt64(0)..<80 {
             let graph = try RandomGraphs.make(seed: seed)
             guard graph.inputNodeIndices.count == 1 else { continue }
+            let again: ModelContents
+            do { again = try Self.roundTrip(graph) } catch let ONNXError.layer(_, _, type, message) {
+                // The one refused form (see testEveryLayerExample_roundTrips).
+                XCTAssertEqual(type, "ReLU", message)
+                XCTAssertTrue(message.contains("threshold and negative_slope"), message)
+                continue
+            }
             types.formUnion(graph.nodes.map(\.layer.kerasClassName))
-            let again = try Self.roundTrip(graph)
             let x = Self.randomInput(graph)
             let expected = try graph.predict([x]), actual = try again.graph.predict([x])
             XCTAssertEqual(expected.count, actual.count, "seed \(seed)")
