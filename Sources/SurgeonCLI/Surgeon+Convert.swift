@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
+import Layers
 import SurgeonCore
 import SurgeonPipeline
 
 extension SurgeonCommand {
-    /// `surgeon convert IN OUT`: between `.keras`, legacy `.h5` (read only) and `.surgeon`.
+    /// `surgeon convert IN OUT`: between `.keras`, legacy `.h5` (read only), `.onnx` and `.surgeon`.
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert a model between .keras (Keras 3), legacy Keras .h5 (read only) and .surgeon.",
+            abstract: "Convert a model between .keras (Keras 3), legacy Keras .h5 (read only), .onnx and .surgeon.",
             discussion: """
                 The format is chosen by extension. Reading a Keras file never runs code from it: a Lambda layer, \
                 a custom class or a nested model is refused with the layer's name. A .keras file written by \
@@ -21,6 +22,14 @@ extension SurgeonCommand {
         @Argument(help: ArgumentHelp(Inputs.modelOutputHelp("model"), valueName: "OUT"))
         var output: String
 
+        @Flag(
+            name: .customLong("add-batchnorm"),
+            help: ArgumentHelp(
+                "Give back the BatchNorms an exporter folded away: an identity-initialised BatchNormalization after "
+                    + "every convolution no BatchNorm follows (outputs unchanged), so that l1-gamma sparse training and "
+                    + "the bn-gamma criterion work on the model. They are written as nodes in .onnx."))
+        var addBatchNorm = false
+
         @OptionGroup var out: OutputOptions
 
         func validate() throws {
@@ -30,18 +39,25 @@ extension SurgeonCommand {
 
         func run() throws {
             try Inputs.checkModelDestination(output)
-            let contents = try Inputs.model(input)
+            var contents = try Inputs.model(input)
+            var added: [String]?
+            if addBatchNorm {
+                let result = try BatchNormInsertion.inserting(into: contents.graph)
+                contents.graph = result.graph
+                added = result.added
+            }
             try Inputs.save(contents, to: output)
             let summary = ModelSummary(contents.graph)
             if out.json {
                 try Output.json(
                     ConvertReport(
                         input: input, output: output, layers: summary.layers.count, params: summary.params,
-                        macs: summary.macs))
+                        macs: summary.macs, batchNormsAdded: added?.count))
             } else {
                 OutputPath.say(
                     "wrote \(OutputPath.name(output)): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, "
-                        + "\(Output.grouped(summary.macs)) MACs per sample", besides: output)
+                        + "\(Output.grouped(summary.macs)) MACs per sample"
+                        + (added.map { ", \($0.count) BatchNorm layer(s) added" } ?? ""), besides: output)
             }
         }
     }
@@ -54,4 +70,6 @@ struct ConvertReport: Codable {
     var layers: Int
     var params: Int
     var macs: Int
+    /// With `--add-batchnorm`: how many BatchNorm layers were added.
+    var batchNormsAdded: Int?
 }

@@ -140,6 +140,22 @@ final class ONNXFixtureTests: XCTestCase {
         }
     }
 
+    /// A torch export whose BatchNorms were folded gets them back (identity, outputs unchanged),
+    /// written as BatchNormalization nodes.
+    func testFoldedBatchNorms_areGivenBackAndWrittenAsNodes() throws {
+        let contents = try Self.load("legacy_cnn")
+        let (graph, added) = try BatchNormInsertion.inserting(into: contents.graph)
+        XCTAssertEqual(added.count, 4)
+        let x = try Self.input("legacy_cnn", for: contents)
+        XCTAssertEqual(try graph.predict([x])[0].scalars, try contents.graph.predict([x])[0].scalars)
+        let bytes = try ONNXModelFile.encode(ModelContents(graph: graph, metadata: contents.metadata))
+        let proto = try Onnx_ModelProto(serializedBytes: bytes)
+        XCTAssertEqual(proto.graph.node.filter { $0.opType == "BatchNormalization" }.count, 4)
+        let again = try ONNXModelFile.decode(
+            bytes, model: URL(fileURLWithPath: "/nonexistent/b.onnx"), registry: .standard)
+        XCTAssertEqual(try again.graph.predict([x])[0].scalars, try graph.predict([x])[0].scalars)
+    }
+
     /// External data (torch 2.13's default exporter) is read from beside the model.
     func testDynamoExport_readsItsExternalData() throws {
         let url = try Self.fixture("dynamo_cnn.onnx")
