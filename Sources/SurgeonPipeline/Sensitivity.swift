@@ -29,13 +29,21 @@ public struct SensitivityReport: Sendable, Codable, Equatable {
         let base = try Evaluation.evaluate(graph, on: data).accuracy
         var curves: [Curve] = []
         for group in analysis.prunableGroups where !scores[group.id].isEmpty && group.size > 1 {
+            // A grouped convolution's blocks each lose the same share; coupled blocks are left out.
+            let blocks: [[Int]]
+            switch analysis.blockLayout(ofGroup: group.id) {
+            case .free: blocks = [Array(0..<group.size)]
+            case let .blocks(b): blocks = b
+            case .coupled: continue
+            }
             let combined = policy.combinedScores(scores[group.id])
-            let order = combined.indices.sorted { combined[$0] != combined[$1] ? combined[$0] < combined[$1] : $0 < $1 }
             var drops: [Double] = []
             for ratio in ratios {
                 var plan = PruningPlan(template: analysis)
-                plan.groups[group.id].delete = Array(order.prefix(min(group.size - 1, Int(ratio * Double(group.size)))))
-                    .sorted()
+                plan.groups[group.id].delete = blocks.flatMap { block in
+                    let order = block.sorted { combined[$0] != combined[$1] ? combined[$0] < combined[$1] : $0 < $1 }
+                    return order.prefix(min(block.count - 1, Int(ratio * Double(block.count))))
+                }.sorted()
                 let pruned = try surgeon.apply(plan, to: graph, analysis: analysis)
                 drops.append(base - (try Evaluation.evaluate(pruned, on: data).accuracy))
             }
