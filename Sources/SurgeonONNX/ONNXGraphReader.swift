@@ -135,7 +135,16 @@ struct ONNXGraphReader {
         if added { addedNodes.append(name) }
         nodes.append(Node(name, layer, inputs: inputs.map(\.node)))
         layerByNode[name] = layer
-        let outLayout: Activation.Layout = layout ?? (shape.count == 3 ? .channelsFirst : .features(permutedFrom: nil))
+        // An element-wise layer on NCHW-ordered features (a ReLU between a Flatten and a Gemm)
+        // keeps their order, so that the Dense after it still permutes its kernel.
+        var inherited: Activation.Layout?
+        if let first = inputs.first, case .features(permutedFrom: .some) = first.layout, first.shape == shape,
+            inputs.allSatisfy({ $0.layout == first.layout })
+        {
+            inherited = first.layout
+        }
+        let outLayout: Activation.Layout =
+            layout ?? inherited ?? (shape.count == 3 ? .channelsFirst : .features(permutedFrom: nil))
         return Activation(node: name, shape: shape, layout: outLayout)
     }
 

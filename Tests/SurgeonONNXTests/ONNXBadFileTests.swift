@@ -180,6 +180,37 @@ final class ONNXBadFileTests: XCTestCase {
         refusal(m, ["'logits' is defined twice"])
     }
 
+    /// Flatten (NCHW order) -> Relu -> Gemm: the ReLU keeps the features' NCHW order, so the
+    /// Dense kernel is still permuted and the output is what the file computes.
+    func testActivationBetweenFlattenAndGemm_keepsTheFeatureOrder() throws {
+        var m = Self.model()
+        let b = (0..<(4 * 12)).map { Float($0 % 7) - 3 }
+        m.graph.input = [ONNXProto.valueInfo("input", batch: .parameter("N"), dims: [3, 2, 2])]
+        m.graph.output = [ONNXProto.valueInfo("logits", batch: .parameter("N"), dims: [4])]
+        m.graph.initializer = [ONNXProto.tensor("B", dims: [4, 12], floats: b)]
+        func node(_ op: String, _ inputs: [String], _ output: String, _ a: [Onnx_AttributeProto] = []) -> Onnx_NodeProto
+        {
+            var n = Onnx_NodeProto()
+            n.opType = op
+            n.name = op
+            n.input = inputs
+            n.output = [output]
+            n.attribute = a
+            return n
+        }
+        m.graph.node = [
+            node("Flatten", ["input"], "flat", [ONNXProto.attribute("axis", int: 1)]),
+            node("Relu", ["flat"], "relu"),
+            node("Gemm", ["relu", "B"], "logits", [ONNXProto.attribute("transB", int: 1)]),
+        ]
+        let contents = try read(m)
+        let nchw = (0..<12).map { Float($0) - 5 }
+        let x = DataLayout.channelsFirst.toInternal(try Tensor(shape: [1, 3, 2, 2], scalars: nchw))
+        let y = try contents.graph.predict([x])[0]
+        let expected = (0..<4).map { o in (0..<12).reduce(Float(0)) { $0 + max(nchw[$1], 0) * b[o * 12 + $1] } }
+        XCTAssertEqual(y.scalars, expected)
+    }
+
     // MARK: - External data
 
     /// The base model with W's bytes in an external file at `location`.
