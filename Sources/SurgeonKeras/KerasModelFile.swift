@@ -174,7 +174,8 @@ public enum KerasModelFile {
         _ contents: ModelFile.Contents, source: String = "the .keras archive"
     ) throws(KerasError) -> Data {
         let origin = KerasOrigin(metadata: contents.metadata)
-        let (config, groups) = KerasConfigWriter(graph: contents.graph, origin: origin).write()
+        let graph = try kerasNamed(contents.graph, source: source)
+        let (config, groups) = KerasConfigWriter(graph: graph, origin: origin).write()
         var own = contents.metadata
         own[KerasOrigin.metadataKey] = nil
         // A Keras model takes NHWC data whatever file it came from.
@@ -191,7 +192,7 @@ public enum KerasModelFile {
         do {
             let file = try HDF5File(creatingInMemory: "\(source): model.weights.h5")
             try KerasWeights.writeTracked(
-                contents.graph, groups: groups, modelName: origin?.modelName ?? "model", to: file)
+                graph, groups: groups, modelName: origin?.modelName ?? "model", to: file)
             weights = try file.image()
         } catch {
             throw .write(path: source, reason: "cannot build model.weights.h5: \(error)")
@@ -206,6 +207,35 @@ public enum KerasModelFile {
             ])
         } catch {
             throw .write(path: source, reason: "\(error)")
+        }
+    }
+
+    /// `graph` with names Keras accepts: Keras 3 refuses a layer name with a '/', which ONNX
+    /// node names (`/layer1/conv1/Conv`) have, so each '/' becomes '_' (made unique if need be).
+    /// Keras finds weights by class and position, not by name, so nothing else changes.
+    static func kerasNamed(_ graph: Graph, source: String) throws(KerasError) -> Graph {
+        guard graph.nodes.contains(where: { $0.name.contains("/") }) else { return graph }
+        var used = Set(graph.nodes.map(\.name).filter { !$0.contains("/") })
+        var renamed: [String: String] = [:]
+        for node in graph.nodes where node.name.contains("/") {
+            let base = node.name.replacingOccurrences(of: "/", with: "_")
+            var name = base
+            var k = 1
+            while used.contains(name) {
+                name = "\(base)_\(k)"
+                k += 1
+            }
+            used.insert(name)
+            renamed[node.name] = name
+        }
+        let nodes = graph.nodes.map { node in
+            Node(renamed[node.name] ?? node.name, node.layer, inputs: node.inputs.map { renamed[$0] ?? $0 })
+        }
+        do {
+            return try Graph(
+                nodes: nodes, outputs: graph.outputNames.map { renamed[$0] ?? $0 }, initialization: .refuse)
+        } catch {
+            throw .write(path: source, reason: "cannot rename the layers for Keras: \(error)")
         }
     }
 

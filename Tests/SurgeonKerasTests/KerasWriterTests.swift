@@ -60,6 +60,22 @@ final class KerasWriterTests: XCTestCase {
         }
     }
 
+    /// ONNX node names (`/layer1/conv1/Conv`) have '/', which Keras 3 refuses in a layer name:
+    /// the writer makes them '_' and the model comes back with the same outputs.
+    func testSlashesInLayerNames_becomeUnderscores() throws {
+        var b = GraphBuilder()
+        let input = b.add(InputLayer(shape: [4, 4, 2]), name: "input")
+        let conv = b.add(Conv2D(filters: 3, kernelSize: [1, 1]), name: "/conv1/Conv", inputs: [input])
+        let taken = b.add(ReLU(), name: "_conv1_Conv", inputs: [conv])
+        let graph = try b.build(outputs: [taken], seed: 2)
+        let again = try KerasModelFile.decodeArchive(
+            try KerasModelFile.encodeArchive(ModelFile.Contents(graph: graph)), path: "s.keras", registry: .standard)
+        XCTAssertEqual(again.graph.nodes.map(\.name).sorted(), ["_conv1_Conv", "_conv1_Conv_1", "input"])
+        var x = Tensor(shape: [1, 4, 4, 2])
+        for i in 0..<x.count { x.scalars[i] = Float(i % 5) - 2 }
+        XCTAssertEqual(try again.graph.predict([x])[0].scalars, try graph.predict([x])[0].scalars)
+    }
+
     /// A Keras model pruned by surgeon is written and read back with the pruned graph's outputs
     /// (the check that Keras itself agrees is scripts/keras_roundtrip.py).
     func testPrunedKerasModel_roundTripsWithItsOutputs() throws {
