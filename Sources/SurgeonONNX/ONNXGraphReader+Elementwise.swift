@@ -321,6 +321,8 @@ extension ONNXGraphReader {
         try r.checkAttributes(["axis"])
         var inputs: [Activation] = []
         for name in r.inputs where !name.isEmpty { inputs.append(try activation(name, r)) }
+        // A Concat of one input (DenseNet's first dense layer in torch's export) passes it through.
+        if inputs.count == 1, let only = inputs.first { return only }
         guard let first = inputs.first, inputs.allSatisfy({ $0.layout == first.layout }) else {
             throw r.fail("its inputs mix layouts")
         }

@@ -61,7 +61,9 @@ extension ONNXGraphReader {
         var border = Border(inputName: input.name, inputLayout: .channelsFirst, outputs: [])
         switch type.shape.dim[0].value {
         case .dimParam(let p)?: border.batchParameter = p
-        case .dimValue(let v)? where v >= 1 && v <= Int64(OutsideNumber.largestSize): border.batchValue = Int(v)
+        case .dimValue(let v)? where v >= 1 && v <= Int64(OutsideNumber.largestSize):
+            border.batchValue = Int(v)
+            fixedBatch = Int(v)
         case nil: break
         default: throw fail("its batch dimension is \(type.shape.dim[0]); expected a positive size or a name")
         }

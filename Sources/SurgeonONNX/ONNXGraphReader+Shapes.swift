@@ -66,6 +66,7 @@ extension ONNXGraphReader {
         let allowZero = try r.int("allowzero", default: 0, in: 0...1) == 1
         let features = x.fileShape.reduce(1, *)
         var entries = target.entries
+        if let fixedBatch, entries.first == .known(Int64(fixedBatch)) { entries[0] = .batch }
         // A 0 copies the input's extent (unless allowzero).
         if !allowZero {
             let dims: [ShapeEntry] = [.batch] + x.fileShape.map { .known(Int64($0)) }

@@ -21,6 +21,9 @@ struct ONNXGraphReader {
     var layerByNode: [String: any Layer] = [:]
     /// The file's node (or graph input) name of each surgeon node, where they differ.
     private var usedNames: Set<String> = []
+    /// The batch size when the file fixes it (torch's dynamo export without dynamic shapes
+    /// writes 1): a Reshape target that starts with it keeps the batch.
+    var fixedBatch: Int?
     /// Surgeon nodes added for a node of the file (a ZeroPadding2D before a convolution), so
     /// the writer can tell them from the file's own.
     var addedNodes: [String] = []

@@ -211,6 +211,30 @@ final class ONNXBadFileTests: XCTestCase {
         XCTAssertEqual(y.scalars, expected)
     }
 
+    /// A fixed batch of 1 (torch's dynamo export without dynamic shapes) with a flatten
+    /// Reshape to [1, C], and a one-input Concat (DenseNet), read.
+    func testFixedBatchFlattenAndOneInputConcat_read() throws {
+        var m = Self.model()
+        m.graph.input = [ONNXProto.valueInfo("input", batch: .fixed(1), dims: [3, 1, 1])]
+        m.graph.output = [ONNXProto.valueInfo("logits", batch: .fixed(1), dims: [2])]
+        m.graph.initializer.append(ONNXProto.tensor("shape", dims: [2], ints: [1, 2]))
+        var concat = Onnx_NodeProto()
+        concat.opType = "Concat"
+        concat.input = ["conv"]
+        concat.output = ["cat"]
+        concat.attribute = [ONNXProto.attribute("axis", int: 1)]
+        var reshape = Onnx_NodeProto()
+        reshape.opType = "Reshape"
+        reshape.input = ["cat", "shape"]
+        reshape.output = ["logits"]
+        m.graph.node[0].output = ["conv"]
+        m.graph.node += [concat, reshape]
+        let contents = try read(m)
+        XCTAssertEqual(contents.graph.nodes.map(\.layer.kerasClassName), ["InputLayer", "Conv2D", "Flatten"])
+        let x = try Tensor(shape: [1, 1, 1, 3], scalars: [1, 2, 3])
+        XCTAssertEqual(try contents.graph.predict([x])[0].scalars, [14.5, 31.5])
+    }
+
     // MARK: - External data
 
     /// The base model with W's bytes in an external file at `location`.
