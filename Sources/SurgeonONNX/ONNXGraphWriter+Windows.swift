@@ -45,6 +45,19 @@ extension ONNXGraphWriter {
         return a
     }
 
+    /// Layer `i`'s fused activation (`linear` when it has none).
+    func fusedActivation(_ i: Int) -> String {
+        (try? graph.nodes[i].layer.config.string("activation", default: "linear")) ?? "linear"
+    }
+
+    /// A depthwise kernel `[kh, kw, C, m]` as the ONNX weight `[C·m, 1, kh, kw]`.
+    mutating func depthwiseWeight(_ name: String, _ kernel: Tensor) -> String {
+        let s = kernel.shape
+        return floats(
+            name, dims: [s[2] * s[3], 1, s[0], s[1]],
+            ArrayTranspose.transpose(kernel.scalars, dims: s, perm: [2, 3, 0, 1]))
+    }
+
     mutating func writeConvolution(
         _ i: Int, input: String, inputShape: Shape, output: String
     ) throws(ONNXError) -> String {
@@ -52,7 +65,7 @@ extension ONNXGraphWriter {
         let name = graph.nodes[i].name
         let outShape = graph.shapes[i]
         let w = try windowAttributes(i, sizeKey: "kernel_size")
-        let function = (try? layer.config.string("activation", default: "linear")) ?? "linear"
+        let function = fusedActivation(i)
         let pads = Self.pads(w, input: inputShape, output: outShape)
         let (kh, kw) = (w.kernel[0], w.kernel[1])
         let channels = inputShape[2]
@@ -73,9 +86,7 @@ extension ONNXGraphWriter {
         case "DepthwiseConv2D":
             let kernel = layer.weights[0]
             let m = kernel.shape[3]
-            let weight = floats(
-                "\(name).weight", dims: [channels * m, 1, kh, kw],
-                ArrayTranspose.transpose(kernel.scalars, dims: kernel.shape, perm: [2, 3, 0, 1]))
+            let weight = depthwiseWeight("\(name).weight", kernel)
             var inputs = [input, weight]
             if layer.weights.count > 1 {
                 inputs.append(floats("\(name).bias", dims: [channels * m], layer.weights[1].scalars))
@@ -89,9 +100,7 @@ extension ONNXGraphWriter {
             let pointwise = layer.weights[1]
             let m = depthwise.shape[3]
             let out = pointwise.shape[3]
-            let dw = floats(
-                "\(name).depthwise.weight", dims: [channels * m, 1, kh, kw],
-                ArrayTranspose.transpose(depthwise.scalars, dims: depthwise.shape, perm: [2, 3, 0, 1]))
+            let dw = depthwiseWeight("\(name).depthwise.weight", depthwise)
             let spatial = add(
                 "Conv", name: "\(name)/depthwise", inputs: [input, dw],
                 attributes: windowNodeAttributes(w, pads: pads) + [ONNXProto.attribute("group", int: channels)])
@@ -118,7 +127,7 @@ extension ONNXGraphWriter {
         let name = graph.nodes[i].name
         let outShape = graph.shapes[i]
         let w = try windowAttributes(i, sizeKey: "kernel_size")
-        let function = (try? layer.config.string("activation", default: "linear")) ?? "linear"
+        let function = fusedActivation(i)
         var begin = [0, 0]
         var end = [0, 0]
         var extra = [0, 0]
@@ -170,7 +179,7 @@ extension ONNXGraphWriter {
         let outShape = graph.shapes[i]
         let kernel = layer.weights[0]
         let (features, units) = (kernel.shape[0], kernel.shape[1])
-        let function = (try? layer.config.string("activation", default: "linear")) ?? "linear"
+        let function = fusedActivation(i)
         var rows = kernel.scalars
         if let image = permutedFeatures[inputIndex] {
             // Internal row (h·W + w)·C + c holds file row c·H·W + h·W + w.
