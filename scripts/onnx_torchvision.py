@@ -21,8 +21,8 @@ then for the file:
   1. `surgeon predict M.onnx --data X.npy` on seeded standard-normal NCHW input (batch `--batch`,
      or the model's fixed batch) against onnxruntime on M.onnx: max abs diff ("diff before");
   2. `surgeon prune M.onnx --strategy l1 --target-macs F -o P.onnx --json`: the wall time of the
-     whole command (load + plan + prune + save; surgeon prints no breakdown) and MACs before and
-     after from its JSON summary;
+     whole command, its own breakdown from the JSON (`seconds`: load = reading the model, prune =
+     scoring, planning and rewriting, save = writing P.onnx) and MACs before and after;
   3. `onnx.checker.check_model(P.onnx, full_check=True)`, onnxruntime on P.onnx, and `surgeon
      predict P.onnx` against it: max abs diff ("diff after").
 A failing step is recorded (surgeon's message, its first line) and the run goes on. One row per
@@ -261,7 +261,12 @@ def evaluate(name, exporter, args, workdir):
         fail("prune", first_line(err or out))
         return row
     try:
-        summary = json.loads(out)["summary"]
+        report = json.loads(out)
+        summary = report["summary"]
+        parts = report.get("seconds") or {}
+        for key in ("load", "prune", "save"):
+            if parts.get(key) is not None:
+                row[f"{key}_part_s"] = round(parts[key], 2)
         row["macs_before"], row["macs_after"] = summary["macsBefore"], summary["macsAfter"]
         row["params_before"], row["params_after"] = summary["paramsBefore"], summary["paramsAfter"]
     except Exception as error:  # noqa: BLE001
@@ -355,15 +360,17 @@ def fmt_diff(value, scale):
 
 def markdown(rows):
     lines = [
-        "| family | exporter | status | prune cmd (s) | MACs before -> after | diff before | diff after | checker |",
-        "| --- | --- | --- | ---: | --- | ---: | ---: | --- |",
+        "| family | exporter | status | prune cmd (s) | load / prune / save (s) | MACs before -> after | diff before "
+        "| diff after | checker |",
+        "| --- | --- | --- | ---: | ---: | --- | ---: | ---: | --- |",
     ]
     for r in rows:
         status = r["status"].replace("|", "\\|")
         checker = {True: "ok", False: "FAIL"}.get(r.get("checker"), "")
         prune_s = f"{r['prune_s']:.1f}" if "prune_s" in r else ""
+        parts = " / ".join(f"{r[k]:.2f}" for k in ("load_part_s", "prune_part_s", "save_part_s") if k in r)
         lines.append(
-            f"| {r['model']} | {r['exporter']} | {status} | {prune_s} | {fmt_macs(r)} | "
+            f"| {r['model']} | {r['exporter']} | {status} | {prune_s} | {parts} | {fmt_macs(r)} | "
             f"{fmt_diff(r.get('diff_before'), r.get('max_abs_output'))} | "
             f"{fmt_diff(r.get('diff_after'), r.get('max_abs_output_pruned'))} | {checker} |"
         )

@@ -12,6 +12,7 @@ extension LayerRegistry {
         MaxPooling2D.self, AveragePooling2D.self,
         GlobalAveragePooling2D.self, GlobalMaxPooling2D.self,
         Flatten.self, Reshape.self, Dropout.self, ZeroPadding2D.self, Cropping2D.self, UpSampling2D.self,
+        ChannelGather.self,
         Add.self, Subtract.self, Multiply.self, Average.self, Maximum.self, Concatenate.self,
     ]
 

@@ -27,14 +27,26 @@ extension SurgeonCommand {
             help: ArgumentHelp(
                 "Give back the BatchNorms an exporter folded away: an identity-initialised BatchNormalization after "
                     + "every convolution no BatchNorm follows (outputs unchanged), so that l1-gamma sparse training and "
-                    + "the bn-gamma criterion work on the model. They are written as nodes in .onnx."))
+                    + "the bn-gamma criterion work on the model. They are written as nodes in .onnx (--fold-batchnorm folds "
+                    + "them back)."))
         var addBatchNorm = false
+
+        @Flag(
+            name: .customLong("fold-batchnorm"),
+            help: ArgumentHelp(
+                "Fold every BatchNormalization that follows a linear Conv2D, DepthwiseConv2D or Dense (its only reader) "
+                    + "into that layer's kernel and bias, as torch's ONNX export does: fewer nodes for inference, the "
+                    + "same outputs up to float rounding. For a model whose training is done."))
+        var foldBatchNorm = false
 
         @OptionGroup var out: OutputOptions
 
         func validate() throws {
             try Inputs.checkModelOutput(output, option: "OUT", knownExtension: true)
             try OutputPath.refuseWithJSON(output, option: "OUT", json: out.json)
+            if addBatchNorm && foldBatchNorm {
+                throw ValidationError("--add-batchnorm and --fold-batchnorm undo each other; give one of them")
+            }
         }
 
         func run() throws {
@@ -46,18 +58,25 @@ extension SurgeonCommand {
                 contents.graph = result.graph
                 added = result.added
             }
+            var folded: [String]?
+            if foldBatchNorm {
+                let result = try BatchNormFolding.folding(contents.graph)
+                contents.graph = result.graph
+                folded = result.folded
+            }
             try Inputs.save(contents, to: output)
             let summary = ModelSummary(contents.graph)
             if out.json {
                 try Output.json(
                     ConvertReport(
                         input: input, output: output, layers: summary.layers.count, params: summary.params,
-                        macs: summary.macs, batchNormsAdded: added?.count))
+                        macs: summary.macs, batchNormsAdded: added?.count, batchNormsFolded: folded?.count))
             } else {
                 OutputPath.say(
                     "wrote \(OutputPath.name(output)): \(summary.layers.count) layers, \(Output.grouped(summary.params)) parameters, "
                         + "\(Output.grouped(summary.macs)) MACs per sample"
-                        + (added.map { ", \($0.count) BatchNorm layer(s) added" } ?? ""), besides: output)
+                        + (added.map { ", \($0.count) BatchNorm layer(s) added" } ?? "")
+                        + (folded.map { ", \($0.count) BatchNorm layer(s) folded" } ?? ""), besides: output)
             }
         }
     }
@@ -72,4 +91,6 @@ struct ConvertReport: Codable {
     var macs: Int
     /// With `--add-batchnorm`: how many BatchNorm layers were added.
     var batchNormsAdded: Int?
+    /// With `--fold-batchnorm`: how many BatchNorm layers were folded.
+    var batchNormsFolded: Int?
 }

@@ -57,6 +57,8 @@ struct PlanReport: Encodable {
     var unscored_groups: [Int]
     var summary: PruningSummary
     var bias_compensation: BiasCompensation.Report?
+    /// `prune` only: wall-clock seconds of its parts.
+    var seconds: PruneSeconds?
 
     init(_ result: Planner.Result, plan: String?, compensation: BiasCompensation.Report? = nil) {
         self.plan = plan
@@ -66,4 +68,12 @@ struct PlanReport: Encodable {
         summary = result.summary
         bias_compensation = compensation
     }
+}
+
+/// Where the wall-clock time of `surgeon prune` went: reading the model and data, scoring and
+/// planning and rewriting the graph (with bias compensation), writing the file.
+struct PruneSeconds: Encodable {
+    var load: Double
+    var prune: Double = 0
+    var save: Double?
 }

@@ -62,7 +62,11 @@ extension SurgeonCommand {
         func run() throws {
             if !dryRun { try Inputs.checkModelDestination(output) }
             threads.apply()
+            let clock = ContinuousClock()
+            var start = clock.now
             let loaded = try input.load()
+            var seconds = PruneSeconds(load: (clock.now - start).inSeconds)
+            start = clock.now
             let (contents, data) = (loaded.contents, loaded.data)
             var graph = contents.graph
             var compensation = BiasCompensation.Report()
@@ -93,13 +97,18 @@ extension SurgeonCommand {
                 lastResult = result.last
             }
             let summary = PruningSummary(before: contents.graph, after: graph)
+            seconds.prune = (clock.now - start).inSeconds
             if !dryRun, let output {
+                start = clock.now
                 try Inputs.save(ModelContents(graph: graph, metadata: contents.metadata), to: output)
+                seconds.save = (clock.now - start).inSeconds
             }
             if out.json {
                 if var result = lastResult {
                     result.summary = summary
-                    try Output.json(PlanReport(result, plan: nil, compensation: compensation))
+                    var report = PlanReport(result, plan: nil, compensation: compensation)
+                    report.seconds = seconds
+                    try Output.json(report)
                 } else {
                     try Output.json(summary)
                 }

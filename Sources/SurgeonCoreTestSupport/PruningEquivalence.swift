@@ -31,9 +31,14 @@ public func maskedPredict(
 }
 
 /// A random plan: for each prunable group, a random subset of its channels that leaves at
-/// least one (sometimes none deleted). A group split into blocks (a grouped convolution's)
-/// loses the same random number from every block; a `coupled` one is left alone.
+/// least one (sometimes none deleted), and one in every channel split. A group split into
+/// blocks (a grouped convolution's) loses the same random number from every block; a
+/// `coupled` one is left alone.
 public func randomPlan(_ analysis: ChannelAnalysis, random: inout SeededRandom) -> PruningPlan {
+    analysis.sparingEveryTensor(randomDeletions(analysis, random: &random))
+}
+
+private func randomDeletions(_ analysis: ChannelAnalysis, random: inout SeededRandom) -> PruningPlan {
     PruningPlan(
         groups: analysis.groups.map { group in
             guard group.prunable, group.size > 1, random.next() % 5 != 0 else { return PruningPlan.Group(group) }

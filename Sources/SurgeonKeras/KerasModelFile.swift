@@ -174,6 +174,13 @@ public enum KerasModelFile {
         _ contents: ModelFile.Contents, source: String = "the .keras archive"
     ) throws(KerasError) -> Data {
         let origin = KerasOrigin(metadata: contents.metadata)
+        if let node = contents.graph.nodes.first(where: { !type(of: $0.layer).hasKerasClass }) {
+            throw .layer(
+                path: source, layer: node.name, type: node.layer.kerasClassName,
+                message:
+                    "Keras has no layer class for this surgeon layer (it came from an ONNX channel split or shuffle); "
+                    + "write the model as .onnx or .surgeon")
+        }
         let graph = try kerasNamed(contents.graph, source: source)
         let (config, groups) = KerasConfigWriter(graph: graph, origin: origin).write()
         var own = contents.metadata
@@ -215,18 +222,10 @@ public enum KerasModelFile {
     /// Keras finds weights by class and position, not by name, so nothing else changes.
     static func kerasNamed(_ graph: Graph, source: String) throws(KerasError) -> Graph {
         guard graph.nodes.contains(where: { $0.name.contains("/") }) else { return graph }
-        var used = Set(graph.nodes.map(\.name).filter { !$0.contains("/") })
+        var used = UniqueNames(graph.nodes.map(\.name).filter { !$0.contains("/") })
         var renamed: [String: String] = [:]
         for node in graph.nodes where node.name.contains("/") {
-            let base = node.name.replacingOccurrences(of: "/", with: "_")
-            var name = base
-            var k = 1
-            while used.contains(name) {
-                name = "\(base)_\(k)"
-                k += 1
-            }
-            used.insert(name)
-            renamed[node.name] = name
+            renamed[node.name] = used.claim(node.name.replacingOccurrences(of: "/", with: "_"))
         }
         let nodes = graph.nodes.map { node in
             Node(renamed[node.name] ?? node.name, node.layer, inputs: node.inputs.map { renamed[$0] ?? $0 })

@@ -75,7 +75,7 @@ extension ONNXGraphReader {
             }
         }
         // min(LeakyRelu(x), max): a ReLU with a negative slope and a maximum.
-        if low == -.infinity, high.isFinite, let k = nodes.firstIndex(where: { $0.name == x.node }),
+        if low == -.infinity, high.isFinite, let k = nodeIndex(x.node),
             nodes[k].layer.kerasClassName == "LeakyReLU", gateReaders(x.node) == 1,
             let slope = nodes[k].layer.config["negative_slope"]
         {
@@ -192,6 +192,7 @@ extension ONNXGraphReader {
             case let .activation(a): computed.append(a)
             case let .constant(c): constants.append((k, c))
             case .shape: throw r.fail("input '\(name)' depends on the batch size")
+            case .channelGroups: throw r.fail(Self.channelGroupsMessage(name))
             }
         }
         let name = nodeName(r)
@@ -243,7 +244,7 @@ extension ONNXGraphReader {
     ) throws(ONNXError) -> Activation? {
         guard inputs.count == 2 else { return nil }
         for (gate, x) in [(inputs[1], inputs[0]), (inputs[0], inputs[1])] {
-            guard let k = nodes.firstIndex(where: { $0.name == gate.node }), nodes[k].inputs == [x.node],
+            guard let k = nodeIndex(gate.node), nodes[k].inputs == [x.node],
                 let function = nodes[k].layer.config["activation"]?.stringValue,
                 nodes[k].layer.kerasClassName == "Activation", function == "sigmoid" || function == "hard_sigmoid",
                 gateReaders(gate.node) == 1
@@ -257,19 +258,11 @@ extension ONNXGraphReader {
         return nil
     }
 
-    /// How many node inputs read the surgeon node `node` (through its file value).
-    func gateReaders(_ node: String) -> Int {
-        values.compactMap { name, value -> Int? in
-            guard case let .activation(a) = value, a.node == node else { return nil }
-            return readers[name] ?? 0
-        }.reduce(0, +)
-    }
-
     /// `MatMul` then `Add` of a bias (tf2onnx's Dense): the bias joins the Dense.
     private mutating func fusedBias(
         _ r: ONNXNodeReader, _ x: Activation, _ c: ONNXConstant
     ) throws(ONNXError) -> Activation? {
-        guard let k = nodes.firstIndex(where: { $0.name == x.node }), nodes[k].layer.kerasClassName == "Dense",
+        guard let k = nodeIndex(x.node), nodes[k].layer.kerasClassName == "Dense",
             nodes[k].layer.config["use_bias"] == .bool(false), gateReaders(x.node) == 1, c.count == x.shape.last,
             c.dims.count <= 2, let kernel = nodes[k].layer.weights.first
         else { return nil }
@@ -289,7 +282,7 @@ extension ONNXGraphReader {
     private mutating func fusedOffset(
         _ x: Activation, readerOf _: String, offset: [Float]
     ) throws(ONNXError) -> Activation? {
-        guard let k = nodes.firstIndex(where: { $0.name == x.node }), nodes[k].layer.kerasClassName == "Rescaling",
+        guard let k = nodeIndex(x.node), nodes[k].layer.kerasClassName == "Rescaling",
             nodes[k].layer.config["offset"] == .number(0), gateReaders(x.node) == 1
         else { return nil }
         var config = nodes[k].layer.config.values

@@ -103,7 +103,7 @@ extension ONNXGraphReader {
         case let .shape(entries, scalar):
             guard !isFloat else { throw r.fail("casting a batch-dependent shape to floating point is not supported") }
             try define(r, .shape(entries, scalar: scalar))
-        case .activation: throw r.fail("Cast of a computed tensor is not supported")
+        case .activation, .channelGroups: throw r.fail("Cast of a computed tensor is not supported")
         }
     }
 

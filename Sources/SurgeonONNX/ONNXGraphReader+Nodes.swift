@@ -9,8 +9,8 @@ extension ONNXGraphReader {
             "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax",
             "ThresholdedRelu", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Gemm", "MatMul", "Add",
             "Sub", "Mul", "Div",
-            "Max", "Sum", "Mean", "Concat", "Pad", "Resize", "Dropout", "Identity", "Shape", "Gather", "Slice", "Cast",
-            "Constant",
+            "Max", "Sum", "Mean", "Concat", "Pad", "Resize", "Dropout", "Identity", "Shape", "Gather", "Slice", "Split",
+            "Cast", "Constant",
         ] + activationOps.keys).sorted()
 
     /// What one file tells the writer about the model's border.
@@ -86,7 +86,7 @@ extension ONNXGraphReader {
         layer.weights = []
         nodes.append(Node(name, layer, inputs: []))
         layerByNode[name] = layer
-        values[input.name] = .activation(Activation(node: name, shape: shape, layout: border.inputLayout))
+        record(input.name, .activation(Activation(node: name, shape: shape, layout: border.inputLayout)))
         return border
     }
 
@@ -120,7 +120,13 @@ extension ONNXGraphReader {
             try mapShape(r)
             return
         case "Transpose":
+            if try mapChannelShuffleTranspose(r) { return }
             try mapTranspose(r)
+            return
+        case "Split":
+            try mapSplit(r)
+            return
+        case "Reshape" where try mapChannelShuffleReshape(r):
             return
         case "Conv": output = try mapConv(r)
         case "ConvTranspose": output = try mapConvTranspose(r)
@@ -148,8 +154,7 @@ extension ONNXGraphReader {
             output = try emit(
                 "ReLU", ["threshold": .number(Double(threshold))], inputs: [try activation(r.input(0), r)],
                 name: nodeName(r), r)
-        case "Split":
-            throw r.fail("Split of a computed tensor (a channel split, as in ShuffleNetV2) is not supported yet")
+        case "Gather": output = try mapChannelGather(r)
         default:
             throw r.fail(
                 "the op \(r.op) is not supported; surgeon reads: \(Self.supportedOps.joined(separator: ", "))")

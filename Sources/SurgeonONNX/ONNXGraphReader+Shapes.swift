@@ -30,7 +30,7 @@ extension ONNXGraphReader {
             return try emit("Flatten", ["data_format": "channels_last"], inputs: [x], name: nodeName(r), r)
         case .channelsFirst:
             // A global pooling read only here becomes one without keepdims.
-            if let k = nodes.firstIndex(where: { $0.name == x.node }), gateReaders(x.node) == 1,
+            if let k = nodeIndex(x.node), gateReaders(x.node) == 1,
                 ["GlobalAveragePooling2D", "GlobalMaxPooling2D"].contains(nodes[k].layer.kerasClassName),
                 nodes[k].layer.config["keepdims"] == .bool(true)
             {
@@ -155,11 +155,14 @@ extension ONNXGraphReader {
         }
     }
 
-    /// Slice of an image on its spatial axes (constant bounds, step 1): Keras's Cropping2D. A
-    /// slice on the channel axis (a channel split) is refused.
+    /// Slice of an image on its spatial axes (constant bounds, step 1): Keras's Cropping2D; on
+    /// the channel axis of an image or of features (any positive step): a channel split, a
+    /// `ChannelGather`.
     mutating func mapSlice(_ r: ONNXNodeReader) throws(ONNXError) -> Activation {
         try r.checkAttributes([])
-        let x = try image(r.input(0), r)
+        let source = try activation(r.input(0), r)
+        let features = source.layout == .features(permutedFrom: nil) && source.shape.count == 1
+        let x = features ? source : try image(r.input(0), r)
         func operand(_ i: Int, _ what: String) throws(ONNXError) -> [Int64]? {
             guard let name = r.input(i) else { return nil }
             guard let ints = try constant(name, r, what: what).ints else {
@@ -175,32 +178,35 @@ extension ONNXGraphReader {
         guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count else {
             throw r.fail("starts, ends, axes and steps differ in length")
         }
-        let dims = [x.shape[2], x.shape[0], x.shape[1]]
+        let dims = features ? [x.shape[0], 1, 1] : [x.shape[2], x.shape[0], x.shape[1]]
+        let rank = features ? 2 : 4
         var begin = [0, 0, 0]
         var stop = dims
+        var channelStep = 1
         for (k, a) in axes.enumerated() {
-            let axis = a < 0 ? Int(a) + 4 : Int(a)
-            guard (1...3).contains(axis), steps[k] == 1 else {
+            let axis = a < 0 ? Int(a) + rank : Int(a)
+            guard (1..<rank).contains(axis), steps[k] == 1 || axis == 1 && steps[k] >= 1 else {
                 throw r.fail(
-                    "Slice on axis \(a) with step \(steps[k]) is not supported; surgeon maps step-1 slices of C, H, W")
+                    "Slice on axis \(a) with step \(steps[k]) of a tensor of shape \(x.fileShape) is not supported; "
+                        + "surgeon maps step-1 slices of H and W, and slices of C with a positive step")
             }
             let n = Int64(dims[axis - 1])
             func clamp(_ v: Int64) -> Int { Int(min(max(v < 0 ? v + n : v, 0), n)) }
             begin[axis - 1] = clamp(starts[k])
             stop[axis - 1] = clamp(ends[k])
-        }
-        guard begin[0] == 0, stop[0] == dims[0] else {
-            throw r.fail(
-                "a Slice of channels \(begin[0])..<\(stop[0]) of \(dims[0]) (a channel split, as in ShuffleNetV2) is not "
-                    + "supported yet")
+            if axis == 1 { channelStep = Int(clamping: steps[k]) }
         }
         guard begin[1] < stop[1], begin[2] < stop[2] else { throw r.fail("the slice is empty") }
-        let cropping: ConfigValue = [
-            [.number(Double(begin[1])), .number(Double(dims[1] - stop[1]))],
-            [.number(Double(begin[2])), .number(Double(dims[2] - stop[2]))],
-        ]
-        return try emit(
-            "Cropping2D", ["cropping": cropping, "data_format": "channels_last"], inputs: [x], name: nodeName(r), r)
+        var y = x
+        if !features, begin[1] > 0 || begin[2] > 0 || stop[1] < dims[1] || stop[2] < dims[2] {
+            let cropping: ConfigValue = [
+                [.number(Double(begin[1])), .number(Double(dims[1] - stop[1]))],
+                [.number(Double(begin[2])), .number(Double(dims[2] - stop[2]))],
+            ]
+            y = try emit(
+                "Cropping2D", ["cropping": cropping, "data_format": "channels_last"], inputs: [x], name: nodeName(r), r)
+        }
+        return try sliceChannels(y, begin: begin[0], end: stop[0], step: channelStep, r)
     }
 
     mutating func mapPad(_ r: ONNXNodeReader) throws(ONNXError) -> Activation {

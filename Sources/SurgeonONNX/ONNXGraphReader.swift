@@ -11,8 +11,10 @@ struct ONNXGraphReader {
     let opset: Int
     let decoder: ONNXTensorDecoder
 
-    /// What each value name of the file stands for.
-    var values: [String: ONNXValue] = [:]
+    /// What each value name of the file stands for (set through `record`).
+    private(set) var values: [String: ONNXValue] = [:]
+    /// The file's value names that each surgeon node computes (`gateReaders` counts their readers).
+    private var valuesOfNode: [String: [String]] = [:]
     /// The surgeon nodes built so far, in order.
     var nodes: [Node] = []
     /// How many node inputs and graph outputs read each value (fusions need a single reader).
@@ -20,7 +22,7 @@ struct ONNXGraphReader {
     /// The surgeon layer of each node built, by node name.
     var layerByNode: [String: any Layer] = [:]
     /// The file's node (or graph input) name of each surgeon node, where they differ.
-    private var usedNames: Set<String> = []
+    private var usedNames = UniqueNames()
     /// The batch size when the file fixes it (torch's dynamo export without dynamic shapes
     /// writes 1): a Reshape target that starts with it keeps the batch.
     var fixedBatch: Int?
@@ -46,10 +48,12 @@ struct ONNXGraphReader {
 
     func activation(_ name: String?, _ r: ONNXNodeReader, what: String = "input") throws(ONNXError) -> Activation {
         guard let name else { throw r.fail("the \(what) is missing") }
-        guard case let .activation(a) = try value(name, r) else {
+        switch try value(name, r) {
+        case let .activation(a): return a
+        case .channelGroups: throw r.fail(Self.channelGroupsMessage(name))
+        case .constant, .shape:
             throw r.fail("the \(what) '\(name)' is a constant; surgeon maps this op only on computed tensors")
         }
-        return a
     }
 
     /// An image (a rank-4 NCHW tensor of the file).
@@ -74,7 +78,7 @@ struct ONNXGraphReader {
                 throw r.fail("the \(what) '\(name)' depends on the batch size (\(entries)); it must be constant")
             }
             return ONNXConstant(dims: scalar ? [] : [ints.count], ints: ints)
-        case .activation:
+        case .activation, .channelGroups:
             throw r.fail(
                 "the \(what) '\(name)' is computed from the model's input (dynamic weights); surgeon needs it to be a "
                     + "constant (an initializer or a Constant node)")
@@ -94,14 +98,7 @@ struct ONNXGraphReader {
 
     /// A unique surgeon node name for a file node: its name, else its first output's.
     mutating func uniqueName(_ wanted: String) -> String {
-        var name = wanted.isEmpty ? "node" : wanted
-        if usedNames.contains(name) {
-            var k = 1
-            while usedNames.contains("\(name)_\(k)") { k += 1 }
-            name = "\(name)_\(k)"
-        }
-        usedNames.insert(name)
-        return name
+        usedNames.claim(wanted.isEmpty ? "node" : wanted)
     }
 
     func nodeName(_ r: ONNXNodeReader) -> String {
@@ -156,7 +153,28 @@ struct ONNXGraphReader {
         guard k < r.node.output.count else { throw r.fail("it has no output \(k)") }
         let name = r.node.output[k]
         guard !name.isEmpty else { return }
+        record(name, value)
+    }
+
+    /// Sets what the file's value `name` stands for.
+    mutating func record(_ name: String, _ value: ONNXValue) {
         values[name] = value
+        switch value {
+        case let .activation(a), let .channelGroups(a, _, _): valuesOfNode[a.node, default: []].append(name)
+        case .constant, .shape: break
+        }
+    }
+
+    /// How many node inputs and graph outputs read the surgeon node `node` (through the file
+    /// values it computes): a fusion that rewrites `node` needs exactly one.
+    func gateReaders(_ node: String) -> Int {
+        (valuesOfNode[node] ?? []).reduce(0) { $0 + (readers[$1] ?? 0) }
+    }
+
+    /// The position of the surgeon node `name` in `nodes`, searched from the end (a fusion
+    /// rewrites a node just built).
+    func nodeIndex(_ name: String) -> Int? {
+        nodes.lastIndex { $0.name == name }
     }
 
     /// Refuses outputs beyond the first that something reads (an optional second output, such

@@ -4,7 +4,8 @@ import SurgeonCore
 extension ONNXGraphWriter {
     /// The layer types the writer maps.
     static let writableTypes: [String] = [
-        "Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D",
+        "Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization", "ChannelGather", "Concatenate",
+        "Conv2D",
         "Conv2DTranspose", "Cropping2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D",
         "GlobalMaxPooling2D", "InputLayer", "LeakyReLU", "Maximum", "MaxPooling2D", "Multiply", "Normalization",
         "PReLU", "ReLU", "Rescaling", "Reshape", "SeparableConv2D", "Softmax", "Subtract", "UpSampling2D",
@@ -162,6 +163,8 @@ extension ONNXGraphWriter {
         case "Concatenate":
             valueNames[i] = add(
                 "Concat", name: name, inputs: inputs, output: output, attributes: [ONNXProto.attribute("axis", int: 1)])
+        case "ChannelGather":
+            valueNames[i] = try writeChannelGather(i, input: inputs[0], inputShape: inputShapes[0], output: output)
         case "Rescaling", "Normalization":
             valueNames[i] = try writeAffine(i, input: inputs[0], shape: outShape, output: output)
         default:

@@ -27,8 +27,8 @@ struct ONNXGraphWriter {
     /// Surgeon nodes whose output the file holds as NCHW-ordered features of an image `[H, W, C]`
     /// (a Flatten read only by Dense layers, whose kernels are permuted to match).
     var permutedFeatures: [Int: Shape] = [:]
-    private var usedNodeNames: Set<String> = []
-    private var usedValueNames: Set<String> = []
+    private var usedNodeNames = UniqueNames()
+    private var usedValueNames = UniqueNames()
 
     init(graph: Graph, path: String, origin: ONNXOrigin?) {
         self.graph = graph
@@ -42,14 +42,7 @@ struct ONNXGraphWriter {
 
     /// A value name not used before, starting from `wanted`.
     mutating func uniqueValue(_ wanted: String) -> String {
-        var name = wanted
-        var k = 1
-        while usedValueNames.contains(name) {
-            name = "\(wanted)_\(k)"
-            k += 1
-        }
-        usedValueNames.insert(name)
-        return name
+        usedValueNames.claim(wanted)
     }
 
     /// Adds a node; its name is made unique, and so are the names of its outputs when not given.
@@ -58,13 +51,7 @@ struct ONNXGraphWriter {
         _ op: String, name: String, inputs: [String], output: String? = nil,
         attributes: [Onnx_AttributeProto] = []
     ) -> String {
-        var nodeName = name
-        var k = 1
-        while usedNodeNames.contains(nodeName) {
-            nodeName = "\(name)_\(k)"
-            k += 1
-        }
-        usedNodeNames.insert(nodeName)
+        let nodeName = usedNodeNames.claim(name)
         let out = output ?? uniqueValue(nodeName + "_output_0")
         var node = Onnx_NodeProto()
         node.opType = op
@@ -113,7 +100,7 @@ struct ONNXGraphWriter {
             let names = origin?.outputNames ?? []
             outputName[i] = k < names.count && names.count == outputIndices.count ? names[k] : graph.nodes[i].name
         }
-        for name in outputName.values { usedValueNames.insert(name) }
+        for name in outputName.values { usedValueNames.reserve(name) }
         var inputs: [Onnx_ValueInfoProto] = []
         valueNames = Array(repeating: "", count: graph.nodes.count)
         let consumers = graph.consumers
@@ -143,7 +130,7 @@ struct ONNXGraphWriter {
             throw fail(i, "surgeon writes ONNX models whose input is an image [H, W, C]; this one is \(shape)")
         }
         let name = graph.inputNodeIndices.count == 1 ? (origin?.inputName ?? graph.nodes[i].name) : graph.nodes[i].name
-        usedValueNames.insert(name)
+        usedValueNames.reserve(name)
         if origin?.inputLayout == "NHWC" {
             valueNames[i] = add(
                 "Transpose", name: "\(name)/Transpose", inputs: [name],

@@ -55,7 +55,7 @@ public enum ONNXModelFile {
             guard !tensor.name.isEmpty, initializerNames.insert(tensor.name).inserted else {
                 throw .model(path: path, message: "initializer '\(tensor.name)' is unnamed or defined twice")
             }
-            reader.values[tensor.name] = .constant(try decoder.decode(tensor, name: tensor.name))
+            reader.record(tensor.name, .constant(try decoder.decode(tensor, name: tensor.name)))
         }
         // `Shape` reads only a tensor's static shape, so it does not count as a reader for fusions.
         for node in graph.node where node.opType != "Shape" {

@@ -9,6 +9,10 @@ enum ONNXValue {
     case shape([ShapeEntry], scalar: Bool)
     /// A tensor computed from the model's input: a node of surgeon's graph.
     case activation(Activation)
+    /// An image on its way through a channel shuffle: reshaped to `[N, groups, C / groups, H,
+    /// W]`, then (`swapped`) transposed to `[N, C / groups, groups, H, W]`. Only the Reshape back
+    /// to `[N, C, H, W]` reads it; it becomes one `ChannelGather`.
+    case channelGroups(Activation, groups: Int, swapped: Bool)
 }
 
 /// One entry of folded shape arithmetic.

@@ -44,6 +44,7 @@ public struct SensitivityReport: Sendable, Codable, Equatable {
                     let order = block.sorted { combined[$0] != combined[$1] ? combined[$0] < combined[$1] : $0 < $1 }
                     return order.prefix(min(block.count - 1, Int(ratio * Double(block.count))))
                 }.sorted()
+                plan = analysis.sparingEveryTensor(plan) { _, index in combined[index] }
                 let pruned = try surgeon.apply(plan, to: graph, analysis: analysis)
                 drops.append(base - (try Evaluation.evaluate(pruned, on: data).accuracy))
             }

@@ -189,7 +189,17 @@ public struct Planner: Sendable {
     ) -> PruningPlan {
         var plan = PruningPlan(template: analysis)
         for c in candidates { plan.groups[c.group.id].delete = deletions(c, selection(c)) }
-        return plan
+        return spared(plan, analysis, candidates)
+    }
+
+    /// `plan` keeping, in every channel split it would empty, that split's best-scored channel.
+    func spared(_ plan: PruningPlan, _ analysis: ChannelAnalysis, _ candidates: [Candidate]) -> PruningPlan {
+        var combined: [Int: [Float]] = [:]
+        for c in candidates { combined[c.group.id] = c.combined }
+        return analysis.sparingEveryTensor(plan) { group, index in
+            guard let scores = combined[group], index < scores.count else { return 0 }
+            return scores[index]
+        }
     }
 
     /// Every candidate channel, by normalised score (then group and index, for determinism).
@@ -211,7 +221,7 @@ public struct Planner: Sendable {
         for entry in ranking.prefix(k) { counts[entry.candidate] += 1 }
         var plan = PruningPlan(template: analysis)
         for (k, c) in candidates.enumerated() { plan.groups[c.group.id].delete = deletions(c, .lowest(counts[k])) }
-        return plan
+        return spared(plan, analysis, candidates)
     }
 
     /// The smallest prefix of the global ranking whose plan brings `cost` to at most

@@ -35,6 +35,23 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(expected.map(\.scalars), actual.map(\.scalars))
     }
 
+    /// A layer no Keras class stands for (an ONNX channel split) is refused by name, not written.
+    func testSurgeonOnlyLayer_isRefusedByName() throws {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [4, 4, 4]), name: "image")
+        let c = b.add(Conv2D(filters: 4, kernelSize: [1, 1]), name: "conv", inputs: [x])
+        let split = b.add(try ChannelGather.range(0..<2), name: "/split/Split", inputs: [c])
+        let gap = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [split])
+        let head = b.add(Dense(units: 2), name: "head", inputs: [gap])
+        let graph = try b.build(outputs: [head], seed: 2)
+        XCTAssertThrowsError(try KerasModelFile.encodeArchive(ModelFile.Contents(graph: graph), source: "s.keras")) {
+            let message = "\($0)"
+            for fragment in ["s.keras", "layer '/split/Split' (ChannelGather)", "Keras has no layer class", ".onnx"] {
+                XCTAssertTrue(message.contains(fragment), message)
+            }
+        }
+    }
+
     /// A grouped Conv2D is written with its Keras `groups` key and its `[kh, kw, in / groups, out]`
     /// kernel, and reads back with the same outputs, also after pruning.
     func testGroupedConv_roundTripsItsGroupsKey() throws {

@@ -12,7 +12,8 @@ import XCTest
 final class ONNXFixtureTests: XCTestCase {
     /// The fixtures surgeon reads, with the exporter each comes from.
     static let readable = [
-        "legacy_cnn", "legacy_bn_kept", "legacy_mobile", "legacy_grouped", "dynamo_cnn", "tf2onnx_keras",
+        "legacy_cnn", "legacy_bn_kept", "legacy_mobile", "legacy_grouped", "legacy_shuffle", "dynamo_cnn",
+        "tf2onnx_keras",
     ]
 
     static func fixture(_ name: String) throws -> URL {

@@ -30,21 +30,10 @@ public enum DataLayout: String, Sendable {
     }
 
     private static func permute(_ t: Tensor, nchwToNHWC: Bool) -> Tensor {
-        let s = t.shape
-        let (n, c, h, w) = nchwToNHWC ? (s[0], s[1], s[2], s[3]) : (s[0], s[3], s[1], s[2])
-        let source = t.scalars
-        return Tensor(shape: nchwToNHWC ? [n, h, w, c] : [n, c, h, w]) { out in
-            for b in 0..<n {
-                for ch in 0..<c {
-                    for y in 0..<h {
-                        for x in 0..<w {
-                            let nchw = ((b * c + ch) * h + y) * w + x
-                            let nhwc = ((b * h + y) * w + x) * c + ch
-                            if nchwToNHWC { out[nhwc] = source[nchw] } else { out[nchw] = source[nhwc] }
-                        }
-                    }
-                }
-            }
+        let perm = nchwToNHWC ? [0, 2, 3, 1] : [0, 3, 1, 2]
+        let values = ArrayTranspose.transpose(t.scalars, dims: t.shape, perm: perm)
+        return Tensor(shape: perm.map { t.shape[$0] }) { out in
+            for k in values.indices { out[k] = values[k] }
         }
     }
 }

@@ -10,6 +10,11 @@ public protocol Layer: Sendable {
     /// The Keras class name (`"Conv2D"`, `"BatchNormalization"`, ...). Registries key on it.
     static var kerasClassName: String { get }
 
+    /// False for surgeon's own layer types that no Keras class stands for (`ChannelGather`,
+    /// read from ONNX): the `.keras` writer refuses them by name instead of writing a file
+    /// Keras cannot load.
+    static var hasKerasClass: Bool { get }
+
     /// Samples of this type for the generic checkers and `surgeon rules`; every registered
     /// type should declare at least one (the registry tests insist for built-in types).
     static var examples: [LayerExample] { get }
@@ -70,6 +75,7 @@ public protocol Layer: Sendable {
 
 extension Layer {
     public static var examples: [LayerExample] { [] }
+    public static var hasKerasClass: Bool { true }
     public var weightNames: [String] { [] }
     public var trainableWeightCount: Int { weights.count }
     public func weightShapes(for inputShapes: [Shape]) throws -> [Shape] { [] }

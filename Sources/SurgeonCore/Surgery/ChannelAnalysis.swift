@@ -2,7 +2,7 @@
 ///
 /// Every channel of every tensor is an element of a union-find; each node's `ChannelMap` joins
 /// its output channels to the input channels they are (identity, tied, concatenated with
-/// offsets, expanded by a depth multiplier, flattened). A set of joined channels lives or dies
+/// offsets, expanded by a depth multiplier, flattened, gathered). A set of joined channels lives or dies
 /// together. Sets created by the same producers (the same `fresh` layers) form one group, so
 /// both branches of a residual Add are one group, while the two halves of a Concatenate stay
 /// two groups with the Concatenate in each.
@@ -14,6 +14,8 @@ public struct ChannelAnalysis: Sendable {
     /// The layers whose channels are split into blocks that must lose equal numbers (grouped
     /// convolutions), in node order.
     public var blockConstraints: [BlockConstraint] = []
+    /// Each node's name and type, for messages about a node's tensor.
+    public var nodes: [(name: String, type: String)] = []
 
     /// A channel's place in the grouping.
     public struct GroupChannel: Sendable, Equatable {
@@ -95,6 +97,15 @@ extension Surgeon {
                 }
                 let c0 = channels[inputs[0]]
                 for k in 0..<count { sets.union(out + k, offset[inputs[0]] + k % c0) }
+            case let .gathered(indices):
+                guard inputs.count == 1, indices.count == count,
+                    indices.allSatisfy({ (0..<channels[inputs[0]]).contains($0) })
+                else {
+                    throw fail(
+                        "it lists \(indices.count) channels of \(inputs.map { channels[$0] }) input channels for "
+                            + "\(count) output channels")
+                }
+                for (j, c) in indices.enumerated() { sets.union(out + j, offset[inputs[0]] + c) }
             }
         }
 
@@ -184,7 +195,8 @@ extension Surgeon {
         }
         return ChannelAnalysis(
             groups: groups, outputChannels: outputChannels,
-            blockConstraints: try ChannelAnalysis.blockConstraints(graph, rules: rules, outputChannels: outputChannels))
+            blockConstraints: try ChannelAnalysis.blockConstraints(graph, rules: rules, outputChannels: outputChannels),
+            nodes: nodes.map { ($0.name, $0.layer.kerasClassName) })
     }
 
     /// Each node's rule; the first node without one stops the operation.

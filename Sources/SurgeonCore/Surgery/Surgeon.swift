@@ -73,6 +73,10 @@ public struct Surgeon: Sendable {
                 groups: Set(constraint.blocks.joined().map(\.group)).sorted(), blockSize: constraint.blocks[0].count,
                 deleted: counts)
         }
+        if let node = analysis.emptiedTensors(deleted).first {
+            let (name, type) = node < analysis.nodes.count ? analysis.nodes[node] : ("#\(node)", "?")
+            throw .emptiesTensor(layer: name, type: type, channels: analysis.outputChannels[node].count)
+        }
         return deleted
     }
 

@@ -12,6 +12,9 @@ public enum SurgeryError: Error, Equatable, CustomStringConvertible {
     /// A layer splits a tensor into `blocks.count` equal blocks (a grouped convolution's
     /// groups) and the plan deletes `deleted[k]` channels from block `k`, not the same number.
     case unevenBlocks(layer: String, type: String, side: String, groups: [Int], blockSize: Int, deleted: [Int])
+    /// The plan deletes every channel of a tensor that holds only part of a group (a channel
+    /// split's output, `ChannelMap.gathered`).
+    case emptiesTensor(layer: String, type: String, channels: Int)
     case rebuild(String)
 
     public var description: String {
@@ -44,6 +47,10 @@ public enum SurgeryError: Error, Equatable, CustomStringConvertible {
                 "layer '\(layer)' (\(type)) splits its \(side) channels into \(deleted.count) groups of \(blockSize), and "
                 + "every group must lose the same number, but the plan (group(s) \(groups.map(String.init).joined(separator: ", "))) "
                 + "deletes \(deleted.map(String.init).joined(separator: ", ")) channels from them"
+        case let .emptiesTensor(layer, type, channels):
+            return
+                "the plan deletes all \(channels) output channels of layer '\(layer)' (\(type)), which holds only part "
+                + "of its groups (a channel split); keep at least one of them"
         case let .rebuild(message):
             return "the pruned model is inconsistent: \(message)"
         }

@@ -16,6 +16,10 @@ public enum ChannelMap: Sendable, Equatable, CustomStringConvertible {
     case expanded(multiplier: Int)
     /// Output feature `k` comes from input channel `k % channels` (Flatten of an NHWC tensor).
     case flattened
+    /// Output channel `j` is input channel `indices[j]` of the one input: a channel split keeps
+    /// a range, the channel shuffle of ShuffleNet permutes them. Input channels not listed are
+    /// dropped here and live on in the input's other readers.
+    case gathered([Int])
 
     public var description: String {
         switch self {
@@ -25,6 +29,9 @@ public enum ChannelMap: Sendable, Equatable, CustomStringConvertible {
         case .concatenated: return "concatenated"
         case let .expanded(m): return "expanded(by: \(m))"
         case .flattened: return "flattened"
+        case let .gathered(indices):
+            let shown = indices.prefix(8).map(String.init).joined(separator: ", ")
+            return "gathered([\(shown)\(indices.count > 8 ? ", ..." : "")])"
         }
     }
 }

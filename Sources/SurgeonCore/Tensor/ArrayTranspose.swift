@@ -1,9 +1,10 @@
 /// An N-dimensional transpose of a row-major array: the NCHW ↔ NHWC conversions of weights and
-/// data at the border between an ONNX file and surgeon's NHWC graph.
-enum ArrayTranspose {
+/// data at the border between a file and surgeon's NHWC graph (`DataLayout`, the ONNX reader
+/// and writer).
+public enum ArrayTranspose {
     /// `values` of shape `dims` with its axes reordered: output axis `k` is input axis `perm[k]`
     /// (NumPy's `transpose(perm)`).
-    static func transpose<T>(_ values: [T], dims: [Int], perm: [Int]) -> [T] {
+    public static func transpose<T>(_ values: [T], dims: [Int], perm: [Int]) -> [T] {
         precondition(perm.count == dims.count && Set(perm) == Set(dims.indices) && values.count == product(dims))
         let rank = dims.count
         guard rank > 1, let first = values.first else { return values }
