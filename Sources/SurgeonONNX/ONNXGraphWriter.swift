@@ -87,6 +87,14 @@ struct ONNXGraphWriter {
         return .parameter(origin?.batchParameter ?? "N")
     }
 
+    /// Output `k`'s batch dimension: the input's, or the file's own name for it.
+    func outputBatch(_ k: Int) -> ONNXProto.Batch {
+        guard origin?.batchValue == nil, let params = origin?.outputBatchParameters,
+            params.count == graph.outputNodeIndices.count, let name = params[k]
+        else { return batch }
+        return .parameter(name)
+    }
+
     /// The file's dims (batch left out) of a surgeon per-sample shape.
     static func fileDims(_ shape: Shape) -> [Int] {
         shape.count == 3 ? [shape[2], shape[0], shape[1]] : shape
@@ -118,8 +126,8 @@ struct ONNXGraphWriter {
         g.node = nodes
         g.initializer = initializers
         g.input = inputs
-        g.output = outputIndices.map { i in
-            ONNXProto.valueInfo(valueNames[i], batch: batch, dims: Self.fileDims(graph.shapes[i]))
+        g.output = outputIndices.enumerated().map { k, i in
+            ONNXProto.valueInfo(valueNames[i], batch: outputBatch(k), dims: Self.fileDims(graph.shapes[i]))
         }
         return g
     }

@@ -94,11 +94,17 @@ public enum ONNXModelFile {
         do {
             built = try Graph(nodes: reader.nodes, outputs: outputNodes, initialization: .refuse)
         } catch { throw .model(path: path, message: "the mapped graph is not valid: \(error)") }
-        let origin = ONNXOrigin(
+        var origin = ONNXOrigin(
             inputName: border.inputName, inputLayout: border.inputLayout == .channelsLast ? "NHWC" : "NCHW",
             batchParameter: border.batchParameter, batchValue: border.batchValue,
             outputNames: border.outputs.map(\.name),
             irVersion: Int(proto.irVersion), opset: opset, producer: proto.producerName, graphName: graph.name)
+        origin.outputBatchParameters = graph.output.map { output -> String? in
+            guard case .tensorType(let type)? = output.type.value, type.hasShape, let first = type.shape.dim.first,
+                case .dimParam(let name)? = first.value
+            else { return nil }
+            return name
+        }
         var metadata: [String: ConfigValue] = [ONNXOrigin.metadataKey: origin.metadataValue]
         if border.inputLayout == .channelsFirst {
             metadata[DataLayout.metadataKey] = .string(DataLayout.channelsFirst.rawValue)

@@ -13,6 +13,9 @@ struct ONNXOrigin: Equatable {
     var batchValue: Int?
     /// Output names of the file, parallel to the graph's outputs.
     var outputNames: [String]
+    /// Each output's batch `dim_param` where it differs from the input's (tf2onnx names them
+    /// `unk__73`, `unk__74`, ...), parallel to `outputNames`; empty when they all agree.
+    var outputBatchParameters: [String?] = []
     var irVersion: Int
     var opset: Int
     var producer: String
@@ -26,6 +29,9 @@ struct ONNXOrigin: Equatable {
         ]
         if let batchParameter { o["batch_param"] = .string(batchParameter) }
         if let batchValue { o["batch_value"] = .number(Double(batchValue)) }
+        if outputBatchParameters.contains(where: { $0 != nil && $0 != batchParameter }) {
+            o["output_batch_params"] = .array(outputBatchParameters.map { $0.map(ConfigValue.string) ?? .null })
+        }
         return .object(o)
     }
 
@@ -56,6 +62,9 @@ struct ONNXOrigin: Equatable {
         batchParameter = o["batch_param"]?.stringValue
         batchValue = o["batch_value"]?.intValue.flatMap { $0 >= 1 && $0 <= OutsideNumber.largestSize ? $0 : nil }
         outputNames = outputs.compactMap(\.stringValue)
+        if case let .array(params)? = o["output_batch_params"], params.count == outputNames.count {
+            outputBatchParameters = params.map(\.stringValue)
+        }
         irVersion = o["ir_version"]?.intValue ?? 8
         opset = o["opset"]?.intValue ?? 17
         producer = o["producer"]?.stringValue ?? ""

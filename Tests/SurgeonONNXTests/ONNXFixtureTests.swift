@@ -97,6 +97,18 @@ final class ONNXFixtureTests: XCTestCase {
         }
     }
 
+    /// Each output keeps its own batch `dim_param` (tf2onnx names the input's and the output's
+    /// differently), so the written file declares the interface the original did.
+    func testOutputs_keepTheirBatchDimensionNames() throws {
+        for name in Self.readable {
+            let original = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: try Self.fixture("\(name).onnx")))
+            let written = try Onnx_ModelProto(serializedBytes: try ONNXModelFile.encode(try Self.load(name)))
+            XCTAssertEqual(
+                written.graph.output.map { $0.type.tensorType.shape.dim.first },
+                original.graph.output.map { $0.type.tensorType.shape.dim.first }, name)
+        }
+    }
+
     /// Pruned fixtures written as ONNX and read back give the pruned graph's outputs.
     func testPrunedFixtures_writtenAndReadBack_giveThePrunedOutputs() throws {
         for name in Self.readable {
