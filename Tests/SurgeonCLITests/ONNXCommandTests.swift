@@ -63,6 +63,29 @@ final class ONNXCommandTests: CLITestCase {
         XCTAssertFalse(exists("p.keras"))
     }
 
+    /// A recipe starts from a torch export, with its data in NCHW, and exports `.onnx`.
+    func testRecipe_fromONNXToONNX() throws {
+        try writeNCHWData(count: 40)
+        let recipe = """
+            model: {file: \(Self.fixture("legacy_shuffle.onnx"))}
+            data: {images: x.npy, labels: y.npy, train: [0, 32], validation: [32, 40]}
+            stages:
+              - train: {epochs: 1}
+              - prune: {strategy: l1, target_macs: 0.5}
+              - export: {path: pruned.onnx}
+            """
+        try recipe.write(to: URL(fileURLWithPath: path("recipe.yaml")), atomically: true, encoding: .utf8)
+        let run = try surgeon("run", "recipe.yaml", "-o", "run")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let after = try XCTUnwrap(
+            try json(try surgeon("inspect", path("run/pruned.onnx"), "--json").stdout)["macs"] as? Int)
+        let before = try XCTUnwrap(
+            try json(try surgeon("inspect", Self.fixture("legacy_shuffle.onnx"), "--json").stdout)["macs"] as? Int)
+        XCTAssertLessThanOrEqual(Double(after), 0.5 * Double(before))
+        // The exported file still takes NCHW data.
+        XCTAssertEqual(try surgeon("eval", path("run/pruned.onnx"), "--data", "x.npy", "--labels", "y.npy").status, 0)
+    }
+
     /// `--add-batchnorm` gives the folded BatchNorms back as nodes; `--fold-batchnorm` folds
     /// them again, with the same outputs.
     func testBatchNorms_addedAndFoldedBack() throws {
