@@ -27,15 +27,8 @@ public struct ChannelGather: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        let entries = try config.intList("indices")
-        let indices = entries.compactMap { $0 }
-        guard indices.count == entries.count else {
-            throw LayerError.config(
-                .invalid(
-                    key: "indices", value: config["indices"]?.description ?? "null",
-                    expected: "a non-empty list of input channel numbers (0 or more)"))
-        }
-        try self.init(indices: indices)
+        try self.init(
+            indices: config.intList("indices", expected: "a non-empty list of input channel numbers (0 or more)"))
     }
 
     /// The channel split `start..<end`.

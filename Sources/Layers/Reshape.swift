@@ -26,15 +26,9 @@ public struct Reshape: Layer {
     }
 
     public init(config: LayerConfig) throws {
-        let entries = try config.intList("target_shape")
-        let shape = entries.compactMap { $0 }
-        guard shape.count == entries.count else {
-            throw LayerError.config(
-                .invalid(
-                    key: "target_shape", value: config["target_shape"]?.description ?? "null",
-                    expected: "a non-empty list of positive integers with at most one -1"))
-        }
-        try self.init(targetShape: shape)
+        try self.init(
+            targetShape: config.intList(
+                "target_shape", expected: "a non-empty list of positive integers with at most one -1"))
     }
 
     public var config: LayerConfig { LayerConfig(["target_shape": .array(targetShape.map { .number(Double($0)) })]) }

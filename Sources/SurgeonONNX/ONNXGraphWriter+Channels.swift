@@ -8,10 +8,11 @@ extension ONNXGraphWriter {
         _ i: Int, input: String, inputShape: Shape, output: String
     ) throws(ONNXError) -> String {
         let name = graph.nodes[i].name
-        let entries: [Int?]
-        do { entries = try graph.nodes[i].layer.config.intList("indices") } catch { throw fail(i, "\(error)") }
-        let indices = entries.compactMap { $0 }
-        guard let first = indices.first, indices.count == entries.count else { throw fail(i, "it has no indices") }
+        let indices: [Int]
+        do { indices = try graph.nodes[i].layer.config.intList("indices", expected: "channel numbers") } catch {
+            throw fail(i, "\(error)")
+        }
+        guard let first = indices.first else { throw fail(i, "it has no indices") }
         if indices == Array(first..<(first + indices.count)) {
             let starts = ints("\(name)/starts", [first])
             let ends = ints("\(name)/ends", [first + indices.count])

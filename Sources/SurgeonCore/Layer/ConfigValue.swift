@@ -178,6 +178,16 @@ public struct LayerConfig: Sendable, Equatable, Codable {
         throw .config(.invalid(key: key, value: value.description, expected: "\(count) integers in -2^31...2^31"))
     }
 
+    /// A list of integers of any length with no `null` in it; `expected` says what is accepted.
+    public func intList(_ key: String, expected: String) throws(LayerError) -> [Int] {
+        let entries = try intList(key)
+        let ints = entries.compactMap { $0 }
+        guard ints.count == entries.count else {
+            throw .config(.invalid(key: key, value: values[key]?.description ?? "null", expected: expected))
+        }
+        return ints
+    }
+
     /// A list of integers of any length (e.g. an input shape, whose entries may be `null`).
     public func intList(_ key: String) throws(LayerError) -> [Int?] {
         guard case let .array(items)? = values[key] else {
