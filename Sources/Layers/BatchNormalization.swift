@@ -106,6 +106,16 @@ public struct BatchNormalization: Layer {
         )
     }
 
+    /// The batch's per-channel mean and (biased) variance: what `forward` in training mode
+    /// blends into the moving statistics.
+    public func batchStatistics(_ inputs: [Tensor]) throws -> [Tensor]? {
+        let (mean, variance) = Self.moments(try singleInput(inputs))
+        return [
+            try Tensor(shape: [mean.count], scalars: mean.map { Float($0) }),
+            try Tensor(shape: [variance.count], scalars: variance.map { Float($0) }),
+        ]
+    }
+
     struct Cache: Sendable {
         var normalized: Tensor
         var inverseStd: [Float]

@@ -59,6 +59,8 @@ struct PlanReport: Encodable {
     var bias_compensation: BiasCompensation.Report?
     /// `prune` only: wall-clock seconds of its parts.
     var seconds: PruneSeconds?
+    /// `prune` with `--data` only: the BatchNorms whose statistics were re-estimated.
+    var recalibration: Graph.Recalibration?
 
     init(_ result: Planner.Result, plan: String?, compensation: BiasCompensation.Report? = nil) {
         self.plan = plan

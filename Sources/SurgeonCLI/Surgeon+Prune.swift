@@ -36,6 +36,17 @@ extension SurgeonCommand {
         var biasCompensation: BiasCompensation = .exact
 
         @Option(
+            help: ArgumentHelp(
+                "With --data: after pruning, re-estimate every BatchNorm's moving mean and variance on N batches of "
+                    + "\(Self.recalibrationBatchSize) of its images (labels are not used); 0 turns it off.",
+                valueName: "N"))
+        var recalibrateBatches = Self.defaultRecalibrationBatches
+
+        /// Images per recalibration batch, and the default number of batches (1,280 images).
+        static let recalibrationBatchSize = 64
+        static let defaultRecalibrationBatches = 20
+
+        @Option(
             name: .shortAndLong,
             help: ArgumentHelp(Inputs.modelOutputHelp("pruned model file"), valueName: "OUT"))
         var output: String?
@@ -56,6 +67,7 @@ extension SurgeonCommand {
                 throw ValidationError("give either --plan PLAN.json or --strategy NAME with a budget")
             }
             try OptionBounds.check(steps, "--steps", SettingLimits.pruneSteps)
+            try OptionBounds.check(recalibrateBatches, "--recalibrate-batches", SettingLimits.recalibrationBatches)
             if steps > 1, plan != nil { throw ValidationError("--steps goes with --strategy") }
         }
 
@@ -96,6 +108,14 @@ extension SurgeonCommand {
                 compensation = result.compensation
                 lastResult = result.last
             }
+            var recalibration: Graph.Recalibration?
+            if let data, recalibrateBatches > 0 {
+                let result = try graph.recalibratingStatistics(
+                    images: data.images, batchSize: Self.recalibrationBatchSize, batches: recalibrateBatches,
+                    seed: strategy.seed)
+                graph = result.graph
+                recalibration = result.report
+            }
             let summary = PruningSummary(before: contents.graph, after: graph)
             seconds.prune = (clock.now - start).inSeconds
             if !dryRun, let output {
@@ -108,6 +128,7 @@ extension SurgeonCommand {
                     result.summary = summary
                     var report = PlanReport(result, plan: nil, compensation: compensation)
                     report.seconds = seconds
+                    report.recalibration = recalibration
                     try Output.json(report)
                 } else {
                     try Output.json(summary)
@@ -126,6 +147,12 @@ extension SurgeonCommand {
                             ? ", \(compensation.skippedApproximate) left (padding would make it approximate; "
                                 + "--bias-compensation all folds them)"
                             : ""),
+                    besides: written)
+            }
+            if let recalibration, !recalibration.layers.isEmpty {
+                OutputPath.say(
+                    "BatchNorm statistics re-estimated in \(recalibration.layers.count) layer(s) on "
+                        + "\(recalibration.batches) batch(es), \(Output.grouped(recalibration.images)) images of --data",
                     besides: written)
             }
             if !dryRun, let output { Output.status("wrote \(OutputPath.name(output))") }

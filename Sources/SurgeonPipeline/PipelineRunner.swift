@@ -80,6 +80,14 @@ public struct PipelineRunner: Sendable {
                 }
                 var compensation = BiasCompensation.Report()
                 graph = try prune(graph, p, dir, train, validation, report: &compensation)
+                if p.recalibrationBatches > 0 {
+                    result.accuracyBeforeRecalibration = try Evaluation.evaluate(graph, on: validation).accuracy
+                    let recalibrated = try graph.recalibratingStatistics(
+                        images: train.images, batchSize: Recipe.Pruning.recalibrationBatchSize,
+                        batches: p.recalibrationBatches, seed: recipe.seed)
+                    graph = recalibrated.graph
+                    result.recalibration = recalibrated.report
+                }
                 result.pruning = PruningSummary(before: before, after: graph)
                 result.biasCompensation = compensation
             case .eval:

@@ -166,7 +166,7 @@ public struct RecipeParser {
         let keys = [
             "strategy", "policy", "ratio", "global", "threshold", "target_macs", "target_params", "min_channels",
             "max_ratio",
-            "round_to", "ignore", "steps", "finetune_epochs", "bias_compensation", "sensitivity",
+            "round_to", "ignore", "steps", "finetune_epochs", "bias_compensation", "sensitivity", "recalibrate",
         ]
         let m = try mapping(node, "stage 'prune'", accepted: keys)
         var p = Recipe.Pruning()
@@ -196,6 +196,7 @@ public struct RecipeParser {
             p.biasCompensation = BiasCompensation(rawValue: try choice(v, BiasCompensation.allCases.map(\.rawValue)))!
         }
         if let v = m["sensitivity"] { p.sensitivity = try bool(v) }
+        if let v = m["recalibrate"] { p.recalibrationBatches = try int(v, in: SettingLimits.recalibrationBatches) }
         do { try p.budget.validate() } catch { throw RecipeError(source, node.mark, "\(error)") }
         return p
     }

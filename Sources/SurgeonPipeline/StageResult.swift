@@ -21,6 +21,10 @@ public struct StageResult: Sendable, Codable, Equatable {
     public var pruning: PruningSummary?
     public var biasCompensation: BiasCompensation.Report?
     public var sensitivity: SensitivityReport?
+    /// The prune stage's BatchNorm recalibration, and the validation accuracy right after
+    /// surgery, before it (`accuracy` is after it).
+    public var recalibration: Graph.Recalibration?
+    public var accuracyBeforeRecalibration: Double?
 
     static func label(of stage: Recipe.Stage) -> String {
         switch stage {

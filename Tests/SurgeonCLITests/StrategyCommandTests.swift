@@ -45,6 +45,38 @@ final class StrategyCommandTests: CLITestCase {
         XCTAssertTrue(exists("pruned.surgeon"))
     }
 
+    /// With --data, prune re-estimates the BatchNorm statistics (on by default) and says so.
+    func testPruneWithData_recalibratesTheBatchNorms() throws {
+        try model()
+        let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
+        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(
+            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
+            to: URL(fileURLWithPath: path("y.npy")))
+        let data = ["--data", "x.npy", "--labels", "y.npy"]
+        var run = try surgeon(
+            ["prune", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "-o", "p.surgeon", "--json"] + data)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let recalibration = try XCTUnwrap(try json(run.stdout)["recalibration"] as? [String: Any])
+        XCTAssertEqual(recalibration["batches"] as? Int, 1, "24 images hold one batch of 64 at most")
+        XCTAssertFalse((recalibration["layers"] as? [String] ?? []).isEmpty)
+        run = try surgeon(["prune", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "-o", "q.surgeon"] + data)
+        XCTAssertTrue(run.stdout.contains("BatchNorm statistics re-estimated") || run.stderr.contains("re-estimated"))
+        run = try surgeon(
+            [
+                "prune", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "-o", "r.surgeon", "--recalibrate-batches",
+                "0",
+                "--json",
+            ] + data)
+        XCTAssertNil(try json(run.stdout)["recalibration"] as? [String: Any])
+        run = try surgeon([
+            "prune", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "-o", "s.surgeon", "--recalibrate-batches",
+            "-1",
+        ])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("--recalibrate-batches"), run.stderr)
+    }
+
     func testDataDrivenCriteria_needData() throws {
         try model()
         var run = try surgeon("plan", "m.surgeon", "--strategy", "apoz", "--ratio", "0.3", "-o", "plan.json")

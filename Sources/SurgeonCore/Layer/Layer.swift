@@ -62,6 +62,12 @@ public protocol Layer: Sendable {
     /// Multiply-accumulate operations for one sample.
     func macs(inputShapes: [Shape], outputShape: Shape) -> Int
 
+    /// For a layer whose non-trainable weights are running estimates of its input's statistics
+    /// (BatchNorm's moving mean and variance): this batch's statistics, in the order of those
+    /// weights, as a training step would blend them in. `Graph.recalibratingStatistics`
+    /// averages them over batches after surgery. Nil for every other layer.
+    func batchStatistics(_ inputs: [Tensor]) throws -> [Tensor]?
+
     /// Runs the layer on a batch. In training mode the result may carry a cache for `backward`
     /// and new values for the non-trainable weights.
     func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput
@@ -84,6 +90,7 @@ extension Layer {
     public var producesProbabilities: Bool { false }
     public var rectifiesOutput: Bool { false }
     public var channelScaleIndex: Int? { nil }
+    public func batchStatistics(_ inputs: [Tensor]) throws -> [Tensor]? { nil }
     /// The Keras class name of this value's type.
     public var kerasClassName: String { Self.kerasClassName }
 }

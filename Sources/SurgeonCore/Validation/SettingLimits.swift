@@ -23,6 +23,9 @@ public enum SettingLimits {
     public static let inputExtent = 1...65_536
     /// Batches a data-driven criterion reads (`taylor:batches=N`, `--batches`).
     public static let batches = 1...1_000_000
+    /// Batches that re-estimate BatchNorm statistics after surgery (`--recalibrate-batches`,
+    /// a recipe's `recalibrate`; 0 turns it off).
+    public static let recalibrationBatches = 0...100_000
     /// Entries of a list such as `--ratios`.
     public static let listLength = 1...1_000
     /// The learning rate.
