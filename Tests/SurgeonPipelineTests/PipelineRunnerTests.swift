@@ -63,6 +63,10 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertLessThanOrEqual(Double(results[2].macs), 0.6 * Double(results[0].macs))
         XCTAssertEqual(results[0].history.count, 2)
         XCTAssertNotNil(results[2].sensitivity)
+        // The prune stage re-estimates the BatchNorm statistics by default (128 images: 2 batches of 64).
+        XCTAssertEqual(results[2].recalibration?.batches, 2)
+        XCTAssertFalse(results[2].recalibration?.layers.isEmpty ?? true)
+        XCTAssertNotNil(results[2].accuracyBeforeRecalibration)
         XCTAssertGreaterThan(results.last!.accuracy, 0.35, "4 classes: chance is 0.25")
         for stage in ["01-train", "02-sparse", "03-prune", "04-retrain"] {
             XCTAssertTrue(

@@ -29,6 +29,23 @@ final class RecipeParserTests: XCTestCase {
         guard case let .prune(p) = recipe.stages[2] else { return XCTFail("not a prune stage") }
         XCTAssertEqual(p.budget, Budget(.ratio(0.3, global: true), roundTo: 4, ignore: ["block1_conv"]))
         XCTAssertEqual(p.policy, "intersection")
+        XCTAssertEqual(p.recalibrationBatches, 20, "BatchNorm recalibration is on by default")
+        let off = try parser.parse(
+            """
+            model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+            stages:
+              - prune: {strategy: l1, ratio: 0.5, recalibrate: 0}
+            """)
+        guard case let .prune(q) = off.stages[0] else { return XCTFail("not a prune stage") }
+        XCTAssertEqual(q.recalibrationBatches, 0)
+        XCTAssertThrowsError(
+            try parser.parse(
+                """
+                model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+                stages:
+                  - prune: {strategy: l1, ratio: 0.5, recalibrate: -3}
+                """)
+        ) { XCTAssertTrue("\($0)".contains("r.yaml:3"), "\($0)") }
         guard case let .sparse(_, reg, lambda) = recipe.stages[1] else { return XCTFail("not sparse") }
         XCTAssertEqual(reg, "group-lasso")
         XCTAssertEqual(lambda, 0.001, accuracy: 1e-9)
