@@ -65,6 +65,23 @@ extension SurgeonCommand {
                 valueName: "NAME"))
         var regularizer = "l1-gamma"
 
+        @Option(
+            help: ArgumentHelp(
+                "Knowledge distillation: a model (the unpruned original) whose softened outputs join the labels in "
+                    + "the loss; it must take the same inputs and give the same classes.",
+                valueName: "MODEL"))
+        var teacher: String?
+
+        @Option(
+            help: ArgumentHelp("With --teacher: the temperature that softens both models' outputs.", valueName: "T"))
+        var temperature = Distillation.defaultTemperature
+
+        @Option(
+            help: ArgumentHelp(
+                "With --teacher: the share of the teacher's soft targets in the loss (the labels get the rest).",
+                valueName: "W"))
+        var distillWeight = Distillation.defaultWeight
+
         @OptionGroup var out: OutputOptions
 
         enum ScheduleName: String, ExpressibleByArgument, CaseIterable { case constant, step, cosine }
@@ -84,6 +101,8 @@ extension SurgeonCommand {
             try OptionBounds.check(stepEpochs, "--step-epochs", SettingLimits.stepEpochs)
             try OptionBounds.check(warmupEpochs, "--warmup-epochs", 0...Double(SettingLimits.epochs.upperBound))
             if let lr { try OptionBounds.check(lr, "--lr", SettingLimits.learningRate) }
+            try OptionBounds.check(temperature, "--temperature", Distillation.temperatures)
+            try OptionBounds.check(distillWeight, "--distill-weight", Distillation.weights)
             if resume, checkpointDir == nil { throw ValidationError("--resume needs --checkpoint-dir") }
             try Inputs.checkModelOutput(output)
             try OutputPath.refuseWithJSON(output, option: "--output", json: out.json)
@@ -159,9 +178,17 @@ extension SurgeonCommand {
                         StrategySpec(regularizer), lambda: l1, graph: contents.graph,
                         surgeon: Registries.current.surgeon))
             }
+            let distillation = try teacher.map { path in
+                let d = try Distillation(
+                    teacher: Inputs.model(path).graph, temperature: temperature, weight: distillWeight)
+                do { try d.checkCompatible(with: contents.graph) } catch {
+                    throw TrainingError.configuration("--teacher \(path): \(error)")
+                }
+                return d
+            }
             let trainer = Trainer(
                 configuration: configuration(), regularizers: regularizers, checkpoints: checkpoints,
-                metadata: metadata, onEvent: { display.handle($0) })
+                metadata: metadata, distillation: distillation, onEvent: { display.handle($0) })
             let result = try trainer.fit(contents.graph, train: train, validation: validation, resume: resume)
             var meta = contents.metadata.merging(metadata) { _, new in new }
             meta["training_history"] = try ConfigValue(encoding: result.history)

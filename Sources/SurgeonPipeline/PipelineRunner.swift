@@ -64,9 +64,18 @@ public struct PipelineRunner: Sendable {
                 index: index, stage: stage.name, label: StageResult.label(of: stage), accuracy: 0, loss: 0,
                 params: 0, macs: 0, seconds: 0, history: [], gammas: [])
             switch stage {
-            case let .train(t), let .retrain(t):
+            case let .train(t):
                 (graph, result.history) = try fit(
                     graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation)
+            case let .retrain(t):
+                let distillation =
+                    try t.distill
+                    ? teacher(before: index, initial: initial).map {
+                        try Distillation(teacher: $0, temperature: t.temperature, weight: t.distillWeight)
+                    } : nil
+                (graph, result.history) = try fit(
+                    graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation,
+                    distillation: distillation)
             case let .sparse(t, name, lambda):
                 let regularizer = try strategies.regularizer(name, lambda: lambda, graph: graph, surgeon: surgeon)
                 (graph, result.history) = try fit(
@@ -121,16 +130,30 @@ public struct PipelineRunner: Sendable {
         folder.appendingPathComponent(String(format: "%02d-%@", index + 1, recipe.stages[index].name))
     }
 
+    /// The model as it was before the last prune stage ahead of stage `index` (the stage before
+    /// it, read back from its folder, or the starting model): a retrain stage's teacher. Nil
+    /// when no prune stage comes before.
+    func teacher(before index: Int, initial: Graph) throws -> Graph? {
+        guard
+            let prune = recipe.stages[..<index].lastIndex(where: {
+                if case .prune = $0 { return true } else { return false }
+            })
+        else { return nil }
+        guard prune > 0 else { return initial }
+        let url = stageFolder(prune - 1).appendingPathComponent("model.surgeon")
+        return try ModelFile.load(contentsOf: url, registry: layers).graph
+    }
+
     /// Trains with checkpoints in `dir`, resuming from them when present.
     func fit(
         _ graph: Graph, _ config: TrainingConfiguration, _ regularizers: [any Regularizer], _ dir: URL,
-        _ train: LabeledData, _ validation: LabeledData
+        _ train: LabeledData, _ validation: LabeledData, distillation: Distillation? = nil
     ) throws -> (Graph, [EpochMetrics]) {
         let events = onEvent
         let trainer = Trainer(
             configuration: config, regularizers: regularizers,
             checkpoints: CheckpointFolder(directory: dir, registry: layers), metadata: metadata,
-            onEvent: { events?(.training($0)) })
+            distillation: distillation, onEvent: { events?(.training($0)) })
         let result = try trainer.fit(graph, train: train, validation: validation, resume: true)
         return (result.last, result.history)
     }

@@ -20,6 +20,11 @@ public struct Recipe: Sendable, Equatable {
         public var weightDecay: Float = 5e-4
         public var schedule = "cosine"
         public var warmupEpochs: Double = 0
+        /// Retrain only: distil from the model as it was before the last prune stage (the teacher),
+        /// at `temperature`, with the soft targets' share `distillWeight`.
+        public var distill = false
+        public var temperature = Distillation.defaultTemperature
+        public var distillWeight = Distillation.defaultWeight
 
         public init() {}
 

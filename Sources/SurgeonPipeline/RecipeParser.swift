@@ -122,8 +122,24 @@ public struct RecipeParser {
         let settings = value.null != nil ? YAMLNode.mapping([:]) : value
         switch name {
         case "train", "retrain":
-            let t = try training(settings, name, extra: [])
-            return name == "train" ? .train(t) : .retrain(t)
+            guard name == "retrain" else { return .train(try training(settings, name, extra: [])) }
+            let distillKeys = ["distill", "temperature", "distill_weight"]
+            var t = try training(settings, name, extra: distillKeys)
+            let m = try mapping(settings, "stage 'retrain'", accepted: Self.trainingKeys + distillKeys)
+            if let v = m["distill"] { t.distill = try bool(v) }
+            if let v = m["temperature"] {
+                t.temperature = try number(v, above: 0)
+                guard Distillation.temperatures.contains(t.temperature) else {
+                    throw RecipeError(source, v.mark, "'temperature' is \(t.temperature); accepted: 0.05...100")
+                }
+            }
+            if let v = m["distill_weight"] {
+                t.distillWeight = try number(v, atLeast: 0)
+                guard Distillation.weights.contains(t.distillWeight) else {
+                    throw RecipeError(source, v.mark, "'distill_weight' is \(t.distillWeight); accepted: 0...1")
+                }
+            }
+            return .retrain(t)
         case "sparse":
             let m = try mapping(settings, "stage 'sparse'", accepted: Self.trainingKeys + ["regularizer", "lambda"])
             let reg = try m["regularizer"].map { try strategySpec($0, .regularizer) } ?? "l1-gamma"

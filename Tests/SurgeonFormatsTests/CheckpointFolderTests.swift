@@ -138,6 +138,24 @@ final class CheckpointFolderTests: XCTestCase {
         }
     }
 
+    /// A run distilled from one teacher does not resume with another teacher, or with none.
+    func testResumeWithAnotherTeacher_isRefusedNamingIt() throws {
+        let data = try quadrantData(count: 32, seed: 4)
+        var config = TrainingConfiguration(epochs: 1, batchSize: 16)
+        let teacher = try Distillation(teacher: smallNet(seed: 3))
+        _ = try Trainer(configuration: config, checkpoints: store, distillation: teacher).fit(smallNet(), train: data)
+        config.epochs = 2
+        for other in [try Distillation(teacher: smallNet(seed: 4)), nil] {
+            XCTAssertThrowsError(
+                try Trainer(configuration: config, checkpoints: store, distillation: other)
+                    .fit(smallNet(), train: data, resume: true)
+            ) { XCTAssertTrue("\($0)".contains("the distillation teacher"), "\($0)") }
+        }
+        let resumed = try Trainer(configuration: config, checkpoints: store, distillation: teacher)
+            .fit(smallNet(), train: data, resume: true)
+        XCTAssertEqual(resumed.history.map(\.epoch), [1, 2])
+    }
+
     func testNonFiniteLoss_stopsWithAClearErrorAndKeepsTheLastGoodCheckpoint() throws {
         let data = try quadrantData(count: 64, seed: 6)
         _ = try Trainer(configuration: TrainingConfiguration(epochs: 1, batchSize: 16), checkpoints: store)

@@ -1,9 +1,10 @@
 import Foundation
 import Layers
 import SurgeonCore
-import SurgeonPipeline
 import SurgeonTestSupport
 import XCTest
+
+@testable import SurgeonPipeline
 
 final class PipelineRunnerTests: XCTestCase {
     private var folder: URL!
@@ -85,6 +86,29 @@ final class PipelineRunnerTests: XCTestCase {
         // A second run finds everything done and changes nothing.
         let again = try runner.run(initial: graph, train: data(128, seed: 1), validation: data(64, seed: 2))
         XCTAssertEqual(again, results)
+    }
+
+    /// A retrain stage with `distill: true` learns from the model before the prune stage, read
+    /// back from that stage's folder.
+    func testRetrainWithDistillation_usesTheUnprunedModelAsTeacher() throws {
+        let r = try RecipeParser(source: "test").parse(
+            """
+            model: {architecture: vgg, input_shape: [8, 8, 1], classes: 4, width: 0.5}
+            stages:
+              - train: {epochs: 2, batch_size: 16}
+              - prune: {strategy: l1, target_macs: 0.6}
+              - retrain: {epochs: 1, batch_size: 16, lr: 0.01, distill: true, temperature: 2}
+            """)
+        let graph = try ArchitectureRegistry.standard.architecture(named: "vgg")
+            .build(ArchitectureOptions(inputShape: [8, 8, 1], classes: 4, width: 0.5))
+        var runner = PipelineRunner(recipe: r, folder: folder)
+        runner.measureLatency = false
+        let results = try runner.run(initial: graph, train: data(128, seed: 1), validation: data(64, seed: 2))
+        XCTAssertEqual(results.map(\.label), ["baseline", "pruned", "retrained"])
+        let unpruned = try XCTUnwrap(try runner.teacher(before: 2, initial: graph))
+        XCTAssertEqual(unpruned.macCount, results[0].macs)
+        XCTAssertNil(try runner.teacher(before: 1, initial: graph), "no prune stage before stage 1")
+        XCTAssertGreaterThan(results[2].accuracy, 0.35, "4 classes: chance is 0.25")
     }
 
     func testRunFolderOfAnotherRecipe_isRefused() throws {

@@ -30,6 +30,23 @@ final class RecipeParserTests: XCTestCase {
         XCTAssertEqual(p.budget, Budget(.ratio(0.3, global: true), roundTo: 4, ignore: ["block1_conv"]))
         XCTAssertEqual(p.policy, "intersection")
         XCTAssertEqual(p.recalibrationBatches, 20, "BatchNorm recalibration is on by default")
+        let taught = try parser.parse(
+            """
+            model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+            stages:
+              - prune: {strategy: l1, ratio: 0.5}
+              - retrain: {epochs: 1, distill: true, temperature: 2, distill_weight: 0.7}
+            """)
+        guard case let .retrain(r) = taught.stages[1] else { return XCTFail("not a retrain stage") }
+        XCTAssertEqual([r.distill ? 1 : 0, r.temperature, r.distillWeight], [1, 2, 0.7])
+        XCTAssertThrowsError(
+            try parser.parse(
+                """
+                model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+                stages:
+                  - train: {epochs: 1, distill: true}
+                """)
+        ) { XCTAssertTrue("\($0)".contains("distill"), "\($0)") }
         let off = try parser.parse(
             """
             model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}

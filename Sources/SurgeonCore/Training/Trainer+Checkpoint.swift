@@ -130,6 +130,8 @@ extension Trainer {
     /// training, for a run that starts from `graph` on `data`; returns the epoch training would
     /// continue from, or nil when there is no checkpoint. The checkpoint fuzz target calls this.
     public func resumeEpoch(startingFrom graph: Graph, data: LabeledData) throws -> Int? {
-        try loadCheckpoint(startedFrom: TrainingFingerprint(graph: graph, data: data, threads: Compute.threads))?.epoch
+        try loadCheckpoint(
+            startedFrom: TrainingFingerprint(
+                graph: graph, data: data, threads: Compute.threads, distillation: distillation))?.epoch
     }
 }

@@ -17,12 +17,15 @@ public struct Trainer: Sendable {
     public var metadata: [String: ConfigValue]
     /// Called after every step and every epoch (progress bars, logs).
     public var onEvent: (@Sendable (TrainingEvent) -> Void)?
+    /// A teacher whose softened outputs join the labels in the loss (retraining a pruned model).
+    public var distillation: Distillation?
     public init(
         configuration: TrainingConfiguration = TrainingConfiguration(), regularizers: [any Regularizer] = [],
         checkpoints: (any CheckpointStore)? = nil, metadata: [String: ConfigValue] = [:],
-        onEvent: (@Sendable (TrainingEvent) -> Void)? = nil
+        distillation: Distillation? = nil, onEvent: (@Sendable (TrainingEvent) -> Void)? = nil
     ) {
         self.configuration = configuration
+        self.distillation = distillation
         self.regularizers = regularizers
         self.checkpoints = checkpoints
         self.metadata = metadata
@@ -49,12 +52,14 @@ public struct Trainer: Sendable {
         try config.validate()
         try Evaluation.checkCompatible(graph, train)
         if let validation { try Evaluation.checkCompatible(graph, validation) }
+        try distillation?.checkCompatible(with: graph)
         guard train.count >= 2 else {
             throw TrainingError.configuration("training needs at least 2 samples, got \(train.count)")
         }
 
         var state = RunState(graph: graph, optimizer: Optimizer(settings: config.optimizer))
-        let startedFrom = TrainingFingerprint(graph: graph, data: train, threads: Compute.threads)
+        let startedFrom = TrainingFingerprint(
+            graph: graph, data: train, threads: Compute.threads, distillation: distillation)
         if resume, let saved = try loadCheckpoint(startedFrom: startedFrom) { state = saved }
         let loss = SoftmaxCrossEntropy(fromLogits: !graph.producesProbabilities)
         let batches = Self.batchSizes(samples: train.count, batchSize: config.batchSize)
@@ -82,7 +87,7 @@ public struct Trainer: Sendable {
                     training: true, seed: config.seed ^ (UInt64(globalStep) &* 0xD1B5_4A32_D192_ED03))
                 let (result, penalty) = try Self.step(
                     &state.graph, optimizer: &state.optimizer, batch: batch, loss: loss,
-                    regularizers: regularizers, learningRate: Float(rate), context: context)
+                    regularizers: regularizers, distillation: distillation, learningRate: Float(rate), context: context)
                 guard result.loss.isFinite, penalty.isFinite else {
                     throw TrainingError.nonFiniteLoss(
                         epoch: epoch + 1, step: step + 1, value: result.loss + penalty,
@@ -135,10 +140,17 @@ public struct Trainer: Sendable {
     /// When the loss or the penalty is not finite, nothing is updated; the caller decides.
     public static func step(
         _ graph: inout Graph, optimizer: inout Optimizer, batch: LabeledData, loss: SoftmaxCrossEntropy,
-        regularizers: [any Regularizer] = [], learningRate: Float, context: ForwardContext
+        regularizers: [any Regularizer] = [], distillation: Distillation? = nil, learningRate: Float,
+        context: ForwardContext
     ) throws -> (result: SoftmaxCrossEntropy.Result, penalty: Double) {
         let tape = try graph.forwardTraining([batch.images], context: context)
-        let result = loss.evaluate(output: tape.outputs[graph.outputNodeIndices[0]].value, labels: batch.labels)
+        let output = tape.outputs[graph.outputNodeIndices[0]].value
+        var result = loss.evaluate(output: output, labels: batch.labels)
+        if let distillation {
+            let taught = try distillation.teacher.predict([batch.images])[0]
+            result = distillation.mixing(
+                result, output: output, studentGivesProbabilities: !loss.fromLogits, teacherOutput: taught)
+        }
         var gradients = try graph.backward(tape, outputGradients: [result.gradient])
         var penalty = 0.0
         for regularizer in regularizers { penalty += regularizer.apply(to: graph, gradients: &gradients) }

@@ -9,8 +9,22 @@ struct TrainingFingerprint: Codable, Equatable {
     var data: String
     var samples: Int
     var threads: Int
+    /// The distillation teacher's hash with its temperature and weight, when there is one
+    /// (absent from checkpoints written before distillation existed: no teacher).
+    var teacher: String?
 
-    init(graph: Graph, data: LabeledData, threads: Int) {
+    init(graph: Graph, data: LabeledData, threads: Int, distillation: Distillation? = nil) {
+        model = Self.hash(graph)
+        teacher = distillation.map { "\(Self.hash($0.teacher)) T=\($0.temperature) weight=\($0.weight)" }
+        var d = FNV1a()
+        for x in data.images.scalars { d.add(UInt64(x.bitPattern)) }
+        for label in data.labels { d.add(UInt64(bitPattern: Int64(label))) }
+        self.data = String(d.value, radix: 16)
+        samples = data.count
+        self.threads = threads
+    }
+
+    static func hash(_ graph: Graph) -> String {
         var h = FNV1a()
         for node in graph.nodes {
             h.add(node.name)
@@ -21,13 +35,7 @@ struct TrainingFingerprint: Codable, Equatable {
                 for x in w.scalars { h.add(UInt64(x.bitPattern)) }
             }
         }
-        model = String(h.value, radix: 16)
-        var d = FNV1a()
-        for x in data.images.scalars { d.add(UInt64(x.bitPattern)) }
-        for label in data.labels { d.add(UInt64(bitPattern: Int64(label))) }
-        self.data = String(d.value, radix: 16)
-        samples = data.count
-        self.threads = threads
+        return String(h.value, radix: 16)
     }
 
     /// What differs from `other`, in words ("the model", "the training data (4000 samples, was 3000)").
@@ -38,6 +46,10 @@ struct TrainingFingerprint: Codable, Equatable {
             out.append("the training data (\(samples) samples now, \(saved.samples) in the run)")
         }
         if threads != saved.threads { out.append("--threads (\(threads) now, \(saved.threads) in the run)") }
+        if teacher != saved.teacher {
+            out.append(
+                "the distillation teacher (\(teacher ?? "none") now, \(saved.teacher ?? "none") in the run)")
+        }
         return out
     }
 }
