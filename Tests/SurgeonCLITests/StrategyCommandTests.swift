@@ -77,6 +77,30 @@ final class StrategyCommandTests: CLITestCase {
         XCTAssertTrue(run.stderr.contains("--recalibrate-batches"), run.stderr)
     }
 
+    /// train --teacher distils from a model with the same inputs and classes, and refuses one
+    /// with other classes, naming the file.
+    func testTrainWithATeacher_distilsAndRefusesAMismatch() throws {
+        try model()
+        let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
+        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(
+            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
+            to: URL(fileURLWithPath: path("y.npy")))
+        let data = ["--data", "x.npy", "--labels", "y.npy", "--epochs", "1"]
+        var run = try surgeon(["train", "m.surgeon", "--teacher", "m.surgeon", "-o", "t.surgeon"] + data)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        run = try surgeon("new", "vgg", "--input-shape", "16,16,1", "--classes", "5", "-o", "five.surgeon")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        run = try surgeon(["train", "m.surgeon", "--teacher", "five.surgeon", "-o", "u.surgeon"] + data)
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("--teacher five.surgeon") && run.stderr.contains("same classes"), run.stderr)
+        XCTAssertFalse(exists("u.surgeon"))
+        run = try surgeon(
+            ["train", "m.surgeon", "--teacher", "m.surgeon", "--temperature", "0", "-o", "v.surgeon"] + data)
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("--temperature"), run.stderr)
+    }
+
     func testDataDrivenCriteria_needData() throws {
         try model()
         var run = try surgeon("plan", "m.surgeon", "--strategy", "apoz", "--ratio", "0.3", "-o", "plan.json")
