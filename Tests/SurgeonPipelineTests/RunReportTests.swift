@@ -1,6 +1,7 @@
 import Foundation
-import SurgeonPipeline
 import XCTest
+
+@testable import SurgeonPipeline
 
 /// What in an HTML page makes a browser fetch something: a `src` or `href` to a URL (a scheme
 /// with `//`, or `//` alone), a `<link>`, a `<script src>`, a CSS `url(...)` to a URL, or an
@@ -39,6 +40,21 @@ final class RunReportTests: XCTestCase {
     }
 
     /// The check above can fail: each way of fetching, put into the same report, is found.
+    /// A person reads the report at a glance: the accuracy axis spans the values (a one-point
+    /// drop is a quarter of the chart, not 1% of it), counts have thousands separators, and
+    /// the charts take the page's width.
+    func testReport_zoomsTheAccuracyAxis_groupsThousands_andUsesThePageWidth() throws {
+        let (low, high) = SVGChart.zoomedRange([0.966, 0.978, 0.97], ceiling: 1)
+        XCTAssertLessThanOrEqual(low, 0.966)
+        XCTAssertGreaterThanOrEqual(high, 0.978)
+        XCTAssertLessThan(high - low, 0.05, "\(low)...\(high)")
+        XCTAssertEqual(SVGChart.zoomedRange([0.2, 0.99], ceiling: 1).1, 1, "never above 100%")
+        let html = try report()
+        XCTAssertTrue(html.contains("<td>1,000</td>") && html.contains("<td>5,000</td>"), html)
+        XCTAssertTrue(html.contains("Validation accuracy against MACs"))
+        XCTAssertTrue(html.contains(#"width="100%""#))
+    }
+
     func testFetchCheck_findsEveryWayOfFetching() throws {
         let html = try report()
         let fetches = [

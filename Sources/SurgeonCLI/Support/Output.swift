@@ -1,4 +1,5 @@
 import Foundation
+import SurgeonCore
 import SurgeonFormats
 
 /// Printing for humans and for scripts.
@@ -26,15 +27,7 @@ enum Output {
     }
 
     /// 1234567 -> "1,234,567".
-    static func grouped(_ n: Int) -> String {
-        let digits = String(abs(n))
-        var out = ""
-        for (i, ch) in digits.reversed().enumerated() {
-            if i > 0, i % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return (n < 0 ? "-" : "") + String(out.reversed())
-    }
+    static func grouped(_ n: Int) -> String { Thousands.grouped(n) }
 
     static func percent(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
 

@@ -12,9 +12,11 @@ public enum RunReport {
 
         let stageLabels = results.map(\.label)
         sections.append(
-            SVGChart.bars(
-                title: "Validation accuracy per stage", labels: stageLabels,
-                series: [.init("accuracy", results.map(\.accuracy), color: c[0])], yLabel: "accuracy", percent: true))
+            SVGChart.lines(
+                title: "Validation accuracy against MACs, stage by stage",
+                series: [.init("accuracy", results.map(\.accuracy), color: c[0])], xs: results.map { Double($0.macs) },
+                xLabel: "multiply-accumulates per sample", yLabel: "validation accuracy", percent: true, zoom: true,
+                pointLabels: stageLabels))
         sections.append(
             SVGChart.bars(
                 title: "MACs per sample per stage", labels: stageLabels,
@@ -72,7 +74,7 @@ public enum RunReport {
                     title: "Training curves: accuracy",
                     series: [.init("train", trainAcc, color: c[0]), .init("validation", valAcc, color: c[1])],
                     xs: epochs, xLabel: "epoch across stages (" + boundaries.joined(separator: "; ") + ")",
-                    yLabel: "accuracy", percent: true, yMax: 1))
+                    yLabel: "accuracy", percent: true, zoom: true))
             sections.append(
                 SVGChart.lines(
                     title: "Training curves: loss", series: [.init("training loss", loss, color: c[3])],
@@ -82,12 +84,12 @@ public enum RunReport {
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(SVGChart.escape(title))</title>
             <style>
-            body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1340px; }
+            body { font-family: sans-serif; margin: 24px; color: #222; }
             h1 { font-size: 22px; } table { border-collapse: collapse; margin: 12px 0 20px; }
             th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; } th:first-child, td:first-child { \
             text-align: left; }
-            .charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts svg { border: 1px solid #eee; background: \
-            #fff; }
+            .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; } \
+            .charts svg { border: 1px solid #eee; background: #fff; height: auto; }
             </style></head><body>
             <h1>\(SVGChart.escape(title))</h1>
             \(sections[0])
@@ -105,7 +107,8 @@ public enum RunReport {
         for r in results {
             rows +=
                 "<tr><td>\(SVGChart.escape(r.label))</td><td>\(String(format: "%.2f%%", r.accuracy * 100))</td>"
-                + "<td>\(String(format: "%.4f", r.loss))</td><td>\(r.params)</td><td>\(r.macs)</td>"
+                + "<td>\(String(format: "%.4f", r.loss))</td><td>\(Thousands.grouped(r.params))</td>"
+                + "<td>\(Thousands.grouped(r.macs))</td>"
                 + "<td>\(r.latencyMsBatch1.map { String(format: "%.2f", $0) } ?? "-")</td>"
                 + "<td>\(r.latencyMsBatch64.map { String(format: "%.2f", $0) } ?? "-")</td>"
                 + "<td>\(String(format: "%.1f", r.seconds))</td></tr>"

@@ -28,7 +28,7 @@ public enum SVGChart {
         let plotW = width - left - right, plotH = height - self.top - bottom
         let groupW = plotW / Double(max(labels.count, 1))
         let barW = max(1, groupW * 0.8 / Double(max(series.count, 1)))
-        var body = axes(yMax: top, yLabel: yLabel, percent: percent)
+        var body = axes(yMin: 0, yMax: top, yLabel: yLabel, percent: percent)
         for (s, serie) in series.enumerated() {
             for (i, v) in serie.values.enumerated() where i < labels.count {
                 let h = plotH * v / top
@@ -50,27 +50,40 @@ public enum SVGChart {
         return frame(title: title, body: body + legend(series))
     }
 
-    /// Lines over x positions `0..<n` (or given `xs`), e.g. training curves by epoch.
+    /// Lines over x positions `0..<n` (or given `xs`), e.g. training curves by epoch. With
+    /// `zoom`, the y axis spans the values (a one-point accuracy drop stays visible) instead of
+    /// starting at 0; `pointLabels` names the points of the first series.
     public static func lines(
         title: String, series: [Series], xs: [Double]? = nil, xLabel: String, yLabel: String,
-        percent: Bool = false, yMax: Double? = nil
+        percent: Bool = false, yMax: Double? = nil, zoom: Bool = false, pointLabels: [String] = []
     ) -> String {
         let count = series.map(\.values.count).max() ?? 0
         let xValues = xs ?? (0..<count).map(Double.init)
         let xMin = xValues.min() ?? 0, xMax = max(xValues.max() ?? 1, xMin + 1e-9)
-        let top = yMax ?? niceCeiling(max(series.flatMap(\.values).max() ?? 1, 1e-12))
+        let values = series.flatMap(\.values).filter(\.isFinite)
+        let (bottomValue, top) =
+            zoom
+            ? zoomedRange(values, ceiling: percent ? 1 : nil)
+            : (0, yMax ?? niceCeiling(max(values.max() ?? 1, 1e-12)))
         let plotW = width - left - right, plotH = height - self.top - bottom
-        var body = axes(yMax: top, yLabel: yLabel, percent: percent)
+        var body = axes(yMin: bottomValue, yMax: top, yLabel: yLabel, percent: percent)
         func px(_ x: Double) -> Double { left + plotW * (x - xMin) / (xMax - xMin) }
-        func py(_ y: Double) -> Double { self.top + plotH - plotH * min(max(y, 0), top) / top }
-        for serie in series {
+        func py(_ y: Double) -> Double {
+            self.top + plotH - plotH * (min(max(y, bottomValue), top) - bottomValue) / (top - bottomValue)
+        }
+        for (s, serie) in series.enumerated() {
             let points = zip(xValues, serie.values).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
             body += #"<polyline points="\#(points)" fill="none" stroke="\#(serie.color)" stroke-width="2"/>"#
-            for (x, y) in zip(xValues, serie.values) {
+            for (k, (x, y)) in zip(xValues, serie.values).enumerated() {
                 body +=
                     #"<circle cx="\#(f(px(x)))" cy="\#(f(py(y)))" r="2.5" "#
                     + #"fill="\#(serie.color)"><title>\#(escape(serie.name)) at \#(format(x, false)): "#
                     + #"\#(format(y, percent))</title></circle>"#
+                if s == 0, k < pointLabels.count {
+                    body +=
+                        #"<text x="\#(f(px(x) + 5))" y="\#(f(py(y) - 5))" font-size="10">"#
+                        + #"\#(escape(pointLabels[k])) \#(format(y, percent))</text>"#
+                }
             }
         }
         let integral = xValues.allSatisfy { $0 == $0.rounded() }
@@ -89,7 +102,21 @@ public enum SVGChart {
         return frame(title: title, body: body + legend(series))
     }
 
-    static func axes(yMax: Double, yLabel: String, percent: Bool) -> String {
+    /// A y range around `values` with about 15% margin and round ends, at most `ceiling`.
+    static func zoomedRange(_ values: [Double], ceiling: Double?) -> (Double, Double) {
+        guard let lo = values.min(), let hi = values.max() else { return (0, ceiling ?? 1) }
+        let step = niceCeiling(max((hi - lo) * 1.3, ceiling == nil ? max(abs(hi) * 1e-3, 1e-9) : 0.004) / 4)
+        var low = max(0, ((lo - 0.15 * (hi - lo)) / step).rounded(.down) * step)
+        var high = low + 4 * step
+        while high < hi + 0.1 * step { high += step }
+        if let ceiling, high > ceiling {
+            high = ceiling
+            low = min(low, max(0, high - 4 * step))
+        }
+        return (low, high)
+    }
+
+    static func axes(yMin: Double, yMax: Double, yLabel: String, percent: Bool) -> String {
         let plotW = width - left - right, plotH = height - top - bottom
         var s =
             #"<line x1="\#(f(left))" y1="\#(f(top))" x2="\#(f(left))" y2="\#(f(top + plotH))" stroke="rgb(51,51,51)"/>"#
@@ -97,7 +124,7 @@ public enum SVGChart {
             #"<line x1="\#(f(left))" y1="\#(f(top + plotH))" x2="\#(f(left + plotW))" y2="\#(f(top + plotH))" "#
             + #"stroke="rgb(51,51,51)"/>"#
         for k in 0...4 {
-            let v = yMax * Double(k) / 4, y = top + plotH - plotH * Double(k) / 4
+            let v = yMin + (yMax - yMin) * Double(k) / 4, y = top + plotH - plotH * Double(k) / 4
             s +=
                 #"<line x1="\#(f(left))" y1="\#(f(y))" x2="\#(f(left + plotW))" y2="\#(f(y))" stroke="rgb(221,221,"#
                 + #"221)"/>"#
@@ -124,7 +151,7 @@ public enum SVGChart {
 
     static func frame(title: String, body: String) -> String {
         #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(Int(width)) \#(Int(height))" "#
-            + #"width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif"><text x="\#(f(width / 2))" "#
+            + #"width="100%" preserveAspectRatio="xMidYMid meet" font-family="sans-serif"><text x="\#(f(width / 2))" "#
             + #"y="20" font-size="14" font-weight="bold" text-anchor="middle">\#(escape(title))</text>\#(body)</svg>"#
     }
 
