@@ -72,9 +72,12 @@ extension ONNXGraphReader {
             }
             sizes = (0..<parts).map { k in max(0, min(chunk, channels - k * chunk)) }
         }
-        guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 1 }), sizes.reduce(0, +) == channels else {
+        // Each size checked before the sum, so that sizes from the file cannot overflow it.
+        guard sizes.count == outputs, sizes.allSatisfy({ (1...max(1, channels)).contains($0) }),
+            sizes.reduce(0, { $0 > channels ? $0 : $0 + $1 }) == channels
+        else {
             throw r.fail(
-                "split sizes \(sizes) for \(outputs) outputs of \(channels) channels: expected \(outputs) positive "
+                "split sizes \(sizes.prefix(16))\(sizes.count > 16 ? " (\(sizes.count) in all)" : "") for \(outputs) outputs of \(channels) channels: expected \(outputs) positive "
                     + "sizes that add up to \(channels)")
         }
         var start = 0

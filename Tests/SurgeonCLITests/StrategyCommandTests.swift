@@ -5,6 +5,15 @@ import SurgeonTestSupport
 import XCTest
 
 final class StrategyCommandTests: CLITestCase {
+    /// 24 random 16x16x1 images with ten classes, as x.npy and y.npy.
+    private func writeData() throws {
+        let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
+        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(
+            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
+            to: URL(fileURLWithPath: path("y.npy")))
+    }
+
     private func model(_ arch: String = "vgg", shape: String = "16,16,1") throws {
         let run = try surgeon(
             "new", arch, "--input-shape", shape, "--classes", "10", "--width", "0.5", "-o", "m.surgeon")
@@ -48,11 +57,7 @@ final class StrategyCommandTests: CLITestCase {
     /// With --data, prune re-estimates the BatchNorm statistics (on by default) and says so.
     func testPruneWithData_recalibratesTheBatchNorms() throws {
         try model()
-        let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
-        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(
-            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
-            to: URL(fileURLWithPath: path("y.npy")))
+        try writeData()
         let data = ["--data", "x.npy", "--labels", "y.npy"]
         var run = try surgeon(
             ["prune", "m.surgeon", "--strategy", "l1", "--ratio", "0.5", "-o", "p.surgeon", "--json"] + data)
@@ -81,11 +86,7 @@ final class StrategyCommandTests: CLITestCase {
     /// with other classes, naming the file.
     func testTrainWithATeacher_distilsAndRefusesAMismatch() throws {
         try model()
-        let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
-        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(
-            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
-            to: URL(fileURLWithPath: path("y.npy")))
+        try writeData()
         let data = ["--data", "x.npy", "--labels", "y.npy", "--epochs", "1"]
         var run = try surgeon(["train", "m.surgeon", "--teacher", "m.surgeon", "-o", "t.surgeon"] + data)
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -108,11 +109,7 @@ final class StrategyCommandTests: CLITestCase {
         XCTAssertTrue(
             run.stderr.contains("the 'apoz' criterion measures activations: give --data and --labels"), run.stderr)
         XCTAssertFalse(exists("plan.json"))
-        let images = Tensor.random(shape: [24, 16, 16, 1], seed: 1, range: 0...1)
-        try Npy.write(NpyArray(images), to: URL(fileURLWithPath: path("x.npy")))
-        try Npy.write(
-            NpyArray(shape: [24], storage: .int64((0..<24).map { Int64($0 % 10) })),
-            to: URL(fileURLWithPath: path("y.npy")))
+        try writeData()
         for criterion in ["apoz", "taylor"] {
             run = try surgeon(
                 "plan", "m.surgeon", "--strategy", criterion, "--ratio", "0.3", "--data", "x.npy", "--labels", "y.npy",

@@ -22,27 +22,14 @@ final class ONNXBadFileTests: XCTestCase {
 
     /// input [N, 3, 4, 4] -> Conv(W [2, 3, 1, 1], B [2], name "conv") -> "logits".
     static func model(irVersion: Int64 = 8, opset: Int64 = 17) -> Onnx_ModelProto {
-        var m = Onnx_ModelProto()
-        m.irVersion = irVersion
-        var o = Onnx_OperatorSetIdProto()
-        o.version = opset
-        m.opsetImport = [o]
-        var g = Onnx_GraphProto()
-        g.name = "g"
-        g.input = [ONNXProto.valueInfo("input", batch: .parameter("N"), dims: [3, 4, 4])]
-        g.output = [ONNXProto.valueInfo("logits", batch: .parameter("N"), dims: [2, 4, 4])]
-        g.initializer = [
-            ONNXProto.tensor("W", dims: [2, 3, 1, 1], floats: [1, 2, 3, 4, 5, 6]),
-            ONNXProto.tensor("B", dims: [2], floats: [0.5, -0.5]),
-        ]
-        var conv = Onnx_NodeProto()
-        conv.name = "conv"
-        conv.opType = "Conv"
-        conv.input = ["input", "W", "B"]
-        conv.output = ["logits"]
-        g.node = [conv]
-        m.graph = g
-        return m
+        ONNXTestModel.model(
+            irVersion: irVersion, opset: opset, input: [3, 4, 4],
+            nodes: [ONNXTestModel.node("Conv", "conv", inputs: ["input", "W", "B"], outputs: ["logits"])],
+            outputs: [("logits", [2, 4, 4])],
+            initializers: [
+                ONNXProto.tensor("W", dims: [2, 3, 1, 1], floats: [1, 2, 3, 4, 5, 6]),
+                ONNXProto.tensor("B", dims: [2], floats: [0.5, -0.5]),
+            ])
     }
 
     func read(_ m: Onnx_ModelProto, name: String = "m.onnx") throws -> ModelContents {

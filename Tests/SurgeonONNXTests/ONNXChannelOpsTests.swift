@@ -13,31 +13,13 @@ final class ONNXChannelOpsTests: XCTestCase {
     static func model(
         opset: Int64 = 17, nodes: [Onnx_NodeProto], outputs: [(String, [Int])], initializers: [Onnx_TensorProto] = []
     ) -> Onnx_ModelProto {
-        var m = Onnx_ModelProto()
-        m.irVersion = 8
-        var o = Onnx_OperatorSetIdProto()
-        o.version = opset
-        m.opsetImport = [o]
-        var g = Onnx_GraphProto()
-        g.name = "g"
-        g.input = [ONNXProto.valueInfo("input", batch: .parameter("N"), dims: [4, 2, 2])]
-        g.output = outputs.map { ONNXProto.valueInfo($0.0, batch: .parameter("N"), dims: $0.1) }
-        g.initializer = initializers
-        g.node = nodes
-        m.graph = g
-        return m
+        ONNXTestModel.model(opset: opset, input: [4, 2, 2], nodes: nodes, outputs: outputs, initializers: initializers)
     }
 
     static func node(
         _ op: String, _ name: String, inputs: [String], outputs: [String], attributes: [Onnx_AttributeProto] = []
     ) -> Onnx_NodeProto {
-        var n = Onnx_NodeProto()
-        n.opType = op
-        n.name = name
-        n.input = inputs
-        n.output = outputs
-        n.attribute = attributes
-        return n
+        ONNXTestModel.node(op, name, inputs: inputs, outputs: outputs, attributes: attributes)
     }
 
     func decode(_ m: Onnx_ModelProto) throws -> ModelContents {
@@ -176,6 +158,17 @@ final class ONNXChannelOpsTests: XCTestCase {
                         attributes: [ONNXProto.attribute("axis", int: 1)])
                 ], outputs: [("a", [1, 2, 2])], initializers: [ONNXProto.tensor("sizes", dims: [2], ints: [1, 2])]),
             "split sizes [1, 2] for 2 outputs of 4 channels")
+        // Sizes near 2^63 are refused, not summed into an overflow.
+        refused(
+            Self.model(
+                opset: 13,
+                nodes: [
+                    Self.node(
+                        "Split", "split", inputs: ["input", "sizes"], outputs: ["a", "b"],
+                        attributes: [ONNXProto.attribute("axis", int: 1)])
+                ], outputs: [("a", [1, 2, 2])],
+                initializers: [ONNXProto.tensor("sizes", dims: [2], ints: [Int.max, Int.max])]),
+            "for 2 outputs of 4 channels")
         refused(
             Self.model(
                 nodes: [
