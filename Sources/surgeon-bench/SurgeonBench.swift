@@ -27,6 +27,11 @@ struct TrainThroughput: ParsableCommand {
     @Option(help: "Timed steps per repeat.") var steps = 20
     @Option(help: "Repeats; the median is reported.") var repeats = 3
     @Flag(help: "Print JSON.") var json = false
+    @Flag(
+        help: ArgumentHelp(
+            "After the timed repeats, time --steps more steps per layer type, forward and backward, and print "
+                + "where the time goes (the timed figures are measured without it)."))
+    var profile = false
 
     struct Report: Codable {
         var variant: String
@@ -34,6 +39,9 @@ struct TrainThroughput: ParsableCommand {
         var batch_size: Int
         var images_per_second: Double
         var repeats_images_per_second: [Double]
+        /// With --profile: seconds per layer type over `profile_steps` steps.
+        var profile: [LayerProfile.Entry]?
+        var profile_steps: Int?
     }
 
     func run() throws {
@@ -49,10 +57,10 @@ struct TrainThroughput: ParsableCommand {
         var g = graph
         var optimizer = Optimizer(settings: OptimizerSettings())
         let loss = SoftmaxCrossEntropy(fromLogits: !g.producesProbabilities)
-        func step(_ k: Int) throws {
+        func step(_ k: Int, profile: LayerProfile? = nil) throws {
             _ = try Trainer.step(
                 &g, optimizer: &optimizer, batch: batch, loss: loss, learningRate: 0.01,
-                context: ForwardContext(training: true, seed: UInt64(k)))
+                context: ForwardContext(training: true, seed: UInt64(k)), profile: profile)
         }
         for k in 0..<3 { try step(k) }
         var rates: [Double] = []
@@ -62,9 +70,17 @@ struct TrainThroughput: ParsableCommand {
             rates.append(Double(steps * batchSize) / (ContinuousClock.now - start).inSeconds)
         }
         let median = rates.sorted()[rates.count / 2]
-        let report = Report(
+        var report = Report(
             variant: variant, threads: threads, batch_size: batchSize, images_per_second: median,
             repeats_images_per_second: rates)
+        var layers: LayerProfile?
+        if profile {
+            let p = LayerProfile()
+            for k in 0..<steps { try step(k, profile: p) }
+            report.profile = p.table
+            report.profile_steps = steps
+            layers = p
+        }
         if json {
             let data = try JSONEncoder().encode(report)
             print(String(decoding: data, as: UTF8.self))
@@ -73,6 +89,25 @@ struct TrainThroughput: ParsableCommand {
                 String(
                     format: "%@: %.1f images/s (batch %d, %d thread(s), median of %d)", variant, median, batchSize,
                     threads, repeats))
+            if let layers { print(Self.table(layers, steps: steps)) }
         }
+    }
+
+    /// The profile as a Markdown table: milliseconds per training step by layer type.
+    static func table(_ profile: LayerProfile, steps: Int) -> String {
+        let total = max(profile.totalSeconds, 1e-12)
+        var lines = [
+            "| layer type | calls per step | forward ms/step | backward ms/step | share |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for e in profile.table {
+            lines.append(
+                String(
+                    format: "| %@ | %d | %.2f | %.2f | %.1f%% |", e.type, max(e.forwardCalls, e.backwardCalls) / steps,
+                    1000 * e.forwardSeconds / Double(steps), 1000 * e.backwardSeconds / Double(steps),
+                    100 * e.seconds / total))
+        }
+        lines.append(String(format: "| all | | | | %.2f ms/step |", 1000 * total / Double(steps)))
+        return lines.joined(separator: "\n")
     }
 }

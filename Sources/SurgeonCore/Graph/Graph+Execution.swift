@@ -37,8 +37,10 @@ extension Graph {
     }
 
     /// Runs the graph in training mode (batch statistics, active dropout), keeping every node's
-    /// output and cache for `backward`.
-    public func forwardTraining(_ inputs: [Tensor], context: ForwardContext) throws(GraphError) -> Tape {
+    /// output and cache for `backward`. `profile` times every node's forward pass.
+    public func forwardTraining(
+        _ inputs: [Tensor], context: ForwardContext, profile: LayerProfile? = nil
+    ) throws(GraphError) -> Tape {
         let sources = try checkedSources(inputs)
         try checkActivationMemory(batch: inputs.first?.shape.first ?? 0, training: true)
         var outputs: [LayerOutput] = []
@@ -48,7 +50,9 @@ extension Graph {
             let args = inputIndices[i].map { outputs[$0].value }
             let node = nodes[i]
             let nodeContext = ForwardContext(training: true, seed: context.seed &+ UInt64(i) &* 0x9E37_79B9)
+            let start = profile.map { _ in ContinuousClock.now }
             outputs.append(try Graph.wrap(node) { try node.layer.forward(args, context: nodeContext) })
+            if let profile, let start { profile.add(node.layer.kerasClassName, forward: ContinuousClock.now - start) }
         }
         return Tape(outputs: outputs, context: context)
     }
@@ -62,7 +66,7 @@ extension Graph {
     /// `backward`, calling `observe(node, gradient)` with dLoss/dOutput of every node once it is
     /// complete (first-order Taylor importance needs it).
     public func backward(
-        _ tape: Tape, outputGradients: [Tensor], observe: ((Int, Tensor) -> Void)?
+        _ tape: Tape, outputGradients: [Tensor], observe: ((Int, Tensor) -> Void)?, profile: LayerProfile? = nil
     ) throws(GraphError) -> [[Tensor]] {
         guard outputGradients.count == outputNames.count else {
             throw .inputCount(expected: outputNames.count, actual: outputGradients.count)
@@ -80,9 +84,11 @@ extension Graph {
             if inputIndices[i].isEmpty { continue }
             let args = inputIndices[i].map { tape.outputs[$0].value }
             let nodeContext = ForwardContext(training: true, seed: tape.context.seed &+ UInt64(i) &* 0x9E37_79B9)
+            let start = profile.map { _ in ContinuousClock.now }
             let result = try Graph.wrap(node) {
                 try node.layer.backward(g, inputs: args, output: tape.outputs[i], context: nodeContext)
             }
+            if let profile, let start { profile.add(node.layer.kerasClassName, backward: ContinuousClock.now - start) }
             weightGrads[i] = result.weights
             for (k, j) in inputIndices[i].enumerated() where k < result.inputs.count {
                 grads[j] = Graph.accumulate(grads[j], result.inputs[k])

@@ -141,9 +141,11 @@ public struct Trainer: Sendable {
     public static func step(
         _ graph: inout Graph, optimizer: inout Optimizer, batch: LabeledData, loss: SoftmaxCrossEntropy,
         regularizers: [any Regularizer] = [], distillation: Distillation? = nil, learningRate: Float,
-        context: ForwardContext
+        context: ForwardContext, profile: LayerProfile? = nil
     ) throws -> (result: SoftmaxCrossEntropy.Result, penalty: Double) {
-        let tape = try graph.forwardTraining([batch.images], context: context)
+        let clock = ContinuousClock()
+        let tape = try graph.forwardTraining([batch.images], context: context, profile: profile)
+        var start = clock.now
         let output = tape.outputs[graph.outputNodeIndices[0]].value
         var result = loss.evaluate(output: output, labels: batch.labels)
         if let distillation {
@@ -151,12 +153,15 @@ public struct Trainer: Sendable {
             result = distillation.mixing(
                 result, output: output, studentGivesProbabilities: !loss.fromLogits, teacherOutput: taught)
         }
-        var gradients = try graph.backward(tape, outputGradients: [result.gradient])
+        profile?.add(LayerProfile.loss, forward: clock.now - start)
+        var gradients = try graph.backward(tape, outputGradients: [result.gradient], observe: nil, profile: profile)
+        start = clock.now
         var penalty = 0.0
         for regularizer in regularizers { penalty += regularizer.apply(to: graph, gradients: &gradients) }
         guard result.loss.isFinite, penalty.isFinite else { return (result, penalty) }
         try optimizer.step(&graph, gradients: gradients, learningRate: learningRate)
         graph.applyStateUpdates(from: tape)
+        profile?.add(LayerProfile.update, backward: clock.now - start)
         return (result, penalty)
     }
 
