@@ -38,13 +38,9 @@ extension SurgeonCommand {
         @Option(
             help: ArgumentHelp(
                 "With --data: after pruning, re-estimate every BatchNorm's moving mean and variance on N batches of "
-                    + "\(Self.recalibrationBatchSize) of its images (labels are not used); 0 turns it off.",
+                    + "\(Graph.Recalibration.batchSize) of its images (labels are not used); 0 turns it off.",
                 valueName: "N"))
-        var recalibrateBatches = Self.defaultRecalibrationBatches
-
-        /// Images per recalibration batch, and the default number of batches (1,280 images).
-        static let recalibrationBatchSize = 64
-        static let defaultRecalibrationBatches = 20
+        var recalibrateBatches = Graph.Recalibration.defaultBatches
 
         @Option(
             name: .shortAndLong,
@@ -111,7 +107,7 @@ extension SurgeonCommand {
             var recalibration: Graph.Recalibration?
             if let data, recalibrateBatches > 0 {
                 let result = try graph.recalibratingStatistics(
-                    images: data.images, batchSize: Self.recalibrationBatchSize, batches: recalibrateBatches,
+                    images: data.images, batchSize: Graph.Recalibration.batchSize, batches: recalibrateBatches,
                     seed: strategy.seed)
                 graph = result.graph
                 recalibration = result.report

@@ -77,8 +77,9 @@ extension ONNXGraphReader {
             sizes.reduce(0, { $0 > channels ? $0 : $0 + $1 }) == channels
         else {
             throw r.fail(
-                "split sizes \(sizes.prefix(16))\(sizes.count > 16 ? " (\(sizes.count) in all)" : "") for \(outputs) outputs of \(channels) channels: expected \(outputs) positive "
-                    + "sizes that add up to \(channels)")
+                "split sizes \(sizes.prefix(16))\(sizes.count > 16 ? " (\(sizes.count) in all)" : "") for "
+                    + "\(outputs) outputs of \(channels) channels: expected \(outputs) positive sizes that add up to "
+                    + "\(channels)")
         }
         var start = 0
         for (k, size) in sizes.enumerated() {
@@ -127,18 +128,16 @@ extension ONNXGraphReader {
         guard let source = r.input(0), let value = values[source], let shapeName = r.input(1),
             let target = integers(shapeName), !target.scalar
         else { return false }
-        var entries = target.entries
-        if let fixedBatch, entries.first == .known(Int64(fixedBatch)) { entries[0] = .batch }
-        let zeroCopies = r.node.attribute.first { $0.name == "allowzero" }?.i ?? 0 == 0
-        let batchFirst =
-            entries.first == .batch || entries.first == .known(-1) || zeroCopies && entries.first == .known(0)
+        try r.checkAttributes(["allowzero"])
+        func withBatch(_ dims: [Int]) -> [ShapeEntry] { [.batch] + dims.map { .known(Int64($0)) } }
         switch value {
         case let .activation(x):
-            guard x.layout == .channelsFirst, x.shape.count == 3, entries.count == 5, batchFirst,
+            guard x.layout == .channelsFirst, x.shape.count == 3 else { return false }
+            let entries = try reshapeTarget(target.entries, of: withBatch(x.fileShape), r)
+            guard entries.count == 5, entries[0] == .batch || entries[0] == .known(-1),
                 var rest = Self.knownInts(Array(entries.dropFirst())).map({ $0.map { Int(clamping: $0) } })
             else { return false }
             let (h, w, c) = (x.shape[0], x.shape[1], x.shape[2])
-            for (k, v) in rest.enumerated() where v == 0 && k >= 2 { rest[k] = k == 2 ? h : w }
             if rest.filter({ $0 == -1 }).count == 1, let k = rest.firstIndex(of: -1) {
                 let known = rest.filter { $0 != -1 }.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
                 if known > 0, (c * h * w) % known == 0 { rest[k] = (c * h * w) / known }
@@ -155,6 +154,9 @@ extension ONNXGraphReader {
             return true
         case let .channelGroups(x, groups, swapped):
             let (h, w, c) = (x.shape[0], x.shape[1], x.shape[2])
+            let grouped = swapped ? [c / groups, groups, h, w] : [groups, c / groups, h, w]
+            let entries = try reshapeTarget(target.entries, of: withBatch(grouped), r)
+            let batchFirst = entries.first == .batch || entries.first == .known(-1)
             let back = entries.dropFirst().map { e -> Int? in
                 guard case let .known(v) = e else { return nil }
                 return Int(clamping: v)

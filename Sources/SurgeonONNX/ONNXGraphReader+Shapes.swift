@@ -57,21 +57,27 @@ extension ONNXGraphReader {
         return try flatten(x, r)
     }
 
+    /// A Reshape's target as the reader compares it: the file's fixed batch size in front read
+    /// as the batch, and (unless `allowzero`) each 0 replaced by the input's extent on the same
+    /// axis (`inputDims`, batch first).
+    func reshapeTarget(
+        _ target: [ShapeEntry], of inputDims: [ShapeEntry], _ r: ONNXNodeReader
+    ) throws(ONNXError) -> [ShapeEntry] {
+        var entries = target
+        if let fixedBatch, entries.first == .known(Int64(fixedBatch)) { entries[0] = .batch }
+        guard try r.int("allowzero", default: 0, in: 0...1) == 0 else { return entries }
+        for (i, e) in entries.enumerated() where e == .known(0) && i < inputDims.count { entries[i] = inputDims[i] }
+        return entries
+    }
+
     mutating func mapReshape(_ r: ONNXNodeReader) throws(ONNXError) -> Activation {
         try r.checkAttributes(["allowzero"])
         let x = try activation(r.input(0), r)
         guard let shapeName = r.input(1), let target = integers(shapeName), !target.scalar else {
             throw r.fail("the target shape must be a constant (or batch-dependent) 1-D integer tensor")
         }
-        let allowZero = try r.int("allowzero", default: 0, in: 0...1) == 1
         let features = x.fileShape.reduce(1, *)
-        var entries = target.entries
-        if let fixedBatch, entries.first == .known(Int64(fixedBatch)) { entries[0] = .batch }
-        // A 0 copies the input's extent (unless allowzero).
-        if !allowZero {
-            let dims: [ShapeEntry] = [.batch] + x.fileShape.map { .known(Int64($0)) }
-            for (i, e) in entries.enumerated() where e == .known(0) && i < dims.count { entries[i] = dims[i] }
-        }
+        let entries = try reshapeTarget(target.entries, of: [.batch] + x.fileShape.map { .known(Int64($0)) }, r)
         let flattensToFeatures =
             entries.count == 2
             && (entries[0] == .batch || entries[0] == .known(-1))

@@ -92,7 +92,7 @@ public struct PipelineRunner: Sendable {
                 if p.recalibrationBatches > 0 {
                     result.accuracyBeforeRecalibration = try Evaluation.evaluate(graph, on: validation).accuracy
                     let recalibrated = try graph.recalibratingStatistics(
-                        images: train.images, batchSize: Recipe.Pruning.recalibrationBatchSize,
+                        images: train.images, batchSize: Graph.Recalibration.batchSize,
                         batches: p.recalibrationBatches, seed: recipe.seed)
                     graph = recalibrated.graph
                     result.recalibration = recalibrated.report

@@ -51,10 +51,9 @@ public struct Recipe: Sendable, Equatable {
         public var biasCompensation: BiasCompensation = .exact
         /// Run `sensitivity` on the model before pruning and put the curves in the report.
         public var sensitivity = false
-        /// Batches of the training images (of `recalibrationBatchSize`) that re-estimate every
-        /// BatchNorm's moving statistics after surgery; 0 turns it off.
-        public var recalibrationBatches = 20
-        public static let recalibrationBatchSize = 64
+        /// Batches of the training images (of `Graph.Recalibration.batchSize`) that re-estimate
+        /// every BatchNorm's moving statistics after surgery; 0 turns it off.
+        public var recalibrationBatches = Graph.Recalibration.defaultBatches
 
         public init() {}
     }

@@ -127,18 +127,8 @@ public struct RecipeParser {
             var t = try training(settings, name, extra: distillKeys)
             let m = try mapping(settings, "stage 'retrain'", accepted: Self.trainingKeys + distillKeys)
             if let v = m["distill"] { t.distill = try bool(v) }
-            if let v = m["temperature"] {
-                t.temperature = try number(v, above: 0)
-                guard Distillation.temperatures.contains(t.temperature) else {
-                    throw RecipeError(source, v.mark, "'temperature' is \(t.temperature); accepted: 0.05...100")
-                }
-            }
-            if let v = m["distill_weight"] {
-                t.distillWeight = try number(v, atLeast: 0)
-                guard Distillation.weights.contains(t.distillWeight) else {
-                    throw RecipeError(source, v.mark, "'distill_weight' is \(t.distillWeight); accepted: 0...1")
-                }
-            }
+            if let v = m["temperature"] { t.temperature = try number(v, in: Distillation.temperatures) }
+            if let v = m["distill_weight"] { t.distillWeight = try number(v, in: Distillation.weights) }
             return .retrain(t)
         case "sparse":
             let m = try mapping(settings, "stage 'sparse'", accepted: Self.trainingKeys + ["regularizer", "lambda"])
@@ -309,6 +299,14 @@ public struct RecipeParser {
         }
         do { return try OutsideNumber.integer(v, in: range) } catch { throw RecipeError(source, node.mark, "\(error)") }
     }
+    func number(_ node: YAMLNode, in range: ClosedRange<Double>) throws -> Double {
+        guard let v = node.float else {
+            throw RecipeError(
+                source, node.mark, "expected \(OutsideNumber.describe(range)), got '\(node.string ?? "?")'")
+        }
+        do { return try OutsideNumber.finite(v, in: range) } catch { throw RecipeError(source, node.mark, "\(error)") }
+    }
+
     func number(_ node: YAMLNode, above: Double) throws -> Double {
         guard let v = node.float, v > above, v.isFinite else {
             throw RecipeError(source, node.mark, "expected a number above \(above), got '\(node.string ?? "?")'")

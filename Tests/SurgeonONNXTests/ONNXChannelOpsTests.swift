@@ -135,6 +135,31 @@ final class ONNXChannelOpsTests: XCTestCase {
         XCTAssertEqual(proto.graph.node.map(\.opType), ["Reshape", "Transpose", "Reshape"])
     }
 
+    /// A 0 in a shuffle's Reshape target copies the input's extent on the same axis, as ONNX
+    /// defines it: on a [N, 4, 2, 3] image, [0, 2, 2, 0, 3] asks for W (3) on axis 3, not H, so
+    /// it is no shuffle and is refused.
+    func testZeroInAShuffleTarget_copiesTheSameAxis() throws {
+        let grouped = { (target: [Int]) in
+            ONNXTestModel.model(
+                input: [4, 2, 3],
+                nodes: [
+                    Self.node("Reshape", "r1", inputs: ["input", "grouped"], outputs: ["a"]),
+                    Self.node(
+                        "Transpose", "t", inputs: ["a"], outputs: ["b"],
+                        attributes: [ONNXProto.attribute("perm", ints: [0, 2, 1, 3, 4])]),
+                    Self.node("Reshape", "shuffle", inputs: ["b", "back"], outputs: ["y"]),
+                ], outputs: [("y", [4, 2, 3])],
+                initializers: [
+                    ONNXProto.tensor("grouped", dims: [5], ints: target),
+                    ONNXProto.tensor("back", dims: [4], ints: [0, 4, 2, 3]),
+                ])
+        }
+        XCTAssertEqual(try decode(grouped([0, 2, 2, 2, 3])).graph.nodes.map(\.name), ["input", "shuffle"])
+        XCTAssertThrowsError(try decode(grouped([0, 2, 2, 0, 3]))) {
+            XCTAssertTrue("\($0)".contains("only as the start of a channel shuffle"), "\($0)")
+        }
+    }
+
     func testChannelOps_thatSurgeonCannotRead_areRefusedByName() {
         func refused(_ m: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try decode(m), line: line) { error in

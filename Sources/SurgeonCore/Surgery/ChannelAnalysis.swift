@@ -2,10 +2,10 @@
 ///
 /// Every channel of every tensor is an element of a union-find; each node's `ChannelMap` joins
 /// its output channels to the input channels they are (identity, tied, concatenated with
-/// offsets, expanded by a depth multiplier, flattened, gathered). A set of joined channels lives or dies
-/// together. Sets created by the same producers (the same `fresh` layers) form one group, so
-/// both branches of a residual Add are one group, while the two halves of a Concatenate stay
-/// two groups with the Concatenate in each.
+/// offsets, expanded by a depth multiplier, flattened, gathered). A set of joined channels
+/// lives or dies together. Sets created by the same producers (the same `fresh` layers) form
+/// one group, so both branches of a residual Add are one group, while the two halves of a
+/// Concatenate stay two groups with the Concatenate in each.
 public struct ChannelAnalysis: Sendable {
     /// Every group, ordered by where its first channel appears in the graph.
     public var groups: [ChannelGroup]

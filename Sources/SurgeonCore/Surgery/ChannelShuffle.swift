@@ -14,7 +14,7 @@ public enum ChannelShuffle {
     /// `indices.count` channels, else nil.
     public static func groups(of indices: [Int]) -> Int? {
         let c = indices.count
-        guard c >= 4, indices.count > 1, indices[1] > 0, c % indices[1] == 0 else { return nil }
+        guard c >= 4, indices[1] > 0, c % indices[1] == 0 else { return nil }
         // Output channel 1 is input channel C / groups.
         let groups = c / indices[1]
         return groups > 1 && groups < c && self.indices(channels: c, groups: groups) == indices ? groups : nil

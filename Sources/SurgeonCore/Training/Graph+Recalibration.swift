@@ -12,6 +12,11 @@ extension Graph {
         public var batches = 0
         public var images = 0
 
+        /// The defaults of `surgeon prune --data` and of a recipe's prune stage: 20 batches of
+        /// 64 images (1,280).
+        public static let defaultBatches = 20
+        public static let batchSize = 64
+
         public init(layers: [String] = [], batches: Int = 0, images: Int = 0) {
             self.layers = layers
             self.batches = batches
