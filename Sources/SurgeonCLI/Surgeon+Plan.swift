@@ -26,6 +26,7 @@ extension SurgeonCommand {
 
         func validate() throws {
             guard strategy.requested else { throw ValidationError("give --strategy NAME (see `surgeon strategies`)") }
+            try strategy.requireBudget()
             try OutputPath.refuseWithJSON(output, option: "--output", json: out.json)
         }
 
@@ -70,6 +71,14 @@ struct PlanReport: Encodable {
         summary = result.summary
         bias_compensation = compensation
     }
+}
+
+/// The `--json` output of `prune --max-drop`: the chosen model's summary and the search.
+struct SearchReport: Encodable {
+    var summary: PruningSummary
+    var search: BudgetSearch.Report
+    var bias_compensation: BiasCompensation.Report
+    var seconds: PruneSeconds
 }
 
 /// Where the wall-clock time of `surgeon prune` went: reading the model and data, scoring and

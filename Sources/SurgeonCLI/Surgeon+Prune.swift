@@ -21,6 +21,13 @@ extension SurgeonCommand {
                 random inputs): --bias-compensation exact (default: only Dense layers and convolutions whose windows \
                 read no zero padding), all (also 'same'-padded convolutions, approximate at the borders) or off.
 
+                --max-drop P replaces the budget: it searches for the largest MACs cut whose validation accuracy stays \
+                within P points of the unpruned model's. Accuracy is measured on the last --val-split share of --data; \
+                the rest re-estimates BatchNorm statistics and, with --finetune-epochs E, fine-tunes each probe for E \
+                epochs before it is judged. At every MACs target (90%, 80%, ... then halving the gap at the first \
+                failure) three allocations of the cut are planned (global ranking, global with at most 60% of a \
+                group, the same share of every group) and the best after recalibration is kept (EagleEye).
+
                 """ + StrategyCatalog.text)
 
         @OptionGroup var input: ModelDataOptions<OptionalLabeledFiles>
@@ -31,6 +38,23 @@ extension SurgeonCommand {
         @OptionGroup var strategy: StrategyOptions
 
         @Option(help: ArgumentHelp("With --strategy: reach the budget in K equal steps.", valueName: "K")) var steps = 1
+
+        @Option(
+            help: ArgumentHelp(
+                "Instead of a budget: the largest MACs cut within P points of validation accuracy (needs --strategy, "
+                    + "--data, --labels).", valueName: "P"))
+        var maxDrop: Double?
+
+        @Option(
+            help: ArgumentHelp(
+                "With --max-drop: epochs of fine-tuning of each probe before its accuracy is judged.", valueName: "E"))
+        var finetuneEpochs = 0
+
+        @Option(
+            help: ArgumentHelp(
+                "With --max-drop: the last share of --data that measures accuracy (the rest recalibrates and "
+                    + "fine-tunes).", valueName: "F"))
+        var valSplit = 0.2
 
         @Option(help: "Fold constant deleted channels into consumers' biases: exact, all or off.")
         var biasCompensation: BiasCompensation = .exact
@@ -65,6 +89,25 @@ extension SurgeonCommand {
             try OptionBounds.check(steps, "--steps", SettingLimits.pruneSteps)
             try OptionBounds.check(recalibrateBatches, "--recalibrate-batches", SettingLimits.recalibrationBatches)
             if steps > 1, plan != nil { throw ValidationError("--steps goes with --strategy") }
+            guard let maxDrop else {
+                try strategy.requireBudget()
+                if finetuneEpochs != 0 { throw ValidationError("--finetune-epochs goes with --max-drop") }
+                return
+            }
+            try OptionBounds.check(maxDrop, "--max-drop", BudgetSearch.Settings.drops)
+            try OptionBounds.check(finetuneEpochs, "--finetune-epochs", SettingLimits.epochs)
+            guard valSplit > 0, valSplit < 1 else {
+                throw ValidationError("--val-split must be between 0 and 1, got \(valSplit)")
+            }
+            guard strategy.requested else { throw ValidationError("--max-drop goes with --strategy NAME") }
+            let refused = strategy.targets + (steps == 1 ? [] : ["--steps"])
+            guard refused.isEmpty else {
+                throw ValidationError(
+                    "--max-drop finds the budget itself: give it without \(refused.joined(separator: ", "))")
+            }
+            if input.files.data == nil {
+                throw ValidationError("--max-drop measures accuracy: give --data X.npy and --labels Y.npy")
+            }
         }
 
         func run() throws {
@@ -79,11 +122,22 @@ extension SurgeonCommand {
             var graph = contents.graph
             var compensation = BiasCompensation.Report()
             var lastResult: Planner.Result?
+            var search: BudgetSearch.Report?
             let probe =
                 data.map { $0.images.slice(rows: 0..<min(64, $0.count)) }
                 ?? BiasCompensation.randomProbe(
                     shape: graph.shapes[graph.inputNodeIndices.first ?? 0], seed: strategy.seed)
-            if let planPath = self.plan {
+            if let maxDrop, let data {
+                let (train, validation) = try data.split(validationFraction: valSplit)
+                var searcher = BudgetSearch(
+                    planner: try strategy.planner(),
+                    settings: BudgetSearch.Settings(maxDrop: maxDrop, finetuneEpochs: finetuneEpochs),
+                    compensation: biasCompensation)
+                searcher.recalibrationBatches = recalibrateBatches
+                searcher.onProbe = { Output.status("search: \($0.summary)") }
+                let outcome = try searcher.run(graph, train: train, validation: validation, seed: strategy.seed)
+                (graph, compensation, search) = (outcome.graph, outcome.compensation, outcome.report)
+            } else if let planPath = self.plan {
                 (graph, compensation) = try Registries.current.surgeon.apply(
                     try PlanFile.read(planPath), to: graph,
                     compensating: biasCompensation, probe: probe)
@@ -105,7 +159,7 @@ extension SurgeonCommand {
                 lastResult = result.last
             }
             var recalibration: Graph.Recalibration?
-            if let data, recalibrateBatches > 0 {
+            if let data, recalibrateBatches > 0, search == nil {
                 let result = try graph.recalibratingStatistics(
                     images: data.images, batchSize: Graph.Recalibration.batchSize, batches: recalibrateBatches,
                     seed: strategy.seed)
@@ -120,7 +174,11 @@ extension SurgeonCommand {
                 seconds.save = (clock.now - start).inSeconds
             }
             if out.json {
-                if var result = lastResult {
+                if let search {
+                    try Output.json(
+                        SearchReport(
+                            summary: summary, search: search, bias_compensation: compensation, seconds: seconds))
+                } else if var result = lastResult {
                     result.summary = summary
                     var report = PlanReport(result, plan: nil, compensation: compensation)
                     report.seconds = seconds
@@ -132,6 +190,7 @@ extension SurgeonCommand {
                 return
             }
             let written = dryRun ? nil : output
+            if let search { OutputPath.say(Self.table(search) + "\n", besides: written) }
             Self.print(summary, besides: written)
             if !compensation.folds.isEmpty || compensation.skippedApproximate > 0 {
                 let folded = compensation.folds.reduce(0) { $0 + $1.channels }
@@ -152,6 +211,25 @@ extension SurgeonCommand {
                     besides: written)
             }
             if !dryRun, let output { Output.status("wrote \(OutputPath.name(output))") }
+        }
+
+        /// The search's probes, in the order tried, and the one kept.
+        static func table(_ search: BudgetSearch.Report) -> String {
+            let rows = search.probes.enumerated().map { k, p in
+                [
+                    String(format: "%.1f%%", 100 * p.target), p.candidates[p.chosen].allocation.rawValue,
+                    Output.grouped(p.macs),
+                    String(format: "%.1f%%", 100 * Double(p.macs) / Double(max(search.baselineMacs, 1))),
+                    Output.percent(p.recalibratedAccuracy), Output.percent(p.accuracy),
+                    k == search.chosen ? "kept" : p.accepted ? "within" : "too low",
+                ]
+            }
+            return String(
+                format: "unpruned: %.2f%%, lowest accepted %.2f%% (--max-drop %g)\n", 100 * search.baselineAccuracy,
+                100 * search.threshold, search.maxDrop)
+                + Output.table(
+                    ["target", "allocation", "MACs", "share", "recalibrated", "judged", ""], rows,
+                    rightAligned: [0, 2, 3, 4, 5])
         }
 
         /// Prints the changed layers and the totals; on standard error when standard output

@@ -83,6 +83,7 @@ enum PipelineCommand {
             switch event {
             case let .stageStarted(index, total, name): Output.status("== stage \(index)/\(total): \(name)")
             case let .training(e): display.handle(e)
+            case let .searchProbe(p): Output.status("   search: \(p.summary)")
             case let .stageFinished(r):
                 Output.status(
                     String(

@@ -77,7 +77,9 @@ public struct PipelineRunner: Sendable {
                     graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [], dir, train, validation,
                     distillation: distillation)
             case let .sparse(t, name, lambda):
-                let regularizer = try strategies.regularizer(name, lambda: lambda, graph: graph, surgeon: surgeon)
+                let regularizer = try strategies.regularizer(
+                    name, lambda: lambda, graph: graph, surgeon: surgeon, cut: try cut(after: index),
+                    data: validation)
                 (graph, result.history) = try fit(
                     graph, t.configuration(seed: recipe.seed &+ UInt64(index)), [regularizer], dir, train, validation)
             case let .prune(p):
@@ -88,8 +90,20 @@ public struct PipelineRunner: Sendable {
                         policy: try strategies.policy(p.policy), surgeon: surgeon, seed: recipe.seed)
                 }
                 var compensation = BiasCompensation.Report()
-                graph = try prune(graph, p, dir, train, validation, report: &compensation)
-                if p.recalibrationBatches > 0 {
+                if let settings = p.search {
+                    var search = BudgetSearch(
+                        planner: try planner(p), settings: settings, compensation: p.biasCompensation)
+                    search.recalibrationBatches = p.recalibrationBatches
+                    let events = onEvent
+                    search.onProbe = { events?(.searchProbe($0)) }
+                    let outcome = try search.run(graph, train: train, validation: validation, seed: recipe.seed)
+                    graph = outcome.graph
+                    compensation = outcome.compensation
+                    result.search = outcome.report
+                } else {
+                    graph = try prune(graph, p, dir, train, validation, report: &compensation)
+                }
+                if p.recalibrationBatches > 0, p.search == nil {
                     result.accuracyBeforeRecalibration = try Evaluation.evaluate(graph, on: validation).accuracy
                     let recalibrated = try graph.recalibratingStatistics(
                         images: train.images, batchSize: Graph.Recalibration.batchSize,
@@ -158,15 +172,29 @@ public struct PipelineRunner: Sendable {
         return (result.last, result.history)
     }
 
+    /// The planner of the first prune stage after stage `index`, when it has a fixed budget (the
+    /// cut a `growing-lasso` sparse stage prepares).
+    func cut(after index: Int) throws -> Planner? {
+        for stage in recipe.stages[(index + 1)...] {
+            guard case let .prune(p) = stage else { continue }
+            return p.search == nil ? try planner(p) : nil
+        }
+        return nil
+    }
+
+    /// The prune stage's criterion, policy and budget.
+    func planner(_ p: Recipe.Pruning) throws -> Planner {
+        Planner(
+            criterion: try strategies.criterion(p.strategy), policy: try strategies.policy(p.policy),
+            budget: p.budget, surgeon: surgeon)
+    }
+
     /// Plans and applies the prune stage, in `steps` with fine-tuning between them.
     func prune(
         _ graph: Graph, _ p: Recipe.Pruning, _ dir: URL, _ train: LabeledData, _ validation: LabeledData,
         report: inout BiasCompensation.Report
     ) throws -> Graph {
-        let planner = Planner(
-            criterion: try strategies.criterion(p.strategy), policy: try strategies.policy(p.policy),
-            budget: p.budget, surgeon: surgeon)
-        let result = try planner.prune(
+        let result = try planner(p).prune(
             graph, steps: p.steps, data: validation, probe: train.images.slice(rows: 0..<min(64, train.count)),
             compensation: p.biasCompensation, seed: recipe.seed
         ) { current, step in
@@ -190,6 +218,8 @@ public struct PipelineRunner: Sendable {
 public enum PipelineEvent: Sendable {
     case stageStarted(index: Int, of: Int, name: String)
     case training(TrainingEvent)
+    /// A `max_drop` prune stage tried a MACs target.
+    case searchProbe(BudgetSearch.Probe)
     case stageFinished(StageResult)
 }
 

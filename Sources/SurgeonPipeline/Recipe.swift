@@ -54,6 +54,10 @@ public struct Recipe: Sendable, Equatable {
         /// Batches of the training images (of `Graph.Recalibration.batchSize`) that re-estimate
         /// every BatchNorm's moving statistics after surgery; 0 turns it off.
         public var recalibrationBatches = Graph.Recalibration.defaultBatches
+        /// `max_drop:`: search for the largest MACs cut within this accuracy drop instead of
+        /// pruning to `budget.target` (whose limits still hold); `finetune_epochs` is then the
+        /// search's fine-tuning per probe.
+        public var search: BudgetSearch.Settings?
 
         public init() {}
     }

@@ -75,6 +75,21 @@ public struct RecipeParser {
                 "'stages' must be a non-empty list of stages (\(Self.stageNames.joined(separator: ", ")))")
         }
         for item in list { recipe.stages.append(try stage(item)) }
+        for (k, stage) in recipe.stages.enumerated() {
+            guard case let .sparse(_, regularizer, _) = stage, try strategies.regularizerNeedsCut(regularizer) else {
+                continue
+            }
+            let next = recipe.stages[(k + 1)...].lazy.compactMap { s -> Recipe.Pruning? in
+                if case let .prune(p) = s { return p } else { return nil }
+            }.first
+            guard let next, next.search == nil else {
+                throw RecipeError(
+                    source, list[k].mark,
+                    "the '\(regularizer.name)' regulariser penalises the channels the next prune stage will delete: "
+                        + "it needs a prune stage with a fixed budget (target_macs, ratio, ...) after it"
+                        + (next == nil ? "" : ", not max_drop"))
+            }
+        }
         return recipe
     }
 
@@ -173,12 +188,24 @@ public struct RecipeParser {
             "strategy", "policy", "ratio", "global", "threshold", "target_macs", "target_params", "min_channels",
             "max_ratio",
             "round_to", "ignore", "steps", "finetune_epochs", "bias_compensation", "sensitivity", "recalibrate",
+            "max_drop",
         ]
         let m = try mapping(node, "stage 'prune'", accepted: keys)
         var p = Recipe.Pruning()
         if let v = m["strategy"] { p.strategy = try strategySpec(v, .criterion) }
         if let v = m["policy"] { p.policy = try strategySpec(v, .policy) }
         let targets = ["ratio", "threshold", "target_macs", "target_params"].filter { m[$0] != nil }
+        if let v = m["max_drop"] {
+            guard targets.isEmpty, m["steps"] == nil else {
+                throw RecipeError(
+                    source, v.mark,
+                    "'max_drop' searches for the budget itself: give it without "
+                        + (targets + (m["steps"] == nil ? [] : ["steps"])).joined(separator: ", "))
+            }
+            p.search = BudgetSearch.Settings(
+                maxDrop: try number(v, in: BudgetSearch.Settings.drops),
+                finetuneEpochs: try m["finetune_epochs"].map { try int($0, in: SettingLimits.epochs) } ?? 0)
+        }
         guard targets.count <= 1 else {
             throw RecipeError(
                 source, node.mark,

@@ -25,6 +25,8 @@ public struct StageResult: Sendable, Codable, Equatable {
     /// surgery, before it (`accuracy` is after it).
     public var recalibration: Graph.Recalibration?
     public var accuracyBeforeRecalibration: Double?
+    /// A `max_drop` prune stage's search: every probe and the one taken.
+    public var search: BudgetSearch.Report?
 
     static func label(of stage: Recipe.Stage) -> String {
         switch stage {

@@ -92,6 +92,9 @@ public struct GroupLassoRegularizer: Regularizer {
     let slices: [ChannelSlices.Slice]
     let groupSizes: [Int]
     let prunable: [Bool]
+    /// The channels penalised, per group; nil for all of every prunable group.
+    var selected: [[Bool]]?
+    var label = "group-lasso"
 
     public init(lambda: Float, graph: Graph, surgeon: Surgeon) throws {
         self.lambda = lambda
@@ -103,7 +106,30 @@ public struct GroupLassoRegularizer: Regularizer {
         prunable = analysis.groups.map(\.prunable)
     }
 
-    public var name: String { "group-lasso" }
+    public var name: String { label }
+
+    /// The same penalty on the `delete` channels of `plan` only, at strength `lambda`.
+    func restricted(to plan: PruningPlan, lambda: Float) -> GroupLassoRegularizer {
+        var r = GroupLassoRegularizer(lambda: lambda, slices: slices, groupSizes: groupSizes, prunable: prunable)
+        r.label = "growing-lasso"
+        r.selected = groupSizes.enumerated().map { g, size in
+            var chosen = [Bool](repeating: false, count: size)
+            if g < plan.groups.count { for i in plan.groups[g].delete where i >= 0 && i < size { chosen[i] = true } }
+            return chosen
+        }
+        return r
+    }
+
+    private init(lambda: Float, slices: [ChannelSlices.Slice], groupSizes: [Int], prunable: [Bool]) {
+        self.lambda = lambda
+        self.slices = slices
+        self.groupSizes = groupSizes
+        self.prunable = prunable
+    }
+
+    func penalised(_ group: Int, _ index: Int) -> Bool {
+        prunable[group] && (selected.map { $0[group][index] } ?? true)
+    }
 
     func squaredNorms(_ graph: Graph) -> [[Double]] {
         var norms = groupSizes.map { [Double](repeating: 0, count: $0) }
@@ -111,7 +137,7 @@ public struct GroupLassoRegularizer: Regularizer {
             let w = graph.nodes[s.node].layer.weights[s.weight]
             s.forEachElement(shape: w.shape) { c, e in
                 let ch = s.channels[c]
-                if prunable[ch.group] { norms[ch.group][ch.index] += Double(w.scalars[e] * w.scalars[e]) }
+                if penalised(ch.group, ch.index) { norms[ch.group][ch.index] += Double(w.scalars[e] * w.scalars[e]) }
             }
         }
         return norms
@@ -124,20 +150,54 @@ public struct GroupLassoRegularizer: Regularizer {
             s.forEachElement(shape: w.shape) { c, e in
                 let ch = s.channels[c]
                 let n = norms[ch.group][ch.index]
-                if prunable[ch.group], n > 1e-12 {
+                if n > 1e-12 {
                     gradients[s.node][s.weight].scalars[e] += lambda * w.scalars[e] / Float(n)
                 }
             }
         }
-        return Double(lambda)
-            * norms.enumerated().reduce(0) { $0 + (prunable[$1.offset] ? $1.element.reduce(0, +) : 0) }
+        return Double(lambda) * norms.reduce(0) { $0 + $1.reduce(0, +) }
     }
 
     public func report(for graph: Graph) -> [String: Double] {
-        let norms = squaredNorms(graph).enumerated().filter { prunable[$0.offset] }.flatMap(\.element)
+        let norms = squaredNorms(graph).enumerated().flatMap { g, values in
+            values.indices.filter { penalised(g, $0) }.map { values[$0] }
+        }
         return [
             "channels_below_1e-2": norms.isEmpty
                 ? 0 : Double(norms.filter { $0.squareRoot() < 1e-2 }.count) / Double(norms.count)
         ]
+    }
+}
+
+/// `growing-lasso`: group lasso on the channels the prune stage that follows would delete,
+/// re-planned on the current weights at the start of every epoch, its strength growing linearly
+/// from `lambda / epochs` to `lambda` over the stage — growing regularisation (Wang et al.,
+/// "Neural Pruning via Growing Regularization", ICLR 2021) over coupled groups. The channels the
+/// cut removes end near zero in every member of their group (filters, BatchNorm scale and
+/// shift, consumers' slices), so the cut itself costs little; the channels kept are not
+/// penalised. Reports the share of the targeted channels whose norm is below 1e-2.
+public struct GrowingLassoRegularizer: Regularizer {
+    public let lambda: Float
+    /// The cut aimed at: the prune stage's criterion, policy and budget.
+    public let planner: Planner
+    /// The data a data-driven criterion scores on.
+    public let data: LabeledData?
+    let lasso: GroupLassoRegularizer
+
+    public init(lambda: Float, graph: Graph, planner: Planner, data: LabeledData? = nil) throws {
+        self.lambda = lambda
+        self.planner = planner
+        self.data = data
+        lasso = try GroupLassoRegularizer(lambda: lambda, graph: graph, surgeon: planner.surgeon)
+    }
+
+    public var name: String { "growing-lasso" }
+
+    /// Before any epoch has planned a cut: no channel is penalised.
+    public func apply(to graph: Graph, gradients: inout [[Tensor]]) -> Double { 0 }
+
+    public func forEpoch(_ epoch: Int, of epochs: Int, graph: Graph) throws -> any Regularizer {
+        let plan = try planner.plan(graph, data: data, seed: UInt64(epoch)).plan
+        return lasso.restricted(to: plan, lambda: lambda * Float(epoch + 1) / Float(max(epochs, 1)))
     }
 }

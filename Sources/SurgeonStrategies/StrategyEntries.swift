@@ -66,16 +66,23 @@ public struct PolicyEntry: StrategyEntry {
 
 /// A sparsity regulariser by name. Its strength stays outside the parameters (`--l1 LAMBDA`,
 /// a recipe's `lambda:`); the factory also sees the model, to find the weights it penalises.
+/// A regulariser aimed at a cut (`growing-lasso`) has `makeAimed` instead, which also sees the
+/// planner of the prune stage that follows.
 public struct RegularizerEntry: StrategyEntry {
     public typealias Factory =
         @Sendable (_ arguments: StrategyArguments, _ lambda: Float, _ graph: Graph, _ surgeon: Surgeon) throws
         -> any Regularizer
+    public typealias AimedFactory =
+        @Sendable (
+            _ arguments: StrategyArguments, _ lambda: Float, _ graph: Graph, _ cut: Planner, _ data: LabeledData?
+        ) throws -> any Regularizer
 
     public static var kind: StrategyKind { .regularizer }
     public var name: String
     public var summary: String
     public var parameters: [StrategyParameter]
-    public var make: Factory
+    public var make: Factory?
+    public var makeAimed: AimedFactory?
 
     public init(name: String, summary: String, parameters: [StrategyParameter] = [], make: @escaping Factory) {
         self.name = name
@@ -83,6 +90,18 @@ public struct RegularizerEntry: StrategyEntry {
         self.parameters = parameters
         self.make = make
     }
+
+    /// A regulariser that needs the cut it prepares: `make` gets the prune stage's planner and
+    /// the data its criterion scores on.
+    public init(name: String, summary: String, parameters: [StrategyParameter] = [], aimed: @escaping AimedFactory) {
+        self.name = name
+        self.summary = summary
+        self.parameters = parameters
+        self.makeAimed = aimed
+    }
+
+    /// True when the regulariser needs the cut it prepares.
+    public var needsCut: Bool { make == nil }
 }
 
 /// Another name for a registered strategy with some parameters set: `l1` is `norm:p=1`.

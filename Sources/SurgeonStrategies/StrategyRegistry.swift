@@ -85,11 +85,25 @@ public struct StrategyRegistry: Sendable {
     }
 
     /// The regulariser a spec names, of strength `lambda`, for `graph`.
+    /// The regulariser `spec` names; `cut` is the planner of the prune stage it prepares (and
+    /// `data` its criterion's), which a regulariser aimed at a cut requires.
     public func regularizer(
-        _ spec: StrategySpec, lambda: Float, graph: Graph, surgeon: Surgeon
+        _ spec: StrategySpec, lambda: Float, graph: Graph, surgeon: Surgeon, cut: Planner? = nil,
+        data: LabeledData? = nil
     ) throws -> any Regularizer {
         let (entry, arguments) = try resolve(spec, in: regularizers)
-        return try entry.make(arguments, lambda, graph, surgeon)
+        if let make = entry.make { return try make(arguments, lambda, graph, surgeon) }
+        guard let cut, let makeAimed = entry.makeAimed else {
+            throw StrategyError.unreachable(
+                "the regulariser '\(spec.name)' penalises the channels a cut will delete: use it in a recipe's "
+                    + "sparse stage followed by a prune stage with a fixed budget")
+        }
+        return try makeAimed(arguments, lambda, graph, cut, data)
+    }
+
+    /// True when the regulariser `spec` names needs the cut it prepares (`growing-lasso`).
+    public func regularizerNeedsCut(_ spec: StrategySpec) throws(StrategySpecError) -> Bool {
+        try resolve(spec, in: regularizers).entry.needsCut
     }
 
     /// Checks a spec without a model: the name, every parameter and, for criteria and
@@ -169,6 +183,15 @@ public struct StrategyRegistry: Sendable {
                 name: "group-lasso", summary: "L2 norm per coupled channel, over every member's slice of it",
                 make: { _, lambda, graph, surgeon in
                     try GroupLassoRegularizer(lambda: lambda, graph: graph, surgeon: surgeon)
+                }))
+        try register(
+            RegularizerEntry(
+                name: "growing-lasso",
+                summary:
+                    "group lasso on the channels the next prune stage would delete, re-planned every epoch, growing "
+                    + "to lambda",
+                aimed: { _, lambda, graph, cut, data in
+                    try GrowingLassoRegularizer(lambda: lambda, graph: graph, planner: cut, data: data)
                 }))
     }
 }

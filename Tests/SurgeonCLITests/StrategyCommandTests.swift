@@ -82,6 +82,45 @@ final class StrategyCommandTests: CLITestCase {
         XCTAssertTrue(run.stderr.contains("--recalibrate-batches"), run.stderr)
     }
 
+    /// prune --max-drop searches for the cut (any cut passes a 100-point drop, so the smallest
+    /// reachable one is kept), reports every probe, and is refused with a budget or without data.
+    func testPruneWithMaxDrop_searchesAndIsRefusedWithABudget() throws {
+        try model()
+        try writeData()
+        let data = ["--data", "x.npy", "--labels", "y.npy"]
+        var run = try surgeon(
+            ["prune", "m.surgeon", "--strategy", "l1", "--max-drop", "100", "-o", "p.surgeon", "--json"] + data)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try json(run.stdout)
+        let search = try XCTUnwrap(report["search"] as? [String: Any])
+        let probes = try XCTUnwrap(search["probes"] as? [[String: Any]])
+        let chosen = try XCTUnwrap(search["chosen"] as? Int)
+        XCTAssertEqual(chosen, probes.count - 1, "every probe passes: the last reachable is kept")
+        XCTAssertTrue(probes.allSatisfy { $0["accepted"] as? Bool == true })
+        let summary = try XCTUnwrap(report["summary"] as? [String: Any])
+        XCTAssertEqual(summary["macsAfter"] as? Int, probes[chosen]["macs"] as? Int)
+        XCTAssertTrue(run.stderr.contains("search: MACs to 90.0%"), run.stderr)
+        XCTAssertTrue(exists("p.surgeon"))
+        run = try surgeon(["prune", "m.surgeon", "--strategy", "l1", "--max-drop", "100", "-o", "q.surgeon"] + data)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("lowest accepted") && run.stdout.contains("kept"), run.stdout)
+        for (extra, message) in [
+            (["--target-macs", "0.5"], "without --target-macs"), (["--steps", "2"], "without --steps"),
+            (["--val-split", "1"], "--val-split"), (["--finetune-epochs", "-1"], "--finetune-epochs"),
+        ] {
+            run = try surgeon(
+                ["prune", "m.surgeon", "--strategy", "l1", "--max-drop", "1", "-o", "r.surgeon"] + data + extra)
+            XCTAssertEqual(run.status, 64, run.stderr)
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+        }
+        run = try surgeon("prune", "m.surgeon", "--strategy", "l1", "--max-drop", "1", "-o", "r.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("--max-drop measures accuracy"), run.stderr)
+        run = try surgeon("prune", "m.surgeon", "--strategy", "l1", "-o", "r.surgeon")
+        XCTAssertTrue(run.stderr.contains("give exactly one budget"), run.stderr)
+        XCTAssertFalse(exists("r.surgeon"))
+    }
+
     /// train --teacher distils from a model with the same inputs and classes, and refuses one
     /// with other classes, naming the file.
     func testTrainWithATeacher_distilsAndRefusesAMismatch() throws {

@@ -55,6 +55,44 @@ final class RecipeParserTests: XCTestCase {
             """)
         guard case let .prune(q) = off.stages[0] else { return XCTFail("not a prune stage") }
         XCTAssertEqual(q.recalibrationBatches, 0)
+        let searched = try parser.parse(
+            """
+            model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+            stages:
+              - prune: {strategy: l1, max_drop: 0.5, finetune_epochs: 2}
+            """)
+        guard case let .prune(s) = searched.stages[0] else { return XCTFail("not a prune stage") }
+        XCTAssertEqual(s.search, BudgetSearch.Settings(maxDrop: 0.5, finetuneEpochs: 2))
+        for (settings, expected) in [
+            ("max_drop: 1, target_macs: 0.5", "without target_macs"), ("max_drop: 1, steps: 2", "without steps"),
+            ("max_drop: 101", "0...100"), ("max_drop: -1", "0...100"),
+        ] {
+            XCTAssertThrowsError(
+                try parser.parse(
+                    """
+                    model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+                    stages:
+                      - prune: {strategy: l1, \(settings)}
+                    """)
+            ) { XCTAssertTrue("\($0)".contains(expected) && "\($0)".contains("r.yaml:3"), "\($0)") }
+        }
+        for (stages, expected) in [
+            ("  - sparse: {regularizer: growing-lasso}\n  - retrain: {epochs: 1}", "fixed budget"),
+            ("  - sparse: {regularizer: growing-lasso}\n  - prune: {strategy: l1, max_drop: 1}", "not max_drop"),
+        ] {
+            XCTAssertThrowsError(
+                try parser.parse(
+                    "model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}\nstages:\n\(stages)\n")
+            ) { XCTAssertTrue("\($0)".contains(expected) && "\($0)".contains("r.yaml:3"), "\($0)") }
+        }
+        XCTAssertNoThrow(
+            try parser.parse(
+                """
+                model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}
+                stages:
+                  - sparse: {regularizer: growing-lasso, lambda: 0.5}
+                  - prune: {strategy: bn-gamma, target_macs: 0.5}
+                """))
         XCTAssertThrowsError(
             try parser.parse(
                 """

@@ -90,6 +90,63 @@ final class RegularizerTests: XCTestCase {
         XCTAssertEqual(grads[g.index(of: "dense")!][1], Tensor(shape: [2]), "logit channels are pinned, not penalised")
     }
 
+    /// growing-lasso penalises only the channels its planned cut deletes, with a strength that
+    /// grows to lambda over the epochs, and training with it empties those channels in every
+    /// member of their group.
+    func testGrowingLasso_targetsThePlannedCutAndEmptiesIt() throws {
+        let g = try graph()
+        let planner = Planner(
+            criterion: BNGammaCriterion(), policy: ReductionPolicy(.mean), budget: Budget(.ratio(0.34, global: false)),
+            surgeon: .standard)
+        let growing = try GrowingLassoRegularizer(lambda: 0.4, graph: g, planner: planner)
+        let strong = try GrowingLassoRegularizer(lambda: 2, graph: g, planner: planner)
+        var grads = zeroGradients(g)
+        XCTAssertEqual(growing.apply(to: g, gradients: &grads), 0, "nothing is planned before the first epoch")
+        let first = try XCTUnwrap(try growing.forEpoch(0, of: 4, graph: g) as? GroupLassoRegularizer)
+        let last = try XCTUnwrap(try growing.forEpoch(3, of: 4, graph: g) as? GroupLassoRegularizer)
+        XCTAssertEqual(first.lambda, 0.1, accuracy: 1e-7)
+        XCTAssertEqual(last.lambda, 0.4, accuracy: 1e-7)
+        XCTAssertEqual(first.name, "growing-lasso")
+        let plan = try planner.plan(g).plan
+        let conv = g.index(of: "conv")!, bn = g.index(of: "bn")!
+        let group = try XCTUnwrap(plan.groups.first { $0.members.contains { $0.layer == "bn" } })
+        XCTAssertEqual(group.delete, [2], "the smallest |gamma| of the conv group")
+        grads = zeroGradients(g)
+        XCTAssertGreaterThan(last.apply(to: g, gradients: &grads), 0)
+        XCTAssertEqual(grads[bn][0].scalars[0], 0, "a kept channel is not penalised")
+        XCTAssertEqual(grads[bn][1].scalars[0], 0)
+        XCTAssertNotEqual(grads[bn][1].scalars[2], 0, "the planned channel's beta is")
+        XCTAssertNotEqual(grads[conv][0].scalars[2], 0, "and its filter")
+
+        var data = try LabeledData(
+            images: Tensor.random(shape: [64, 3, 3, 2], seed: 1), labels: (0..<64).map { $0 % 2 })
+        data.images = data.images.map { $0 * 2 }
+        let config = TrainingConfiguration(epochs: 8, batchSize: 16)
+        let trained = try Trainer(configuration: config, regularizers: [strong]).fit(g, train: data)
+        let after = trained.last
+        let norm = { (node: Int, k: Int, channel: Int, axis: Int) -> Double in
+            let w = after.nodes[node].layer.weights[k]
+            var sum = 0.0
+            ChannelSlices.forEachElement(shape: w.shape, axis: axis) { c, e in
+                if c == channel { sum += Double(w.scalars[e] * w.scalars[e]) }
+            }
+            return sum.squareRoot()
+        }
+        let conv2 = after.index(of: "conv2")!
+        for (node, k, axis) in [(conv, 0, 3), (conv, 1, 0), (bn, 0, 0), (bn, 1, 0), (conv2, 0, 2)] {
+            XCTAssertLessThan(norm(node, k, 2, axis), 0.05, "member \(node) weight \(k) of the cut channel")
+        }
+        XCTAssertGreaterThan(norm(bn, 0, 0, 0), 0.1, "the kept channel keeps its scale")
+        XCTAssertNotNil(trained.history.last?.regularizerReport["growing-lasso.channels_below_1e-2"])
+    }
+
+    /// Outside a recipe, growing-lasso has no cut to aim at: a clear error.
+    func testGrowingLassoWithoutACut_isRefused() throws {
+        XCTAssertThrowsError(
+            try StrategyRegistry.standard.regularizer("growing-lasso", lambda: 0.1, graph: graph(), surgeon: .standard)
+        ) { XCTAssertTrue("\($0)".contains("followed by a prune stage"), "\($0)") }
+    }
+
     func testSparseTraining_drivesGammasDown() throws {
         var data = try LabeledData(
             images: Tensor.random(shape: [64, 3, 3, 2], seed: 1), labels: (0..<64).map { $0 % 2 })

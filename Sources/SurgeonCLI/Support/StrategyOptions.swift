@@ -41,18 +41,31 @@ struct StrategyOptions: ParsableArguments {
 
     var requested: Bool { strategy != nil }
 
+    /// The budget options given.
+    var targets: [String] {
+        [
+            ("--ratio", ratio != nil), ("--threshold", threshold != nil), ("--target-macs", targetMacs != nil),
+            ("--target-params", targetParams != nil),
+        ].filter(\.1).map(\.0)
+    }
+
     func validate() throws {
         guard let strategy else { return }
         do {
             try Registries.current.strategies.validate(StrategySpec(strategy), as: .criterion)
             try Registries.current.strategies.validate(StrategySpec(policy), as: .policy)
         } catch { throw ValidationError("\(error)") }
-        let targets = [ratio != nil, threshold != nil, targetMacs != nil, targetParams != nil].filter { $0 }.count
-        guard targets == 1 else {
+        guard targets.count <= 1 else {
             throw ValidationError("give exactly one budget: --ratio, --threshold, --target-macs or --target-params")
         }
         if global, ratio == nil { throw ValidationError("--global goes with --ratio") }
         do { try budget().validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Refuses a missing budget (`plan`, and `prune` without `--max-drop`, which finds its own).
+    func requireBudget() throws {
+        guard requested, targets.isEmpty else { return }
+        throw ValidationError("give exactly one budget: --ratio, --threshold, --target-macs or --target-params")
     }
 
     func budget() -> Budget {
@@ -63,8 +76,11 @@ struct StrategyOptions: ParsableArguments {
             target = .threshold(threshold)
         } else if let targetMacs {
             target = .macs(targetMacs)
+        } else if let targetParams {
+            target = .params(targetParams)
         } else {
-            target = .params(targetParams ?? 1)
+            // No budget given: `prune --max-drop` sets the MACs target itself; the limits still hold.
+            target = .macs(1)
         }
         return Budget(target, minChannels: minChannels, maxRatio: maxRatio, roundTo: roundTo, ignore: Set(ignore))
     }

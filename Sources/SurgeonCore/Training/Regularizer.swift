@@ -12,8 +12,15 @@ public protocol Regularizer: Sendable {
 
     /// Optional figures reported per epoch (e.g. the share of |gamma| below 1e-2).
     func report(for graph: Graph) -> [String: Double]
+
+    /// The regulariser that epoch `epoch` (0-based) of `epochs` trains with, given the model
+    /// as that epoch starts: a strength that grows over the run, the channels a planned cut
+    /// would delete. Called by the `Trainer` before every epoch, a resumed run included; the
+    /// default is `self`.
+    func forEpoch(_ epoch: Int, of epochs: Int, graph: Graph) throws -> any Regularizer
 }
 
 extension Regularizer {
     public func report(for graph: Graph) -> [String: Double] { [:] }
+    public func forEpoch(_ epoch: Int, of epochs: Int, graph: Graph) throws -> any Regularizer { self }
 }

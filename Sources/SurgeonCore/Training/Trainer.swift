@@ -73,6 +73,9 @@ public struct Trainer: Sendable {
             var order = Array(0..<train.count)
             var shuffler = SeededRandom(seed: config.seed &+ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
             order.shuffle(using: &shuffler)
+            let regularizers = try self.regularizers.map {
+                try $0.forEpoch(epoch, of: config.epochs, graph: state.graph)
+            }
             var lossSum = 0.0, penaltySum = 0.0, correct = 0, seen = 0
             var rate = 0.0
             var start = 0

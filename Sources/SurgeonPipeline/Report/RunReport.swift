@@ -56,6 +56,7 @@ public enum RunReport {
                 sections.append(sensitivityChart(sensitivity))
             }
         }
+        for search in results.compactMap(\.search) { sections.append(searchChart(search)) }
 
         var epochs: [Double] = [], loss: [Double] = [], trainAcc: [Double] = [], valAcc: [Double] = []
         var boundaries: [String] = []
@@ -126,6 +127,33 @@ public enum RunReport {
         }
         let labels = ["< 1e-6"] + (0..<(edges.count - 1)).map { "1e\(-6 + $0)..1e\(-5 + $0)" } + [">= 10"]
         return (labels, counts)
+    }
+
+    /// The `max_drop` search: accuracy against the MACs share of every probe (and the unpruned
+    /// model at 100%), with the lowest accuracy accepted; the probe kept is labelled.
+    public static func searchChart(_ s: BudgetSearch.Report) -> String {
+        let probes = s.probes.enumerated().sorted { $0.element.macs > $1.element.macs }
+        let share = { (macs: Int) in 100 * Double(macs) / Double(max(s.baselineMacs, 1)) }
+        let xs = [100] + probes.map { share($0.element.macs) }
+        var series = [
+            SVGChart.Series(
+                s.finetuneEpochs > 0 ? "after \(s.finetuneEpochs) fine-tuning epoch(s)" : "after recalibration",
+                [s.baselineAccuracy] + probes.map(\.element.accuracy), color: SVGChart.palette[0])
+        ]
+        if s.finetuneEpochs > 0 {
+            series.append(
+                .init(
+                    "after recalibration", [s.baselineAccuracy] + probes.map(\.element.recalibratedAccuracy),
+                    color: SVGChart.palette[2]))
+        }
+        series.append(
+            .init(
+                String(format: "lowest accepted (%g point(s) below)", s.maxDrop),
+                xs.map { _ in s.threshold }, color: SVGChart.palette[3]))
+        return SVGChart.lines(
+            title: String(format: "Accuracy-targeted search (max drop %g point(s))", s.maxDrop), series: series,
+            xs: xs, xLabel: "MACs, % of the unpruned model's", yLabel: "validation accuracy", percent: true,
+            zoom: true, pointLabels: ["unpruned"] + probes.map { $0.offset == s.chosen ? "kept" : "" })
     }
 
     public static func sensitivityChart(_ s: SensitivityReport) -> String {
