@@ -60,7 +60,7 @@ extension SurgeonCommand {
 
         @Option(
             help: ArgumentHelp(
-                "With --l1: \(Registries.current.strategies.names(.regularizer).joined(separator: ", ")) (NAME or "
+                "With --l1: \(Self.trainableRegularizers.joined(separator: ", ")) (NAME or "
                     + "NAME:key=value,...).",
                 valueName: "NAME"))
         var regularizer = "l1-gamma"
@@ -111,10 +111,27 @@ extension SurgeonCommand {
             if let l1, !(l1 >= 0 && l1.isFinite) {
                 throw ValidationError("--l1 must be a non-negative number, got \(l1)")
             }
-            do { try Registries.current.strategies.validate(StrategySpec(regularizer), as: .regularizer) } catch {
+            do {
+                let strategies = Registries.current.strategies
+                try strategies.validate(StrategySpec(regularizer), as: .regularizer)
+                if try strategies.regularizerNeedsCut(StrategySpec(regularizer)) {
+                    throw ValidationError(
+                        "--regularizer \(regularizer) penalises the channels a planned cut will delete, so it needs "
+                            + "that cut: use it in a recipe's sparse stage followed by a prune stage with a fixed "
+                            + "budget (surgeon run); here: \(Self.trainableRegularizers.joined(separator: ", "))")
+                }
+            } catch let error as ValidationError {
+                throw error
+            } catch {
                 throw ValidationError("\(error)")
             }
             do { try configuration().validate() } catch { throw ValidationError("\(error)") }
+        }
+
+        /// The regularisers `train` can use alone: not those aimed at a planned cut.
+        static var trainableRegularizers: [String] {
+            let strategies = Registries.current.strategies
+            return strategies.names(.regularizer).filter { (try? strategies.regularizerNeedsCut(StrategySpec($0))) != true }
         }
 
         func configuration() -> TrainingConfiguration {

@@ -187,6 +187,16 @@ final class StrategyCommandTests: CLITestCase {
         XCTAssertTrue(
             run.stderr.contains("unknown regularizer 'l2-gamma'; supported: l1-gamma, l1-filters, group-lasso"),
             run.stderr)
+        run = try surgeon(
+            "train", "m.surgeon", "--data", "x.npy", "--labels", "y.npy", "--l1", "1e-4", "--regularizer",
+            "growing-lasso", "-o", "o.surgeon")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(
+            run.stderr.contains(
+                "--regularizer growing-lasso penalises the channels a planned cut will delete, so it needs that cut: "
+                    + "use it in a recipe's sparse stage followed by a prune stage with a fixed budget (surgeon run); "
+                    + "here: l1-gamma, l1-filters, group-lasso"), run.stderr)
+        XCTAssertFalse(exists("o.surgeon"))
     }
 
     func testSparseTraining_reportsSparsityPerEpoch() throws {

@@ -96,10 +96,10 @@ final class StrategyParameterCommandTests: CLITestCase {
         XCTAssertEqual(entry("l1")["alias_of"] as? String, "norm:p=1")
         XCTAssertEqual(parameters("bn-gamma").count, 0)
         run = try surgeon("strategies")
-        XCTAssertTrue(run.stdout.contains("criterion    taylor        batches=4"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("criterion    taylor         batches=4"), run.stdout)
         XCTAssertTrue(run.stdout.contains("criterion  taylor  batches    an integer in 1...100000"), run.stdout)
         XCTAssertTrue(
-            run.stdout.contains("criterion    l1                                 the same as norm:p=1"), run.stdout)
+            run.stdout.contains("criterion    l1                                  the same as norm:p=1"), run.stdout)
     }
 
     func testExecWithThePythonExample_plansWhatL1Plans() throws {

@@ -86,7 +86,7 @@ final class RecipeStrategyTests: XCTestCase {
             try parser.parse("model: {architecture: vgg}\nstages:\n  - sparse: {regularizer: l2-gamma}")
         ) {
             XCTAssertEqual(
-                "\($0)", "r.yaml:3: unknown regularizer 'l2-gamma'; supported: l1-gamma, l1-filters, group-lasso")
+                "\($0)", "r.yaml:3: unknown regularizer 'l2-gamma'; supported: l1-gamma, l1-filters, group-lasso, growing-lasso")
         }
     }
 }

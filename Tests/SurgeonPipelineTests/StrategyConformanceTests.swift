@@ -35,13 +35,18 @@ final class StrategyConformanceTests: XCTestCase {
     func testEveryRegisteredRegularizer_passesTheRegularizerChecker() throws {
         let registry = StrategyRegistry.standard
         let models = try models(randomGraphs: 2)
+        // A regulariser aimed at a cut is checked in its first epoch's form, against a half cut.
+        let cut = Planner(
+            criterion: BNGammaCriterion(), policy: ReductionPolicy(.mean), budget: Budget(.ratio(0.5, global: false)),
+            surgeon: .standard)
         for entry in registry.regularizers {
             let report = try checkRegularizer(entry.name, models: models) {
-                try registry.regularizer(StrategySpec(entry.name), lambda: 0.1, graph: $0, surgeon: .standard)
+                try registry.regularizer(StrategySpec(entry.name), lambda: 0.1, graph: $0, surgeon: .standard, cut: cut)
+                    .forEpoch(0, of: 1, graph: $0)
             }
             XCTAssertGreaterThan(report.checked, 20, entry.name)
         }
-        XCTAssertEqual(registry.regularizers.map(\.name), ["l1-gamma", "l1-filters", "group-lasso"])
+        XCTAssertEqual(registry.regularizers.map(\.name), ["l1-gamma", "l1-filters", "group-lasso", "growing-lasso"])
     }
 
     func testEveryRegisteredPolicy_combinesMembersIntoOneScorePerChannel() throws {
