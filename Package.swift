@@ -38,6 +38,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(name: "CMalloc"),
+        // Flush-to-zero for subnormal floats (C intrinsics Swift cannot call).
+        .systemLibrary(name: "CFloatEnvironment"),
         .systemLibrary(
             name: "CHDF5",
             pkgConfig: "hdf5",
@@ -45,7 +47,9 @@ let package = Package(
         ),
         .target(
             name: "SurgeonCore",
-            dependencies: ["COpenBLAS", "CMalloc", .product(name: "HeapModule", package: "swift-collections")]
+            dependencies: [
+                "COpenBLAS", "CMalloc", "CFloatEnvironment", .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         .target(name: "Layers", dependencies: ["SurgeonCore"]),
         .target(
