@@ -3,10 +3,16 @@
 
 Runs the same four-stage Network Slimming pipeline -- train, sparse-train,
 prune, retrain -- on the same data with PyTorch + Torch-Pruning and, when given
-``--surgeon-cmd``, with surgeon, for each requested variant, and prints per
-stage and per tool: validation accuracy, parameters, MACs and the stage's wall
-time, then the final accuracy, the MACs ratio (after/before) and the total
-wall time of each tool.
+``--surgeon-cmd``, with surgeon, for each requested variant, MACs target
+(``--macs-target``, one or more fractions) and seed (``--seeds``, one or more),
+and prints per run, stage and tool: validation accuracy, parameters, MACs and
+the stage's wall time, then the final accuracy, the MACs ratio (after/before)
+and the total wall time of each tool. A summary table follows, one row per
+variant and MACs target: for each tool the final accuracy and the accuracy
+right after pruning (mean and minimum over the seeds), the MACs ratio and the
+total seconds (means), and, when both tools ran, surgeon's mean final accuracy
+minus Torch-Pruning's in percentage points (``--markdown`` prints it as a
+Markdown table).
 
 How to run it (from the repository root)::
 
@@ -23,17 +29,30 @@ How to run it (from the repository root)::
     /work/venv-bench/bin/python benchmarks/pipeline_vs_torch_pruning.py \\
         --l1-lambda 3e-2 mobilenetv2=1e-2 --tp-normalizer none \\
         --surgeon-cmd ".build/release/surgeon demo -o runs/benchmark-$(date +%s)" --json
+    # several budgets and seeds, summary as a Markdown table:
+    /work/venv-bench/bin/python benchmarks/pipeline_vs_torch_pruning.py \\
+        --variants vgg --macs-target 0.5 0.3 0.2 0.1 --seeds 0 1 2 --tp-normalizer none \\
+        --surgeon-cmd ".build/release/surgeon demo -o runs/benchmark-$(date +%s)" --markdown
 
-(`surgeon demo --variant V --json` runs surgeon's standard recipe and prints this
-script's JSON shape; the run folder must be new, or surgeon resumes the old run;
-the lambdas and the raw-gamma ranking above match surgeon's recipe.) Run it on an otherwise idle machine: with 2 cores, any
-other busy process makes the 2-thread PyTorch times swing by an order of
-magnitude (the accuracies, seeded, do not change). The script warns when other
-processes kept more than a fifth of a core busy and records that in ``--json``.
+(``surgeon demo --variant V --seed S --target-macs F --json`` runs surgeon's
+standard recipe and prints this script's JSON shape; the raw-gamma ranking
+above matches surgeon's recipe, the lambdas its former l1-gamma sparse stage.) Run it on an otherwise idle
+machine: with 2 cores, any other busy process makes the 2-thread PyTorch times
+swing by an order of magnitude (the accuracies, seeded, do not change). The
+script warns when other processes kept more than a fifth of a core busy during
+a PyTorch run and records that in ``--json``.
 
-The surgeon command is run through the shell as ``CMD --variant V --json``
-(put any other option surgeon needs, such as its thread count, into CMD); its
-stdout must contain a JSON object like::
+The surgeon command is run through the shell, once per variant V, MACs target F
+and seed S, as ``CMD --variant V --seed S --target-macs F --json`` (put any
+other option surgeon needs, such as its thread count, into CMD). Every run
+needs a new run folder -- given an old one, surgeon resumes the old run -- so
+the script gives each run its own: every ``-o DIR``, ``--output DIR`` or
+``--output=DIR`` in CMD becomes ``DIR/V-tF-sS`` (``runs/benchmark-1700000000``
+becomes ``runs/benchmark-1700000000/vgg-t0.3-s1``; DIR itself must still be new
+for each invocation of this script), and a CMD without one gets
+``-o TMP/V-tF-sS`` appended, TMP a fresh temporary folder made once per
+invocation (its path is logged; it is not deleted). The command's stdout must
+contain a JSON object like::
 
     {"variant": "vgg",
      "stages": [{"stage": "baseline", "accuracy": 0.981, "params": 105450,
@@ -45,17 +64,21 @@ stdout must contain a JSON object like::
 (log lines around it are tolerated; its stderr is passed through). Each tool
 counts parameters and MACs its own way -- Torch-Pruning's
 ``count_ops_and_params`` here, surgeon's own counter there -- so compare the
-MACs *ratios* across tools, not the absolute counts.
+MACs *ratios* across tools, not the absolute counts. The runs go variant by
+variant, target by target, seed by seed, each PyTorch run followed by the
+matching surgeon run, so that machine noise hits both tools alike.
 
 The pipeline, PyTorch side:
 
 * Data: the bundled MNIST subset ``Sources/SurgeonPipeline/Resources/mnist-5k``
   (uint8 [5000, 28, 28, 1] images, int64 labels), pixels / 255; the first
   4,000 images train, the last 1,000 validate. Every epoch reshuffles the
-  training set with a generator seeded from ``--seed``; the last batch of an
-  epoch is the partial one (4,000 = 62 x 64 + 32), as in surgeon.
+  training set with a generator seeded from the run's seed S (S + 1, S + 2
+  and S + 4 for the three training stages); the last batch of an epoch is the
+  partial one (4,000 = 62 x 64 + 32), as in surgeon.
 * Model: the variant at 28x28x1, width 1.0, 10 classes, built by
-  ``train_throughput.Net`` (BN eps 1e-3, momentum 0.1).
+  ``train_throughput.Net`` (BN eps 1e-3, momentum 0.1), its initial weights
+  drawn after ``torch.manual_seed(S)``.
 * Training, all three training stages: batch 64, SGD momentum 0.9, Nesterov,
   weight decay 5e-4 on conv/linear weights only (tensors of rank >= 2; not
   biases, not BatchNorm), softmax cross-entropy, a fresh optimizer per stage,
@@ -70,17 +93,19 @@ The pipeline, PyTorch side:
   (``--l1-lambda 3e-2 mobilenetv2=1e-2``).
 * 3 "pruned": Torch-Pruning's ``BNScalePruner`` with ``BNScaleImportance()``,
   ``global_pruning=True``, ``round_to=8``, the final Linear ignored, pruned in
-  small steps until MACs <= 50% of the original -- the recipe of Torch-Pruning's
-  ``reproduce/main.py`` (``pruning_ratio=1.0``, ``iterative_steps=400``, call
-  ``pruner.step()`` and re-measure with ``tp.utils.count_ops_and_params`` on a
-  [1, 1, 28, 28] input until the target is reached). No fine-tuning; evaluated
+  small steps until MACs <= F times the original (F the run's MACs target) --
+  the recipe of Torch-Pruning's ``reproduce/main.py`` (``pruning_ratio=1.0``,
+  ``iterative_steps=400``, call ``pruner.step()`` and re-measure with
+  ``tp.utils.count_ops_and_params`` on a [1, 1, 28, 28] input until the
+  target is reached). No fine-tuning; evaluated
   right after pruning. The last step can overshoot the target (``round_to=8``
   removes channels 8 at a time); the MACs actually reached are reported.
 * 4 "retrained": 5 epochs, lr 0.01 with a 1-epoch linear warm-up, then cosine.
 
-For a like-for-like comparison the surgeon command must run the same settings.
-Where surgeon's ``Recipe.standard`` differs, say so or pass matching options:
-it may use its own per-variant lambda (match it with ``--l1-lambda``); it ranks
+The two sides run the same stages, epochs, optimiser, schedule and data; each
+sparse-trains its own way. Torch-Pruning's side is Network Slimming (L1 on the
+BN scales, ``--l1-lambda``); surgeon's ``Recipe.standard`` uses group lasso on
+the channels the prune stage will cut (``growing-lasso``, lambda 0.1). It ranks
 raw |gamma| across groups, which is ``--tp-normalizer none`` here (Torch-Pruning's
 default divides each group's scores by their mean); and its bias compensation
 (folding deleted channels' means into the next layer) has no counterpart in
@@ -92,7 +117,9 @@ running statistics), and the stage's wall time -- its training or pruning plus
 its one validation pass; the parameter/MAC count for the report is not timed
 (in the prune stage the counts that drive the loop are). ``torch.set_num_threads``
 gets ``--threads``. Progress goes to stderr; the tables, or the JSON with
-``--json``, to stdout.
+``--json`` (per-run results under "results", the summary rows under
+"summary"), to stdout. With both ``--json`` and ``--markdown`` the Markdown
+summary goes to stderr, after the runs.
 """
 
 from __future__ import annotations
@@ -104,9 +131,12 @@ import math
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +160,7 @@ from train_throughput import (  # noqa: E402  (the architectures, exactly as sur
 )
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO / "Sources" / "surgeon" / "Resources" / "mnist-5k"
+DEFAULT_DATA = REPO / "Sources" / "SurgeonPipeline" / "Resources" / "mnist-5k"
 STAGE_NAMES = ("baseline", "sparse", "pruned", "retrained")
 TRAIN_COUNT = 4000
 VALIDATION_COUNT = 1000
@@ -254,10 +284,10 @@ def conv_widths(model: nn.Module) -> list[int]:
 # ------------------------------------------------------------------------ pruning
 
 
-def prune_to_macs(model: nn.Module, example: torch.Tensor, args: argparse.Namespace) -> dict:
+def prune_to_macs(model: nn.Module, example: torch.Tensor, args: argparse.Namespace, macs_target: float) -> dict:
     """Torch-Pruning's recipe for a MACs target (reproduce/main.py's
     progressive_pruning): a pruner with pruning_ratio=1.0 over many small
-    iterative steps, stepped until MACs <= target * original."""
+    iterative steps, stepped until MACs <= macs_target * original."""
     model.eval()  # counting runs forward passes: keep BN statistics untouched
     base_macs, _ = count(model, example)
     importance = tp.importance.BNScaleImportance(
@@ -272,7 +302,7 @@ def prune_to_macs(model: nn.Module, example: torch.Tensor, args: argparse.Namesp
         round_to=8,
         ignored_layers=[model.classifier],  # never prune the 10 class outputs
     )
-    target = args.macs_target * base_macs
+    target = macs_target * base_macs
     macs = base_macs
     trajectory = []  # MACs after each step that changed them
     while macs > target and pruner.current_step < pruner.iterative_steps:
@@ -292,8 +322,10 @@ def prune_to_macs(model: nn.Module, example: torch.Tensor, args: argparse.Namesp
 # ----------------------------------------------------------------------- pipeline
 
 
-def run_torch(variant: str, train_data, val_data, args: argparse.Namespace) -> dict:
-    torch.manual_seed(args.seed)
+def run_torch(variant: str, train_data, val_data, args: argparse.Namespace, *, seed: int,
+              macs_target: float) -> dict:
+    """One PyTorch + Torch-Pruning pipeline run of `variant` with this seed and MACs target."""
+    torch.manual_seed(seed)
     t_total = time.perf_counter()
     model = Net(variant)
     example = train_data[0][:1].clone()  # [1, 1, 28, 28]
@@ -314,20 +346,20 @@ def run_torch(variant: str, train_data, val_data, args: argparse.Namespace) -> d
         acc = evaluate(model, val_data)
         return time.perf_counter() - t, acc, hist
 
-    sec, acc, hist = timed_train("baseline", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=args.seed + 1)
+    sec, acc, hist = timed_train("baseline", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=seed + 1)
     record("baseline", sec, acc, history=hist)
 
-    sec, acc, hist = timed_train("sparse", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=args.seed + 2,
+    sec, acc, hist = timed_train("sparse", epochs=args.epochs, lr=0.05, warmup_epochs=0, seed=seed + 2,
                                  l1_lambda=l1_lambda_for(args, variant))
     record("sparse", sec, acc, history=hist)
 
     log(f"  [{variant}] pruned ...")
     t = time.perf_counter()
-    info = prune_to_macs(model, example, args)
+    info = prune_to_macs(model, example, args, macs_target)
     acc = evaluate(model, val_data)
     record("pruned", time.perf_counter() - t, acc, **info)
 
-    sec, acc, hist = timed_train("retrained", epochs=args.epochs, lr=0.01, warmup_epochs=1, seed=args.seed + 4)
+    sec, acc, hist = timed_train("retrained", epochs=args.epochs, lr=0.01, warmup_epochs=1, seed=seed + 4)
     record("retrained", sec, acc, history=hist)
 
     total = time.perf_counter() - t_total
@@ -355,8 +387,84 @@ def parse_pipeline_json(text: str) -> dict:
     return found
 
 
-def run_surgeon(cmd: str, variant: str, timeout: float) -> dict:
-    full = f"{cmd} --variant {shlex.quote(variant)} --json"
+def shell_word_end(cmd: str, start: int) -> int:
+    """The index just past the shell word of `cmd` that starts at `start` (== start when
+    cmd[start] is a blank or an operator). Follows quotes, backslash escapes, `...`,
+    $(...) and ${...}; an unquoted blank or one of ;&|<>() outside $(...) ends the word."""
+    i, depth, quote = start, 0, None
+    while i < len(cmd):
+        c = cmd[i]
+        if quote == "'":
+            quote = None if c == "'" else quote
+        elif c == "\\":
+            i += 1  # the escaped character belongs to the word
+        elif quote:
+            quote = None if c == quote else quote
+        elif c in "'\"`":
+            quote = c
+        elif cmd.startswith(("$(", "${"), i):
+            depth, i = depth + 1, i + 1
+        elif depth and c in "({":
+            depth += 1
+        elif depth and c in ")}":
+            depth -= 1
+        elif not depth and (c.isspace() or c in ";&|<>()"):
+            break
+        i += 1
+    return min(i, len(cmd))
+
+
+def shell_words(cmd: str) -> list[tuple[int, int]]:
+    """(start, end) of every shell word of `cmd`, in order (blanks and operators skipped)."""
+    spans, i = [], 0
+    while i < len(cmd):
+        end = shell_word_end(cmd, i)
+        if end > i:
+            spans.append((i, end))
+        i = max(end, i + 1)
+    return spans
+
+
+def run_suffix(variant: str, macs_target: float, seed: int) -> str:
+    """The per-run folder name: 'vgg-t0.3-s1'."""
+    return f"{variant}-t{macs_target!r}-s{seed}"
+
+
+def with_run_folder(cmd: str, suffix: str, temp_root: Callable[[], str]) -> str:
+    """`cmd` with every `-o DIR`, `--output DIR` and `--output=DIR` turned into DIR/suffix;
+    a `cmd` without one gets ` -o ROOT/suffix` appended, ROOT = temp_root()."""
+    words = shell_words(cmd)
+    ends = []  # where each output folder's word ends
+    for k, (start, end) in enumerate(words):
+        word = cmd[start:end]
+        if word.startswith("--output=") and len(word) > len("--output="):
+            ends.append(end)
+        elif word in ("-o", "--output") and k + 1 < len(words):
+            ends.append(words[k + 1][1])
+    if not ends:
+        return f"{cmd} -o {shlex.quote(os.path.join(temp_root(), suffix))}"
+    for end in reversed(ends):
+        cmd = cmd[:end] + ("" if cmd[end - 1] == "/" else "/") + suffix + cmd[end:]
+    return cmd
+
+
+def temp_root_once() -> Callable[[], str]:
+    """A function returning one fresh temporary folder, made (and logged) on its first call."""
+    made: list[str] = []
+
+    def root() -> str:
+        if not made:
+            made.append(tempfile.mkdtemp(prefix="surgeon-benchmark-"))
+            log(f"surgeon run folders go under {made[0]}")
+        return made[0]
+
+    return root
+
+
+def run_surgeon(cmd: str, variant: str, seed: int, macs_target: float, timeout: float) -> dict:
+    """One surgeon run: `cmd --variant V --seed S --target-macs F --json` through the shell
+    (`cmd` already holding this run's folder, see with_run_folder)."""
+    full = f"{cmd} --variant {shlex.quote(variant)} --seed {seed} --target-macs {macs_target!r} --json"
     log(f"  $ {full}")
     t = time.perf_counter()
     try:
@@ -379,15 +487,48 @@ def run_surgeon(cmd: str, variant: str, timeout: float) -> dict:
 
 
 def summary(run: dict) -> dict:
+    """One run's key figures."""
     st = {s["stage"]: s for s in run["stages"]}
     return {
         "final_accuracy": st["retrained"]["accuracy"],
+        "pruned_accuracy": st["pruned"]["accuracy"],
         "macs_before": st["baseline"]["macs"],
         "macs_after": st["retrained"]["macs"],
         "macs_ratio": st["retrained"]["macs"] / st["baseline"]["macs"],
         "params_ratio": st["retrained"]["params"] / st["baseline"]["params"],
         "total_seconds": run["total_seconds"],
     }
+
+
+def aggregate(summaries: list[dict]) -> dict:
+    """Mean and minimum over the seeds of one tool's run summaries (of one variant and MACs target)."""
+    final = [s["final_accuracy"] for s in summaries]
+    pruned = [s["pruned_accuracy"] for s in summaries]
+    return {
+        "runs": len(summaries),
+        "final_accuracy_mean": statistics.fmean(final), "final_accuracy_min": min(final),
+        "pruned_accuracy_mean": statistics.fmean(pruned), "pruned_accuracy_min": min(pruned),
+        "macs_ratio_mean": statistics.fmean(s["macs_ratio"] for s in summaries),
+        "total_seconds_mean": statistics.fmean(s["total_seconds"] for s in summaries),
+    }
+
+
+def summarize(results: list[dict]) -> list[dict]:
+    """One row per variant x MACs target, in run order: each tool's aggregate over the seeds and,
+    when surgeon ran too, its mean final accuracy minus Torch-Pruning's in percentage points."""
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for e in results:
+        groups.setdefault((e["variant"], e["macs_target"]), []).append(e)
+    rows = []
+    for (variant, target), entries in groups.items():
+        row = {"variant": variant, "macs_target": target, "seeds": [e["seed"] for e in entries],
+               "torch": aggregate([e["torch_summary"] for e in entries])}
+        if all("surgeon_summary" in e for e in entries):
+            row["surgeon"] = aggregate([e["surgeon_summary"] for e in entries])
+            row["surgeon_minus_torch_final_points"] = 100 * (
+                row["surgeon"]["final_accuracy_mean"] - row["torch"]["final_accuracy_mean"])
+        rows.append(row)
+    return rows
 
 
 # ------------------------------------------------------------------------- output
@@ -410,22 +551,61 @@ def fmt_table(torch_run: dict, surgeon_run: dict | None) -> str:
             row += cells(s_st[name])
         row += cells(t_st[name])
         body.append(row)
+    return aligned(header, body)
+
+
+def aligned(header: list[str], body: list[list[str]], left: int = 1) -> str:
+    """A plain-text table: the first `left` columns left-aligned, the others right-aligned."""
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
 
     def line(cs):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cs, widths)))
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cs, widths)))
 
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
 
 
-def fmt_summary(variant: str, torch_sum: dict, surgeon_sum: dict | None) -> str:
+def markdown(header: list[str], body: list[list[str]], left: int = 1) -> str:
+    """A Markdown table: the first `left` columns left-aligned, the others right-aligned."""
+    rule = [":--" if i < left else "--:" for i in range(len(header))]
+    return "\n".join("| " + " | ".join(cs) + " |" for cs in [header, rule, *body])
+
+
+def summary_columns(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the summary table (accuracies in %, mean and min over the seeds)."""
+    tools = [(name, key) for name, key in (("surgeon", "surgeon"), ("TP", "torch")) if all(key in r for r in rows)]
+    header = ["variant", "MACs target"]
+    for name, _ in tools:
+        header += [f"{name} final % mean", f"{name} final % min", f"{name} pruned % mean", f"{name} pruned % min",
+                   f"{name} MACs ratio", f"{name} s"]
+    if len(tools) == 2:
+        header.append("surgeon - TP (mean final, points)")
+    body = []
+    for r in rows:
+        cells = [r["variant"], f"{r['macs_target']:g}"]
+        for _, key in tools:
+            a = r[key]
+            cells += [f"{100 * a['final_accuracy_mean']:.2f}", f"{100 * a['final_accuracy_min']:.2f}",
+                      f"{100 * a['pruned_accuracy_mean']:.2f}", f"{100 * a['pruned_accuracy_min']:.2f}",
+                      f"{a['macs_ratio_mean']:.3f}", f"{a['total_seconds_mean']:.1f}"]
+        if len(tools) == 2:
+            cells.append(f"{r['surgeon_minus_torch_final_points']:+.2f}")
+        body.append(cells)
+    return header, body
+
+
+def fmt_summary_table(rows: list[dict], as_markdown: bool = False) -> str:
+    header, body = summary_columns(rows)
+    return (markdown if as_markdown else aligned)(header, body, left=1)
+
+
+def fmt_summary(label: str, torch_sum: dict, surgeon_sum: dict | None) -> str:
     parts = []
     for name, s in (("surgeon", surgeon_sum), ("torch", torch_sum)):
         if s is None:
             continue
         parts.append(f"{name}: final acc {s['final_accuracy']:.4f}, MACs {s['macs_after']:,}/{s['macs_before']:,} "
                      f"= {s['macs_ratio']:.3f}, total {s['total_seconds']:.1f} s")
-    return f"{variant} -- " + "; ".join(parts)
+    return f"{label} -- " + "; ".join(parts)
 
 
 def parse_lambda(text: str) -> tuple[str | None, float]:
@@ -455,27 +635,42 @@ def l1_lambda_for(args: argparse.Namespace, variant: str) -> float:
     return chosen
 
 
-def main(argv: list[str] | None = None) -> int:
+def macs_fraction(text: str) -> float:
+    f = float(text)
+    if not 0 < f <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return f
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Train -> sparse-train (BN L1) -> prune to half the MACs -> retrain, on the bundled MNIST "
-        "subset, with PyTorch + Torch-Pruning and optionally surgeon; reports accuracy, parameters, MACs and "
-        "wall time per stage for both.",
-        epilog="Example: %(prog)s --surgeon-cmd '.build/release/surgeon benchmark pipeline' (run through the "
-        "shell with ' --variant V --json' appended; must print a JSON object with the key 'stages').",
+        description="Train -> sparse-train (BN L1) -> prune to a MACs target -> retrain, on the bundled MNIST "
+        "subset, with PyTorch + Torch-Pruning and optionally surgeon, for every variant, MACs target and seed; "
+        "reports accuracy, parameters, MACs and wall time per stage for both, then a summary over the seeds.",
+        epilog="Example: %(prog)s --macs-target 0.5 0.2 --seeds 0 1 --surgeon-cmd '.build/release/surgeon demo "
+        "-o runs/bench-NEW' (run through the shell with ' --variant V --seed S --target-macs F --json' appended, "
+        "-o DIR turned into DIR/V-tF-sS; must print a JSON object with the key 'stages').",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--surgeon-cmd", metavar="CMD",
-                   help="shell command running surgeon's pipeline; if omitted, only PyTorch/Torch-Pruning runs")
+                   help="shell command running surgeon's pipeline; if omitted, only PyTorch/Torch-Pruning runs. "
+                   "Every -o DIR / --output DIR in it becomes DIR/V-tF-sS; without one, -o TMP/V-tF-sS is "
+                   "appended, TMP a fresh temporary folder")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=["vgg", "mobilenetv2"], metavar="V",
                    help=f"variants to run, among {', '.join(VARIANTS)}")
     p.add_argument("--threads", type=positive_int, default=2, help="torch.set_num_threads")
-    p.add_argument("--seed", type=int, default=0, help="seed for the weights and the shuffling")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=0, help="seed for the weights and the shuffling (one run per "
+                       "variant and target)")
+    seeds.add_argument("--seeds", type=int, nargs="+", default=argparse.SUPPRESS, metavar="S",
+                       help="seeds to run, each one a full run per variant and target (default: the --seed value)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images.npy and labels.npy")
     p.add_argument("--epochs", type=positive_int, default=5, help="epochs of each training stage")
     p.add_argument("--l1-lambda", nargs="+", type=parse_lambda, default=None, metavar="[V=]LAM",
                    help="L1 strength on BN gammas in the sparse stage (3e-2 if not given): LAM for every "
                    "variant, V=LAM for one (e.g. 3e-2 mobilenetv2=1e-2)")
-    p.add_argument("--macs-target", type=float, default=0.5, help="prune until MACs <= this fraction of the original")
+    p.add_argument("--macs-target", nargs="+", type=macs_fraction, default=[0.5], metavar="F",
+                   help="MACs targets to run: prune until MACs <= F times the original (e.g. 0.5 0.3 0.2 0.1)")
     p.add_argument("--prune-steps", type=positive_int, default=400,
                    help="Torch-Pruning iterative_steps (pruning_ratio 1.0 spread over this many steps)")
     p.add_argument("--tp-normalizer", choices=["mean", "none"], default="mean",
@@ -483,68 +678,114 @@ def main(argv: list[str] | None = None) -> int:
                    "scores by their mean before the global ranking; 'none' ranks raw |gamma|")
     p.add_argument("--surgeon-timeout", type=float, default=1800.0, help="seconds allowed per surgeon run")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the summary table as a Markdown table (to stderr with --json)")
     args = p.parse_args(argv)
-    if not 0 < args.macs_target <= 1:
-        p.error("--macs-target must be in (0, 1]")
+    args.seeds = getattr(args, "seeds", [args.seed])
+    for name, values in (("--macs-target", args.macs_target), ("--seeds", args.seeds), ("--variants", args.variants)):
+        if len(set(values)) != len(values):
+            p.error(f"{name} lists a value twice (the runs, and surgeon's run folders, would collide)")
+    if args.surgeon_cmd and min(args.seeds) < 0:
+        p.error("surgeon's --seed must be >= 0")
+    return args
 
+
+def warn_if_busy(cores: int) -> float | None:
+    """Other processes' load over one second, with a warning when it is more than OTHER_LOAD_WARN."""
+    probe = OtherLoad()
+    time.sleep(1.0)
+    load = probe.cores()
+    if load is not None and load > OTHER_LOAD_WARN:
+        log(f"warning: other processes keep {load:.2f} of the {cores} CPUs busy; the times will be noisy")
+    return load
+
+
+def run_all(args: argparse.Namespace, train_data, val_data, tp_version: str) -> list[dict]:
+    """Every variant x MACs target x seed: the PyTorch run, then (with --surgeon-cmd) the surgeon run."""
+    temp_root = temp_root_once()
+    results = []
+    for v in args.variants:
+        for target in args.macs_target:
+            for seed in args.seeds:
+                tag = f"[{v} t{target:g} s{seed}]"
+                log(f"{tag} PyTorch + Torch-Pruning {tp_version} ...")
+                tr = run_torch(v, train_data, val_data, args, seed=seed, macs_target=target)
+                entry = {"variant": v, "macs_target": target, "seed": seed, "torch": tr, "torch_summary": summary(tr)}
+                if args.surgeon_cmd:
+                    log(f"{tag} surgeon ...")
+                    cmd = with_run_folder(args.surgeon_cmd, run_suffix(v, target, seed), temp_root)
+                    sg = run_surgeon(cmd, v, seed, target, args.surgeon_timeout)
+                    entry["surgeon"] = sg
+                    entry["surgeon_summary"] = summary(sg)
+                results.append(entry)
+    return results
+
+
+def json_report(args: argparse.Namespace, results: list[dict], rows: list[dict], tp_version: str,
+                cores: int, load_start: float | None) -> dict:
+    return {
+        "benchmark": "pipeline_vs_torch_pruning",
+        "torch_version": torch.__version__,
+        "torch_pruning_version": tp_version,
+        "python_version": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": cores,
+        "other_cores_busy_at_start": load_start,
+        "settings": {
+            "threads": args.threads, "seeds": args.seeds, "macs_targets": args.macs_target, "epochs": args.epochs,
+            "batch_size": BATCH_SIZE, "train": TRAIN_COUNT, "validation": VALIDATION_COUNT,
+            "optimizer": {"type": "sgd", "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY,
+                          "weight_decay_on": "conv/linear weights"},
+            "stages": {"baseline": {"lr": 0.05, "schedule": "cosine"},
+                       "sparse": {"lr": 0.05, "schedule": "cosine", "bn_l1_lambda": {v: l1_lambda_for(args, v) for v in args.variants}},
+                       "pruned": {"importance": "BNScaleImportance", "normalizer": args.tp_normalizer,
+                                  "pruner": "BNScalePruner", "global_pruning": True, "round_to": 8,
+                                  "macs_targets": args.macs_target, "iterative_steps": args.prune_steps},
+                       "retrained": {"lr": 0.01, "schedule": "cosine", "warmup_epochs": 1}},
+            "surgeon_cmd": args.surgeon_cmd,
+        },
+        "results": results,
+        "summary": rows,
+    }
+
+
+def print_tables(args: argparse.Namespace, results: list[dict], rows: list[dict], tp_version: str) -> None:
+    print(f"torch {torch.__version__}, torch-pruning {tp_version}, {args.threads} thread(s), "
+          f"seed(s) {', '.join(map(str, args.seeds))}; MACs target(s) {', '.join(f'{t:g}' for t in args.macs_target)}; "
+          f"MNIST {TRAIN_COUNT} train / {VALIDATION_COUNT} validation; MACs per sample, each tool's own count")
+    for e in results:
+        label = f"{e['variant']}, MACs target {e['macs_target']:g}, seed {e['seed']}"
+        print()
+        print(f"{label} (torch side: BN L1 lambda {l1_lambda_for(args, e['variant']):g}, "
+              f"BNScaleImportance normalizer {args.tp_normalizer})")
+        print(fmt_table(e["torch"], e.get("surgeon")))
+        print(fmt_summary(label, e["torch_summary"], e.get("surgeon_summary")))
+    print()
+    print(f"Summary over {len(args.seeds)} seed(s) ({', '.join(map(str, args.seeds))}); TP = PyTorch + "
+          "Torch-Pruning; accuracies in %, 'pruned' right after pruning, 'final' after retraining; MACs ratio "
+          "(after/before) and total seconds are means")
+    print(fmt_summary_table(rows, as_markdown=args.markdown))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     cores = os.cpu_count() or 1
     if args.threads > cores:
         log(f"warning: {args.threads} threads requested but only {cores} CPUs are visible")
-    probe = OtherLoad()
-    time.sleep(1.0)
-    load_start = probe.cores()
-    if load_start is not None and load_start > OTHER_LOAD_WARN:
-        log(f"warning: other processes keep {load_start:.2f} of the {cores} CPUs busy; the times will be noisy")
+    load_start = warn_if_busy(cores)
 
     train_data, val_data = load_mnist(args.data)
     tp_version = importlib.metadata.version("torch-pruning")
-    results = []
-    for v in args.variants:
-        log(f"[{v}] PyTorch + Torch-Pruning {tp_version} ...")
-        tr = run_torch(v, train_data, val_data, args)
-        entry = {"variant": v, "torch": tr, "torch_summary": summary(tr)}
-        if args.surgeon_cmd:
-            log(f"[{v}] surgeon ...")
-            sg = run_surgeon(args.surgeon_cmd, v, args.surgeon_timeout)
-            entry["surgeon"] = sg
-            entry["surgeon_summary"] = summary(sg)
-        results.append(entry)
+    results = run_all(args, train_data, val_data, tp_version)
+    rows = summarize(results)
 
     if args.json:
-        out = {
-            "benchmark": "pipeline_vs_torch_pruning",
-            "torch_version": torch.__version__,
-            "torch_pruning_version": tp_version,
-            "python_version": platform.python_version(),
-            "machine": platform.machine(),
-            "cpu_count": cores,
-            "other_cores_busy_at_start": load_start,
-            "settings": {
-                "threads": args.threads, "seed": args.seed, "epochs": args.epochs, "batch_size": BATCH_SIZE,
-                "train": TRAIN_COUNT, "validation": VALIDATION_COUNT,
-                "optimizer": {"type": "sgd", "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY,
-                              "weight_decay_on": "conv/linear weights"},
-                "stages": {"baseline": {"lr": 0.05, "schedule": "cosine"},
-                           "sparse": {"lr": 0.05, "schedule": "cosine", "bn_l1_lambda": {v: l1_lambda_for(args, v) for v in args.variants}},
-                           "pruned": {"importance": "BNScaleImportance", "normalizer": args.tp_normalizer,
-                                      "pruner": "BNScalePruner", "global_pruning": True, "round_to": 8,
-                                      "macs_target": args.macs_target, "iterative_steps": args.prune_steps},
-                           "retrained": {"lr": 0.01, "schedule": "cosine", "warmup_epochs": 1}},
-                "surgeon_cmd": args.surgeon_cmd,
-            },
-            "results": results,
-        }
-        print(json.dumps(out, indent=2))
+        print(json.dumps(json_report(args, results, rows, tp_version, cores, load_start), indent=2))
+        if args.markdown:
+            log(fmt_summary_table(rows, as_markdown=True))
     else:
-        print(f"torch {torch.__version__}, torch-pruning {tp_version}, {args.threads} thread(s), seed {args.seed}; "
-              f"MNIST {TRAIN_COUNT} train / {VALIDATION_COUNT} validation; MACs per sample, each tool's own count")
-        for e in results:
-            print()
-            print(f"{e['variant']} (torch side: BN L1 lambda {l1_lambda_for(args, e['variant']):g}, "
-                  f"BNScaleImportance normalizer {args.tp_normalizer})")
-            print(fmt_table(e["torch"], e.get("surgeon")))
-            print(fmt_summary(e["variant"], e["torch_summary"], e.get("surgeon_summary")))
+        print_tables(args, results, rows, tp_version)
     return 0
 
 

@@ -13,13 +13,14 @@ extension SurgeonCommand {
                 "Run the pipeline (train, sparse-train, prune to half the MACs, retrain) on the bundled MNIST data or "
                 + "--data-dir.",
             discussion: """
-                For each variant: 5 epochs of training on 4,000 images, 5 of sparse training (l1-gamma, lambda 0.03; \
-                0.01 for mobilenetv2), \
-                pruning by |gamma| to at most 50% of the MACs (kept channels a multiple of 8), 5 epochs of retraining \
-                with a warm-up; validation on 1,000 images. Prints one table per variant and writes each run folder \
-                (with report.html) under the output folder. --quick shortens every stage. --data-dir runs on other \
-                28x28x1 images with 10 classes instead: at least 5,000 samples, the first 4,000 (2,000 with --quick) \
-                to train on, samples 4,000 to 5,000 to validate on.
+                For each variant: 5 epochs of training on 4,000 images, 5 of sparse training aimed at the cut \
+                (growing-lasso, lambda 0.1: group lasso on the channels the prune stage will delete), pruning by \
+                |gamma| to at most 50% of the MACs (--target-macs; kept channels a multiple of 8) with the BatchNorm \
+                statistics recalibrated, 5 epochs of retraining with a warm-up; validation on 1,000 images. Prints \
+                one table per variant and writes each run folder (with report.html) under the output folder. --quick \
+                shortens every stage. --data-dir runs on other 28x28x1 images with 10 classes instead: at least \
+                5,000 samples, the first 4,000 (2,000 with --quick) to train on, samples 4,000 to 5,000 to validate \
+                on.
                 """)
 
         enum Variant: String, ExpressibleByArgument, CaseIterable { case mobilenetv2, res, vgg, all }
@@ -34,6 +35,12 @@ extension SurgeonCommand {
                 "A folder holding images.npy and labels.npy to use instead of the bundled MNIST data.", valueName: "DIR"
             ))
         var dataDir: String?
+        @Option(help: "Seed for the initial weights, the shuffling and the sampling of every stage.")
+        var seed: UInt64 = 0
+        @Option(
+            help: ArgumentHelp(
+                "The prune stage's MACs target, as a fraction of the unpruned model's (0.2 cuts 80%).", valueName: "F"))
+        var targetMacs = 0.5
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var out: OutputOptions
 
@@ -46,13 +53,20 @@ extension SurgeonCommand {
 
         /// The standard recipe of `variant`, on the data of `--data-dir` when it is given.
         func recipe(variant: String) -> Recipe {
-            var recipe = Recipe.standard(variant: variant, quick: quick)
+            var recipe = Recipe.standard(variant: variant, quick: quick, targetMacs: targetMacs)
+            recipe.seed = seed
             if let dataFiles { (recipe.images, recipe.labels) = (dataFiles.images, dataFiles.labels) }
             return recipe
         }
 
+        /// The non-default settings, for the report's title.
+        var settings: String {
+            (targetMacs == 0.5 ? "" : ", MACs to \(Output.percent(targetMacs))") + (seed == 0 ? "" : ", seed \(seed)")
+        }
+
         func validate() throws {
             try OutputPath.refuseStandardOutput(output, option: "--output", folderFor: "the run folders")
+            do { try Budget(.macs(targetMacs)).validate() } catch { throw ValidationError("\(error)") }
         }
 
         func run() throws {
@@ -73,7 +87,7 @@ extension SurgeonCommand {
                 let folder = URL(fileURLWithPath: output).appendingPathComponent(v)
                 let result = try PipelineCommand.execute(
                     recipe, folder: folder, relativeTo: URL(fileURLWithPath: "."),
-                    title: "surgeon demo: \(v)\(quick ? " (quick)" : "")", variant: v)
+                    title: "surgeon demo: \(v)\(quick ? " (quick)" : "")\(settings)", variant: v)
                 results.append(result)
                 if !out.json { PipelineCommand.printTable(result) }
             }

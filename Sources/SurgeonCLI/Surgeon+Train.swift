@@ -131,7 +131,9 @@ extension SurgeonCommand {
         /// The regularisers `train` can use alone: not those aimed at a planned cut.
         static var trainableRegularizers: [String] {
             let strategies = Registries.current.strategies
-            return strategies.names(.regularizer).filter { (try? strategies.regularizerNeedsCut(StrategySpec($0))) != true }
+            return strategies.names(.regularizer).filter {
+                (try? strategies.regularizerNeedsCut(StrategySpec($0))) != true
+            }
         }
 
         func configuration() -> TrainingConfiguration {

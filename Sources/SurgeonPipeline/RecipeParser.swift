@@ -14,7 +14,7 @@ typealias YAMLNode = Yams.Node
 /// seed: 0
 /// stages:
 ///   - train: {epochs: 5}
-///   - sparse: {epochs: 5, regularizer: l1-gamma, lambda: 0.03}
+///   - sparse: {epochs: 5}              # growing-lasso, lambda 0.1: aimed at the next prune stage's cut
 ///   - prune: {strategy: bn-gamma, target_macs: 0.5, round_to: 8}   # or {strategy: {name: taylor, batches: 8}, ...}
 ///   - retrain: {epochs: 5, lr: 0.01, warmup_epochs: 1}
 ///   - eval: {}
@@ -76,19 +76,29 @@ public struct RecipeParser {
         }
         for item in list { recipe.stages.append(try stage(item)) }
         for (k, stage) in recipe.stages.enumerated() {
-            guard case let .sparse(_, regularizer, _) = stage, try strategies.regularizerNeedsCut(regularizer) else {
+            guard case let .sparse(training, regularizer, lambda) = stage,
+                try strategies.regularizerNeedsCut(regularizer)
+            else {
                 continue
             }
             let next = recipe.stages[(k + 1)...].lazy.compactMap { s -> Recipe.Pruning? in
                 if case let .prune(p) = s { return p } else { return nil }
             }.first
-            guard let next, next.search == nil else {
-                throw RecipeError(
-                    source, list[k].mark,
-                    "the '\(regularizer.name)' regulariser penalises the channels the next prune stage will delete: "
-                        + "it needs a prune stage with a fixed budget (target_macs, ratio, ...) after it"
-                        + (next == nil ? "" : ", not max_drop"))
+            if let next, next.search == nil { continue }
+            let written = writtenKeys(list[k])
+            if !written.contains("regularizer") {
+                // The default aims at a cut; with none to aim at, the stage falls back to l1-gamma.
+                let fallback = Recipe.untargetedRegularizer
+                recipe.stages[k] = .sparse(
+                    training, regularizer: fallback,
+                    lambda: written.contains("lambda") ? lambda : Recipe.defaultLambda(fallback))
+                continue
             }
+            throw RecipeError(
+                source, list[k].mark,
+                "the '\(regularizer.name)' regulariser penalises the channels the next prune stage will delete: "
+                    + "it needs a prune stage with a fixed budget (target_macs, ratio, ...) after it"
+                    + (next == nil ? "" : ", not max_drop"))
         }
         return recipe
     }
@@ -122,6 +132,14 @@ public struct RecipeParser {
             width: try m["width"].map { try number($0, above: 0) } ?? 1)
     }
 
+    /// The keys a stage's settings spell out (to tell a default from a choice).
+    func writtenKeys(_ node: YAMLNode) -> Set<String> {
+        guard case let .mapping(m) = node, let settings = m.first?.value, case let .mapping(keys) = settings else {
+            return []
+        }
+        return Set(keys.keys.compactMap(\.string))
+    }
+
     func stage(_ node: YAMLNode) throws -> Recipe.Stage {
         guard case let .mapping(m) = node, m.count == 1, let (key, value) = m.first, let name = key.string else {
             throw RecipeError(
@@ -147,8 +165,8 @@ public struct RecipeParser {
             return .retrain(t)
         case "sparse":
             let m = try mapping(settings, "stage 'sparse'", accepted: Self.trainingKeys + ["regularizer", "lambda"])
-            let reg = try m["regularizer"].map { try strategySpec($0, .regularizer) } ?? "l1-gamma"
-            let lambda = try m["lambda"].map { Float(try number($0, above: 0)) } ?? 3e-2
+            let reg = try m["regularizer"].map { try strategySpec($0, .regularizer) } ?? Recipe.defaultRegularizer
+            let lambda = try m["lambda"].map { Float(try number($0, above: 0)) } ?? Recipe.defaultLambda(reg)
             return .sparse(
                 try training(settings, name, extra: ["regularizer", "lambda"]), regularizer: reg, lambda: lambda)
         case "prune":

@@ -33,6 +33,26 @@ final class DemoCommandTests: CLITestCase {
         XCTAssertFalse(run.stderr.contains("epoch "), run.stderr)
     }
 
+    /// --seed and --target-macs set the recipe's seed and its prune stage's MACs target; a target
+    /// outside (0, 1] is a usage error that names the option.
+    func testSeedAndTargetMacs_setTheRecipe() throws {
+        let recipe = try SurgeonCommand.Demo.parse(["--seed", "3", "--target-macs", "0.2"]).recipe(variant: "vgg")
+        var expected = Recipe.standard(variant: "vgg", targetMacs: 0.2)
+        expected.seed = 3
+        XCTAssertEqual(recipe, expected)
+        XCTAssertNotEqual(recipe, Recipe.standard(variant: "vgg"))
+        let prune = recipe.stages.compactMap { stage -> Recipe.Pruning? in
+            if case let .prune(p) = stage { return p } else { return nil }
+        }
+        XCTAssertEqual(prune.map(\.budget.target), [.macs(0.2)])
+        for bad in ["0", "1.5", "nan"] {
+            let run = try surgeon("demo", "--target-macs", bad, "-o", "runs")
+            XCTAssertEqual(run.status, 64, bad)
+            XCTAssertTrue(run.stderr.contains("the MACs target (--target-macs, target_macs:)"), run.stderr)
+        }
+        XCTAssertFalse(exists("runs"))
+    }
+
     func testDataDirWithoutTheFiles_isAnInputError() throws {
         try FileManager.default.createDirectory(atPath: path("empty"), withIntermediateDirectories: true)
         let run = try surgeon("demo", "--data-dir", "empty", "-o", "runs")

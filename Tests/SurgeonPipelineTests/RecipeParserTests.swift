@@ -106,6 +106,43 @@ final class RecipeParserTests: XCTestCase {
         XCTAssertEqual(lambda, 0.001, accuracy: 1e-9)
     }
 
+    /// A sparse stage that names no regulariser aims at the next prune stage's cut (growing-lasso,
+    /// lambda 0.1, what `surgeon demo` runs); with no fixed-budget cut after it, it is Network
+    /// Slimming's l1-gamma at 3e-2. A lambda given is kept either way.
+    func testSparseStageDefaults_aimAtTheNextFixedCut() throws {
+        struct NotSparse: Error {}
+        func sparse(_ stages: String) throws -> (StrategySpec, Float) {
+            let recipe = try parser.parse(
+                "model: {architecture: vgg, input_shape: [28, 28, 1], classes: 10}\nstages:\n\(stages)\n")
+            let first = try XCTUnwrap(recipe.stages.first)
+            guard case let .sparse(_, regularizer, lambda) = first else { throw NotSparse() }
+            return (regularizer, lambda)
+        }
+        var (reg, lambda) = try sparse("  - sparse: {epochs: 1}\n  - prune: {strategy: bn-gamma, target_macs: 0.5}")
+        XCTAssertEqual(reg, "growing-lasso")
+        XCTAssertEqual(lambda, 0.1)
+        (reg, lambda) = try sparse("  - sparse: {lambda: 0.2}\n  - prune: {strategy: bn-gamma, ratio: 0.5}")
+        XCTAssertEqual(reg, "growing-lasso")
+        XCTAssertEqual(lambda, 0.2)
+        for after in ["  - retrain: {epochs: 1}", "  - prune: {strategy: l1, max_drop: 1}"] {
+            (reg, lambda) = try sparse("  - sparse: {epochs: 1}\n\(after)")
+            XCTAssertEqual(reg, "l1-gamma", after)
+            XCTAssertEqual(lambda, 3e-2, after)
+        }
+        (reg, lambda) = try sparse("  - sparse: {lambda: 0.01}")
+        XCTAssertEqual(reg, "l1-gamma")
+        XCTAssertEqual(lambda, 0.01)
+        (reg, lambda) = try sparse("  - sparse: {regularizer: l1-filters}\n  - prune: {strategy: l1, ratio: 0.5}")
+        XCTAssertEqual(reg, "l1-filters")
+        XCTAssertEqual(lambda, 3e-2)
+        let standard = Recipe.standard(variant: "res")
+        guard case let .sparse(_, standardRegularizer, standardLambda) = standard.stages[1] else {
+            return XCTFail("the standard recipe's second stage is sparse")
+        }
+        XCTAssertEqual(standardRegularizer, "growing-lasso")
+        XCTAssertEqual(standardLambda, 0.1)
+    }
+
     /// Yams multiplies the digits of a YAML 1.1 base-60 integer without overflow checks and traps
     /// (found by fuzz-recipe); the parser refuses it first.
     func testBase60Integer_isRefusedNotTrapped() {
