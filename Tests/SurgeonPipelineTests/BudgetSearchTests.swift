@@ -10,18 +10,7 @@ import XCTest
 final class BudgetSearchTests: XCTestCase {
     /// Bright-quadrant 8x8 images with four classes and some noise.
     private func data(_ n: Int, seed: UInt64) throws -> LabeledData {
-        var random = SeededRandom(seed: seed)
-        var images = Tensor(shape: [n, 8, 8, 1])
-        var labels: [Int] = []
-        for s in 0..<n {
-            let label = Int(random.next() % 4)
-            labels.append(label)
-            for y in 0..<8 {
-                for x in 0..<8 where (y / 4) * 2 + x / 4 == label { images.scalars[s * 64 + y * 8 + x] = 0.6 }
-            }
-            for i in 0..<64 { images.scalars[s * 64 + i] += 0.5 * random.nextFloat(in: -1, 1) }
-        }
-        return try LabeledData(images: images, labels: labels)
+        try quadrantImages(count: n, side: 8, seed: seed, bright: 0.6, noise: 0.5)
     }
 
     /// A small trained vgg, its training and validation data.

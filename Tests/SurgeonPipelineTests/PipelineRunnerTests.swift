@@ -17,18 +17,7 @@ final class PipelineRunnerTests: XCTestCase {
 
     /// Bright-quadrant images: separable, so a few epochs learn them.
     private func data(_ n: Int, seed: UInt64) throws -> LabeledData {
-        var random = SeededRandom(seed: seed)
-        var images = Tensor(shape: [n, 8, 8, 1])
-        var labels: [Int] = []
-        for s in 0..<n {
-            let label = Int(random.next() % 4)
-            labels.append(label)
-            for y in 0..<8 {
-                for x in 0..<8 where (y / 4) * 2 + x / 4 == label { images.scalars[s * 64 + y * 8 + x] = 1 }
-            }
-            for i in 0..<64 { images.scalars[s * 64 + i] += 0.2 * random.nextFloat(in: -1, 1) }
-        }
-        return try LabeledData(images: images, labels: labels)
+        try quadrantImages(count: n, side: 8, seed: seed, bright: 1, noise: 0.2)
     }
 
     private func recipe() throws -> Recipe {

@@ -1,21 +1,9 @@
 import SurgeonCore
+import SurgeonCoreTestSupport
 
 /// A tiny separable problem: the class is which quadrant of a 4x4 image is bright.
 func quadrantData(count: Int, seed: UInt64) throws -> LabeledData {
-    var random = SeededRandom(seed: seed)
-    var images = Tensor(shape: [count, 4, 4, 1])
-    var labels: [Int] = []
-    for n in 0..<count {
-        let label = Int(random.next() % 4)
-        labels.append(label)
-        for y in 0..<4 {
-            for x in 0..<4 {
-                let quadrant = (y / 2) * 2 + x / 2
-                images.scalars[n * 16 + y * 4 + x] = (quadrant == label ? 1 : 0) + 0.3 * random.nextFloat(in: -1, 1)
-            }
-        }
-    }
-    return try LabeledData(images: images, labels: labels)
+    try quadrantImages(count: count, side: 4, seed: seed, noise: 0.3)
 }
 
 /// input -> conv (per-pixel projection) -> bn (affine) -> relu -> flat -> logits -> probabilities.
