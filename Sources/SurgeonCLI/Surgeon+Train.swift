@@ -111,19 +111,15 @@ extension SurgeonCommand {
             if let l1, !(l1 >= 0 && l1.isFinite) {
                 throw ValidationError("--l1 must be a non-negative number, got \(l1)")
             }
-            do {
-                let strategies = Registries.current.strategies
-                try strategies.validate(StrategySpec(regularizer), as: .regularizer)
-                if try strategies.regularizerNeedsCut(StrategySpec(regularizer)) {
-                    throw ValidationError(
-                        "--regularizer \(regularizer) penalises the channels a planned cut will delete, so it needs "
-                            + "that cut: use it in a recipe's sparse stage followed by a prune stage with a fixed "
-                            + "budget (surgeon run); here: \(Self.trainableRegularizers.joined(separator: ", "))")
-                }
-            } catch let error as ValidationError {
-                throw error
-            } catch {
+            let spec = StrategySpec(regularizer)
+            do { try Registries.current.strategies.validate(spec, as: .regularizer) } catch {
                 throw ValidationError("\(error)")
+            }
+            if (try? Registries.current.strategies.regularizerNeedsCut(spec)) == true {
+                throw ValidationError(
+                    "--regularizer \(regularizer) penalises the channels a planned cut will delete, so it needs that "
+                        + "cut: use it in a recipe's sparse stage followed by a prune stage with a fixed budget "
+                        + "(surgeon run); here: \(Self.trainableRegularizers.joined(separator: ", "))")
             }
             do { try configuration().validate() } catch { throw ValidationError("\(error)") }
         }
