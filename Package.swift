@@ -37,6 +37,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // oneDNN 2.x (no pkg-config file; links libdnnl and its OpenMP runtime): the fast convolutions.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CMalloc"),
         // Flush-to-zero for subnormal floats (C intrinsics Swift cannot call).
         .systemLibrary(name: "CFloatEnvironment"),
@@ -48,7 +50,8 @@ let package = Package(
         .target(
             name: "SurgeonCore",
             dependencies: [
-                "COpenBLAS", "CMalloc", "CFloatEnvironment", .product(name: "HeapModule", package: "swift-collections"),
+                "COpenBLAS", "CDNNL", "CMalloc", "CFloatEnvironment",
+                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .target(name: "Layers", dependencies: ["SurgeonCore"]),

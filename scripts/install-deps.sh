@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages surgeon builds against, when they are missing:
-#   libopenblas-dev (SGEMM), libhdf5-dev (Keras weight files), pkg-config (to find them).
+#   libopenblas-dev (SGEMM), libdnnl-dev (oneDNN: convolutions), libhdf5-dev (Keras weight files),
+#   pkg-config (to find them).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+dpkg -s libdnnl-dev >/dev/null 2>&1 || missing+=(libdnnl-dev)
 dpkg -s libhdf5-dev >/dev/null 2>&1 || missing+=(libhdf5-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 

@@ -116,8 +116,10 @@ public struct BatchNormalization: Layer {
         ]
     }
 
+    /// The batch's statistics, from which the backward pass recomputes the normalised input
+    /// (instead of keeping a second activation-sized tensor per layer).
     struct Cache: Sendable {
-        var normalized: Tensor
+        var mean: [Float]
         var inverseStd: [Float]
     }
 
@@ -125,8 +127,8 @@ public struct BatchNormalization: Layer {
         let x = try singleInput(inputs)
         let p = parameters
         let c = x.channelCount
+        var factor = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
         guard context.training else {
-            var factor = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
             for j in 0..<c {
                 factor[j] = p.gamma[j] / (p.variance[j] + epsilon).squareRoot()
                 shift[j] = p.beta[j] - p.mean[j] * factor[j]
@@ -134,13 +136,13 @@ public struct BatchNormalization: Layer {
             return LayerOutput(Self.affine(x, factor: factor, shift: shift))
         }
         let (mean, variance) = Self.moments(x)
-        var inverseStd = [Float](repeating: 0, count: c), negMean = [Float](repeating: 0, count: c)
+        var inverseStd = [Float](repeating: 0, count: c)
         for j in 0..<c {
             inverseStd[j] = 1 / (Float(variance[j]) + epsilon).squareRoot()
-            negMean[j] = -Float(mean[j]) * inverseStd[j]
+            factor[j] = p.gamma[j] * inverseStd[j]
+            shift[j] = p.beta[j] - Float(mean[j]) * factor[j]
         }
-        let normalized = Self.affine(x, factor: inverseStd, shift: negMean)
-        let y = Self.affine(normalized, factor: p.gamma, shift: p.beta)
+        let y = Self.affine(x, factor: factor, shift: shift)
         let k = trainableWeightCount
         var movingMean = weights[k], movingVariance = weights[k + 1]
         for j in 0..<c {
@@ -148,7 +150,7 @@ public struct BatchNormalization: Layer {
             movingVariance.scalars[j] = momentum * movingVariance.scalars[j] + (1 - momentum) * Float(variance[j])
         }
         return LayerOutput(
-            y, cache: Cache(normalized: normalized, inverseStd: inverseStd),
+            y, cache: Cache(mean: mean.map { Float($0) }, inverseStd: inverseStd),
             updatedState: [movingMean, movingVariance])
     }
 
@@ -156,51 +158,60 @@ public struct BatchNormalization: Layer {
         _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
     ) throws -> LayerGradients {
         guard let cache = output.cache as? Cache else { throw LayerError.missingCache }
-        let dy = outputGradient, xhat = cache.normalized
+        let x = try singleInput(inputs)
+        let dy = outputGradient
         let c = dy.channelCount, rows = dy.count / max(c, 1)
-        let (sumDy, sumDyX) = dy.scalars.withUnsafeBufferPointer { g in
-            xhat.scalars.withUnsafeBufferPointer { h in
-                ChannelKernels.sums(g.baseAddress!, h.baseAddress!, rows: rows, channels: c)
+        guard x.shape == dy.shape, cache.mean.count == c else {
+            throw LayerError.inputShape("BatchNormalization's gradient \(dy.shape) does not match its input \(x.shape)")
+        }
+        let (sumDy, sumDyCentred) = dy.scalars.withUnsafeBufferPointer { g in
+            x.scalars.withUnsafeBufferPointer { h in
+                ChannelKernels.gradientSums(g.baseAddress!, h.baseAddress!, mean: cache.mean, rows: rows, channels: c)
             }
         }
         let gamma = parameters.gamma
         let m = Double(max(rows, 1))
-        // dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
-        var a = [Float](repeating: 0, count: c), b = [Float](repeating: 0, count: c),
-            d = [Float](repeating: 0, count: c)
+        // With xhat = (x - mean) * invstd:
+        // dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat)), spent as
+        // dx = a * dy + shift + z * (x - mean).
+        var a = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c),
+            z = [Float](repeating: 0, count: c), sumDyX = [Float](repeating: 0, count: c)
         for j in 0..<c {
             let s = gamma[j] * cache.inverseStd[j]
+            sumDyX[j] = Float(sumDyCentred[j]) * cache.inverseStd[j]
+            let d = -s * sumDyX[j] / Float(m)
             a[j] = s
-            b[j] = -s * Float(sumDy[j] / m)
-            d[j] = -s * Float(sumDyX[j] / m)
+            z[j] = d * cache.inverseStd[j]
+            shift[j] = -s * Float(sumDy[j] / m)
         }
         let dx = Tensor(shape: dy.shape) { out in
             dy.scalars.withUnsafeBufferPointer { g in
-                xhat.scalars.withUnsafeBufferPointer { h in
+                x.scalars.withUnsafeBufferPointer { h in
                     ChannelKernels.affine(
-                        g.baseAddress!, scale: a, shift: b, plus: h.baseAddress!, zScale: d,
-                        into: out.baseAddress!, rows: rows, channels: c)
+                        g.baseAddress!, scale: a, shift: shift, plus: h.baseAddress!, zScale: z,
+                        zShift: cache.mean, into: out.baseAddress!, rows: rows, channels: c)
                 }
             }
         }
         var grads: [Tensor] = []
-        if scale { grads.append(try Tensor(shape: [c], scalars: sumDyX.map { Float($0) })) }
+        if scale { grads.append(try Tensor(shape: [c], scalars: sumDyX)) }
         if center { grads.append(try Tensor(shape: [c], scalars: sumDy.map { Float($0) })) }
         return LayerGradients(inputs: [dx], weights: grads)
     }
 
-    /// Per-channel mean and biased variance over all but the last axis (two passes: the mean,
-    /// then squares of centred values, so large means do not cancel the variance away).
+    /// Per-channel mean and biased variance over all but the last axis, in one pass over values
+    /// shifted by the first row's (so that a large mean does not cancel the variance away).
     static func moments(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
         let c = x.channelCount, rows = x.count / max(c, 1)
+        guard rows > 0 else { return ([Double](repeating: 0, count: c), [Double](repeating: 0, count: c)) }
+        let pilot = Array(x.scalars[0..<c])
         return x.scalars.withUnsafeBufferPointer { p in
-            let first = ChannelKernels.sums(p.baseAddress!, nil, rows: rows, channels: c)
-            let mean = first.sum.map { $0 / Double(max(rows, 1)) }
-            let centred = ChannelKernels.sums(
-                p.baseAddress!, nil, shift: mean.map { Float($0) }, rows: rows, channels: c)
-            let variance = (0..<c).map { j in
-                let d = centred.sum[j] / Double(max(rows, 1))
-                return max(centred.productSum[j] / Double(max(rows, 1)) - d * d, 0)
+            let shifted = ChannelKernels.sums(p.baseAddress!, nil, shift: pilot, rows: rows, channels: c)
+            var mean = [Double](repeating: 0, count: c), variance = [Double](repeating: 0, count: c)
+            for j in 0..<c {
+                let d = shifted.sum[j] / Double(rows)
+                mean[j] = Double(pilot[j]) + d
+                variance[j] = max(shifted.productSum[j] / Double(rows) - d * d, 0)
             }
             return (mean, variance)
         }

@@ -26,6 +26,8 @@ struct TrainThroughput: ParsableCommand {
     @Option(help: "Samples per batch.") var batchSize = 64
     @Option(help: "Timed steps per repeat.") var steps = 20
     @Option(help: "Repeats; the median is reported.") var repeats = 3
+    @Option(help: "Convolution backend: onednn or reference (im2col + OpenBLAS).")
+    var convolutionBackend = ConvolutionBackend.onednn
     @Flag(help: "Print JSON.") var json = false
     @Flag(
         help: ArgumentHelp(
@@ -36,9 +38,12 @@ struct TrainThroughput: ParsableCommand {
     struct Report: Codable {
         var variant: String
         var threads: Int
+        var convolution_backend: String
         var batch_size: Int
         var images_per_second: Double
         var repeats_images_per_second: [Double]
+        /// The process's peak resident memory after the timed steps (getrusage's ru_maxrss).
+        var peak_resident_bytes: Int
         /// With --profile: seconds per layer type over `profile_steps` steps.
         var profile: [LayerProfile.Entry]?
         var profile_steps: Int?
@@ -46,6 +51,7 @@ struct TrainThroughput: ParsableCommand {
 
     func run() throws {
         Compute.setThreads(threads)
+        ConvolutionBackend.current = convolutionBackend
         let shape = inputShape.split(separator: ",").compactMap { Int($0) }
         let graph = try ArchitectureRegistry.standard.architecture(named: variant)
             .build(ArchitectureOptions(inputShape: shape, classes: classes))
@@ -71,8 +77,9 @@ struct TrainThroughput: ParsableCommand {
         }
         let median = rates.sorted()[rates.count / 2]
         var report = Report(
-            variant: variant, threads: threads, batch_size: batchSize, images_per_second: median,
-            repeats_images_per_second: rates)
+            variant: variant, threads: threads, convolution_backend: convolutionBackend.rawValue, batch_size: batchSize,
+            images_per_second: median,
+            repeats_images_per_second: rates, peak_resident_bytes: Self.peakResidentBytes())
         var layers: LayerProfile?
         if profile {
             let p = LayerProfile()
@@ -87,10 +94,17 @@ struct TrainThroughput: ParsableCommand {
         } else {
             print(
                 String(
-                    format: "%@: %.1f images/s (batch %d, %d thread(s), median of %d)", variant, median, batchSize,
-                    threads, repeats))
+                    format: "%@: %.1f images/s (batch %d, %d thread(s), median of %d), peak memory %.0f MiB", variant,
+                    median, batchSize, threads, repeats, Double(report.peak_resident_bytes) / 1_048_576))
             if let layers { print(Self.table(layers, steps: steps)) }
         }
+    }
+
+    /// The peak resident set of this process so far, in bytes (Linux reports KiB).
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss) * 1024
     }
 
     /// The profile as a Markdown table: milliseconds per training step by layer type.
@@ -111,3 +125,5 @@ struct TrainThroughput: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
+
+extension ConvolutionBackend: ExpressibleByArgument {}

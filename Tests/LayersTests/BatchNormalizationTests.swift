@@ -112,6 +112,36 @@ final class BatchNormalizationTests: XCTestCase {
         }
     }
 
+    func testBatchNormalizationTraining_inputGradientSurvivesALargeMean() throws {
+        // The backward pass recomputes the normalised input from x and the batch mean; with a
+        // mean of 1e6 (Float spacing 0.06) it must centre before scaling: x * z - mean * z
+        // loses ~1e-2 of a result near 1 to cancellation.
+        let layer = try bn(channels: 2, seed: 24)
+        let x = batch(8, [4, 4, 2], seed: 25, range: 999_998...1_000_002)
+        let dy = batch(8, [4, 4, 2], seed: 26)
+        let context = ForwardContext(training: true)
+        let output = try layer.forward([x], context: context)
+        let dx = try layer.backward(dy, inputs: [x], output: output, context: context).inputs[0]
+        let gamma = layer.parameters.gamma
+        let (mean, variance) = Reference.channelMoments(x)
+        let m = Double(x.count / 2)
+        var expected = Tensor(shape: x.shape)
+        for c in 0..<2 {
+            let invstd = 1 / (Double(variance[c]) + Double(layer.epsilon)).squareRoot()
+            var sumDy = 0.0, sumDyXhat = 0.0
+            for i in stride(from: c, to: x.count, by: 2) {
+                sumDy += Double(dy.scalars[i])
+                sumDyXhat += Double(dy.scalars[i]) * (Double(x.scalars[i]) - Double(mean[c])) * invstd
+            }
+            for i in stride(from: c, to: x.count, by: 2) {
+                let xhat = (Double(x.scalars[i]) - Double(mean[c])) * invstd
+                let value = Double(gamma[c]) * invstd / m * (m * Double(dy.scalars[i]) - sumDy - xhat * sumDyXhat)
+                expected.scalars[i] = Float(value)
+            }
+        }
+        assertClose(dx, expected, tolerance: 1e-3)
+    }
+
     func testBatchNormalizationTraining_gradientCheck() throws {
         try checkGradients(try bn(channels: 3, seed: 6), inputs: [batch(2, [5, 7, 3], seed: 7, range: -2...2)])
         try checkGradients(try bn(channels: 4, seed: 8), inputs: [batch(6, [4], seed: 9, range: -2...2)])

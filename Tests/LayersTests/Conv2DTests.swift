@@ -122,7 +122,10 @@ final class Conv2DTests: XCTestCase {
     func testConv2D_batchSplitIntoIm2colChunks_matchesPerSampleResults() throws {
         // 128x128x32 with a 3x3 kernel needs 16384 x 288 floats of im2col per sample, more than
         // half of Convolution's chunk budget: the batch of 3 runs as 3 chunks, and the kernel
-        // gradient accumulates over them (beta = 1).
+        // gradient accumulates over them (beta = 1). That is the reference backend's path.
+        let saved = ConvolutionBackend.current
+        defer { ConvolutionBackend.current = saved }
+        ConvolutionBackend.current = .reference
         let c = WindowCase(kernel: [3, 3], same: true, size: [128, 128], channels: 32)
         let layer = try conv(c, filters: 2, seed: 11)
         let x = batch(3, c.inputShape, seed: 12)

@@ -12,38 +12,63 @@ public enum ChannelKernels {
     public static func sums(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, shift: [Float]? = nil, rows: Int, channels c: Int
     ) -> (sum: [Double], productSum: [Double]) {
+        let shiftValues = shift ?? [Float](repeating: 0, count: c)
+        return shiftValues.withUnsafeBufferPointer { sb in
+            let ap = UncheckedSendable(a), bp = UncheckedSendable(b), sp = UncheckedSendable(sb.baseAddress!)
+            return reduce(rows: rows, channels: c) { r, s, q in
+                let x = ap.value + r * c, shift = sp.value
+                if let b = bp.value {
+                    let y = b + r * c
+                    for j in 0..<c { let v = x[j] - shift[j]; s[j] += v; q[j] += v * y[j] }
+                } else {
+                    for j in 0..<c { let v = x[j] - shift[j]; s[j] += v; q[j] += v * v }
+                }
+            }
+        }
+    }
+
+    /// Per-channel `sum(dy)` and `sum(dy * (x - mean))`: what BatchNormalization's backward
+    /// pass needs, in one pass over `dy` and its input `x`.
+    public static func gradientSums(
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: [Float], rows: Int, channels c: Int
+    ) -> (sum: [Double], productSum: [Double]) {
+        mean.withUnsafeBufferPointer { mb in
+            let gp = UncheckedSendable(dy), xp = UncheckedSendable(x), mp = UncheckedSendable(mb.baseAddress!)
+            return reduce(rows: rows, channels: c) { r, s, q in
+                let g = gp.value + r * c, x = xp.value + r * c, mean = mp.value
+                for j in 0..<c { let v = g[j]; s[j] += v; q[j] += v * (x[j] - mean[j]) }
+            }
+        }
+    }
+
+    /// Two per-channel sums over rows: `row(r, s, q)` adds row `r` into the Float accumulators
+    /// `s` and `q`, which are emptied into Double every `block` rows.
+    @inline(__always)
+    private static func reduce(
+        rows: Int, channels c: Int,
+        _ row: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> (sum: [Double], productSum: [Double]) {
         let chunks = Compute.chunkRanges(rows, minimumChunk: 256)
         var partial = [Double](repeating: 0, count: max(chunks.count, 1) * 2 * c)
-        let shiftValues = shift ?? [Float](repeating: 0, count: c)
         partial.withUnsafeMutableBufferPointer { pb in
-            shiftValues.withUnsafeBufferPointer { sb in
-                let out = UncheckedSendable(pb.baseAddress!), sp = UncheckedSendable(sb.baseAddress!)
-                let ap = UncheckedSendable(a), bp = UncheckedSendable(b)
-                let box = UncheckedSendable(chunks)
+            let out = UncheckedSendable(pb.baseAddress!), box = UncheckedSendable(chunks)
+            withoutActuallyEscaping(row) { row in
+                let addRow = UncheckedSendable(row)
                 Compute.parallelChunks(chunks.count) { range in
-                    var s = [Float](repeating: 0, count: c), q = [Float](repeating: 0, count: c)
-                    s.withUnsafeMutableBufferPointer { s in
-                        q.withUnsafeMutableBufferPointer { q in
-                            for chunk in range {
-                                let total = out.value + chunk * 2 * c
-                                var row = box.value[chunk].lowerBound
-                                let end = box.value[chunk].upperBound
-                                while row < end {
-                                    let stop = min(row + block, end)
-                                    for j in 0..<c { s[j] = 0; q[j] = 0 }
-                                    for r in row..<stop {
-                                        let x = ap.value + r * c
-                                        if let b = bp.value {
-                                            let y = b + r * c
-                                            for j in 0..<c { let v = x[j] - sp.value[j]; s[j] += v; q[j] += v * y[j] }
-                                        } else {
-                                            for j in 0..<c { let v = x[j] - sp.value[j]; s[j] += v; q[j] += v * v }
-                                        }
-                                    }
-                                    for j in 0..<c { total[j] += Double(s[j]); total[c + j] += Double(q[j]) }
-                                    row = stop
-                                }
-                            }
+                    let s = UnsafeMutablePointer<Float>.allocate(capacity: max(c, 1))
+                    let q = UnsafeMutablePointer<Float>.allocate(capacity: max(c, 1))
+                    defer { s.deallocate(); q.deallocate() }
+                    for chunk in range {
+                        let total = out.value + chunk * 2 * c
+                        var start = box.value[chunk].lowerBound
+                        let end = box.value[chunk].upperBound
+                        while start < end {
+                            let stop = min(start + block, end)
+                            s.update(repeating: 0, count: c)
+                            q.update(repeating: 0, count: c)
+                            for r in start..<stop { addRow.value(r, s, q) }
+                            for j in 0..<c { total[j] += Double(s[j]); total[c + j] += Double(q[j]) }
+                            start = stop
                         }
                     }
                 }
@@ -56,27 +81,30 @@ public enum ChannelKernels {
         return (sum, product)
     }
 
-    /// `out[r, c] = x[r, c] * scale[c] + shift[c]`, optionally `+ z[r, c] * zScale[c]`.
+    /// `out[r, c] = x[r, c] * scale[c] + shift[c]`, optionally `+ (z[r, c] - zShift[c]) * zScale[c]`.
     public static func affine(
         _ x: UnsafePointer<Float>, scale: [Float], shift: [Float], plus z: UnsafePointer<Float>? = nil,
-        zScale: [Float]? = nil,
+        zScale: [Float]? = nil, zShift: [Float]? = nil,
         into out: UnsafeMutablePointer<Float>, rows: Int, channels c: Int
     ) {
-        let zs = zScale ?? [Float](repeating: 0, count: c)
+        let zs = zScale ?? [Float](repeating: 0, count: c), zc = zShift ?? [Float](repeating: 0, count: c)
         scale.withUnsafeBufferPointer { sb in
             shift.withUnsafeBufferPointer { hb in
                 zs.withUnsafeBufferPointer { zb in
-                    let xp = UncheckedSendable(x), op = UncheckedSendable(out), zp = UncheckedSendable(z)
-                    let s = UncheckedSendable(sb.baseAddress!), h = UncheckedSendable(hb.baseAddress!)
-                    let zsp = UncheckedSendable(zb.baseAddress!)
-                    Compute.parallelChunks(rows, minimumChunk: 256) { range in
-                        for r in range {
-                            let xr = xp.value + r * c, o = op.value + r * c
-                            if let z = zp.value {
-                                let zr = z + r * c
-                                for j in 0..<c { o[j] = xr[j] * s.value[j] + h.value[j] + zr[j] * zsp.value[j] }
-                            } else {
-                                for j in 0..<c { o[j] = xr[j] * s.value[j] + h.value[j] }
+                    zc.withUnsafeBufferPointer { cb in
+                        let xp = UncheckedSendable(x), op = UncheckedSendable(out), zp = UncheckedSendable(z)
+                        let s = UncheckedSendable(sb.baseAddress!), h = UncheckedSendable(hb.baseAddress!)
+                        let zsp = UncheckedSendable(zb.baseAddress!), zcp = UncheckedSendable(cb.baseAddress!)
+                        Compute.parallelChunks(rows, minimumChunk: 256) { range in
+                            let s = s.value, h = h.value, zsp = zsp.value, zcp = zcp.value
+                            for r in range {
+                                let xr = xp.value + r * c, o = op.value + r * c
+                                if let z = zp.value {
+                                    let zr = z + r * c
+                                    for j in 0..<c { o[j] = xr[j] * s[j] + h[j] + (zr[j] - zcp[j]) * zsp[j] }
+                                } else {
+                                    for j in 0..<c { o[j] = xr[j] * s[j] + h[j] }
+                                }
                             }
                         }
                     }

@@ -1,5 +1,8 @@
-/// 2-D convolution on NHWC tensors with Keras kernels `[kh, kw, in / groups, out]`, via im2col +
-/// SGEMM.
+/// 2-D convolution on NHWC tensors with Keras kernels `[kh, kw, in / groups, out]`.
+///
+/// `forward` and `backward` run on `ConvolutionBackend.current`: oneDNN by default, or this
+/// file's reference, im2col + SGEMM (`referenceForward`, `referenceBackward`), which is also the
+/// fallback for anything oneDNN refuses.
 ///
 /// The batch is split into one slice of samples per thread; each thread unfolds its samples
 /// (in sub-chunks that keep the im2col buffer near 32 MB) and multiplies with single-threaded
@@ -19,6 +22,21 @@ public enum Convolution {
     /// `output[n, oy, ox, f] = sum input[n, iy, ix, group(f) * cg + c] * kernel[ky, kx, c, f]`,
     /// `cg = in / groups`; the caller checks that `groups` divides both channel counts.
     public static func forward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1) -> Tensor {
+        if ConvolutionBackend.current == .onednn,
+            let y = OneDNNConvolution.forward(
+                input: input, kernel: kernel, geometry: g, groups: groups, depthwise: false)
+        {
+            return y
+        }
+        return referenceForward(input: input, kernel: kernel, geometry: g, groups: groups)
+    }
+
+    /// `forward` by im2col + SGEMM.
+    public static func referenceForward(
+        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1
+    )
+        -> Tensor
+    {
         let n = input.shape[0], c = input.shape[3], f = kernel.shape[3]
         let cg = c / groups, fg = f / groups
         let k = g.kernelHeight * g.kernelWidth * cg
@@ -61,6 +79,22 @@ public enum Convolution {
 
     /// Gradients of a convolution: dLoss/dInput (when `inputGradient` is true) and dLoss/dKernel.
     public static func backward(
+        outputGradient dy: Tensor, input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1,
+        inputGradient wantInput: Bool = true
+    ) -> (input: Tensor?, kernel: Tensor) {
+        if ConvolutionBackend.current == .onednn,
+            let result = OneDNNConvolution.backward(
+                outputGradient: dy, input: input, kernel: kernel, geometry: g, groups: groups, depthwise: false,
+                inputGradient: wantInput)
+        {
+            return result
+        }
+        return referenceBackward(
+            outputGradient: dy, input: input, kernel: kernel, geometry: g, groups: groups, inputGradient: wantInput)
+    }
+
+    /// `backward` by im2col + SGEMM.
+    public static func referenceBackward(
         outputGradient dy: Tensor, input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1,
         inputGradient wantInput: Bool = true
     ) -> (input: Tensor?, kernel: Tensor) {

@@ -1,12 +1,24 @@
 /// Depthwise 2-D convolution on NHWC tensors with Keras kernels `[kh, kw, in, multiplier]`:
 /// output channel `c * multiplier + m` reads input channel `c` only.
 ///
-/// A direct kernel (no GEMM): for each output pixel and kernel tap it runs one contiguous loop
+/// `forward` and `backward` run on `ConvolutionBackend.current` (oneDNN by default, as a grouped
+/// convolution with one group per input channel). The reference, `referenceForward` and
+/// `referenceBackward`, is a direct kernel (no GEMM): for each output pixel and kernel tap it runs one contiguous loop
 /// over channels, which the compiler vectorises. Work is split over samples and rows; the
 /// kernel gradient keeps one partial sum per chunk and adds them in chunk order, so a fixed
 /// thread count gives bit-identical results.
 public enum DepthwiseConvolution {
     public static func forward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry) -> Tensor {
+        if ConvolutionBackend.current == .onednn,
+            let y = OneDNNConvolution.forward(input: input, kernel: kernel, geometry: g, groups: 1, depthwise: true)
+        {
+            return y
+        }
+        return referenceForward(input: input, kernel: kernel, geometry: g)
+    }
+
+    /// `forward` by the direct kernel.
+    public static func referenceForward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry) -> Tensor {
         let n = input.shape[0], c = input.shape[3], m = kernel.shape[3]
         let co = c * m
         var output = Tensor(shape: [n, g.outputHeight, g.outputWidth, co])
@@ -51,6 +63,22 @@ public enum DepthwiseConvolution {
 
     /// dLoss/dInput (when asked) and dLoss/dKernel.
     public static func backward(
+        outputGradient dy: Tensor, input: Tensor, kernel: Tensor, geometry g: ConvGeometry,
+        inputGradient wantInput: Bool = true
+    ) -> (input: Tensor?, kernel: Tensor) {
+        if ConvolutionBackend.current == .onednn,
+            let result = OneDNNConvolution.backward(
+                outputGradient: dy, input: input, kernel: kernel, geometry: g, groups: 1, depthwise: true,
+                inputGradient: wantInput)
+        {
+            return result
+        }
+        return referenceBackward(
+            outputGradient: dy, input: input, kernel: kernel, geometry: g, inputGradient: wantInput)
+    }
+
+    /// `backward` by the direct kernel.
+    public static func referenceBackward(
         outputGradient dy: Tensor, input: Tensor, kernel: Tensor, geometry g: ConvGeometry,
         inputGradient wantInput: Bool = true
     ) -> (input: Tensor?, kernel: Tensor) {

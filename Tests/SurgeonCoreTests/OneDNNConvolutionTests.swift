@@ -1,0 +1,155 @@
+import SurgeonCoreTestSupport
+import XCTest
+
+@testable import SurgeonCore
+
+/// oneDNN's convolutions against the reference (im2col + SGEMM, the direct depthwise kernel):
+/// forward, both gradients, over the shapes the layers can produce.
+final class OneDNNConvolutionTests: XCTestCase {
+    struct Case: CustomStringConvertible {
+        var batch = 2, height = 8, width = 8, channels = 4, outputs = 6
+        var kernel = [3, 3], strides = [1, 1], dilation = [1, 1], padding = Padding.same, groups = 1
+        var description: String {
+            "\(batch)x\(height)x\(width)x\(channels) -> \(outputs), kernel \(kernel), strides \(strides), "
+                + "dilation \(dilation), \(padding), groups \(groups)"
+        }
+        func geometry() throws -> ConvGeometry {
+            try ConvGeometry(
+                inputHeight: height, inputWidth: width, kernel: kernel, strides: strides, dilation: dilation,
+                padding: padding)
+        }
+    }
+
+    static let convolutions: [Case] = [
+        Case(height: 7, width: 9, channels: 3, outputs: 5),
+        Case(batch: 3, kernel: [2, 2]),  // even window, 'same': the odd padding row goes to the bottom
+        Case(height: 9, width: 7, channels: 6, outputs: 4, kernel: [4, 4], strides: [2, 2]),
+        Case(batch: 1, height: 10, width: 11, channels: 5, outputs: 7, strides: [2, 2], padding: .valid),
+        Case(height: 9, width: 9, channels: 3, outputs: 4, dilation: [2, 2]),
+        Case(height: 11, width: 10, channels: 2, outputs: 3, kernel: [3, 2], dilation: [2, 3], padding: .valid),
+        Case(channels: 6, outputs: 9, groups: 3),
+        Case(height: 9, width: 9, channels: 8, outputs: 4, strides: [2, 2], groups: 2),
+        Case(kernel: [1, 1]),
+        Case(height: 9, width: 9, kernel: [1, 1], strides: [2, 2], padding: .valid),
+        Case(height: 6, width: 5, channels: 1, outputs: 8, kernel: [5, 3], strides: [1, 2]),
+        Case(batch: 5, height: 14, width: 14, channels: 16, outputs: 32),
+    ]
+
+    /// `outputs` is the depthwise multiplier here.
+    static let depthwise: [Case] = [
+        Case(height: 9, width: 9, channels: 6, outputs: 1),
+        Case(height: 8, width: 7, channels: 4, outputs: 3, strides: [2, 2]),
+        Case(batch: 1, height: 7, width: 7, channels: 5, outputs: 2, kernel: [5, 5], dilation: [2, 2]),
+        Case(height: 10, width: 9, channels: 3, outputs: 1, kernel: [3, 3], strides: [2, 2], padding: .valid),
+        Case(batch: 3, height: 14, width: 14, channels: 32, outputs: 1),
+        Case(height: 6, width: 6, channels: 1, outputs: 4, kernel: [2, 2]),
+    ]
+
+    func testOneDNNIsAvailable() {
+        XCTAssertTrue(ConvolutionBackend.oneDNNAvailable)
+    }
+
+    func testConvolutionMatchesTheReference() throws {
+        for (k, c) in Self.convolutions.enumerated() {
+            let g = try c.geometry()
+            let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: UInt64(10 * k))
+            let w = Tensor.random(shape: c.kernel + [c.channels / c.groups, c.outputs], seed: UInt64(10 * k + 1))
+            let dy = Tensor.random(
+                shape: [c.batch, g.outputHeight, g.outputWidth, c.outputs], seed: UInt64(10 * k + 2))
+            let y = try XCTUnwrap(
+                OneDNNConvolution.forward(input: x, kernel: w, geometry: g, groups: c.groups, depthwise: false),
+                "\(c)")
+            assertClose(y, Convolution.referenceForward(input: x, kernel: w, geometry: g, groups: c.groups), "\(c)")
+            let fast = try XCTUnwrap(
+                OneDNNConvolution.backward(
+                    outputGradient: dy, input: x, kernel: w, geometry: g, groups: c.groups, depthwise: false,
+                    inputGradient: true), "\(c)")
+            let reference = Convolution.referenceBackward(
+                outputGradient: dy, input: x, kernel: w, geometry: g, groups: c.groups)
+            assertClose(try XCTUnwrap(fast.input), try XCTUnwrap(reference.input), "input gradient, \(c)")
+            assertClose(fast.kernel, reference.kernel, "kernel gradient, \(c)")
+            let kernelOnly = try XCTUnwrap(
+                OneDNNConvolution.backward(
+                    outputGradient: dy, input: x, kernel: w, geometry: g, groups: c.groups, depthwise: false,
+                    inputGradient: false))
+            XCTAssertNil(kernelOnly.input)
+            XCTAssertEqual(kernelOnly.kernel, fast.kernel, "\(c)")
+        }
+    }
+
+    func testDepthwiseConvolutionMatchesTheReference() throws {
+        for (k, c) in Self.depthwise.enumerated() {
+            let g = try c.geometry()
+            let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: UInt64(10 * k + 3))
+            let w = Tensor.random(shape: c.kernel + [c.channels, c.outputs], seed: UInt64(10 * k + 4))
+            let dy = Tensor.random(
+                shape: [c.batch, g.outputHeight, g.outputWidth, c.channels * c.outputs], seed: UInt64(10 * k + 5))
+            let y = try XCTUnwrap(
+                OneDNNConvolution.forward(input: x, kernel: w, geometry: g, groups: 1, depthwise: true), "\(c)")
+            assertClose(y, DepthwiseConvolution.referenceForward(input: x, kernel: w, geometry: g), "\(c)")
+            let fast = try XCTUnwrap(
+                OneDNNConvolution.backward(
+                    outputGradient: dy, input: x, kernel: w, geometry: g, groups: 1, depthwise: true,
+                    inputGradient: true), "\(c)")
+            let reference = DepthwiseConvolution.referenceBackward(outputGradient: dy, input: x, kernel: w, geometry: g)
+            assertClose(try XCTUnwrap(fast.input), try XCTUnwrap(reference.input), "input gradient, \(c)")
+            assertClose(fast.kernel, reference.kernel, "kernel gradient, \(c)")
+        }
+    }
+
+    func testTheBackendSwitchChoosesThePath() throws {
+        let c = Self.convolutions[0]
+        let g = try c.geometry()
+        let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: 1)
+        let w = Tensor.random(shape: c.kernel + [c.channels, c.outputs], seed: 2)
+        let saved = ConvolutionBackend.current
+        defer { ConvolutionBackend.current = saved }
+        ConvolutionBackend.current = .reference
+        XCTAssertEqual(
+            Convolution.forward(input: x, kernel: w, geometry: g),
+            Convolution.referenceForward(input: x, kernel: w, geometry: g))
+        ConvolutionBackend.current = .onednn
+        XCTAssertEqual(
+            Convolution.forward(input: x, kernel: w, geometry: g),
+            OneDNNConvolution.forward(input: x, kernel: w, geometry: g, groups: 1, depthwise: false))
+    }
+
+    /// A fixed thread count gives the same bits every run, for every pass.
+    func testTwoThreadsGiveBitIdenticalResultsRunToRun() throws {
+        let saved = Compute.threads
+        defer { Compute.setThreads(saved) }
+        Compute.setThreads(2)
+        for (c, depthwise) in [(Self.convolutions[11], false), (Self.depthwise[4], true)] {
+            let g = try c.geometry()
+            let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: 5)
+            let w = Tensor.random(
+                shape: c.kernel + [depthwise ? c.channels : c.channels / c.groups, c.outputs], seed: 6)
+            let f = depthwise ? c.channels * c.outputs : c.outputs
+            let dy = Tensor.random(shape: [c.batch, g.outputHeight, g.outputWidth, f], seed: 7)
+            func run() throws -> [Tensor] {
+                let y = try XCTUnwrap(
+                    OneDNNConvolution.forward(input: x, kernel: w, geometry: g, groups: 1, depthwise: depthwise))
+                let b = try XCTUnwrap(
+                    OneDNNConvolution.backward(
+                        outputGradient: dy, input: x, kernel: w, geometry: g, groups: 1, depthwise: depthwise,
+                        inputGradient: true))
+                return [y, try XCTUnwrap(b.input), b.kernel]
+            }
+            let first = try run()
+            for _ in 0..<3 { XCTAssertEqual(try run(), first, "\(c), depthwise \(depthwise)") }
+        }
+    }
+
+    /// oneDNN's OpenMP threads read subnormal inputs as zero, as every other computing thread does.
+    func testOneDNNThreadsFlushSubnormals() throws {
+        let saved = Compute.threads
+        defer { Compute.setThreads(saved) }
+        Compute.setThreads(2)
+        let c = Self.convolutions[11]
+        let g = try c.geometry()
+        let x = Tensor(shape: [c.batch, c.height, c.width, c.channels], repeating: 1e-39)
+        let w = Tensor(shape: c.kernel + [c.channels, c.outputs], repeating: 1)
+        let y = try XCTUnwrap(OneDNNConvolution.forward(input: x, kernel: w, geometry: g, groups: 1, depthwise: false))
+        XCTAssertEqual(y.scalars.filter { $0 != 0 }.count, 0)
+    }
+}
