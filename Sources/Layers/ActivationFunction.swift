@@ -158,6 +158,17 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
     ) {
         for i in 0..<g.count { g[i] *= derivative(x[i], y[i]) }
     }
+
+    /// The epilogue a convolution applies in the pass that writes its output, for this
+    /// activation after `bias`; nil when the activation is not a rectifier it can fuse.
+    public func convolutionEpilogue(bias: Tensor?) -> ConvolutionEpilogue? {
+        switch self {
+        case .linear: return ConvolutionEpilogue(bias: bias)
+        case .relu: return ConvolutionEpilogue(bias: bias, rectifierCap: .infinity)
+        case .relu6: return ConvolutionEpilogue(bias: bias, rectifierCap: 6)
+        default: return nil
+        }
+    }
 }
 
 extension LayerConfig {

@@ -100,6 +100,10 @@ public struct Conv2D: Layer {
                 "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
+        if !context.training, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil) {
+            return LayerOutput(
+                Convolution.forward(input: x, kernel: weights[0], geometry: g, groups: groups, epilogue: epilogue))
+        }
         var z = Convolution.forward(input: x, kernel: weights[0], geometry: g, groups: groups)
         if useBias { z.addChannelBias(weights[1]) }
         let y = activation.apply(z)

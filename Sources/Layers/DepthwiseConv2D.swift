@@ -76,6 +76,10 @@ public struct DepthwiseConv2D: Layer {
                 "DepthwiseConv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x.shape)")
         }
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
+        if !context.training, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil) {
+            return LayerOutput(
+                DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g, epilogue: epilogue))
+        }
         var z = DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g)
         if useBias { z.addChannelBias(weights[1]) }
         return LayerOutput(activation.apply(z), cache: context.training && activation != .linear ? z : nil)

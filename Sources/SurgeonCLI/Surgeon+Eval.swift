@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Layers
 import SurgeonCore
 
 extension SurgeonCommand {
@@ -16,7 +17,8 @@ extension SurgeonCommand {
         func run() throws {
             threads.apply()
             let loaded = try input.load()
-            let result = try Evaluation.evaluate(loaded.contents.graph, on: loaded.data, batchSize: batch.batchSize)
+            let result = try Evaluation.evaluate(
+                try InferenceForm.prepared(loaded.contents.graph), on: loaded.data, batchSize: batch.batchSize)
             if out.json { try Output.json(result); return }
             print(String(format: "accuracy %.4f  loss %.4f  samples %d", result.accuracy, result.loss, result.samples))
         }

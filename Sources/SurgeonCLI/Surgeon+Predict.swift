@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Layers
 import SurgeonCore
 import SurgeonFormats
 
@@ -37,7 +38,8 @@ extension SurgeonCommand {
                         + "\(expected)"
                 )
             }
-            let outputs = try Evaluation.predict(graph, on: images, batchSize: batch.batchSize)
+            let outputs = try Evaluation.predict(
+                try InferenceForm.prepared(graph), on: images, batchSize: batch.batchSize)
             // An image output goes back in the model's own layout, as its runtime would return it.
             try OutputPath.write(Npy.encode(NpyArray(loaded.layout.toFile(outputs))), to: output)
             Output.status("wrote \(OutputPath.name(output)): \(outputs.shape)")

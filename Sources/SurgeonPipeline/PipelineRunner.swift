@@ -120,7 +120,7 @@ public struct PipelineRunner: Sendable {
                 try registries.formats.save(ModelContents(graph: graph, metadata: metadata), to: url)
             }
             try ModelFile.save(graph, metadata: metadata, to: dir.appendingPathComponent("model.surgeon"))
-            let eval = try Evaluation.evaluate(graph, on: validation)
+            let eval = try Evaluation.evaluate(try InferenceForm.prepared(graph), on: validation)
             result.accuracy = eval.accuracy
             result.loss = eval.loss
             result.params = graph.parameterCount

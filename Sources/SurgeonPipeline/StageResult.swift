@@ -1,3 +1,4 @@
+import Layers
 import SurgeonCore
 
 /// What one stage of a pipeline produced: the figures of its model on the validation set.
@@ -43,8 +44,10 @@ public struct StageResult: Sendable, Codable, Equatable {
 /// Measured inference latency.
 public enum Latency {
     /// Median wall time in milliseconds of an inference on `batch` samples of `images`
-    /// (repeated, after a warm-up).
+    /// (repeated, after a warm-up), by the model in its inference form (`InferenceForm`), as
+    /// `surgeon predict` runs it.
     public static func milliseconds(_ graph: Graph, images: Tensor, batch: Int) throws -> Double {
+        let graph = try InferenceForm.prepared(graph)
         let n = min(batch, images.shape[0])
         let x = images.slice(rows: 0..<n)
         _ = try graph.predict([x])

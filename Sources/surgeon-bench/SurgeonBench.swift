@@ -10,7 +10,7 @@ struct SurgeonBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "surgeon-bench",
         abstract: "Measure surgeon's speed (build with -c release).",
-        subcommands: [TrainThroughput.self, PruneBenchmark.self, KerasBenchmark.self])
+        subcommands: [TrainThroughput.self, InferenceBenchmark.self, PruneBenchmark.self, KerasBenchmark.self])
 }
 
 /// Training throughput of a built-in architecture on random data.

@@ -97,6 +97,39 @@ final class OneDNNConvolutionTests: XCTestCase {
         }
     }
 
+    /// Bias and rectifier applied by oneDNN as it writes the output equal the reference's
+    /// separate passes, for ReLU, ReLU6 and none.
+    func testEpilogueMatchesTheReference() throws {
+        for cap in [nil, Float.infinity, 6] as [Float?] {
+            for (k, c) in [Self.convolutions[0], Self.convolutions[6], Self.convolutions[11]].enumerated() {
+                let g = try c.geometry()
+                let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: UInt64(k), range: -3...3)
+                let w = Tensor.random(shape: c.kernel + [c.channels / c.groups, c.outputs], seed: UInt64(k + 1))
+                let epilogue = ConvolutionEpilogue(
+                    bias: Tensor.random(shape: [c.outputs], seed: UInt64(k + 2)), rectifierCap: cap)
+                let fast = try XCTUnwrap(
+                    OneDNNConvolution.forward(
+                        input: x, kernel: w, geometry: g, groups: c.groups, depthwise: false, epilogue: epilogue))
+                var reference = Convolution.referenceForward(input: x, kernel: w, geometry: g, groups: c.groups)
+                epilogue.apply(to: &reference)
+                assertClose(fast, reference, "\(c), cap \(String(describing: cap))")
+                if cap == 6 { XCTAssertLessThanOrEqual(fast.scalars.max() ?? 0, 6) }
+            }
+            let c = Self.depthwise[1]
+            let g = try c.geometry()
+            let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: 40, range: -3...3)
+            let w = Tensor.random(shape: c.kernel + [c.channels, c.outputs], seed: 41)
+            let epilogue = ConvolutionEpilogue(
+                bias: Tensor.random(shape: [c.channels * c.outputs], seed: 42), rectifierCap: cap)
+            let fast = try XCTUnwrap(
+                OneDNNConvolution.forward(
+                    input: x, kernel: w, geometry: g, groups: 1, depthwise: true, epilogue: epilogue))
+            var reference = DepthwiseConvolution.referenceForward(input: x, kernel: w, geometry: g)
+            epilogue.apply(to: &reference)
+            assertClose(fast, reference, "depthwise \(c), cap \(String(describing: cap))")
+        }
+    }
+
     func testTheBackendSwitchChoosesThePath() throws {
         let c = Self.convolutions[0]
         let g = try c.geometry()

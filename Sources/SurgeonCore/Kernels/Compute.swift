@@ -1,11 +1,15 @@
+import CDNNL
 import CFloatEnvironment
 import CMalloc
 import COpenBLAS
-import Dispatch
 import Synchronization
 
-/// Process-wide compute settings: how many threads kernels and OpenBLAS use, and subnormal
-/// floats flushed to zero on every thread that computes (as TensorFlow does on x86).
+/// Process-wide compute settings: how many threads kernels, oneDNN and OpenBLAS use, and
+/// subnormal floats flushed to zero on every thread that computes (as TensorFlow does on x86).
+///
+/// Parallel regions run on OpenMP's threads (libgomp, which oneDNN runs on), so that surgeon's
+/// own kernels and oneDNN's convolutions share one team instead of two pools taking turns on
+/// the same cores.
 public enum Compute {
     private static let threadSetting = Atomic<Int>(0)
 
@@ -26,6 +30,7 @@ public enum Compute {
         let n = max(1, count)
         threadSetting.store(n, ordering: .relaxed)
         openblas_set_num_threads(Int32(n))
+        omp_set_num_threads(Int32(n))
     }
 
     /// Asks glibc's malloc to keep large freed blocks for reuse instead of returning them to
@@ -90,7 +95,7 @@ public enum Compute {
         concurrently(slices.count, body)
     }
 
-    /// Runs `body(0..<n)`, in parallel when `n > 1`, inline otherwise.
+    /// Runs `body(0..<n)`, in parallel on `n` OpenMP threads when `n > 1`, inline otherwise.
     private static func concurrently(_ n: Int, _ body: (Int) -> Void) {
         flushSubnormals()
         guard n > 1 else {
@@ -98,10 +103,14 @@ public enum Compute {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: n) {
-                flushSubnormals()
-                box.value($0)
+            var job = body
+            withUnsafeMutablePointer(to: &job) { context in
+                surgeon_omp_run(
+                    n,
+                    { context, index in
+                        surgeon_flush_subnormals()
+                        context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                    }, context)
             }
         }
     }

@@ -20,15 +20,20 @@ public enum Convolution {
     static let chunkBudget = 8 << 20
 
     /// `output[n, oy, ox, f] = sum input[n, iy, ix, group(f) * cg + c] * kernel[ky, kx, c, f]`,
-    /// `cg = in / groups`; the caller checks that `groups` divides both channel counts.
-    public static func forward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1) -> Tensor {
+    /// `cg = in / groups`, then `epilogue` (bias, rectifier) when given; the caller checks that
+    /// `groups` divides both channel counts.
+    public static func forward(
+        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1, epilogue: ConvolutionEpilogue? = nil
+    ) -> Tensor {
         if ConvolutionBackend.current == .onednn,
             let y = OneDNNConvolution.forward(
-                input: input, kernel: kernel, geometry: g, groups: groups, depthwise: false)
+                input: input, kernel: kernel, geometry: g, groups: groups, depthwise: false, epilogue: epilogue)
         {
             return y
         }
-        return referenceForward(input: input, kernel: kernel, geometry: g, groups: groups)
+        var y = referenceForward(input: input, kernel: kernel, geometry: g, groups: groups)
+        epilogue?.apply(to: &y)
+        return y
     }
 
     /// `forward` by im2col + SGEMM.

@@ -8,13 +8,19 @@
 /// kernel gradient keeps one partial sum per chunk and adds them in chunk order, so a fixed
 /// thread count gives bit-identical results.
 public enum DepthwiseConvolution {
-    public static func forward(input: Tensor, kernel: Tensor, geometry g: ConvGeometry) -> Tensor {
+    /// Then `epilogue` (bias, rectifier) when given.
+    public static func forward(
+        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, epilogue: ConvolutionEpilogue? = nil
+    ) -> Tensor {
         if ConvolutionBackend.current == .onednn,
-            let y = OneDNNConvolution.forward(input: input, kernel: kernel, geometry: g, groups: 1, depthwise: true)
+            let y = OneDNNConvolution.forward(
+                input: input, kernel: kernel, geometry: g, groups: 1, depthwise: true, epilogue: epilogue)
         {
             return y
         }
-        return referenceForward(input: input, kernel: kernel, geometry: g)
+        var y = referenceForward(input: input, kernel: kernel, geometry: g)
+        epilogue?.apply(to: &y)
+        return y
     }
 
     /// `forward` by the direct kernel.

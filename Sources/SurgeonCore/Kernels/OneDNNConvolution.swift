@@ -1,19 +1,25 @@
 import CDNNL
+import Synchronization
 
 /// Convolution through oneDNN (Debian's libdnnl, the library PyTorch uses for CPU convolutions):
-/// forward, gradient of the input and gradient of the kernel, on surgeon's own buffers.
+/// forward (with a fused bias and rectifier for inference), gradient of the input and gradient
+/// of the kernel, on surgeon's own buffers.
 ///
 /// Activations stay NHWC (oneDNN's `nhwc`) so nothing is copied around the call; the Keras
 /// kernel `[kh, kw, in / groups, out]` is described by its strides and reordered into the layout
-/// the primitive prefers (and a kernel gradient back out of it), which costs a pass over the
-/// weights only. Groups, depthwise (groups = channels, the multiplier as outputs per group),
-/// strides, dilation and TensorFlow's 'same' padding map onto oneDNN's descriptors directly.
-/// oneDNN chooses its kernels for the CPU it runs on (AVX2, AVX-512...) when the primitive is
-/// created, so the binary runs on any x86-64.
+/// the primitive prefers (and a kernel gradient back out of it), a pass over the weights only.
+/// Groups, depthwise (groups = channels, the multiplier as outputs per group), strides, dilation
+/// and TensorFlow's 'same' padding map onto oneDNN's descriptors directly. oneDNN picks its
+/// kernels for the CPU it runs on (AVX2, AVX-512...) when a primitive is created, so the binary
+/// runs on any x86-64.
 ///
-/// Every function returns nil when oneDNN cannot do the job (no engine, a status other than
-/// success); `Convolution` and `DepthwiseConvolution` then take their own path. oneDNN runs on
-/// OpenMP threads, `Compute.threads` of them, with subnormals flushed on each.
+/// Primitives are made once per problem (shapes, pass, epilogue) and kept in a bounded cache:
+/// creating one costs more than running a small convolution. Every function returns nil when
+/// oneDNN cannot do the job (no engine, a status other than success); `Convolution` and
+/// `DepthwiseConvolution` then take their own path. oneDNN runs on the OpenMP team of the
+/// calling thread, `Compute.threads` strong; a primitive is made for a thread count, which is
+/// part of its key. The team's threads flush subnormals: they are started by a thread that
+/// does, and inherit its floating-point control bits.
 enum OneDNNConvolution {
     /// The CPU engine, created once; nil when oneDNN cannot make one.
     private static let engine: UncheckedSendable<dnnl_engine_t?> = {
@@ -25,30 +31,36 @@ enum OneDNNConvolution {
     /// True when oneDNN made an engine on this machine.
     static var isAvailable: Bool { engine.value != nil }
 
-    /// `output[n, oy, ox, f]` as `Convolution.forward` defines it.
+    /// `output[n, oy, ox, f]` as `Convolution.forward` defines it, then `epilogue` when given.
     static func forward(
-        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool
-    )
-        -> Tensor?
-    {
+        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool,
+        epilogue: ConvolutionEpilogue? = nil
+    ) -> Tensor? {
         guard let engine = engine.value,
-            var p = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
-            let forward = p.forwardDescriptor(engine)
+            let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
+            epilogue?.bias.map({ $0.count == problem.outputShape[3] }) ?? true
         else { return nil }
-        defer { dnnl_primitive_desc_destroy(forward) }
+        let threads = enterTeam()
+        guard
+            let plan = plan(
+                .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), problem, threads, engine)
+        else { return nil }
         var ok = false
-        let output = Tensor(shape: p.outputShape) { y in
+        let output = Tensor(shape: problem.outputShape) { y in
             ok = input.scalars.withUnsafeBufferPointer { x in
                 kernel.scalars.withUnsafeBufferPointer { w in
-                    Execution(engine: engine).run { (run: Execution) throws(Failure) in
-                        let weights = try run.weights(w.baseAddress!, user: &p.userWeights, for: forward)
-                        try run.execute(
-                            forward,
-                            [
-                                (DNNL_ARG_SRC, try run.memory(&p.source, x.baseAddress!)),
-                                (DNNL_ARG_WEIGHTS, weights),
-                                (DNNL_ARG_DST, try run.memory(&p.destination, y.baseAddress!)),
-                            ])
+                    (epilogue?.bias?.scalars ?? []).withUnsafeBufferPointer { b in
+                        Execution(engine: engine).run { (run: Execution) throws(Failure) in
+                            var arguments = [
+                                (DNNL_ARG_SRC, try run.memory(problem.source, x.baseAddress!)),
+                                (DNNL_ARG_WEIGHTS, try run.weights(w.baseAddress!, plan)),
+                                (DNNL_ARG_DST, try run.memory(problem.destination, y.baseAddress!)),
+                            ]
+                            if let bias = b.baseAddress {
+                                arguments.append((DNNL_ARG_BIAS, try run.memory(problem.bias, bias)))
+                            }
+                            try run.execute(plan.primitive, plan.descriptor, arguments)
+                        }
                     }
                 }
             }
@@ -62,18 +74,16 @@ enum OneDNNConvolution {
         depthwise: Bool, inputGradient wantInput: Bool
     ) -> (input: Tensor?, kernel: Tensor)? {
         guard let engine = engine.value,
-            var p = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
-            dy.shape == p.outputShape, let forward = p.forwardDescriptor(engine)
+            let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
+            dy.shape == problem.outputShape
         else { return nil }
-        defer { dnnl_primitive_desc_destroy(forward) }
-        guard let weightsPass = p.backwardWeightsDescriptor(engine, hint: forward) else { return nil }
-        defer { dnnl_primitive_desc_destroy(weightsPass) }
-        var dataPass: dnnl_primitive_desc_t?
+        let threads = enterTeam()
+        guard let weightsPlan = plan(.backwardWeights, problem, threads, engine) else { return nil }
+        var dataPlan: Plan?
         if wantInput {
-            guard let d = p.backwardDataDescriptor(engine, hint: forward) else { return nil }
-            dataPass = d
+            guard let p = plan(.backwardData, problem, threads, engine) else { return nil }
+            dataPlan = p
         }
-        defer { if let dataPass { dnnl_primitive_desc_destroy(dataPass) } }
         var ok = false
         var dx: Tensor?
         // Both gradients are written whole by oneDNN, so their buffers start uninitialised.
@@ -83,25 +93,23 @@ enum OneDNNConvolution {
                     kernel.scalars.withUnsafeBufferPointer { w in
                         dy.scalars.withUnsafeBufferPointer { gy in
                             Execution(engine: engine).run { (run: Execution) throws(Failure) in
-                                let gradient = try run.memory(&p.destination, gy.baseAddress!)
-                                let diffWeights = try run.gradientWeights(
-                                    gw.baseAddress!, user: &p.userWeights, for: weightsPass)
-                                try run.execute(
-                                    weightsPass,
-                                    [
-                                        (DNNL_ARG_SRC, try run.memory(&p.source, x.baseAddress!)),
-                                        (DNNL_ARG_DIFF_DST, gradient),
-                                        (DNNL_ARG_DIFF_WEIGHTS, diffWeights.memory),
-                                    ])
-                                try diffWeights.finish()
-                                if let dataPass {
-                                    let weights = try run.weights(w.baseAddress!, user: &p.userWeights, for: dataPass)
+                                let gradient = try run.memory(problem.destination, gy.baseAddress!)
+                                try run.gradientWeights(gw.baseAddress!, weightsPlan) { diffWeights throws(Failure) in
                                     try run.execute(
-                                        dataPass,
+                                        weightsPlan.primitive, weightsPlan.descriptor,
+                                        [
+                                            (DNNL_ARG_SRC, try run.memory(problem.source, x.baseAddress!)),
+                                            (DNNL_ARG_DIFF_DST, gradient),
+                                            (DNNL_ARG_DIFF_WEIGHTS, diffWeights),
+                                        ])
+                                }
+                                if let dataPlan {
+                                    try run.execute(
+                                        dataPlan.primitive, dataPlan.descriptor,
                                         [
                                             (DNNL_ARG_DIFF_DST, gradient),
-                                            (DNNL_ARG_WEIGHTS, weights),
-                                            (DNNL_ARG_DIFF_SRC, try run.memory(&p.source, gx.baseAddress!)),
+                                            (DNNL_ARG_WEIGHTS, try run.weights(w.baseAddress!, dataPlan)),
+                                            (DNNL_ARG_DIFF_SRC, try run.memory(problem.source, gx.baseAddress!)),
                                         ])
                                 }
                             }
@@ -114,15 +122,23 @@ enum OneDNNConvolution {
         return ok ? (dx, dw) : nil
     }
 
+    // MARK: - Problems and their primitives
+
+    /// Which primitive of a convolution.
+    enum Pass: Hashable {
+        /// Forward, with a bias argument when `bias` and a rectifier post-op when `cap` is set.
+        case forward(bias: Bool, cap: Float?)
+        case backwardData
+        case backwardWeights
+    }
+
     /// The descriptors of one convolution: NHWC activations, the Keras kernel by its strides,
-    /// and the window arithmetic in oneDNN's terms.
-    private struct Problem {
-        var source = dnnl_memory_desc_t()
-        var destination = dnnl_memory_desc_t()
-        var userWeights = dnnl_memory_desc_t()
-        var anyWeights = dnnl_memory_desc_t()
-        var strides: [dnnl_dim_t], dilation: [dnnl_dim_t], padBefore: [dnnl_dim_t], padAfter: [dnnl_dim_t]
+    /// and the window arithmetic in oneDNN's terms. Equal problems share primitives.
+    struct Problem: Hashable {
         let outputShape: [Int]
+        let sourceDims: [dnnl_dim_t], destinationDims: [dnnl_dim_t]
+        let weightDims: [dnnl_dim_t], weightStrides: [dnnl_dim_t]
+        let strides: [dnnl_dim_t], dilation: [dnnl_dim_t], padBefore: [dnnl_dim_t], padAfter: [dnnl_dim_t]
 
         /// `depthwise`: the kernel is `[kh, kw, in, multiplier]`, one group per input channel
         /// (`groups` is ignored).
@@ -145,13 +161,9 @@ enum OneDNNConvolution {
             dilation = [g.dilationHeight - 1, g.dilationWidth - 1].map { dnnl_dim_t($0) }
             padBefore = [g.padTop, g.padLeft].map { dnnl_dim_t($0) }
             padAfter = [bottom, right].map { dnnl_dim_t($0) }
-            let sourceDims: [dnnl_dim_t] = [n, c, g.inputHeight, g.inputWidth].map { dnnl_dim_t($0) }
-            let destinationDims: [dnnl_dim_t] = [n, outputs, g.outputHeight, g.outputWidth].map { dnnl_dim_t($0) }
-            guard dnnl_memory_desc_init_by_tag(&source, 4, sourceDims, dnnl_f32, dnnl_nhwc) == dnnl_success,
-                dnnl_memory_desc_init_by_tag(&destination, 4, destinationDims, dnnl_f32, dnnl_nhwc) == dnnl_success
-            else { return nil }
+            sourceDims = [n, c, g.inputHeight, g.inputWidth].map { dnnl_dim_t($0) }
+            destinationDims = [n, outputs, g.outputHeight, g.outputWidth].map { dnnl_dim_t($0) }
             // Keras's kernel element (group, j, i, y, x) sits at ((y * kw + x) * cg + i) * outputs + group * fg + j.
-            let weightDims: [dnnl_dim_t], weightStrides: [dnnl_dim_t]
             if groups == 1 {
                 weightDims = [outputs, cg, kh, kw].map { dnnl_dim_t($0) }
                 weightStrides = [1, outputs, kw * cg * outputs, cg * outputs].map { dnnl_dim_t($0) }
@@ -159,89 +171,210 @@ enum OneDNNConvolution {
                 weightDims = [groups, fg, cg, kh, kw].map { dnnl_dim_t($0) }
                 weightStrides = [fg, 1, outputs, kw * cg * outputs, cg * outputs].map { dnnl_dim_t($0) }
             }
-            let rank = Int32(weightDims.count)
-            guard
-                dnnl_memory_desc_init_by_strides(&userWeights, rank, weightDims, dnnl_f32, weightStrides)
-                    == dnnl_success,
-                dnnl_memory_desc_init_by_tag(&anyWeights, rank, weightDims, dnnl_f32, dnnl_format_tag_any)
-                    == dnnl_success
-            else { return nil }
         }
 
-        mutating func forwardDescriptor(_ engine: dnnl_engine_t) -> dnnl_primitive_desc_t? {
+        var source: dnnl_memory_desc_t { Self.nhwc(sourceDims) }
+        var destination: dnnl_memory_desc_t { Self.nhwc(destinationDims) }
+        var bias: dnnl_memory_desc_t {
+            var md = dnnl_memory_desc_t()
+            dnnl_memory_desc_init_by_tag(&md, 1, [destinationDims[1]], dnnl_f32, dnnl_a)
+            return md
+        }
+        var userWeights: dnnl_memory_desc_t {
+            var md = dnnl_memory_desc_t()
+            dnnl_memory_desc_init_by_strides(&md, Int32(weightDims.count), weightDims, dnnl_f32, weightStrides)
+            return md
+        }
+        var anyWeights: dnnl_memory_desc_t {
+            var md = dnnl_memory_desc_t()
+            dnnl_memory_desc_init_by_tag(&md, Int32(weightDims.count), weightDims, dnnl_f32, dnnl_format_tag_any)
+            return md
+        }
+
+        private static func nhwc(_ dims: [dnnl_dim_t]) -> dnnl_memory_desc_t {
+            var md = dnnl_memory_desc_t()
+            dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nhwc)
+            return md
+        }
+
+        /// The primitive descriptor of `pass` (nil when oneDNN refuses the problem), with a
+        /// scratchpad the caller provides (so that one primitive may run on several threads).
+        func descriptor(_ pass: Pass, _ engine: dnnl_engine_t) -> dnnl_primitive_desc_t? {
+            var source = source, destination = destination, weights = anyWeights, bias = bias
             var op = dnnl_convolution_desc_t()
-            guard
-                dnnl_dilated_convolution_forward_desc_init(
-                    &op, dnnl_forward_training, dnnl_convolution_direct, &source, &anyWeights, nil, &destination,
-                    strides, dilation, padBefore, padAfter) == dnnl_success
+            guard let attributes = Attributes(cap: { if case .forward(_, let cap) = pass { cap } else { nil } }())
             else { return nil }
-            return Self.primitiveDescriptor(&op, engine, hint: nil)
+            switch pass {
+            case .forward(let biased, let cap):
+                let kind = dnnl_forward_training
+                let status = withUnsafePointer(to: &bias) { biasDescriptor in
+                    dnnl_dilated_convolution_forward_desc_init(
+                        &op, kind, dnnl_convolution_direct, &source, &weights, biased ? biasDescriptor : nil,
+                        &destination, strides, dilation, padBefore, padAfter)
+                }
+                guard status == dnnl_success else { return nil }
+                return Self.create(&op, engine, attributes, hint: nil)
+            case .backwardData, .backwardWeights:
+                guard let forward = descriptor(.forward(bias: false, cap: nil), engine) else { return nil }
+                defer { dnnl_primitive_desc_destroy(forward) }
+                let status =
+                    pass == .backwardData
+                    ? dnnl_dilated_convolution_backward_data_desc_init(
+                        &op, dnnl_convolution_direct, &source, &weights, &destination, strides, dilation, padBefore,
+                        padAfter)
+                    : dnnl_dilated_convolution_backward_weights_desc_init(
+                        &op, dnnl_convolution_direct, &source, &weights, nil, &destination, strides, dilation,
+                        padBefore, padAfter)
+                guard status == dnnl_success else { return nil }
+                return Self.create(&op, engine, attributes, hint: forward)
+            }
         }
 
-        mutating func backwardDataDescriptor(
-            _ engine: dnnl_engine_t, hint: dnnl_primitive_desc_t
-        )
-            -> dnnl_primitive_desc_t?
-        {
-            var op = dnnl_convolution_desc_t()
-            guard
-                dnnl_dilated_convolution_backward_data_desc_init(
-                    &op, dnnl_convolution_direct, &source, &anyWeights, &destination, strides, dilation, padBefore,
-                    padAfter) == dnnl_success
-            else { return nil }
-            return Self.primitiveDescriptor(&op, engine, hint: hint)
-        }
-
-        mutating func backwardWeightsDescriptor(
-            _ engine: dnnl_engine_t, hint: dnnl_primitive_desc_t
-        )
-            -> dnnl_primitive_desc_t?
-        {
-            var op = dnnl_convolution_desc_t()
-            guard
-                dnnl_dilated_convolution_backward_weights_desc_init(
-                    &op, dnnl_convolution_direct, &source, &anyWeights, nil, &destination, strides, dilation,
-                    padBefore, padAfter) == dnnl_success
-            else { return nil }
-            return Self.primitiveDescriptor(&op, engine, hint: hint)
-        }
-
-        private static func primitiveDescriptor(
-            _ op: inout dnnl_convolution_desc_t, _ engine: dnnl_engine_t, hint: dnnl_primitive_desc_t?
+        private static func create(
+            _ op: inout dnnl_convolution_desc_t, _ engine: dnnl_engine_t, _ attributes: Attributes,
+            hint: dnnl_primitive_desc_t?
         ) -> dnnl_primitive_desc_t? {
             var pd: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&pd, &op, nil, engine, hint) == dnnl_success else { return nil }
+            guard dnnl_primitive_desc_create(&pd, &op, attributes.handle, engine, hint) == dnnl_success else {
+                return nil
+            }
             return pd
         }
     }
 
-    /// A oneDNN failure inside an `Execution`; the caller falls back to its own path.
-    private struct Failure: Error {}
+    /// Primitive attributes: a user-provided scratchpad, and a rectifier post-op when `cap` is set.
+    final class Attributes {
+        let handle: dnnl_primitive_attr_t
 
-    /// The objects of one call (stream, memories, primitives), destroyed together at its end.
-    private final class Execution {
+        init?(cap: Float?) {
+            var attributes: dnnl_primitive_attr_t?
+            guard dnnl_primitive_attr_create(&attributes) == dnnl_success, let attributes else { return nil }
+            handle = attributes
+            guard dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user) == dnnl_success
+            else { return nil }
+            guard let cap else { return }
+            var postOps: dnnl_post_ops_t?
+            guard dnnl_post_ops_create(&postOps) == dnnl_success else { return nil }
+            defer { dnnl_post_ops_destroy(postOps) }
+            let appended =
+                cap.isFinite
+                ? dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, 0, cap)
+                : dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0)
+            guard appended == dnnl_success, dnnl_primitive_attr_set_post_ops(attributes, postOps) == dnnl_success
+            else { return nil }
+        }
+
+        deinit { dnnl_primitive_attr_destroy(handle) }
+    }
+
+    /// A ready primitive and how the user's kernel reaches its weight layout (or its kernel
+    /// gradient leaves it).
+    final class Plan: @unchecked Sendable {
+        let descriptor: dnnl_primitive_desc_t
+        let primitive: dnnl_primitive_t
+        /// The primitive's own weight (or kernel-gradient) layout, when it differs from Keras's.
+        let weightLayout: dnnl_memory_desc_t?
+        /// user -> `weightLayout` (forward, backward data) or `weightLayout` -> user (backward weights).
+        let reorder: dnnl_primitive_t?
+        let reorderDescriptor: dnnl_primitive_desc_t?
+        let userWeights: dnnl_memory_desc_t
+
+        init?(_ pass: Pass, _ problem: Problem, _ engine: dnnl_engine_t) {
+            guard let pd = problem.descriptor(pass, engine) else { return nil }
+            var primitive: dnnl_primitive_t?
+            guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else {
+                dnnl_primitive_desc_destroy(pd)
+                return nil
+            }
+            descriptor = pd
+            self.primitive = primitive
+            var user = problem.userWeights
+            userWeights = user
+            let query = pass == .backwardWeights ? dnnl_query_diff_weights_md : dnnl_query_weights_md
+            guard let wanted = dnnl_primitive_desc_query_md(pd, query, 0), dnnl_memory_desc_equal(wanted, &user) == 0
+            else {
+                weightLayout = nil; reorder = nil; reorderDescriptor = nil
+                return
+            }
+            var layout = wanted.pointee
+            weightLayout = layout
+            var rpd: dnnl_primitive_desc_t?
+            let attributes = Attributes(cap: nil)
+            let status =
+                pass == .backwardWeights
+                ? dnnl_reorder_primitive_desc_create(&rpd, &layout, engine, &user, engine, attributes?.handle)
+                : dnnl_reorder_primitive_desc_create(&rpd, &user, engine, &layout, engine, attributes?.handle)
+            var r: dnnl_primitive_t?
+            if attributes != nil, status == dnnl_success, let rpd, dnnl_primitive_create(&r, rpd) == dnnl_success {
+                reorderDescriptor = rpd; reorder = r
+            } else {
+                if let rpd { dnnl_primitive_desc_destroy(rpd) }
+                dnnl_primitive_destroy(primitive)
+                dnnl_primitive_desc_destroy(pd)
+                return nil
+            }
+        }
+
+        deinit {
+            if let reorder { dnnl_primitive_destroy(reorder) }
+            if let reorderDescriptor { dnnl_primitive_desc_destroy(reorderDescriptor) }
+            dnnl_primitive_destroy(primitive)
+            dnnl_primitive_desc_destroy(descriptor)
+        }
+    }
+
+    private struct PlanKey: Hashable {
+        let pass: Pass
+        let problem: Problem
+        let threads: Int
+    }
+
+    /// Sizes the calling thread's OpenMP team to `Compute.threads`, with subnormals flushed on
+    /// the caller (whose bits new team threads inherit); returns the count.
+    private static func enterTeam() -> Int {
+        let threads = Compute.threads
+        Compute.flushSubnormals()
+        omp_set_num_threads(Int32(threads))
+        return threads
+    }
+
+    /// Plans by problem, at most `cacheCapacity`; emptied when full (a training run meets a few
+    /// dozen problems: each layer's shapes at the batch sizes it sees).
+    private static let plans = Mutex<[PlanKey: Plan]>([:])
+    static let cacheCapacity = 512
+
+    /// The cached plan of `pass` for `problem`, made on first use; nil when oneDNN refuses it.
+    private static func plan(_ pass: Pass, _ problem: Problem, _ threads: Int, _ engine: dnnl_engine_t) -> Plan? {
+        let key = PlanKey(pass: pass, problem: problem, threads: threads)
+        if let plan = plans.withLock({ $0[key] }) { return plan }
+        guard let plan = Plan(pass, problem, engine) else { return nil }
+        plans.withLock { plans in
+            if plans.count >= cacheCapacity { plans.removeAll() }
+            plans[key] = plan
+        }
+        return plan
+    }
+
+    // MARK: - Execution
+
+    /// A oneDNN failure inside an `Execution`; the caller falls back to its own path.
+    struct Failure: Error {}
+
+    /// The objects of one call (stream, memories), destroyed together at its end.
+    final class Execution {
         let engine: dnnl_engine_t
         private var stream: dnnl_stream_t?
         private var memories: [dnnl_memory_t] = []
-        private var primitives: [dnnl_primitive_t] = []
-        private var descriptors: [dnnl_primitive_desc_t] = []
 
         init(engine: dnnl_engine_t) { self.engine = engine }
 
         deinit {
-            for p in primitives { dnnl_primitive_destroy(p) }
-            for d in descriptors { dnnl_primitive_desc_destroy(d) }
             for m in memories { dnnl_memory_destroy(m) }
             if let stream { dnnl_stream_destroy(stream) }
         }
 
-        /// Runs `body` on `Compute.threads` OpenMP threads with subnormals flushed; false when
-        /// oneDNN failed.
+        /// Runs `body`; false when oneDNN failed.
         func run(_ body: (Execution) throws(Failure) -> Void) -> Bool {
-            let threads = Int32(Compute.threads)
-            Compute.flushSubnormals()
-            omp_set_num_threads(threads)
-            surgeon_omp_each_thread({ _ in Compute.flushSubnormals() }, threads)
             guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
                 return false
             }
@@ -254,79 +387,55 @@ enum OneDNNConvolution {
         }
 
         /// A memory object over `pointer`, described by `descriptor`.
-        func memory(
-            _ descriptor: inout dnnl_memory_desc_t, _ pointer: UnsafeRawPointer
-        ) throws(Failure)
-            -> dnnl_memory_t
-        {
-            try memory(&descriptor, handle: UnsafeMutableRawPointer(mutating: pointer))
+        func memory(_ descriptor: dnnl_memory_desc_t, _ pointer: UnsafeRawPointer) throws(Failure) -> dnnl_memory_t {
+            try memory(descriptor, handle: UnsafeMutableRawPointer(mutating: pointer))
         }
 
         private func memory(
-            _ descriptor: UnsafePointer<dnnl_memory_desc_t>, handle: UnsafeMutableRawPointer?
-        )
-            throws(Failure) -> dnnl_memory_t
+            _ descriptor: dnnl_memory_desc_t, handle: UnsafeMutableRawPointer?
+        ) throws(Failure)
+            -> dnnl_memory_t
         {
+            var descriptor = descriptor
             var m: dnnl_memory_t?
-            guard dnnl_memory_create(&m, descriptor, engine, handle) == dnnl_success, let m else { throw Failure() }
+            guard dnnl_memory_create(&m, &descriptor, engine, handle) == dnnl_success, let m else { throw Failure() }
             memories.append(m)
             return m
         }
 
-        /// The user's kernel in the layout `pd` wants: the buffer itself, or a reordered copy.
-        func weights(
-            _ pointer: UnsafePointer<Float>, user: inout dnnl_memory_desc_t, for pd: dnnl_primitive_desc_t
-        )
-            throws(Failure) -> dnnl_memory_t
-        {
-            let source = try memory(&user, pointer)
-            guard let wanted = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0) else { throw Failure() }
-            if dnnl_memory_desc_equal(wanted, &user) != 0 { return source }
-            let target = try memory(wanted, handle: surgeon_dnnl_allocate())
-            try reorder(from: source, &user, to: target, wanted)
+        /// The user's kernel in the layout `plan`'s primitive reads: the buffer itself, or a
+        /// reordered copy.
+        func weights(_ pointer: UnsafePointer<Float>, _ plan: Plan) throws(Failure) -> dnnl_memory_t {
+            let user = try memory(plan.userWeights, pointer)
+            guard let layout = plan.weightLayout, let reorder = plan.reorder else { return user }
+            let target = try memory(layout, handle: surgeon_dnnl_allocate())
+            try execute(reorder, plan.reorderDescriptor, [(DNNL_ARG_FROM, user), (DNNL_ARG_TO, target)])
             return target
         }
 
-        /// A kernel-gradient memory in the layout `pd` writes, and `finish` to bring it into
-        /// the user's buffer.
+        /// Runs `body` with a kernel-gradient memory in the layout `plan`'s primitive writes,
+        /// then brings the gradient into the user's buffer at `pointer`.
         func gradientWeights(
-            _ pointer: UnsafeMutablePointer<Float>, user: inout dnnl_memory_desc_t, for pd: dnnl_primitive_desc_t
-        ) throws(Failure) -> (memory: dnnl_memory_t, finish: () throws(Failure) -> Void) {
-            let destination = try memory(&user, pointer)
-            guard let written = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0) else {
-                throw Failure()
-            }
-            if dnnl_memory_desc_equal(written, &user) != 0 { return (destination, {}) }
-            let scratch = try memory(written, handle: surgeon_dnnl_allocate())
-            let userDescriptor = user
-            return (
-                scratch,
-                { () throws(Failure) in
-                    var u = userDescriptor
-                    try self.reorder(from: scratch, written, to: destination, &u)
-                }
-            )
-        }
-
-        private func reorder(
-            from source: dnnl_memory_t, _ sourceDescriptor: UnsafePointer<dnnl_memory_desc_t>,
-            to target: dnnl_memory_t, _ targetDescriptor: UnsafePointer<dnnl_memory_desc_t>
+            _ pointer: UnsafeMutablePointer<Float>, _ plan: Plan, _ body: (dnnl_memory_t) throws(Failure) -> Void
         ) throws(Failure) {
-            var pd: dnnl_primitive_desc_t?
-            guard
-                dnnl_reorder_primitive_desc_create(&pd, sourceDescriptor, engine, targetDescriptor, engine, nil)
-                    == dnnl_success, let pd
-            else { throw Failure() }
-            descriptors.append(pd)
-            try execute(pd, [(DNNL_ARG_FROM, source), (DNNL_ARG_TO, target)])
+            let user = try memory(plan.userWeights, pointer)
+            guard let layout = plan.weightLayout, let reorder = plan.reorder else { return try body(user) }
+            let scratch = try memory(layout, handle: surgeon_dnnl_allocate())
+            try body(scratch)
+            try execute(reorder, plan.reorderDescriptor, [(DNNL_ARG_FROM, scratch), (DNNL_ARG_TO, user)])
         }
 
-        /// Creates the primitive of `pd` and runs it on `arguments`.
-        func execute(_ pd: dnnl_primitive_desc_t, _ arguments: [(Int32, dnnl_memory_t)]) throws(Failure) {
-            var primitive: dnnl_primitive_t?
-            guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { throw Failure() }
-            primitives.append(primitive)
-            let args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+        /// Runs `primitive` (made from `descriptor`) on `arguments`, with a scratchpad of its own.
+        func execute(
+            _ primitive: dnnl_primitive_t, _ descriptor: dnnl_primitive_desc_t?, _ arguments: [(Int32, dnnl_memory_t)]
+        ) throws(Failure) {
+            var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+            if let descriptor, let scratchpad = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0),
+                dnnl_memory_desc_get_size(scratchpad) > 0
+            {
+                let memory = try memory(scratchpad.pointee, handle: surgeon_dnnl_allocate())
+                args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory))
+            }
             guard dnnl_primitive_execute(primitive, stream, Int32(args.count), args) == dnnl_success else {
                 throw Failure()
             }

@@ -1,0 +1,72 @@
+import Layers
+import SurgeonCore
+import SurgeonTestSupport
+import XCTest
+
+final class InferenceFormTests: XCTestCase {
+    /// conv -> BN -> ReLU, depthwise -> BN -> ReLU6 (Keras `ReLU(max_value=6)`), a conv read by
+    /// a ReLU and an Add (not fused), a leaky ReLU (not fused), Dense -> Activation('relu').
+    static func graph() throws -> Graph {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [7, 6, 3]), name: "input")
+        var y = b.add(
+            Conv2D(filters: 8, kernelSize: [3, 3], padding: .same, useBias: false), name: "conv", inputs: [x])
+        y = b.add(BatchNormalization(), name: "conv_bn", inputs: [y])
+        y = b.add(ReLU(), name: "conv_relu", inputs: [y])
+        y = b.add(DepthwiseConv2D(kernelSize: [3, 3], strides: [2, 2], padding: .same), name: "dw", inputs: [y])
+        y = b.add(BatchNormalization(), name: "dw_bn", inputs: [y])
+        y = b.add(ReLU(maxValue: 6), name: "dw_relu6", inputs: [y])
+        let shared = b.add(Conv2D(filters: 8, kernelSize: [1, 1]), name: "shared", inputs: [y])
+        let rectified = b.add(ReLU(), name: "shared_relu", inputs: [shared])
+        y = b.add(Add(), name: "sum", inputs: [shared, rectified])
+        y = b.add(Conv2D(filters: 4, kernelSize: [3, 3]), name: "leaky_conv", inputs: [y])
+        y = b.add(ReLU(negativeSlope: 0.1), name: "leaky", inputs: [y])
+        y = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [y])
+        y = b.add(Dense(units: 6), name: "dense", inputs: [y])
+        y = b.add(Activation(.relu), name: "dense_relu", inputs: [y])
+        y = b.add(Dense(units: 3), name: "out", inputs: [y])
+        var graph = try b.build(outputs: [y], seed: 9)
+        for i in graph.nodes.indices where graph.nodes[i].layer.kerasClassName == "BatchNormalization" {
+            let n = graph.nodes[i].layer.weights[0].count
+            try graph.setWeights(
+                [
+                    Tensor.random(shape: [n], seed: UInt64(i), range: 0.5...2),
+                    Tensor.random(shape: [n], seed: UInt64(i) + 10, range: -1...1),
+                    Tensor.random(shape: [n], seed: UInt64(i) + 20, range: -1...1),
+                    Tensor.random(shape: [n], seed: UInt64(i) + 30, range: 0.2...3),
+                ], ofNode: i)
+        }
+        return graph
+    }
+
+    func testInferenceForm_foldsAndFuses_andKeepsTheOutputs() throws {
+        let graph = try Self.graph()
+        let prepared = try InferenceForm.prepared(graph)
+        XCTAssertEqual(
+            prepared.nodes.map(\.name),
+            ["input", "conv", "dw", "shared", "shared_relu", "sum", "leaky_conv", "leaky", "gap", "dense", "out"])
+        let activation = { (name: String) in
+            prepared.nodes.first { $0.name == name }?.layer.config["activation"]?.stringValue
+        }
+        XCTAssertEqual(activation("conv"), "relu")
+        XCTAssertEqual(activation("dw"), "relu6")
+        XCTAssertEqual(activation("shared"), "linear", "read by the Add too: not fused")
+        XCTAssertEqual(activation("leaky_conv"), "linear", "a leaky ReLU is not a rectifier the convolution fuses")
+        XCTAssertEqual(activation("dense"), "relu")
+        let x = batch(5, [7, 6, 3], seed: 3, range: -2...2)
+        for backend in ConvolutionBackend.allCases {
+            let saved = ConvolutionBackend.current
+            defer { ConvolutionBackend.current = saved }
+            ConvolutionBackend.current = backend
+            assertClose(try prepared.predict([x])[0], try graph.predict([x])[0], tolerance: 1e-4, "\(backend)")
+        }
+    }
+
+    func testInferenceForm_ofAGraphWithNothingToFuse_isTheGraph() throws {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [4]), name: "input")
+        let y = b.add(Dense(units: 2, activation: .softmax), name: "out", inputs: [x])
+        let graph = try b.build(outputs: [y], seed: 1)
+        XCTAssertEqual(try InferenceForm.prepared(graph).nodes.map(\.name), ["input", "out"])
+    }
+}
