@@ -12,14 +12,18 @@ public struct MemoryBudget: Sendable, Equatable {
 
     public init(bytes: Int) { self.bytes = max(0, bytes) }
 
-    /// Half the physical memory, lowered by `SURGEON_MEMORY_LIMIT` when that is set.
-    public static var standard: MemoryBudget {
+    /// Half the physical memory, lowered by `SURGEON_MEMORY_LIMIT` when that is set; read once
+    /// per process (every prediction checks against it, and reading the environment cost a
+    /// tenth of a small model's batch-1 latency).
+    public static var standard: MemoryBudget { processBudget }
+
+    private static let processBudget: MemoryBudget = {
         let half = Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
         guard let text = ProcessInfo.processInfo.environment["SURGEON_MEMORY_LIMIT"],
             let limit = parse(text)
         else { return MemoryBudget(bytes: half) }
         return MemoryBudget(bytes: min(half, limit))
-    }
+    }()
 
     /// Throws when `count` items of `itemBytes` bytes would exceed the budget (or overflow).
     /// `what` names the allocation for the error ("the activations of layer 'up' for a batch of 64").
