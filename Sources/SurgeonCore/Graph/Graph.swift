@@ -141,6 +141,16 @@ public struct Graph: Sendable {
         nodes[i] = node
     }
 
+    /// Node `i`'s weights, moved out of the graph (its layer holds none until `setWeights` puts
+    /// them back), so that an update in place copies nothing.
+    mutating func takeWeights(ofNode i: Int) -> [Tensor] {
+        var node = nodes[i]
+        let weights = node.layer.weights
+        node.layer.weights = []
+        nodes[i] = node
+        return weights
+    }
+
     /// Replaces the non-trainable tail of node `i`'s weights (e.g. BatchNorm moving statistics).
     mutating func setState(_ state: [Tensor], ofNode i: Int) {
         let k = nodes[i].layer.trainableWeightCount

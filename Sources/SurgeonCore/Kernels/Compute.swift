@@ -130,7 +130,7 @@ public enum Compute {
 
 /// Wraps a value the caller promises is used safely across threads (disjoint writes).
 struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
+    var value: T
     init(_ value: T) { self.value = value }
 }
 

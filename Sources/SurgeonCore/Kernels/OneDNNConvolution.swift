@@ -149,7 +149,8 @@ enum OneDNNConvolution {
             let groups = depthwise ? c : groups
             let outputs = depthwise ? c * kernel.shape[3] : kernel.shape[3]
             let cg = depthwise ? 1 : kernel.shape[2]
-            guard n > 0, groups >= 1, outputs > 0, c == cg * groups, outputs % groups == 0, kernel.shape[0] == kh,
+            guard n > 0, c > 0, groups >= 1, outputs > 0, kernel.count > 0, c == cg * groups, outputs % groups == 0,
+                kernel.shape[0] == kh,
                 kernel.shape[1] == kw, input.shape[1] == g.inputHeight, input.shape[2] == g.inputWidth
             else { return nil }
             let fg = outputs / groups
@@ -365,18 +366,26 @@ enum OneDNNConvolution {
         let engine: dnnl_engine_t
         private var stream: dnnl_stream_t?
         private var memories: [dnnl_memory_t] = []
+        private var buffers: [(UnsafeMutableRawPointer, Int)] = []
 
         init(engine: dnnl_engine_t) { self.engine = engine }
 
+        /// Streams of finished calls, reused (one is made per concurrent call, at most).
+        private static let idleStreams = Mutex(UncheckedSendable<[dnnl_stream_t]>([]))
+
         deinit {
             for m in memories { dnnl_memory_destroy(m) }
-            if let stream { dnnl_stream_destroy(stream) }
+            if let stream { Execution.idleStreams.withLock { $0.value.append(stream) } }
+            for (buffer, bytes) in buffers { ScratchBuffers.shared.give(buffer, bytes) }
         }
 
         /// Runs `body`; false when oneDNN failed.
         func run(_ body: (Execution) throws(Failure) -> Void) -> Bool {
-            guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
-                return false
+            stream = Execution.idleStreams.withLock { $0.value.popLast() }
+            if stream == nil {
+                guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
+                    return false
+                }
             }
             do {
                 try body(self)
@@ -389,6 +398,15 @@ enum OneDNNConvolution {
         /// A memory object over `pointer`, described by `descriptor`.
         func memory(_ descriptor: dnnl_memory_desc_t, _ pointer: UnsafeRawPointer) throws(Failure) -> dnnl_memory_t {
             try memory(descriptor, handle: UnsafeMutableRawPointer(mutating: pointer))
+        }
+
+        /// A memory object over a pooled buffer sized for `descriptor`, given back at the end.
+        private func pooledMemory(_ descriptor: dnnl_memory_desc_t) throws(Failure) -> dnnl_memory_t {
+            var d = descriptor
+            let bytes = dnnl_memory_desc_get_size(&d)
+            let buffer = ScratchBuffers.shared.take(bytes)
+            buffers.append((buffer, bytes))
+            return try memory(descriptor, handle: buffer)
         }
 
         private func memory(
@@ -408,7 +426,7 @@ enum OneDNNConvolution {
         func weights(_ pointer: UnsafePointer<Float>, _ plan: Plan) throws(Failure) -> dnnl_memory_t {
             let user = try memory(plan.userWeights, pointer)
             guard let layout = plan.weightLayout, let reorder = plan.reorder else { return user }
-            let target = try memory(layout, handle: surgeon_dnnl_allocate())
+            let target = try pooledMemory(layout)
             try execute(reorder, plan.reorderDescriptor, [(DNNL_ARG_FROM, user), (DNNL_ARG_TO, target)])
             return target
         }
@@ -420,7 +438,7 @@ enum OneDNNConvolution {
         ) throws(Failure) {
             let user = try memory(plan.userWeights, pointer)
             guard let layout = plan.weightLayout, let reorder = plan.reorder else { return try body(user) }
-            let scratch = try memory(layout, handle: surgeon_dnnl_allocate())
+            let scratch = try pooledMemory(layout)
             try body(scratch)
             try execute(reorder, plan.reorderDescriptor, [(DNNL_ARG_FROM, scratch), (DNNL_ARG_TO, user)])
         }
@@ -433,7 +451,7 @@ enum OneDNNConvolution {
             if let descriptor, let scratchpad = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0),
                 dnnl_memory_desc_get_size(scratchpad) > 0
             {
-                let memory = try memory(scratchpad.pointee, handle: surgeon_dnnl_allocate())
+                let memory = try pooledMemory(scratchpad.pointee)
                 args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory))
             }
             guard dnnl_primitive_execute(primitive, stream, Int32(args.count), args) == dnnl_success else {

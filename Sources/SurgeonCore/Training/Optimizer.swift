@@ -64,38 +64,56 @@ public struct Optimizer: Sendable {
         let t = Float(state.step)
         let s = settings
         for i in graph.nodes.indices where !gradients[i].isEmpty {
-            var weights = graph.nodes[i].layer.weights
+            var weights = graph.takeWeights(ofNode: i)
             for k in gradients[i].indices {
                 let decay = weights[k].rank >= 2 ? s.weightDecay : 0
                 let g = gradients[i][k]
-                var w = weights[k]
-                var m = state.first[i][k]
+                // Taken out of their containers, so that updating them in place copies nothing.
+                var w = Tensor(shape: [0]), m = Tensor(shape: [0])
+                swap(&w, &weights[k])
+                swap(&m, &state.first[i][k])
+                guard w.count > 0, g.count == w.count, m.count == w.count else {
+                    state.first[i][k] = m
+                    weights[k] = w
+                    continue
+                }
                 switch s.kind {
                 case .sgd:
-                    w.scalars.withUnsafeMutableBufferPointer { wp in
-                        m.scalars.withUnsafeMutableBufferPointer { vp in
-                            g.scalars.withUnsafeBufferPointer { gp in
-                                for j in 0..<wp.count {
-                                    let grad = gp[j] + decay * wp[j]
-                                    vp[j] = s.momentum * vp[j] + grad
-                                    wp[j] -= lr * (s.nesterov ? grad + s.momentum * vp[j] : vp[j])
+                    w.scalars.withUnsafeMutableBufferPointer { wb in
+                        m.scalars.withUnsafeMutableBufferPointer { vb in
+                            g.scalars.withUnsafeBufferPointer { gb in
+                                let wp = UncheckedSendable(wb.baseAddress!), vp = UncheckedSendable(vb.baseAddress!)
+                                let gp = UncheckedSendable(gb.baseAddress!)
+                                Compute.parallelChunks(wb.count, minimumChunk: 1 << 16) { range in
+                                    let wp = wp.value, vp = vp.value, gp = gp.value
+                                    for j in range {
+                                        let grad = gp[j] + decay * wp[j]
+                                        vp[j] = s.momentum * vp[j] + grad
+                                        wp[j] -= lr * (s.nesterov ? grad + s.momentum * vp[j] : vp[j])
+                                    }
                                 }
                             }
                         }
                     }
                 case .adam:
-                    var v = state.second[i][k]
+                    var v = Tensor(shape: [0])
+                    swap(&v, &state.second[i][k])
                     let c1 = 1 - pow(s.beta1, t), c2 = 1 - pow(s.beta2, t)
                     let stepSize = lr * c2.squareRoot() / c1
-                    w.scalars.withUnsafeMutableBufferPointer { wp in
-                        m.scalars.withUnsafeMutableBufferPointer { mp in
-                            v.scalars.withUnsafeMutableBufferPointer { vp in
-                                g.scalars.withUnsafeBufferPointer { gp in
-                                    for j in 0..<wp.count {
-                                        mp[j] = s.beta1 * mp[j] + (1 - s.beta1) * gp[j]
-                                        vp[j] = s.beta2 * vp[j] + (1 - s.beta2) * gp[j] * gp[j]
-                                        wp[j] -=
-                                            stepSize * mp[j] / (vp[j].squareRoot() + s.epsilon) + lr * decay * wp[j]
+                    w.scalars.withUnsafeMutableBufferPointer { wb in
+                        m.scalars.withUnsafeMutableBufferPointer { mb in
+                            v.scalars.withUnsafeMutableBufferPointer { vb in
+                                g.scalars.withUnsafeBufferPointer { gb in
+                                    let wp = UncheckedSendable(wb.baseAddress!), mp = UncheckedSendable(mb.baseAddress!)
+                                    let vp = UncheckedSendable(vb.baseAddress!), gp = UncheckedSendable(gb.baseAddress!)
+                                    Compute.parallelChunks(wb.count, minimumChunk: 1 << 16) { range in
+                                        let wp = wp.value, mp = mp.value, vp = vp.value, gp = gp.value
+                                        for j in range {
+                                            mp[j] = s.beta1 * mp[j] + (1 - s.beta1) * gp[j]
+                                            vp[j] = s.beta2 * vp[j] + (1 - s.beta2) * gp[j] * gp[j]
+                                            wp[j] -=
+                                                stepSize * mp[j] / (vp[j].squareRoot() + s.epsilon) + lr * decay * wp[j]
+                                        }
                                     }
                                 }
                             }
