@@ -15,13 +15,16 @@ public enum ChannelKernels {
         let shiftValues = shift ?? [Float](repeating: 0, count: c)
         return shiftValues.withUnsafeBufferPointer { sb in
             let ap = UncheckedSendable(a), bp = UncheckedSendable(b), sp = UncheckedSendable(sb.baseAddress!)
-            return reduce(rows: rows, channels: c) { r, s, q in
-                let x = ap.value + r * c, shift = sp.value
-                if let b = bp.value {
-                    let y = b + r * c
-                    for j in 0..<c { let v = x[j] - shift[j]; s[j] += v; q[j] += v * y[j] }
-                } else {
-                    for j in 0..<c { let v = x[j] - shift[j]; s[j] += v; q[j] += v * v }
+            return reduce(rows: rows, channels: c) { block, s, q in
+                let shift = sp.value
+                for r in block {
+                    let x = ap.value + r * c
+                    if let b = bp.value {
+                        let y = b + r * c
+                        for j in 0..<c { let v = x[j] - shift[j]; s[j] += v; q[j] += v * y[j] }
+                    } else {
+                        for j in 0..<c { let v = x[j] - shift[j]; s[j] += v; q[j] += v * v }
+                    }
                 }
             }
         }
@@ -34,26 +37,28 @@ public enum ChannelKernels {
     ) -> (sum: [Double], productSum: [Double]) {
         mean.withUnsafeBufferPointer { mb in
             let gp = UncheckedSendable(dy), xp = UncheckedSendable(x), mp = UncheckedSendable(mb.baseAddress!)
-            return reduce(rows: rows, channels: c) { r, s, q in
-                let g = gp.value + r * c, x = xp.value + r * c, mean = mp.value
-                for j in 0..<c { let v = g[j]; s[j] += v; q[j] += v * (x[j] - mean[j]) }
+            return reduce(rows: rows, channels: c) { block, s, q in
+                let mean = mp.value
+                for r in block {
+                    let g = gp.value + r * c, x = xp.value + r * c
+                    for j in 0..<c { let v = g[j]; s[j] += v; q[j] += v * (x[j] - mean[j]) }
+                }
             }
         }
     }
 
-    /// Two per-channel sums over rows: `row(r, s, q)` adds row `r` into the Float accumulators
-    /// `s` and `q`, which are emptied into Double every `block` rows.
-    @inline(__always)
+    /// Two per-channel sums over rows: `addRows(rows, s, q)` adds a block of at most `block`
+    /// rows into the Float accumulators `s` and `q`, which are emptied into Double after each.
     private static func reduce(
         rows: Int, channels c: Int,
-        _ row: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+        _ addRows: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
     ) -> (sum: [Double], productSum: [Double]) {
         let chunks = Compute.chunkRanges(rows, minimumChunk: 256)
         var partial = [Double](repeating: 0, count: max(chunks.count, 1) * 2 * c)
         partial.withUnsafeMutableBufferPointer { pb in
             let out = UncheckedSendable(pb.baseAddress!), box = UncheckedSendable(chunks)
-            withoutActuallyEscaping(row) { row in
-                let addRow = UncheckedSendable(row)
+            withoutActuallyEscaping(addRows) { addRows in
+                let addRows = UncheckedSendable(addRows)
                 Compute.parallelChunks(chunks.count) { range in
                     let s = UnsafeMutablePointer<Float>.allocate(capacity: max(c, 1))
                     let q = UnsafeMutablePointer<Float>.allocate(capacity: max(c, 1))
@@ -66,7 +71,7 @@ public enum ChannelKernels {
                             let stop = min(start + block, end)
                             s.update(repeating: 0, count: c)
                             q.update(repeating: 0, count: c)
-                            for r in start..<stop { addRow.value(r, s, q) }
+                            addRows.value(start..<stop, s, q)
                             for j in 0..<c { total[j] += Double(s[j]); total[c + j] += Double(q[j]) }
                             start = stop
                         }
