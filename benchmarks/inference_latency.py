@@ -24,7 +24,7 @@ How to run it (from the repository root)::
     #    is optional: with it the converted file is also run through
     #    onnx.checker):
     python3 -m venv /work/venv-bench
-    /work/venv-bench/bin/pip install -r benchmarks/requirements.txt onnxruntime onnx
+    /work/venv-bench/bin/pip install -r benchmarks/requirements.txt
 
     # 2. Build surgeon in release mode:
     swift build -c release
@@ -101,6 +101,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpu_load import OtherLoad
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SURGEON = REPO / ".build" / "release" / "surgeon"
 DEFAULT_SURGEON_BENCH = REPO / ".build" / "release" / "surgeon-bench"
@@ -116,53 +118,7 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------ other load
-#
-# train_throughput.py has the same measurement, but importing that module
-# imports torch (its models sit below the main guard), and its OtherLoad
-# subtracts only the process's own CPU time: here surgeon runs in child
-# processes, whose CPU time must be subtracted too.
-
-
-def _busy_cpu_seconds() -> float | None:
-    """CPU-seconds spent busy by all processes since boot, from /proc/stat
-    (None where that is not available)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    hz = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    guest = sum(fields[8:10])  # guest time is already counted in user/nice
-    return (sum(fields) - idle - guest) / hz
-
-
-def _own_cpu_seconds() -> float:
-    """CPU time of this process and of its children that have been waited for."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        ru = resource.getrusage(who)
-        total += ru.ru_utime + ru.ru_stime
-    return total
-
-
-class OtherLoad:
-    """Average number of cores kept busy by OTHER processes over a span of
-    time: all CPU time used on the machine minus this process's and its
-    (finished) children's."""
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-        self.busy0 = _busy_cpu_seconds()
-        self.own0 = _own_cpu_seconds()
-
-    def cores(self) -> float | None:
-        busy = _busy_cpu_seconds()
-        if busy is None or self.busy0 is None:
-            return None
-        wall = time.perf_counter() - self.t0
-        own = _own_cpu_seconds() - self.own0
-        return max(0.0, (busy - self.busy0 - own) / wall) if wall > 0 else None
+# surgeon runs in child processes here, so their CPU time is subtracted too (OtherLoad(children=True)).
 
 
 def warn_if_busy(load: float | None, what: str) -> None:
@@ -627,7 +583,7 @@ def run(args: argparse.Namespace, ort, np, models: list[Model], onnx_dir: Path) 
                              "onnxruntime": None, "onnxruntime_error": None}
                 # Over both measurements: /proc/stat counts in 10 ms ticks, and a batch-1
                 # onnxruntime measurement lasts a few ms; surgeon-bench's start-up adds a few 100 ms.
-                load = OtherLoad()
+                load = OtherLoad(children=True)
                 if m.input_shape is not None:
                     log(f"{tag} onnxruntime ...")
                     try:
@@ -687,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     if max(args.threads) > cores:
         log(f"warning: {max(args.threads)} threads requested but only {cores} CPUs are visible")
-    probe = OtherLoad()
+    probe = OtherLoad(children=True)
     time.sleep(1.0)
     load_start = probe.cores()
     if load_start is not None and load_start > OTHER_LOAD_WARN:

@@ -135,6 +135,8 @@ import subprocess
 import sys
 import time
 
+from cpu_load import OtherLoad  # noqa: F401  (also imported from here by pipeline_vs_torch_pruning.py)
+
 # Only the stdlib until the models: the parent process, which starts the
 # measuring processes, must stay small (see "Peak memory" in the docstring).
 
@@ -160,43 +162,6 @@ SGD = {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_dec
 OTHER_LOAD_WARN = 0.2  # cores kept busy by other processes that earn a warning
 MEASURE_FLAG = "--_measure-pytorch"  # internal: this script, run as one PyTorch measurement
 MIB = 1024 * 1024
-
-
-def _busy_cpu_seconds() -> float | None:
-    """CPU-seconds spent busy by all processes since boot, from /proc/stat
-    (None where that is not available)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    hz = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    guest = sum(fields[8:10])  # guest time is already counted in user/nice
-    return (sum(fields) - idle - guest) / hz
-
-
-def _own_cpu_seconds() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-class OtherLoad:
-    """Average number of cores kept busy by OTHER processes over a span of
-    time: all CPU time used on the machine minus this process's own."""
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-        self.busy0 = _busy_cpu_seconds()
-        self.own0 = _own_cpu_seconds()
-
-    def cores(self) -> float | None:
-        busy = _busy_cpu_seconds()
-        if busy is None or self.busy0 is None:
-            return None
-        wall = time.perf_counter() - self.t0
-        own = _own_cpu_seconds() - self.own0
-        return max(0.0, (busy - self.busy0 - own) / wall) if wall > 0 else None
 
 
 def peak_rss_bytes() -> int:
