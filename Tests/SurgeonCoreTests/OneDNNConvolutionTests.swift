@@ -152,7 +152,9 @@ final class OneDNNConvolutionTests: XCTestCase {
         let saved = Compute.threads
         defer { Compute.setThreads(saved) }
         Compute.setThreads(2)
-        for (c, depthwise) in [(Self.convolutions[11], false), (Self.depthwise[4], true)] {
+        // Large enough to be split over both threads (OneDNNConvolution.macsPerThread).
+        let bigDepthwise = Case(batch: 32, height: 28, width: 28, channels: 32, outputs: 1)
+        for (c, depthwise) in [(Self.convolutions[11], false), (bigDepthwise, true)] {
             let g = try c.geometry()
             let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: 5)
             let w = Tensor.random(

@@ -40,7 +40,7 @@ enum OneDNNConvolution {
             let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
             epilogue?.bias.map({ $0.count == problem.outputShape[3] }) ?? true
         else { return nil }
-        let threads = enterTeam()
+        let threads = enterTeam(for: problem)
         guard
             let plan = plan(
                 .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), problem, threads, engine)
@@ -77,7 +77,7 @@ enum OneDNNConvolution {
             let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
             dy.shape == problem.outputShape
         else { return nil }
-        let threads = enterTeam()
+        let threads = enterTeam(for: problem)
         guard let weightsPlan = plan(.backwardWeights, problem, threads, engine) else { return nil }
         var dataPlan: Plan?
         if wantInput {
@@ -172,6 +172,12 @@ enum OneDNNConvolution {
                 weightDims = [groups, fg, cg, kh, kw].map { dnnl_dim_t($0) }
                 weightStrides = [fg, 1, outputs, kw * cg * outputs, cg * outputs].map { dnnl_dim_t($0) }
             }
+        }
+
+        /// Multiply-accumulates of the whole batch.
+        var macs: Int {
+            let perOutput = weightDims.suffix(3).reduce(1, { $0 * Int($1) })  // in / groups * kh * kw
+            return destinationDims.reduce(1, { $0 * Int($1) }) * perOutput
         }
 
         var source: dnnl_memory_desc_t { Self.nhwc(sourceDims) }
@@ -330,10 +336,16 @@ enum OneDNNConvolution {
         let threads: Int
     }
 
-    /// Sizes the calling thread's OpenMP team to `Compute.threads`, with subnormals flushed on
-    /// the caller (whose bits new team threads inherit); returns the count.
-    private static func enterTeam() -> Int {
-        let threads = Compute.threads
+    /// Multiply-accumulates per thread below which another thread costs more than it saves
+    /// (waking it, splitting the work): batch-1 convolutions of small models run on one.
+    static let macsPerThread = 2_000_000
+
+    /// Sizes the calling thread's OpenMP team for `problem`: `Compute.threads`, fewer for a
+    /// small convolution (a function of the shapes only, so results stay reproducible for a
+    /// thread setting), with subnormals flushed on the caller (whose bits new team threads
+    /// inherit); returns the count.
+    private static func enterTeam(for problem: Problem) -> Int {
+        let threads = max(1, min(Compute.threads, problem.macs / macsPerThread))
         Compute.flushSubnormals()
         omp_set_num_threads(Int32(threads))
         return threads
