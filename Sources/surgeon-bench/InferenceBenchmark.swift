@@ -43,6 +43,10 @@ struct InferenceBenchmark: ParsableCommand {
         var profile: [String: Double]?
     }
 
+    func validate() throws {
+        try requirePositive(["--threads": threads, "--batch-size": batchSize, "--repeats": repeats])
+    }
+
     func run() throws {
         Compute.setThreads(threads)
         ConvolutionBackend.current = convolutionBackend
@@ -82,7 +86,7 @@ struct InferenceBenchmark: ParsableCommand {
                 report.model, median, batchSize, threads, repeats,
                 inferenceForm ? "inference form" : "graph as is", graph.macCount.formatted()))
         for (type, ms) in (report.profile ?? [:]).sorted(by: { $0.value > $1.value }) {
-            print(String(format: "  %-24@ %8.3f ms", type, ms))
+            print("  " + type.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.3f ms", ms))
         }
     }
 

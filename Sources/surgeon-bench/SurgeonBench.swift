@@ -49,6 +49,10 @@ struct TrainThroughput: ParsableCommand {
         var profile_steps: Int?
     }
 
+    func validate() throws {
+        try requirePositive(["--threads": threads, "--batch-size": batchSize, "--steps": steps, "--repeats": repeats])
+    }
+
     func run() throws {
         Compute.setThreads(threads)
         ConvolutionBackend.current = convolutionBackend
@@ -127,3 +131,10 @@ struct TrainThroughput: ParsableCommand {
 }
 
 extension ConvolutionBackend: ExpressibleByArgument {}
+
+/// Throws a usage error naming the first option whose value is below 1.
+func requirePositive(_ options: KeyValuePairs<String, Int>) throws {
+    for (name, value) in options where value < 1 {
+        throw ValidationError("\(name) must be at least 1, got \(value)")
+    }
+}
