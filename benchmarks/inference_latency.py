@@ -101,7 +101,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cpu_load import OtherLoad
+from benchmark_support import OtherLoad, parse_json_object
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SURGEON = REPO / ".build" / "release" / "surgeon"
@@ -221,26 +221,6 @@ def short_labels(paths: list[Path]) -> list[str]:
 def check_binary(path: Path, option: str) -> None:
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise SystemExit(f"error: {option} {path}: no executable there (build it with `swift build -c release`)")
-
-
-def parse_json_object(text: str, key: str) -> dict:
-    """The last JSON object in `text` that has `key` (log lines around it are
-    tolerated)."""
-    dec = json.JSONDecoder()
-    found = None
-    i = text.find("{")
-    while i != -1:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict) and key in obj:
-            found = obj
-        i = text.find("{", end)
-    if found is None:
-        raise ValueError(f"no JSON object with key '{key}' in the command's stdout")
-    return found
 
 
 def convert_to_onnx(surgeon: Path, model: Model, folder: Path, index: int, timeout: float) -> None:

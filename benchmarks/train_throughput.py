@@ -135,7 +135,7 @@ import subprocess
 import sys
 import time
 
-from cpu_load import OtherLoad  # noqa: F401  (also imported from here by pipeline_vs_torch_pruning.py)
+from benchmark_support import OtherLoad, parse_json_object  # noqa: F401  (pipeline_vs_torch_pruning.py imports them from here)
 
 # Only the stdlib until the models: the parent process, which starts the
 # measuring processes, must stay small (see "Peak memory" in the docstring).
@@ -171,26 +171,6 @@ def peak_rss_bytes() -> int:
     return int(maxrss) if sys.platform == "darwin" else int(maxrss) * 1024
 
 
-def parse_json_object(text: str, key: str = "images_per_second") -> dict:
-    """The last JSON object in `text` that has `key` (so log lines or other
-    objects around it are tolerated)."""
-    dec = json.JSONDecoder()
-    found = None
-    i = text.find("{")
-    while i != -1:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict) and key in obj:
-            found = obj
-        i = text.find("{", end)
-    if found is None:
-        raise ValueError(f"no JSON object with key '{key}' in the command's stdout")
-    return found
-
-
 def shape_str(shape: tuple[int, int, int] | list[int], sep: str = ",") -> str:
     return sep.join(str(s) for s in shape)
 
@@ -207,7 +187,7 @@ def bench_pytorch_in_child(spec: dict) -> dict:
             f"exited with status {proc.returncode}\nstdout:\n{proc.stdout}"
         )
     try:
-        return parse_json_object(proc.stdout)
+        return parse_json_object(proc.stdout, "images_per_second")
     except ValueError as e:
         raise SystemExit(f"error: PyTorch measurement: {e}\nstdout:\n{proc.stdout}")
 
@@ -237,7 +217,7 @@ def bench_surgeon(full: str, timeout: float) -> dict:
             f"stdout:\n{proc.stdout}"
         )
     try:
-        obj = parse_json_object(proc.stdout)
+        obj = parse_json_object(proc.stdout, "images_per_second")
         obj["images_per_second"] = float(obj["images_per_second"])
         if obj.get("peak_resident_bytes") is not None:
             obj["peak_resident_bytes"] = int(obj["peak_resident_bytes"])

@@ -22,17 +22,7 @@ final class BatchNormFoldingTests: XCTestCase {
         let dense = b.add(Dense(units: 5), name: "dense", inputs: [gap])
         let bn4 = b.add(BatchNormalization(), name: "dense_bn", inputs: [dense])
         var graph = try b.build(outputs: [bn4], seed: 5)
-        // Moving statistics far from the identity, so that a wrong fold shows.
-        for i in graph.nodes.indices where graph.nodes[i].layer.kerasClassName == "BatchNormalization" {
-            let n = graph.nodes[i].layer.weights[0].count
-            try graph.setWeights(
-                [
-                    Tensor.random(shape: [n], seed: UInt64(i), range: 0.5...2),
-                    Tensor.random(shape: [n], seed: UInt64(i) + 10, range: -1...1),
-                    Tensor.random(shape: [n], seed: UInt64(i) + 20, range: -1...1),
-                    Tensor.random(shape: [n], seed: UInt64(i) + 30, range: 0.2...3),
-                ], ofNode: i)
-        }
+        try randomizeBatchNorms(&graph)
         return graph
     }
 
@@ -66,5 +56,20 @@ final class BatchNormFoldingTests: XCTestCase {
         XCTAssertEqual(
             back.nodes[1].layer.weights.map(\.scalars), graph.nodes[1].layer.weights.map(\.scalars),
             "scale 1 / sqrt(1) and shift 0 leave the weights bit for bit")
+    }
+}
+
+/// Gives every BatchNormalization of `graph` gamma, beta and moving statistics far from the
+/// identity (seeded by node index), so that a wrong fold shows.
+func randomizeBatchNorms(_ graph: inout Graph) throws {
+    for i in graph.nodes.indices where graph.nodes[i].layer.kerasClassName == "BatchNormalization" {
+        let n = graph.nodes[i].layer.weights[0].count
+        try graph.setWeights(
+            [
+                Tensor.random(shape: [n], seed: UInt64(i), range: 0.5...2),
+                Tensor.random(shape: [n], seed: UInt64(i) + 10, range: -1...1),
+                Tensor.random(shape: [n], seed: UInt64(i) + 20, range: -1...1),
+                Tensor.random(shape: [n], seed: UInt64(i) + 30, range: 0.2...3),
+            ], ofNode: i)
     }
 }

@@ -26,16 +26,7 @@ final class InferenceFormTests: XCTestCase {
         y = b.add(Activation(.relu), name: "dense_relu", inputs: [y])
         y = b.add(Dense(units: 3), name: "out", inputs: [y])
         var graph = try b.build(outputs: [y], seed: 9)
-        for i in graph.nodes.indices where graph.nodes[i].layer.kerasClassName == "BatchNormalization" {
-            let n = graph.nodes[i].layer.weights[0].count
-            try graph.setWeights(
-                [
-                    Tensor.random(shape: [n], seed: UInt64(i), range: 0.5...2),
-                    Tensor.random(shape: [n], seed: UInt64(i) + 10, range: -1...1),
-                    Tensor.random(shape: [n], seed: UInt64(i) + 20, range: -1...1),
-                    Tensor.random(shape: [n], seed: UInt64(i) + 30, range: 0.2...3),
-                ], ofNode: i)
-        }
+        try randomizeBatchNorms(&graph)
         return graph
     }
 

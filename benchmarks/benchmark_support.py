@@ -1,4 +1,5 @@
-"""How busy other processes keep the machine, for the benchmarks' noise warnings.
+"""What the benchmark scripts share: how busy other processes keep the machine (for their
+noise warnings), and reading the JSON a measured command prints.
 
 Standard library only (the benchmarks import it before torch). `OtherLoad` measures the
 average number of cores kept busy by OTHER processes over a span of time: all CPU time used on
@@ -8,6 +9,7 @@ children's (for scripts that run the program they measure as a subprocess).
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import time
@@ -52,3 +54,23 @@ class OtherLoad:
         wall = time.perf_counter() - self.t0
         own = own_cpu_seconds(self.children) - self.own0
         return max(0.0, (busy - self.busy0 - own) / wall) if wall > 0 else None
+
+
+def parse_json_object(text: str, key: str) -> dict:
+    """The last JSON object in `text` that has `key` (so log lines or other
+    objects around it are tolerated)."""
+    dec = json.JSONDecoder()
+    found = None
+    i = text.find("{")
+    while i != -1:
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict) and key in obj:
+            found = obj
+        i = text.find("{", end)
+    if found is None:
+        raise ValueError(f"no JSON object with key '{key}' in the command's stdout")
+    return found
