@@ -102,7 +102,9 @@ public struct Conv2D: Layer {
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         if !context.training, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil) {
             return LayerOutput(
-                Convolution.forward(input: x, kernel: weights[0], geometry: g, groups: groups, epilogue: epilogue))
+                Convolution.forward(
+                    input: x, kernel: weights[0], geometry: g, groups: groups, epilogue: epilogue,
+                    kernelLayouts: context.kernelLayouts))
         }
         var z = Convolution.forward(input: x, kernel: weights[0], geometry: g, groups: groups)
         if useBias { z.addChannelBias(weights[1]) }

@@ -78,7 +78,9 @@ public struct DepthwiseConv2D: Layer {
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         if !context.training, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil) {
             return LayerOutput(
-                DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g, epilogue: epilogue))
+                DepthwiseConvolution.forward(
+                    input: x, kernel: weights[0], geometry: g, epilogue: epilogue, kernelLayouts: context.kernelLayouts)
+            )
         }
         var z = DepthwiseConvolution.forward(input: x, kernel: weights[0], geometry: g)
         if useBias { z.addChannelBias(weights[1]) }

@@ -10,9 +10,13 @@ public enum InferenceForm {
     /// The layer types an activation fuses into.
     public static let fusableProducers: Set<String> = ["Conv2D", "DepthwiseConv2D", "Dense"]
 
-    /// `graph` in its inference form; the graph itself when nothing folds or fuses.
+    /// `graph` in its inference form (the graph itself when nothing folds or fuses), with a
+    /// `KernelLayoutCache` of its own, so that its convolutions reorder their kernels once.
     public static func prepared(_ graph: Graph, registry: LayerRegistry = .standard) throws -> Graph {
-        try fusingActivations(try BatchNormFolding.folding(graph, registry: registry).graph, registry: registry)
+        var prepared = try fusingActivations(
+            try BatchNormFolding.folding(graph, registry: registry).graph, registry: registry)
+        prepared.kernelLayouts = KernelLayoutCache()
+        return prepared
     }
 
     /// `graph` with every fusable rectifier merged into its producer.

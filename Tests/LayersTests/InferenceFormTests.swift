@@ -53,6 +53,28 @@ final class InferenceFormTests: XCTestCase {
         }
     }
 
+    /// The prepared graph keeps its kernels in oneDNN's layouts (one reorder per kernel), and
+    /// weights set afterwards are the weights it predicts with.
+    func testInferenceForm_keepsKernelLayouts_andFollowsNewWeights() throws {
+        let graph = try Self.graph()
+        var prepared = try InferenceForm.prepared(graph)
+        let cache = try XCTUnwrap(prepared.kernelLayouts)
+        let x = batch(2, [7, 6, 3], seed: 5, range: -2...2)
+        let first = try prepared.predict([x])[0]
+        let held = cache.count
+        XCTAssertEqual(try prepared.predict([x])[0], first)
+        XCTAssertEqual(cache.count, held, "the second prediction reorders nothing")
+        let conv = try XCTUnwrap(prepared.index(of: "conv"))
+        var weights = prepared.nodes[conv].layer.weights
+        for i in weights[0].scalars.indices { weights[0].scalars[i] *= -1 }
+        try prepared.setWeights(weights, ofNode: conv)
+        var fresh = prepared
+        fresh.kernelLayouts = nil
+        let changed = try prepared.predict([x])[0]
+        XCTAssertEqual(changed, try fresh.predict([x])[0])
+        XCTAssertNotEqual(changed, first)
+    }
+
     func testInferenceForm_ofAGraphWithNothingToFuse_isTheGraph() throws {
         var b = GraphBuilder()
         let x = b.add(InputLayer(shape: [4]), name: "input")

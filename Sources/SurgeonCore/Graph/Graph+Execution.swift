@@ -25,7 +25,7 @@ extension Graph {
             if let s = sources[i] { values[i] = inputs[s]; continue }
             let args = inputIndices[i].map { values[$0]! }
             let node = nodes[i]
-            let context = ForwardContext(training: false)
+            let context = ForwardContext(training: false, kernelLayouts: kernelLayouts)
             values[i] = try Graph.wrap(node) { try node.layer.forward(args, context: context).value }
             observe?(i, values[i]!)
             for j in Set(inputIndices[i]) {

@@ -16,6 +16,10 @@ public struct Graph: Sendable {
     /// For each node, the indices of its inputs.
     public private(set) var inputIndices: [[Int]]
     private var indexByName: [String: Int]
+    /// Kernels kept in the convolution backend's layouts between `predict` calls, for a graph
+    /// that only predicts (`InferenceForm` sets one); nil reorders them on every call. Safe
+    /// whatever happens to the weights afterwards (see `KernelLayoutCache`).
+    public var kernelLayouts: KernelLayoutCache?
 
     /// How a layer that has no weights yet gets them when the graph is built.
     public enum WeightInitialization: Sendable {

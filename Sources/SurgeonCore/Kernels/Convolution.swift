@@ -21,13 +21,16 @@ public enum Convolution {
 
     /// `output[n, oy, ox, f] = sum input[n, iy, ix, group(f) * cg + c] * kernel[ky, kx, c, f]`,
     /// `cg = in / groups`, then `epilogue` (bias, rectifier) when given; the caller checks that
-    /// `groups` divides both channel counts.
+    /// `groups` divides both channel counts. `kernelLayouts` keeps the kernel in oneDNN's layout
+    /// between calls (for prediction).
     public static func forward(
-        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1, epilogue: ConvolutionEpilogue? = nil
+        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int = 1, epilogue: ConvolutionEpilogue? = nil,
+        kernelLayouts: KernelLayoutCache? = nil
     ) -> Tensor {
         if ConvolutionBackend.current == .onednn,
             let y = OneDNNConvolution.forward(
-                input: input, kernel: kernel, geometry: g, groups: groups, depthwise: false, epilogue: epilogue)
+                input: input, kernel: kernel, geometry: g, groups: groups, depthwise: false, epilogue: epilogue,
+                kernelLayouts: kernelLayouts)
         {
             return y
         }

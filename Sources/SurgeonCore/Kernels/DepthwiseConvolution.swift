@@ -8,13 +8,16 @@
 /// kernel gradient keeps one partial sum per chunk and adds them in chunk order, so a fixed
 /// thread count gives bit-identical results.
 public enum DepthwiseConvolution {
-    /// Then `epilogue` (bias, rectifier) when given.
+    /// Then `epilogue` (bias, rectifier) when given. `kernelLayouts` keeps the kernel in
+    /// oneDNN's layout between calls (for prediction).
     public static func forward(
-        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, epilogue: ConvolutionEpilogue? = nil
+        input: Tensor, kernel: Tensor, geometry g: ConvGeometry, epilogue: ConvolutionEpilogue? = nil,
+        kernelLayouts: KernelLayoutCache? = nil
     ) -> Tensor {
         if ConvolutionBackend.current == .onednn,
             let y = OneDNNConvolution.forward(
-                input: input, kernel: kernel, geometry: g, groups: 1, depthwise: true, epilogue: epilogue)
+                input: input, kernel: kernel, geometry: g, groups: 1, depthwise: true, epilogue: epilogue,
+                kernelLayouts: kernelLayouts)
         {
             return y
         }

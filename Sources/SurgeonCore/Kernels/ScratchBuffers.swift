@@ -18,10 +18,8 @@ final class ScratchBuffers: Sendable {
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         let size = Self.rounded(bytes)
         let reused: UnsafeMutableRawPointer? = pool.withLock { box in
-            var p = box.value
-            defer { box = UncheckedSendable(p) }
-            guard let buffer = p.free[size]?.popLast() else { return nil }
-            p.bytes -= size
+            guard let buffer = box.value.free[size]?.popLast() else { return nil }
+            box.value.bytes -= size
             return buffer
         }
         return reused ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
@@ -31,11 +29,9 @@ final class ScratchBuffers: Sendable {
     func give(_ buffer: UnsafeMutableRawPointer, _ bytes: Int) {
         let size = Self.rounded(bytes)
         let kept = pool.withLock { box in
-            var p = box.value
-            defer { box = UncheckedSendable(p) }
-            guard p.bytes + size <= Self.maximumBytes else { return false }
-            p.free[size, default: []].append(buffer)
-            p.bytes += size
+            guard box.value.bytes + size <= Self.maximumBytes else { return false }
+            box.value.free[size, default: []].append(buffer)
+            box.value.bytes += size
             return true
         }
         if !kept { buffer.deallocate() }

@@ -101,10 +101,14 @@ public struct ForwardContext: Sendable {
     public var training: Bool
     /// The seed of this step for random layers; a layer mixes in its own position.
     public var seed: UInt64
+    /// Where a convolution keeps its kernel in the backend's layout between calls, when the
+    /// graph only predicts (`Graph.kernelLayouts`); nil reorders on every call.
+    public var kernelLayouts: KernelLayoutCache?
 
-    public init(training: Bool, seed: UInt64 = 0) {
+    public init(training: Bool, seed: UInt64 = 0, kernelLayouts: KernelLayoutCache? = nil) {
         self.training = training
         self.seed = seed
+        self.kernelLayouts = kernelLayouts
     }
 
     public static let inference = ForwardContext(training: false)

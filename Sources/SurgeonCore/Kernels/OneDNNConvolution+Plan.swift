@@ -1,0 +1,256 @@
+import CDNNL
+import Synchronization
+
+extension OneDNNConvolution {
+    /// A oneDNN failure during a call; the caller falls back to its own path.
+    struct Failure: Error {}
+
+    /// A ready primitive for one problem and pass, and what a call needs besides its data: how
+    /// the Keras kernel reaches the primitive's weight layout (or a kernel gradient leaves it),
+    /// the scratchpad's descriptor, and idle `Binding`s to run it with.
+    final class Plan: @unchecked Sendable {
+        let pass: Pass
+        let engine: dnnl_engine_t
+        let descriptor: dnnl_primitive_desc_t
+        let primitive: dnnl_primitive_t
+        let problem: Problem
+        let userWeights: dnnl_memory_desc_t
+        /// The primitive's own weight (or kernel-gradient) layout, when it differs from Keras's.
+        let weightLayout: dnnl_memory_desc_t?
+        /// user -> `weightLayout` (forward, backward data) or `weightLayout` -> user (backward weights).
+        let reorder: dnnl_primitive_t?
+        let reorderDescriptor: dnnl_primitive_desc_t?
+        /// The scratchpads the primitive and the reorder need, nil when none.
+        let scratchpad: dnnl_memory_desc_t?
+        let reorderScratchpad: dnnl_memory_desc_t?
+        private let idle = Mutex(UncheckedSendable<[Binding]>([]))
+
+        init?(_ pass: Pass, _ problem: Problem, _ engine: dnnl_engine_t) {
+            guard let pd = problem.descriptor(pass, engine) else { return nil }
+            var primitive: dnnl_primitive_t?
+            guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else {
+                dnnl_primitive_desc_destroy(pd)
+                return nil
+            }
+            self.pass = pass
+            self.engine = engine
+            self.problem = problem
+            descriptor = pd
+            self.primitive = primitive
+            scratchpad = Self.scratchpad(of: pd)
+            var user = problem.userWeights
+            userWeights = user
+            let query = pass == .backwardWeights ? dnnl_query_diff_weights_md : dnnl_query_weights_md
+            guard let wanted = dnnl_primitive_desc_query_md(pd, query, 0), dnnl_memory_desc_equal(wanted, &user) == 0
+            else {
+                weightLayout = nil; reorder = nil; reorderDescriptor = nil; reorderScratchpad = nil
+                return
+            }
+            var layout = wanted.pointee
+            weightLayout = layout
+            var rpd: dnnl_primitive_desc_t?
+            let attributes = Attributes(cap: nil)
+            let status =
+                pass == .backwardWeights
+                ? dnnl_reorder_primitive_desc_create(&rpd, &layout, engine, &user, engine, attributes?.handle)
+                : dnnl_reorder_primitive_desc_create(&rpd, &user, engine, &layout, engine, attributes?.handle)
+            var r: dnnl_primitive_t?
+            if attributes != nil, status == dnnl_success, let rpd, dnnl_primitive_create(&r, rpd) == dnnl_success {
+                reorderDescriptor = rpd; reorder = r
+                reorderScratchpad = Self.scratchpad(of: rpd)
+            } else {
+                if let rpd { dnnl_primitive_desc_destroy(rpd) }
+                dnnl_primitive_destroy(primitive)
+                dnnl_primitive_desc_destroy(pd)
+                return nil
+            }
+        }
+
+        private static func scratchpad(of descriptor: dnnl_primitive_desc_t) -> dnnl_memory_desc_t? {
+            guard let md = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0),
+                dnnl_memory_desc_get_size(md) > 0
+            else { return nil }
+            return md.pointee
+        }
+
+        deinit {
+            if let reorder { dnnl_primitive_destroy(reorder) }
+            if let reorderDescriptor { dnnl_primitive_desc_destroy(reorderDescriptor) }
+            dnnl_primitive_destroy(primitive)
+            dnnl_primitive_desc_destroy(descriptor)
+        }
+
+        /// Runs `body` with a binding no other call uses meanwhile (made on first need: one
+        /// per concurrent call), then waits for the stream and gives back pooled buffers; false
+        /// when oneDNN failed.
+        func run(_ body: (Binding) throws(Failure) -> Void) -> Bool {
+            guard let binding = idle.withLock({ $0.value.popLast() }) ?? Binding(self) else { return false }
+            defer {
+                binding.release()
+                idle.withLock { $0.value.append(binding) }
+            }
+            do {
+                try body(binding)
+                return dnnl_stream_wait(binding.stream) == dnnl_success
+            } catch {
+                return false
+            }
+        }
+    }
+
+    /// The stream and memory objects of one plan's calls, made once: a call points them at its
+    /// buffers (`dnnl_memory_set_data_handle`) instead of creating objects, the fixed cost that
+    /// dominated a batch-1 inference. `input` is the source (or its gradient), `output` the
+    /// destination (or its gradient), `kernel` the Keras kernel (or its gradient).
+    final class Binding {
+        let plan: Plan
+        let stream: dnnl_stream_t
+        let input: dnnl_memory_t, output: dnnl_memory_t, kernel: dnnl_memory_t
+        let kernelInLayout: dnnl_memory_t?
+        let bias: dnnl_memory_t?
+        let scratchpad: dnnl_memory_t?, reorderScratchpad: dnnl_memory_t?
+        /// The primitive's arguments, over the objects above.
+        private let arguments: [dnnl_exec_arg_t]
+        /// Pooled buffers and cache entries this call uses, given back by `release`.
+        private var borrowed: [(UnsafeMutableRawPointer, Int)] = []
+        private var retained: [KernelLayoutCache.Entry] = []
+
+        init?(_ plan: Plan) {
+            var stream: dnnl_stream_t?
+            guard dnnl_stream_create(&stream, plan.engine, dnnl_stream_default_flags.rawValue) == dnnl_success,
+                let stream
+            else { return nil }
+            self.plan = plan
+            self.stream = stream
+            let problem = plan.problem
+            var made: [dnnl_memory_t] = []
+            func memory(_ descriptor: dnnl_memory_desc_t) -> dnnl_memory_t? {
+                var d = descriptor
+                var m: dnnl_memory_t?
+                guard dnnl_memory_create(&m, &d, plan.engine, nil) == dnnl_success, let m else { return nil }
+                made.append(m)
+                return m
+            }
+            let biased: Bool = if case .forward(let b, _) = plan.pass { b } else { false }
+            guard let input = memory(problem.source), let output = memory(problem.destination),
+                let kernel = memory(plan.userWeights)
+            else {
+                made.forEach { dnnl_memory_destroy($0) }
+                dnnl_stream_destroy(stream)
+                return nil
+            }
+            let kernelInLayout = plan.weightLayout.flatMap(memory)
+            let bias = biased ? memory(problem.bias) : nil
+            let scratchpad = plan.scratchpad.flatMap(memory)
+            let reorderScratchpad = plan.reorderScratchpad.flatMap(memory)
+            guard (plan.weightLayout == nil) == (kernelInLayout == nil), biased == (bias != nil),
+                (plan.scratchpad == nil) == (scratchpad == nil),
+                (plan.reorderScratchpad == nil) == (reorderScratchpad == nil)
+            else {
+                made.forEach { dnnl_memory_destroy($0) }
+                dnnl_stream_destroy(stream)
+                return nil
+            }
+            self.input = input
+            self.output = output
+            self.kernel = kernel
+            self.kernelInLayout = kernelInLayout
+            self.bias = bias
+            self.scratchpad = scratchpad
+            self.reorderScratchpad = reorderScratchpad
+            let weights = kernelInLayout ?? kernel
+            var arguments: [(Int32, dnnl_memory_t)]
+            switch plan.pass {
+            case .forward:
+                arguments = [(DNNL_ARG_SRC, input), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, output)]
+                if let bias { arguments.append((DNNL_ARG_BIAS, bias)) }
+            case .backwardData:
+                arguments = [(DNNL_ARG_DIFF_DST, output), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DIFF_SRC, input)]
+            case .backwardWeights:
+                arguments = [(DNNL_ARG_SRC, input), (DNNL_ARG_DIFF_DST, output), (DNNL_ARG_DIFF_WEIGHTS, weights)]
+            }
+            if let scratchpad { arguments.append((DNNL_ARG_SCRATCHPAD, scratchpad)) }
+            self.arguments = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+        }
+
+        deinit {
+            for m in [input, output, kernel] + [kernelInLayout, bias, scratchpad, reorderScratchpad].compactMap({ $0 })
+            {
+                dnnl_memory_destroy(m)
+            }
+            dnnl_stream_destroy(stream)
+        }
+
+        /// Points `memory` at `pointer` for this call.
+        func point(_ memory: dnnl_memory_t, at pointer: UnsafeRawPointer) throws(Failure) {
+            guard dnnl_memory_set_data_handle(memory, UnsafeMutableRawPointer(mutating: pointer)) == dnnl_success
+            else { throw Failure() }
+        }
+
+        /// Points `memory` at a pooled buffer of its size, given back at the end of the call.
+        private func pointAtPooledBuffer(_ memory: dnnl_memory_t, _ descriptor: dnnl_memory_desc_t) throws(Failure) {
+            var d = descriptor
+            let bytes = dnnl_memory_desc_get_size(&d)
+            let buffer = ScratchBuffers.shared.take(bytes)
+            borrowed.append((buffer, bytes))
+            try point(memory, at: buffer)
+        }
+
+        /// The Keras kernel at `pointer` as the primitive reads it: the buffer itself, a
+        /// reordered copy, or the copy `cache` holds for `tensor` (made on first use).
+        func setKernel(
+            _ pointer: UnsafePointer<Float>, of tensor: Tensor, cache: KernelLayoutCache?
+        ) throws(Failure) {
+            try point(kernel, at: pointer)
+            guard let kernelInLayout, let layout = plan.weightLayout, let reorder = plan.reorder else { return }
+            if let cache {
+                let entry = try cache.entry(for: tensor, layout: layout) { (buffer) throws(Failure) in
+                    try point(kernelInLayout, at: buffer)
+                    try execute(reorder, [(DNNL_ARG_FROM, kernel), (DNNL_ARG_TO, kernelInLayout)])
+                    guard dnnl_stream_wait(stream) == dnnl_success else { throw Failure() }
+                }
+                retained.append(entry)
+                try point(kernelInLayout, at: entry.buffer)
+            } else {
+                try pointAtPooledBuffer(kernelInLayout, layout)
+                try execute(reorder, [(DNNL_ARG_FROM, kernel), (DNNL_ARG_TO, kernelInLayout)])
+            }
+        }
+
+        /// Runs the primitive, then (backward weights) brings the kernel gradient from the
+        /// primitive's layout into the user's buffer that `setKernelGradient` named.
+        func execute() throws(Failure) {
+            if let scratchpad, let descriptor = plan.scratchpad { try pointAtPooledBuffer(scratchpad, descriptor) }
+            guard dnnl_primitive_execute(plan.primitive, stream, Int32(arguments.count), arguments) == dnnl_success
+            else { throw Failure() }
+            if plan.pass == .backwardWeights, let kernelInLayout, let reorder = plan.reorder {
+                try execute(reorder, [(DNNL_ARG_FROM, kernelInLayout), (DNNL_ARG_TO, kernel)])
+            }
+        }
+
+        /// The kernel gradient's user buffer (backward weights): written directly, or through a
+        /// pooled buffer in the primitive's layout that `execute` reorders from.
+        func setKernelGradient(_ pointer: UnsafeMutablePointer<Float>) throws(Failure) {
+            try point(kernel, at: pointer)
+            if let kernelInLayout, let layout = plan.weightLayout { try pointAtPooledBuffer(kernelInLayout, layout) }
+        }
+
+        private func execute(_ reorder: dnnl_primitive_t, _ arguments: [(Int32, dnnl_memory_t)]) throws(Failure) {
+            var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
+            if let reorderScratchpad, let descriptor = plan.reorderScratchpad {
+                try pointAtPooledBuffer(reorderScratchpad, descriptor)
+                args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: reorderScratchpad))
+            }
+            guard dnnl_primitive_execute(reorder, stream, Int32(args.count), args) == dnnl_success else {
+                throw Failure()
+            }
+        }
+
+        /// Gives back what the call borrowed.
+        func release() {
+            for (buffer, bytes) in borrowed { ScratchBuffers.shared.give(buffer, bytes) }
+            borrowed.removeAll(keepingCapacity: true)
+            retained.removeAll(keepingCapacity: true)
+        }
+    }
+}
