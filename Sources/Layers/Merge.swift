@@ -12,6 +12,11 @@ public struct Add: ElementwiseMerge {
     public init() {}
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
+        if inputs.count >= 2, inputs.dropFirst().allSatisfy({ $0.shape == inputs[0].shape }) {
+            var y = inputs[0]
+            for k in 1..<inputs.count { y.add(inputs[k]) }
+            return LayerOutput(y)
+        }
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)
         var y = layout.expand(0, inputs[0])
         for k in 1..<inputs.count { y.add(layout.expand(k, inputs[k])) }

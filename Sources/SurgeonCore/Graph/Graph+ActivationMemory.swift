@@ -13,12 +13,6 @@ extension Graph {
         batch: Int, training: Bool, budget: MemoryBudget = .standard
     ) throws(GraphError) {
         let floats = MemoryLayout<Float>.size
-        let perSample = shapes.map { shape in
-            shape.reduce(1) { count, extent in
-                let (product, overflow) = count.multipliedReportingOverflow(by: max(extent, 0))
-                return overflow ? Int.max : product
-            }
-        }
         func bytes(_ scalars: Int) -> Int {
             let (perBatch, o1) = scalars.multipliedReportingOverflow(by: max(batch, 0))
             let (total, o2) = perBatch.multipliedReportingOverflow(by: floats)
@@ -34,6 +28,12 @@ extension Graph {
                     needed: needed == Int.max ? nil : needed, budget: budget.bytes))
         }
         if training {
+            let perSample = shapes.map { shape in
+                shape.reduce(1) { count, extent in
+                    let (product, overflow) = count.multipliedReportingOverflow(by: max(extent, 0))
+                    return overflow ? Int.max : product
+                }
+            }
             var total = 0
             var largest = 0
             for i in nodes.indices {
@@ -45,16 +45,9 @@ extension Graph {
             }
             return
         }
-        var remaining = consumers.map(\.count)
-        for o in outputNodeIndices { remaining[o] += 1 }
-        var live = 0
-        for i in nodes.indices {
-            live = add(live, bytes(perSample[i]))
-            if live > budget.bytes { throw refuse(i, needed: live) }
-            for j in Set(inputIndices[i]) {
-                remaining[j] -= 1
-                if remaining[j] == 0 { live -= bytes(perSample[j]) }
-            }
+        for (i, live) in inferenceSchedule.livePerSample.enumerated() {
+            let needed = bytes(live)
+            if needed > budget.bytes { throw refuse(i, needed: needed) }
         }
     }
 }

@@ -18,8 +18,7 @@ extension Graph {
     public func predict(_ inputs: [Tensor], observe: ((Int, Tensor) -> Void)?) throws(GraphError) -> [Tensor] {
         let sources = try checkedSources(inputs)
         try checkActivationMemory(batch: inputs.first?.shape.first ?? 0, training: false)
-        var remaining = consumers.map(\.count)
-        for o in outputNodeIndices { remaining[o] += 1 }
+        let releases = inferenceSchedule.releases
         var values = [Tensor?](repeating: nil, count: nodes.count)
         for i in nodes.indices {
             if let s = sources[i] { values[i] = inputs[s]; continue }
@@ -28,10 +27,7 @@ extension Graph {
             let context = ForwardContext(training: false, kernelLayouts: kernelLayouts)
             values[i] = try Graph.wrap(node) { try node.layer.forward(args, context: context).value }
             observe?(i, values[i]!)
-            for j in Set(inputIndices[i]) {
-                remaining[j] -= 1
-                if remaining[j] == 0 { values[j] = nil }
-            }
+            for j in releases[i] { values[j] = nil }
         }
         return outputNodeIndices.map { values[$0]! }
     }

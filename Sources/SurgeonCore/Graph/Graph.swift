@@ -16,6 +16,8 @@ public struct Graph: Sendable {
     /// For each node, the indices of its inputs.
     public private(set) var inputIndices: [[Int]]
     private var indexByName: [String: Int]
+    /// What `predict` frees after each node, and the live activations it checks.
+    private(set) var inferenceSchedule = InferenceSchedule(inputIndices: [], shapes: [], outputs: [])
     /// Kernels kept in the convolution backend's layouts between `predict` calls, for a graph
     /// that only predicts (`InferenceForm` sets one); nil reorders them on every call. Safe
     /// whatever happens to the weights afterwards (see `KernelLayoutCache`).
@@ -111,6 +113,7 @@ public struct Graph: Sendable {
             }
             try Graph.checkWeights(of: self.nodes[i], inputShapes: inputShapes)
         }
+        inferenceSchedule = InferenceSchedule(inputIndices: inputIndices, shapes: shapes, outputs: outputNodeIndices)
     }
 
     /// The index of the node named `name`.

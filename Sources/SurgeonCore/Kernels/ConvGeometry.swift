@@ -22,12 +22,13 @@ public struct ConvGeometry: Sendable, Equatable {
         inputHeight: Int, inputWidth: Int, kernel: [Int], strides: [Int],
         dilation: [Int] = [1, 1], padding: Padding
     ) throws(LayerError) {
-        guard kernel.count == 2, strides.count == 2, dilation.count == 2,
-            (kernel + strides + dilation).allSatisfy({ $0 > 0 })
+        // Element by element, without building arrays: this runs on every convolution call.
+        guard kernel.count == 2, strides.count == 2, dilation.count == 2, kernel[0] > 0, kernel[1] > 0,
+            strides[0] > 0, strides[1] > 0, dilation[0] > 0, dilation[1] > 0
         else {
             throw .unsupported("kernel size, strides and dilation must be two positive integers each")
         }
-        if dilation != [1, 1] && strides != [1, 1] {
+        if (dilation[0] != 1 || dilation[1] != 1) && (strides[0] != 1 || strides[1] != 1) {
             throw .unsupported("strides > 1 together with dilation_rate > 1 is not supported (Keras refuses it too)")
         }
         self.inputHeight = inputHeight; self.inputWidth = inputWidth

@@ -111,6 +111,9 @@ extension OneDNNConvolution {
         let scratchpad: dnnl_memory_t?, reorderScratchpad: dnnl_memory_t?
         /// The primitive's arguments, over the objects above.
         private let arguments: [dnnl_exec_arg_t]
+        /// The scratchpad, when it is small enough to keep (`ownedScratchpadBytes`); larger
+        /// ones come from the pool for the length of a call.
+        private let ownedScratchpad: UnsafeMutableRawPointer?
         /// Pooled buffers and cache entries this call uses, given back by `release`.
         private var borrowed: [(UnsafeMutableRawPointer, Int)] = []
         private var retained: [KernelLayoutCache.Entry] = []
@@ -158,6 +161,19 @@ extension OneDNNConvolution {
             self.bias = bias
             self.scratchpad = scratchpad
             self.reorderScratchpad = reorderScratchpad
+            var owned: UnsafeMutableRawPointer?
+            if let scratchpad, var descriptor = plan.scratchpad {
+                let bytes = dnnl_memory_desc_get_size(&descriptor)
+                if bytes <= Binding.ownedScratchpadBytes {
+                    let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    if dnnl_memory_set_data_handle(scratchpad, buffer) == dnnl_success {
+                        owned = buffer
+                    } else {
+                        buffer.deallocate()
+                    }
+                }
+            }
+            ownedScratchpad = owned
             let weights = kernelInLayout ?? kernel
             var arguments: [(Int32, dnnl_memory_t)]
             switch plan.pass {
@@ -179,7 +195,12 @@ extension OneDNNConvolution {
                 dnnl_memory_destroy(m)
             }
             dnnl_stream_destroy(stream)
+            ownedScratchpad?.deallocate()
         }
+
+        /// The largest scratchpad a binding keeps for all its calls (a forward convolution's
+        /// usually is); a plan has a binding per concurrent call.
+        static let ownedScratchpadBytes = 256 << 10
 
         /// Points `memory` at `pointer` for this call.
         func point(_ memory: dnnl_memory_t, at pointer: UnsafeRawPointer) throws(Failure) {
@@ -220,7 +241,9 @@ extension OneDNNConvolution {
         /// Runs the primitive, then (backward weights) brings the kernel gradient from the
         /// primitive's layout into the user's buffer that `setKernelGradient` named.
         func execute() throws(Failure) {
-            if let scratchpad, let descriptor = plan.scratchpad { try pointAtPooledBuffer(scratchpad, descriptor) }
+            if ownedScratchpad == nil, let scratchpad, let descriptor = plan.scratchpad {
+                try pointAtPooledBuffer(scratchpad, descriptor)
+            }
             guard dnnl_primitive_execute(plan.primitive, stream, Int32(arguments.count), arguments) == dnnl_success
             else { throw Failure() }
             if plan.pass == .backwardWeights, let kernelInLayout, let reorder = plan.reorder {

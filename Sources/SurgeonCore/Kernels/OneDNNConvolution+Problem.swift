@@ -61,6 +61,15 @@ extension OneDNNConvolution {
 
         var outputShape: [Int] { [batch, outputHeight, outputWidth, outputs] }
 
+        /// A few of the fields, enough to tell a network's convolutions apart (equality still
+        /// compares all): finding a plan is on every call's path.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(batch)
+            hasher.combine(channels &* 31 &+ outputs)
+            hasher.combine(height &* 31 &+ width)
+            hasher.combine(kernelHeight &* 31 &+ strideHeight &* 7 &+ groups)
+        }
+
         /// Multiply-accumulates of the whole batch.
         var macs: Int { batch * outputHeight * outputWidth * outputs * groupChannels * kernelHeight * kernelWidth }
 
