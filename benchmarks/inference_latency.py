@@ -17,6 +17,9 @@ machine noise hits all sides alike. It prints one table with both latencies,
 their ratio and the model's MACs per sample, then, for every baseline/pruned
 pair, a table of the MACs speed-up, each runtime's latency speed-up and the
 ratio of the two; ``--json`` prints everything instead, every repeat too.
+``--rounds N`` runs the whole sweep N times and reports each cell's median
+over the rounds (a shared machine's noise comes in bursts of seconds, longer
+than one measurement; every round's figure is in the JSON).
 
 How to run it (from the repository root)::
 
@@ -95,6 +98,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -421,6 +425,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", nargs="+", type=parse_repeats, default=None, metavar="[B=]R",
                    help="timed inferences per measurement: R for every batch size and/or B=R for batch B "
                    "(default: 51 below batch 16, 21 below 64, 11 from 64)")
+    p.add_argument("--rounds", type=positive_int, default=1, metavar="N",
+                   help="run the whole interleaved sweep N times and report each cell's median over the rounds "
+                   "(a shared machine's noise comes in bursts longer than one measurement)")
     p.add_argument("--warmup", type=int, default=3,
                    help="untimed onnxruntime inferences before the timed ones (surgeon-bench does 3)")
     p.add_argument("--seed", type=int, default=7, help="seed of onnxruntime's random input")
@@ -553,6 +560,39 @@ def run(args: argparse.Namespace, ort, np, models: list[Model], onnx_dir: Path) 
             onnx_check(m)
             read_onnx_input(ort, m)
 
+    rounds: dict[tuple[str, int, int], list[dict]] = {}
+    for rnd in range(args.rounds):
+        if args.rounds > 1:
+            log(f"== round {rnd + 1} of {args.rounds}")
+        for row in sweep(args, ort, np, models):
+            rounds.setdefault((row["model"], row["threads"], row["batch_size"]), []).append(row)
+    return [merge_rounds(rows) for rows in rounds.values()]
+
+
+def merge_rounds(rows: list[dict]) -> dict:
+    """One cell over the rounds: each side's median of its per-round medians (every round's
+    figure kept under "rounds"), the ratio of those, the busiest round's load."""
+    row = dict(rows[0])
+    if len(rows) == 1:
+        return row
+    def med(side: str) -> float | None:
+        values = [r[side]["milliseconds"] for r in rows if r.get(side)]
+        return statistics.median(values) if values else None
+    row["rounds"] = {side: [r[side]["milliseconds"] if r.get(side) else None for r in rows]
+                     for side in ("surgeon", "onnxruntime")}
+    row["surgeon"] = dict(rows[0]["surgeon"], milliseconds=med("surgeon"))
+    if row.get("onnxruntime"):
+        row["onnxruntime"] = dict(rows[0]["onnxruntime"], milliseconds=med("onnxruntime"))
+    loads = [r["other_cores_busy"] for r in rows if r.get("other_cores_busy") is not None]
+    row["other_cores_busy"] = max(loads) if loads else None
+    ort_ms = row["onnxruntime"]["milliseconds"] if row.get("onnxruntime") else None
+    row["onnxruntime_over_surgeon"] = (ort_ms / row["surgeon"]["milliseconds"]
+                                       if ort_ms is not None and row["surgeon"]["milliseconds"] > 0 else None)
+    return row
+
+
+def sweep(args: argparse.Namespace, ort, np, models: list[Model]) -> list[dict]:
+    """Every thread count, batch size and model once, onnxruntime then surgeon per cell."""
     results = []
     for t in args.threads:
         for b in args.batch_sizes:
@@ -661,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 "threads": args.threads,
                 "batch_sizes": args.batch_sizes,
                 "repeats": {str(b): repeats_for(args.repeats, b) for b in args.batch_sizes},
+                "rounds": args.rounds,
                 "onnxruntime_warmup": args.warmup,
                 "seed": args.seed,
                 "surgeon": str(args.surgeon),
@@ -684,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"onnxruntime {ort.__version__} (CPU, BatchNorm folded by surgeon convert) vs surgeon-bench infer; "
           f"median ms per batch; repeats " + ", ".join(f"{repeats_for(args.repeats, b)} at batch {b}"
-                                                      for b in args.batch_sizes))
+                                                      for b in args.batch_sizes)
+          + (f"; median over {args.rounds} rounds of the whole sweep" if args.rounds > 1 else ""))
     print("models: " + "; ".join(f"{m.label} = {m.path}" for m in models))
     for m in models:
         if m.onnx_error:
