@@ -100,7 +100,7 @@ The pipeline, PyTorch side:
   target is reached). No fine-tuning; evaluated
   right after pruning. The last step can overshoot the target (``round_to=8``
   removes channels 8 at a time); the MACs actually reached are reported.
-* 4 "retrained": 5 epochs, lr 0.01 with a 1-epoch linear warm-up, then cosine.
+* 4 "retrained": 5 epochs, lr 0.03 with a 1-epoch linear warm-up, then cosine.
 
 The two sides run the same stages, epochs, optimiser, schedule and data; each
 sparse-trains its own way. Torch-Pruning's side is Network Slimming (L1 on the
@@ -167,6 +167,7 @@ VALIDATION_COUNT = 1000
 BATCH_SIZE = 64
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-4
+RETRAIN_LR = 0.03  # surgeon's standard recipe (Recipe.standard)
 
 
 # --------------------------------------------------------------------------- data
@@ -359,7 +360,7 @@ def run_torch(variant: str, train_data, val_data, args: argparse.Namespace, *, s
     acc = evaluate(model, val_data)
     record("pruned", time.perf_counter() - t, acc, **info)
 
-    sec, acc, hist = timed_train("retrained", epochs=args.epochs, lr=0.01, warmup_epochs=1, seed=seed + 4)
+    sec, acc, hist = timed_train("retrained", epochs=args.epochs, lr=RETRAIN_LR, warmup_epochs=1, seed=seed + 4)
     record("retrained", sec, acc, history=hist)
 
     total = time.perf_counter() - t_total
@@ -741,7 +742,7 @@ def json_report(args: argparse.Namespace, results: list[dict], rows: list[dict],
                        "pruned": {"importance": "BNScaleImportance", "normalizer": args.tp_normalizer,
                                   "pruner": "BNScalePruner", "global_pruning": True, "round_to": 8,
                                   "macs_targets": args.macs_target, "iterative_steps": args.prune_steps},
-                       "retrained": {"lr": 0.01, "schedule": "cosine", "warmup_epochs": 1}},
+                       "retrained": {"lr": RETRAIN_LR, "schedule": "cosine", "warmup_epochs": 1}},
             "surgeon_cmd": args.surgeon_cmd,
         },
         "results": results,

@@ -16,7 +16,7 @@ typealias YAMLNode = Yams.Node
 ///   - train: {epochs: 5}
 ///   - sparse: {epochs: 5}              # growing-lasso, lambda 0.1: aimed at the next prune stage's cut
 ///   - prune: {strategy: bn-gamma, target_macs: 0.5, round_to: 8}   # or {strategy: {name: taylor, batches: 8}, ...}
-///   - retrain: {epochs: 5, lr: 0.01, warmup_epochs: 1}
+///   - retrain: {epochs: 5, lr: 0.03, warmup_epochs: 1}
 ///   - eval: {}
 ///   - export: {path: final.surgeon}   (or final.keras, for Keras 3)
 /// ```
