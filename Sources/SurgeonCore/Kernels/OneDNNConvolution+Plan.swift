@@ -103,7 +103,9 @@ extension OneDNNConvolution {
     /// dominated a batch-1 inference. `input` is the source (or its gradient), `output` the
     /// destination (or its gradient), `kernel` the Keras kernel (or its gradient).
     final class Binding {
-        let plan: Plan
+        /// Unowned: the plan keeps its idle bindings, and a binding is only used inside its
+        /// plan's `run`.
+        unowned let plan: Plan
         let stream: dnnl_stream_t
         let input: dnnl_memory_t, output: dnnl_memory_t, kernel: dnnl_memory_t
         let kernelInLayout: dnnl_memory_t?
