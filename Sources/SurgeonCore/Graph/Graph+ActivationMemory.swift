@@ -28,12 +28,7 @@ extension Graph {
                     needed: needed == Int.max ? nil : needed, budget: budget.bytes))
         }
         if training {
-            let perSample = shapes.map { shape in
-                shape.reduce(1) { count, extent in
-                    let (product, overflow) = count.multipliedReportingOverflow(by: max(extent, 0))
-                    return overflow ? Int.max : product
-                }
-            }
+            let perSample = inferenceSchedule.outputPerSample
             var total = 0
             var largest = 0
             for i in nodes.indices {

@@ -7,6 +7,8 @@ struct InferenceSchedule: Sendable {
     /// For each node, the floats per sample alive once its output exists (before the
     /// releases), saturating at `Int.max`.
     let livePerSample: [Int]
+    /// For each node, the floats of its output per sample, saturating at `Int.max`.
+    let outputPerSample: [Int]
 
     init(inputIndices: [[Int]], shapes: [Shape], outputs: [Int]) {
         var remaining = [Int](repeating: 0, count: inputIndices.count)
@@ -39,5 +41,6 @@ struct InferenceSchedule: Sendable {
         }
         self.releases = releases
         self.livePerSample = livePerSample
+        outputPerSample = perSample
     }
 }

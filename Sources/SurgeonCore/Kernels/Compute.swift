@@ -26,13 +26,15 @@ public enum Compute {
     /// fixed thread count: work is split into the same chunks and reduced in the same order.
     public static func setThreads(_ count: Int) {
         keepFreedMemory()
-        _ = subnormalsFlushedEverywhere
+        flushSubnormals()
         let n = max(1, count)
         threadSetting.store(n, ordering: .relaxed)
         openblas_set_num_threads(Int32(n))
-        // Setting the count starts OpenBLAS's workers, which then spin for ~0.1 s waiting for
-        // work, on the other hardware thread of the core (measured: a batch-1 inference 40%
-        // slower meanwhile). Stop them; the first GEMM that wants them starts them again.
+        // OpenBLAS's workers keep the floating-point control bits they were started with, and
+        // setting the count starts them, after which they spin for ~0.1 s waiting for work on
+        // the other hardware thread of the core (measured: a batch-1 inference 40% slower
+        // meanwhile). Stop them: the first GEMM that wants them starts them again from a thread
+        // that flushes subnormals, whose bits they then inherit.
         surgeon_restart_blas_threads()
         omp_set_num_threads(Int32(n))
     }
@@ -66,15 +68,6 @@ public enum Compute {
 
     /// True when the calling thread flushes subnormals to zero.
     public static var flushesSubnormals: Bool { surgeon_flushes_subnormals() != 0 }
-
-    /// Sets flushing on the calling thread, then restarts OpenBLAS's worker threads, which the
-    /// library started when it loaded, so that they inherit it (they keep the control bits they
-    /// were started with). Once per process, from `setThreads`, before any GEMM runs.
-    private static let subnormalsFlushedEverywhere: Bool = {
-        flushSubnormals()
-        surgeon_restart_blas_threads()
-        return true
-    }()
 
     /// Runs `body` over `0..<count` split into at most `threads` contiguous chunks, in parallel.
     /// The chunking depends only on `count` and the thread count, never on timing.

@@ -18,8 +18,9 @@ import Synchronization
 /// oneDNN cannot do the job (no engine, a status other than success); `Convolution` and
 /// `DepthwiseConvolution` then take their own path. oneDNN runs on the OpenMP team of the
 /// calling thread, `Compute.threads` strong (fewer for a small convolution, `enterTeam`); a
-/// primitive is made for a thread count, which is part of its key. The team's threads flush subnormals: they are started by a thread that
-/// does, and inherit its floating-point control bits.
+/// primitive is made for a thread count, which is part of its key. The team's threads flush
+/// subnormals: they are started by a thread that does, and inherit its floating-point control
+/// bits.
 enum OneDNNConvolution {
     /// The CPU engine, created once; nil when oneDNN cannot make one.
     private static let engine: UncheckedSendable<dnnl_engine_t?> = {
