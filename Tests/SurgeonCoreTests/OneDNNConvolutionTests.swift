@@ -130,6 +130,74 @@ final class OneDNNConvolutionTests: XCTestCase {
         }
     }
 
+    /// Which convolutions run on pairs of output columns: stride 1 and no dilation across,
+    /// an even output width, a kernel wider than one column, no groups, and fewer vector
+    /// blocks of work that way (8 outputs at 16 lanes: yes; 8 at 8 lanes, 24 or 40 at 16: no).
+    func testColumnPairsAreUsedWhereTheySaveBlocks() throws {
+        func pairs(_ c: Case, vectorWidth: Int = 16) throws -> OneDNNConvolution.ColumnPairs? {
+            let x = Tensor(shape: [c.batch, c.height, c.width, c.channels])
+            let w = Tensor(shape: c.kernel + [c.channels / c.groups, c.outputs])
+            let p = try XCTUnwrap(
+                OneDNNConvolution.Problem(
+                    input: x, kernel: w, geometry: c.geometry(), groups: c.groups, depthwise: false))
+            return OneDNNConvolution.ColumnPairs(p, vectorWidth: vectorWidth)
+        }
+        let eight = Case(height: 6, width: 8, channels: 3, outputs: 8)
+        let paired = try XCTUnwrap(try pairs(eight))
+        XCTAssertEqual(paired.problem.outputs, 16)
+        XCTAssertEqual(paired.problem.kernelWidth, 4)
+        XCTAssertEqual(paired.problem.strideWidth, 2)
+        XCTAssertEqual(paired.problem.outputWidth, 4)
+        XCTAssertEqual(paired.problem.outputShape.reduce(1, *), [2, 6, 8, 8].reduce(1, *))
+        XCTAssertNotNil(try pairs(Case(outputs: 1)))
+        XCTAssertNil(try pairs(eight, vectorWidth: 8))
+        XCTAssertNil(try pairs(Case(outputs: 24)))
+        XCTAssertNil(try pairs(Case(outputs: 40)))
+        XCTAssertNil(try pairs(Case(width: 7, outputs: 8)))
+        XCTAssertNil(try pairs(Case(outputs: 8, kernel: [3, 1])))
+        XCTAssertNil(try pairs(Case(outputs: 8, strides: [1, 2])))
+        XCTAssertNil(try pairs(Case(height: 9, width: 12, outputs: 8, dilation: [1, 2])))
+        XCTAssertNil(try pairs(Case(channels: 4, outputs: 8, groups: 2)))
+    }
+
+    /// A convolution run on column pairs gives the reference's output, with and without its
+    /// epilogue and kernel-layout cache: odd and even kernels, 'same' and 'valid', a row stride.
+    func testColumnPairsMatchTheReference() throws {
+        let cases = [
+            Case(height: 6, width: 8, channels: 3, outputs: 8),
+            Case(batch: 1, height: 5, width: 10, channels: 24, outputs: 8, kernel: [3, 5]),
+            Case(height: 7, width: 6, channels: 2, outputs: 1, kernel: [2, 2]),
+            Case(height: 9, width: 10, channels: 5, outputs: 3, kernel: [3, 3], strides: [2, 1], padding: .valid),
+            Case(batch: 3, height: 4, width: 12, channels: 8, outputs: 6, kernel: [1, 4]),
+        ]
+        let cache = KernelLayoutCache()
+        for (k, c) in cases.enumerated() {
+            let g = try c.geometry()
+            let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: UInt64(k), range: -2...2)
+            let w = Tensor.random(shape: c.kernel + [c.channels, c.outputs], seed: UInt64(k + 50))
+            let p = try XCTUnwrap(
+                OneDNNConvolution.Problem(input: x, kernel: w, geometry: g, groups: 1, depthwise: false))
+            if OneDNNConvolution.ColumnPairs.vectorWidth == 16 {
+                XCTAssertNotNil(OneDNNConvolution.ColumnPairs(p, vectorWidth: 16), "\(c)")
+            }
+            let reference = Convolution.referenceForward(input: x, kernel: w, geometry: g)
+            let plain = try XCTUnwrap(
+                OneDNNConvolution.forward(input: x, kernel: w, geometry: g, groups: 1, depthwise: false))
+            assertClose(plain, reference, "\(c)")
+            let epilogue = ConvolutionEpilogue(
+                bias: Tensor.random(shape: [c.outputs], seed: UInt64(k + 90)), rectifierCap: 6)
+            var expected = reference
+            epilogue.apply(to: &expected)
+            for _ in 0..<2 {
+                let fused = try XCTUnwrap(
+                    OneDNNConvolution.forward(
+                        input: x, kernel: w, geometry: g, groups: 1, depthwise: false, epilogue: epilogue,
+                        kernelLayouts: cache))
+                assertClose(fused, expected, "with epilogue and cache, \(c)")
+            }
+        }
+    }
+
     func testTheBackendSwitchChoosesThePath() throws {
         let c = Self.convolutions[0]
         let g = try c.geometry()

@@ -5,6 +5,13 @@ extension OneDNNConvolution {
     /// A oneDNN failure during a call; the caller falls back to its own path.
     struct Failure: Error {}
 
+    /// Where a call's Keras kernel comes from.
+    enum KernelSource {
+        case keras(UnsafePointer<Float>)
+        /// The kernel of a convolution run on column pairs: `ColumnPairs.writeKernel` of it.
+        case paired(ColumnPairs, UnsafeBufferPointer<Float>)
+    }
+
     /// A ready primitive for one problem and pass, and what a call needs besides its data: how
     /// the Keras kernel reaches the primitive's weight layout (or a kernel gradient leaves it),
     /// the scratchpad's descriptor, and idle `Binding`s to run it with.
@@ -219,15 +226,17 @@ extension OneDNNConvolution {
             try point(memory, at: buffer)
         }
 
-        /// The Keras kernel at `pointer` as the primitive reads it: the buffer itself, a
-        /// reordered copy, or the copy `cache` holds for `tensor` (made on first use).
-        func setKernel(
-            _ pointer: UnsafePointer<Float>, of tensor: Tensor, cache: KernelLayoutCache?
-        ) throws(Failure) {
-            try point(kernel, at: pointer)
-            guard let kernelInLayout, let layout = plan.weightLayout, let reorder = plan.reorder else { return }
+        /// The Keras kernel of `source` as the primitive reads it: the buffer itself, a
+        /// reordered copy, or the copy `cache` holds for `tensor` (made on first use). A paired
+        /// source is built (into a pooled buffer) only when it is read: not on a cache hit.
+        func setKernel(_ source: KernelSource, of tensor: Tensor, cache: KernelLayoutCache?) throws(Failure) {
+            guard let kernelInLayout, let layout = plan.weightLayout, let reorder = plan.reorder else {
+                try point(kernel, at: materialized(source))
+                return
+            }
             if let cache {
                 let entry = try cache.entry(for: tensor, layout: layout) { (buffer) throws(Failure) in
+                    try point(kernel, at: materialized(source))
                     try point(kernelInLayout, at: buffer)
                     try execute(reorder, [(DNNL_ARG_FROM, kernel), (DNNL_ARG_TO, kernelInLayout)])
                     guard dnnl_stream_wait(stream) == dnnl_success else { throw Failure() }
@@ -235,8 +244,24 @@ extension OneDNNConvolution {
                 retained.append(entry)
                 try point(kernelInLayout, at: entry.buffer)
             } else {
+                try point(kernel, at: materialized(source))
                 try pointAtPooledBuffer(kernelInLayout, layout)
                 try execute(reorder, [(DNNL_ARG_FROM, kernel), (DNNL_ARG_TO, kernelInLayout)])
+            }
+        }
+
+        /// The Keras kernel's address: the caller's buffer, or a pooled one holding the paired form.
+        private func materialized(_ source: KernelSource) -> UnsafeRawPointer {
+            switch source {
+            case .keras(let pointer):
+                return UnsafeRawPointer(pointer)
+            case .paired(let pairs, let kernel):
+                let count = pairs.kernelCount
+                let buffer = ScratchBuffers.shared.take(count * MemoryLayout<Float>.stride)
+                borrowed.append((buffer, count * MemoryLayout<Float>.stride))
+                let floats = buffer.bindMemory(to: Float.self, capacity: count)
+                pairs.writeKernel(kernel, into: UnsafeMutableBufferPointer(start: floats, count: count))
+                return UnsafeRawPointer(buffer)
             }
         }
 

@@ -14,12 +14,12 @@ extension OneDNNConvolution {
     /// words and allocates nothing; equal problems share primitives.
     struct Problem: Hashable {
         let batch: Int, channels: Int, height: Int, width: Int
-        let outputs: Int, outputHeight: Int, outputWidth: Int
-        let kernelHeight: Int, kernelWidth: Int
+        var outputs: Int, outputHeight: Int, outputWidth: Int
+        var kernelHeight: Int, kernelWidth: Int
         /// Input channels per group.
         let groupChannels: Int
         let groups: Int
-        let strideHeight: Int, strideWidth: Int
+        var strideHeight: Int, strideWidth: Int
         /// Keras's dilation rates (oneDNN counts from 0: rate - 1).
         let dilationHeight: Int, dilationWidth: Int
         let padTop: Int, padLeft: Int, padBottom: Int, padRight: Int

@@ -44,20 +44,23 @@ enum OneDNNConvolution {
             epilogue?.bias.map({ $0.count == problem.outputs }) ?? true
         else { return nil }
         let threads = enterTeam(for: problem)
+        let pairs = ColumnPairs(problem, vectorWidth: ColumnPairs.vectorWidth)
         guard
             let plan = plan(
-                .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), problem, threads, engine)
+                .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), pairs?.problem ?? problem,
+                threads, engine)
         else { return nil }
         var ok = false
         let output = Tensor(shape: problem.outputShape) { y in
             ok = input.scalars.withUnsafeBufferPointer { x in
                 kernel.scalars.withUnsafeBufferPointer { w in
-                    (epilogue?.bias?.scalars ?? []).withUnsafeBufferPointer { b in
+                    withBias(epilogue?.bias, pairs) { b in
                         plan.run { (run: Binding) throws(Failure) in
                             try run.point(run.input, at: x.baseAddress!)
                             try run.point(run.output, at: y.baseAddress!)
                             if let bias = run.bias, let pointer = b.baseAddress { try run.point(bias, at: pointer) }
-                            try run.setKernel(w.baseAddress!, of: kernel, cache: kernelLayouts)
+                            let source: KernelSource = pairs.map { .paired($0, w) } ?? .keras(w.baseAddress!)
+                            try run.setKernel(source, of: kernel, cache: kernelLayouts)
                             try run.execute()
                         }
                     }
@@ -65,6 +68,18 @@ enum OneDNNConvolution {
             }
         }
         return ok ? output : nil
+    }
+
+    /// `body` with the bias (empty when none), doubled when `pairs` is set.
+    private static func withBias<R>(
+        _ bias: Tensor?, _ pairs: ColumnPairs?, _ body: (UnsafeBufferPointer<Float>) -> R
+    )
+        -> R
+    {
+        (bias?.scalars ?? []).withUnsafeBufferPointer { b in
+            guard let pairs, !b.isEmpty else { return body(b) }
+            return pairs.bias(b).withUnsafeBufferPointer(body)
+        }
     }
 
     /// dLoss/dInput (when `wantInput`) and dLoss/dKernel, as `Convolution.backward` defines them.
@@ -101,7 +116,7 @@ enum OneDNNConvolution {
                             return dataPlan.run { (run: Binding) throws(Failure) in
                                 try run.point(run.output, at: gy.baseAddress!)
                                 try run.point(run.input, at: gx.baseAddress!)
-                                try run.setKernel(w.baseAddress!, of: kernel, cache: nil)
+                                try run.setKernel(.keras(w.baseAddress!), of: kernel, cache: nil)
                                 try run.execute()
                             }
                         }
