@@ -33,6 +33,7 @@ final class OneDNNConvolutionTests: XCTestCase {
         Case(height: 9, width: 9, kernel: [1, 1], strides: [2, 2], padding: .valid),
         Case(height: 6, width: 5, channels: 1, outputs: 8, kernel: [5, 3], strides: [1, 2]),
         Case(batch: 5, height: 14, width: 14, channels: 16, outputs: 32),
+        Case(batch: 2, height: 7, width: 7, channels: 8, outputs: 56),  // past prefersDirectKernel: brgemm
     ]
 
     /// `outputs` is the depthwise multiplier here.
@@ -101,7 +102,9 @@ final class OneDNNConvolutionTests: XCTestCase {
     /// separate passes, for ReLU, ReLU6 and none.
     func testEpilogueMatchesTheReference() throws {
         for cap in [nil, Float.infinity, 6] as [Float?] {
-            for (k, c) in [Self.convolutions[0], Self.convolutions[6], Self.convolutions[11]].enumerated() {
+            for (k, c) in [Self.convolutions[0], Self.convolutions[6], Self.convolutions[11], Self.convolutions[12]]
+                .enumerated()
+            {
                 let g = try c.geometry()
                 let x = Tensor.random(shape: [c.batch, c.height, c.width, c.channels], seed: UInt64(k), range: -3...3)
                 let w = Tensor.random(shape: c.kernel + [c.channels / c.groups, c.outputs], seed: UInt64(k + 1))
@@ -195,6 +198,32 @@ final class OneDNNConvolutionTests: XCTestCase {
                         kernelLayouts: cache))
                 assertClose(fused, expected, "with epilogue and cache, \(c)")
             }
+        }
+    }
+
+    /// Forward convolutions of up to 48 channels in and out with a window wider than a pixel run
+    /// on oneDNN's direct kernel where the CPU has it; others on oneDNN's first choice.
+    func testSmallConvolutionsPreferTheDirectKernel() throws {
+        func problem(_ c: Case) throws -> OneDNNConvolution.Problem {
+            try XCTUnwrap(
+                OneDNNConvolution.Problem(
+                    input: Tensor(shape: [c.batch, c.height, c.width, c.channels]),
+                    kernel: Tensor(shape: c.kernel + [c.channels / c.groups, c.outputs]), geometry: c.geometry(),
+                    groups: c.groups, depthwise: false))
+        }
+        let small = try problem(Case(channels: 24, outputs: 48))
+        XCTAssertTrue(small.prefersDirectKernel)
+        XCTAssertFalse(try problem(Case(channels: 24, outputs: 56)).prefersDirectKernel)
+        XCTAssertFalse(try problem(Case(channels: 64, outputs: 8)).prefersDirectKernel)
+        XCTAssertFalse(try problem(Case(kernel: [1, 1])).prefersDirectKernel)
+        XCTAssertFalse(try problem(Case(channels: 6, outputs: 9, groups: 3)).prefersDirectKernel)
+        let forward = OneDNNConvolution.Pass.forward(bias: true, cap: .infinity)
+        let chosen = try XCTUnwrap(OneDNNConvolution.implementation(forward, small))
+        if OneDNNConvolution.ColumnPairs.vectorWidth == 16 {
+            XCTAssertEqual(chosen, OneDNNConvolution.Problem.directKernel)
+            XCTAssertNotEqual(
+                OneDNNConvolution.implementation(forward, try problem(Case(channels: 64, outputs: 64))),
+                OneDNNConvolution.Problem.directKernel)
         }
     }
 

@@ -128,6 +128,17 @@ enum OneDNNConvolution {
         return ok ? (dx, dw) : nil
     }
 
+    /// oneDNN's name for the implementation `pass` of `problem` runs on (`dnnl_query_impl_info_str`),
+    /// nil when oneDNN refuses it.
+    static func implementation(_ pass: Pass, _ problem: Problem) -> String? {
+        guard let engine = engine.value, let descriptor = problem.descriptor(pass, engine) else { return nil }
+        defer { dnnl_primitive_desc_destroy(descriptor) }
+        var info: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info
+        else { return nil }
+        return String(cString: info)
+    }
+
     private struct PlanKey: Hashable {
         let pass: Pass
         let problem: Problem
