@@ -128,11 +128,11 @@ extension OneDNNConvolution {
         /// Forward through `directKernel` rather than oneDNN's first choice (brgemm): a
         /// window wider than one pixel, no groups, at most 48 channels in and out. Measured on
         /// the demo models' layers (oneDNN 2.6, AVX-512, 1 thread), the direct kernel took
-        /// 0.55-0.95 of brgemm's time there (a 1-channel stem 3.9 against 6.9 us at batch 1,
-        /// 24 -> 8 channels 1.9 against 2.7 ms at batch 64), and 1.1-1.3 at 32 -> 64 and
-        /// 64 -> 64. A rule on the shapes, so a machine always makes the same choice (and the
-        /// same bits); where the direct kernel does not exist (no AVX-512) oneDNN's first
-        /// choice stays.
+        /// 0.63-0.96 of brgemm's time on every such layer at batch 64 and 0.56-1.13 at batch 1
+        /// (a 1-channel stem: 3.9 against 6.9 us); the pruned vgg as a whole went 0.099 ->
+        /// 0.092 ms at batch 1 and 5.2 -> 4.5 ms at 64. At 64 channels brgemm was faster. A
+        /// rule on the shapes, so a machine always makes the same choice (and the same bits);
+        /// where the direct kernel does not exist (no AVX-512) oneDNN's first choice stays.
         var prefersDirectKernel: Bool {
             groups == 1 && kernelHeight * kernelWidth > 1 && channels <= 48 && outputs <= 48
         }
