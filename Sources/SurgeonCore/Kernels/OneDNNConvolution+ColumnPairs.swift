@@ -17,6 +17,7 @@ extension OneDNNConvolution {
     struct ColumnPairs {
         /// The paired problem.
         let problem: Problem
+        /// The original's outputs (half the paired problem's).
         let outputs: Int
 
         /// The pairing of `problem` when it saves work at `vectorWidth`; nil otherwise.
