@@ -56,6 +56,21 @@ final class KernelLayoutCacheTests: XCTestCase {
         XCTAssertNotEqual(changed, try convolve(kernel, cache: nil))
     }
 
+    /// Layers of the same shape share a primitive and its bindings, each of which remembers
+    /// the last kernel it read: alternating kernels (and caches) each get their own values.
+    func testKernelsOfTheSameShapeTakeTurnsWithoutMixingUp() throws {
+        let kernels = (0..<3).map { Tensor.random(shape: [3, 3, 16, 32], seed: UInt64(10 + $0)) }
+        let fresh = try kernels.map { try convolve($0, cache: nil) }
+        let caches = [KernelLayoutCache(), KernelLayoutCache()]
+        for round in 0..<3 {
+            for (k, kernel) in kernels.enumerated() {
+                XCTAssertEqual(
+                    try convolve(kernel, cache: caches[(round + k) % 2]), fresh[k], "round \(round), kernel \(k)")
+                XCTAssertEqual(try convolve(kernel, cache: nil), fresh[k], "round \(round), kernel \(k), no cache")
+            }
+        }
+    }
+
     /// `Graph.predict` hands the graph's cache to its layers' forward passes.
     func testPredictPassesTheGraphsCacheToItsLayers() throws {
         var graph = try Graph(

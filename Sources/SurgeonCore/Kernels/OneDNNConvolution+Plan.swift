@@ -123,9 +123,15 @@ extension OneDNNConvolution {
         /// The scratchpad, when it is small enough to keep (`ownedScratchpadBytes`); larger
         /// ones come from the pool for the length of a call.
         private let ownedScratchpad: UnsafeMutableRawPointer?
-        /// Pooled buffers and cache entries this call uses, given back by `release`.
+        /// Pooled buffers this call uses, given back by `release`.
         private var borrowed: [(UnsafeMutableRawPointer, Int)] = []
-        private var retained: [KernelLayoutCache.Entry] = []
+        /// The cached kernel `kernelInLayout` points at since the last call, kept: while it
+        /// holds its kernel tensor that tensor's buffer can be neither freed nor written in
+        /// place (copy on write), so a call with a kernel at the same address reads the same
+        /// values and skips the cache (its lock and lookup) and the re-pointing. Such an entry
+        /// outlives a cache that starts over: up to one kernel per binding beyond the cache's
+        /// `maximumBytes`.
+        private var lastEntry: KernelLayoutCache.Entry?
 
         init?(_ plan: Plan) {
             var stream: dnnl_stream_t?
@@ -235,15 +241,23 @@ extension OneDNNConvolution {
                 return
             }
             if let cache {
+                if let lastEntry,
+                    lastEntry.kernel.scalars.withUnsafeBufferPointer({ $0.baseAddress })
+                        == tensor.scalars.withUnsafeBufferPointer({ $0.baseAddress })
+                {
+                    return
+                }
+                lastEntry = nil
                 let entry = try cache.entry(for: tensor, layout: layout) { (buffer) throws(Failure) in
                     try point(kernel, at: materialized(source))
                     try point(kernelInLayout, at: buffer)
                     try execute(reorder, [(DNNL_ARG_FROM, kernel), (DNNL_ARG_TO, kernelInLayout)])
                     guard dnnl_stream_wait(stream) == dnnl_success else { throw Failure() }
                 }
-                retained.append(entry)
                 try point(kernelInLayout, at: entry.buffer)
+                lastEntry = entry
             } else {
+                lastEntry = nil
                 try point(kernel, at: materialized(source))
                 try pointAtPooledBuffer(kernelInLayout, layout)
                 try execute(reorder, [(DNNL_ARG_FROM, kernel), (DNNL_ARG_TO, kernelInLayout)])
@@ -282,6 +296,7 @@ extension OneDNNConvolution {
         /// pooled buffer in the primitive's layout that `execute` reorders from.
         func setKernelGradient(_ pointer: UnsafeMutablePointer<Float>) throws(Failure) {
             try point(kernel, at: pointer)
+            lastEntry = nil
             if let kernelInLayout, let layout = plan.weightLayout { try pointAtPooledBuffer(kernelInLayout, layout) }
         }
 
@@ -298,9 +313,9 @@ extension OneDNNConvolution {
 
         /// Gives back what the call borrowed.
         func release() {
+            guard !borrowed.isEmpty else { return }
             for (buffer, bytes) in borrowed { ScratchBuffers.shared.give(buffer, bytes) }
             borrowed.removeAll(keepingCapacity: true)
-            retained.removeAll(keepingCapacity: true)
         }
     }
 }
