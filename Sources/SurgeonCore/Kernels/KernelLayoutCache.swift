@@ -10,7 +10,8 @@ import Synchronization
 /// buffer is shared, so any write to the kernel through a `Tensor` copies it first (copy on
 /// write) and the changed kernel, in a new buffer, gets an entry of its own. A cache therefore
 /// never returns a stale layout, whatever is done to the graph; it only costs memory, at most
-/// `maximumBytes` (then it starts over).
+/// `maximumBytes` (then it starts over), plus the one entry each oneDNN binding keeps from its
+/// last call (the same reasoning makes that one safe to reuse without asking the cache).
 public final class KernelLayoutCache: Sendable {
     /// The most bytes of reordered kernels a cache keeps.
     public static let maximumBytes = 1 << 30
