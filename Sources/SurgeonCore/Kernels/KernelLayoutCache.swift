@@ -40,10 +40,21 @@ public final class KernelLayoutCache: Sendable {
 
         deinit { buffer.deallocate() }
 
+        /// True when `kernel` is the tensor this entry was made from (the same buffer, which the
+        /// entry keeps from being freed or written in place).
+        func isMade(from kernel: Tensor) -> Bool {
+            KernelLayoutCache.key(of: kernel) == KernelLayoutCache.key(of: self.kernel)
+        }
+
         func matches(_ layout: dnnl_memory_desc_t) -> Bool {
             var a = self.layout, b = layout
             return dnnl_memory_desc_equal(&a, &b) != 0
         }
+    }
+
+    /// The address of `kernel`'s buffer, by which its entries are found.
+    static func key(of kernel: Tensor) -> UInt {
+        kernel.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
     }
 
     /// The number of kernels (in a layout each) held.
@@ -55,7 +66,7 @@ public final class KernelLayoutCache: Sendable {
         for kernel: Tensor, layout: dnnl_memory_desc_t,
         fill: (UnsafeMutableRawPointer) throws(OneDNNConvolution.Failure) -> Void
     ) throws(OneDNNConvolution.Failure) -> Entry {
-        let address = kernel.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let address = Self.key(of: kernel)
         if let found = entries.withLock({ $0.value.byAddress[address]?.first { $0.matches(layout) } }) {
             return found
         }

@@ -62,7 +62,7 @@ extension OneDNNConvolution {
         }
 
         /// The bias of both columns of a pair.
-        func bias(_ bias: UnsafeBufferPointer<Float>) -> [Float] { Array(bias) + Array(bias) }
+        func bias(_ bias: UnsafeBufferPointer<Float>) -> [Float] { Array(bias) + bias }
 
         /// Floats per vector register of the kernels oneDNN picks on this CPU.
         static let vectorWidth: Int = {

@@ -241,12 +241,7 @@ extension OneDNNConvolution {
                 return
             }
             if let cache {
-                if let lastEntry,
-                    lastEntry.kernel.scalars.withUnsafeBufferPointer({ $0.baseAddress })
-                        == tensor.scalars.withUnsafeBufferPointer({ $0.baseAddress })
-                {
-                    return
-                }
+                if let lastEntry, lastEntry.isMade(from: tensor) { return }
                 lastEntry = nil
                 let entry = try cache.entry(for: tensor, layout: layout) { (buffer) throws(Failure) in
                     try point(kernel, at: materialized(source))
