@@ -87,6 +87,22 @@ public struct DepthwiseConv2D: Layer {
         return LayerOutput(activation.apply(z), cache: context.training && activation != .linear ? z : nil)
     }
 
+    /// Prepared when the activation fuses into the convolution (linear, relu, relu6).
+    public func preparedForward(
+        inputShapes: [[Int]], kernelLayouts: KernelLayoutCache?
+    ) throws -> (any PreparedForward)? {
+        guard inputShapes.count == 1, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil)
+        else { return nil }
+        let x = inputShapes[0]
+        guard x.count == 4, x[3] == weights[0].shape[2] else {
+            throw LayerError.inputShape(
+                "DepthwiseConv2D with a kernel for \(weights[0].shape[2]) input channels got input \(x)")
+        }
+        return DepthwiseConvolution.prepared(
+            inputShape: x, kernel: weights[0], geometry: try window.geometry(for: Array(x.dropFirst())),
+            epilogue: epilogue, kernelLayouts: kernelLayouts)
+    }
+
     public func backward(
         _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
     ) throws -> LayerGradients {

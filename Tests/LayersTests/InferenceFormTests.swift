@@ -75,6 +75,32 @@ final class InferenceFormTests: XCTestCase {
         XCTAssertNotEqual(changed, first)
     }
 
+    /// The inference form predicts through its layers' prepared passes (kept per input
+    /// shape); they give the unprepared passes' outputs bit for bit, on both backends, at the
+    /// thread counts, and again after the batch size changes back.
+    func testPreparedPassesGiveTheUnpreparedOutputs() throws {
+        let prepared = try InferenceForm.prepared(try Self.graph())
+        var unprepared = prepared
+        unprepared.kernelLayouts = nil
+        let savedBackend = ConvolutionBackend.current, savedThreads = Compute.threads
+        defer {
+            ConvolutionBackend.current = savedBackend
+            Compute.setThreads(savedThreads)
+        }
+        for backend in ConvolutionBackend.allCases {
+            ConvolutionBackend.current = backend
+            for threads in [1, 2] {
+                Compute.setThreads(threads)
+                for (k, size) in [1, 4, 1, 64].enumerated() {
+                    let x = batch(size, [7, 6, 3], seed: UInt64(k), range: -2...2)
+                    XCTAssertEqual(
+                        try prepared.predict([x])[0], try unprepared.predict([x])[0],
+                        "\(backend), \(threads) threads, batch \(size)")
+                }
+            }
+        }
+    }
+
     func testInferenceForm_ofAGraphWithNothingToFuse_isTheGraph() throws {
         var b = GraphBuilder()
         let x = b.add(InputLayer(shape: [4]), name: "input")

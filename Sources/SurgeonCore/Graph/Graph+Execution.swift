@@ -19,13 +19,19 @@ extension Graph {
         let sources = try checkedSources(inputs)
         try checkActivationMemory(batch: inputs.first?.shape.first ?? 0, training: false)
         let releases = inferenceSchedule.releases
+        let program = kernelLayouts == nil ? nil : try inferenceProgram(for: inputs)
+        defer { program.map(inferencePrograms.giveBack) }
         var values = [Tensor?](repeating: nil, count: nodes.count)
         for i in nodes.indices {
             if let s = sources[i] { values[i] = inputs[s]; continue }
             let args = inputIndices[i].map { values[$0]! }
-            let node = nodes[i]
-            let context = ForwardContext(training: false, kernelLayouts: kernelLayouts)
-            values[i] = try Graph.wrap(node) { try node.layer.forward(args, context: context).value }
+            if let step = program?.steps[i] {
+                do { values[i] = try step.run(args) } catch { throw Graph.wrapped(error, nodes[i]) }
+            } else {
+                let node = nodes[i]
+                let context = ForwardContext(training: false, kernelLayouts: kernelLayouts)
+                values[i] = try Graph.wrap(node) { try node.layer.forward(args, context: context).value }
+            }
             observe?(i, values[i]!)
             for j in releases[i] { values[j] = nil }
         }

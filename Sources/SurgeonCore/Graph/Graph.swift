@@ -8,7 +8,9 @@ import HeapModule
 /// with an error naming the node. `checkInvariants()` re-verifies all of that.
 public struct Graph: Sendable {
     /// The nodes, in topological order (every node after the nodes it reads).
-    public private(set) var nodes: [Node]
+    public private(set) var nodes: [Node] {
+        didSet { inferencePrograms = InferencePrograms() }
+    }
     /// The per-sample output shape of each node, parallel to `nodes`.
     public private(set) var shapes: [Shape]
     /// The names of the nodes whose values the graph returns.
@@ -22,6 +24,9 @@ public struct Graph: Sendable {
     /// that only predicts (`InferenceForm` sets one); nil reorders them on every call. Safe
     /// whatever happens to the weights afterwards (see `KernelLayoutCache`).
     public var kernelLayouts: KernelLayoutCache?
+    /// The prepared inference passes `predict` keeps when the graph has `kernelLayouts`; new
+    /// and empty whenever `nodes` change.
+    private(set) var inferencePrograms = InferencePrograms()
 
     /// How a layer that has no weights yet gets them when the graph is built.
     public enum WeightInitialization: Sendable {
@@ -211,11 +216,13 @@ public struct Graph: Sendable {
     }
 
     static func wrap<T>(_ node: Node, _ body: () throws -> T) throws(GraphError) -> T {
-        do { return try body() } catch let error as GraphError {
-            throw error
-        } catch {
-            throw .layer(node: node.name, type: node.layer.kerasClassName, error: "\(error)")
-        }
+        do { return try body() } catch { throw wrapped(error, node) }
+    }
+
+    /// `error`, thrown by `node`'s layer, as a `GraphError` naming the node.
+    static func wrapped(_ error: any Error, _ node: Node) -> GraphError {
+        if let error = error as? GraphError { return error }
+        return .layer(node: node.name, type: node.layer.kerasClassName, error: "\(error)")
     }
 
     static func checkWeights(of node: Node, inputShapes: [Shape]) throws(GraphError) {

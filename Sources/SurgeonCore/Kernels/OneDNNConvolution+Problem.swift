@@ -27,15 +27,20 @@ extension OneDNNConvolution {
         /// `depthwise`: the kernel is `[kh, kw, in, multiplier]`, one group per input channel
         /// (`groups` is ignored). Nil when the shapes do not make a convolution.
         init?(input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool) {
-            guard input.rank == 4, kernel.rank == 4 else { return nil }
-            let n = input.shape[0], c = input.shape[3]
+            self.init(inputShape: input.shape, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise)
+        }
+
+        /// The same for an input of `inputShape` (batch axis first).
+        init?(inputShape: [Int], kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool) {
+            guard inputShape.count == 4, kernel.rank == 4 else { return nil }
+            let n = inputShape[0], c = inputShape[3]
             let kh = g.kernelHeight, kw = g.kernelWidth
             let groups = depthwise ? c : groups
             let outputs = depthwise ? c * kernel.shape[3] : kernel.shape[3]
             let cg = depthwise ? 1 : kernel.shape[2]
             guard n > 0, c > 0, groups >= 1, outputs > 0, kernel.count > 0, c == cg * groups, outputs % groups == 0,
                 kernel.shape[0] == kh,
-                kernel.shape[1] == kw, input.shape[1] == g.inputHeight, input.shape[2] == g.inputWidth
+                kernel.shape[1] == kw, inputShape[1] == g.inputHeight, inputShape[2] == g.inputWidth
             else { return nil }
             batch = n
             channels = c

@@ -23,7 +23,7 @@ import Synchronization
 /// bits.
 enum OneDNNConvolution {
     /// The CPU engine, created once; nil when oneDNN cannot make one.
-    private static let engine: UncheckedSendable<dnnl_engine_t?> = {
+    static let engine: UncheckedSendable<dnnl_engine_t?> = {
         var engine: dnnl_engine_t?
         guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success else { return UncheckedSendable(nil) }
         return UncheckedSendable(engine)
@@ -160,11 +160,21 @@ enum OneDNNConvolution {
     /// thread setting), with subnormals flushed on the caller (whose bits new team threads
     /// inherit); returns the count.
     private static func enterTeam(for problem: Problem) -> Int {
+        let threads = teamSize(for: problem)
+        enterTeam(of: threads)
+        return threads
+    }
+
+    /// The threads `problem` runs on: `Compute.threads`, fewer for a small convolution.
+    static func teamSize(for problem: Problem) -> Int {
         let perThread = problem.groupChannels == 1 && problem.groups > 1 ? depthwiseMacsPerThread : macsPerThread
-        let threads = max(1, min(Compute.threads, problem.macs / perThread))
+        return max(1, min(Compute.threads, problem.macs / perThread))
+    }
+
+    /// Sizes the calling thread's OpenMP team to `threads`, subnormals flushed.
+    static func enterTeam(of threads: Int) {
         Compute.flushSubnormals()
         omp_set_num_threads(Int32(threads))
-        return threads
     }
 
     /// Plans by problem, at most `cacheCapacity`; emptied when full (a training run meets a few
@@ -173,7 +183,7 @@ enum OneDNNConvolution {
     static let cacheCapacity = 512
 
     /// The cached plan of `pass` for `problem`, made on first use; nil when oneDNN refuses it.
-    private static func plan(_ pass: Pass, _ problem: Problem, _ threads: Int, _ engine: dnnl_engine_t) -> Plan? {
+    static func plan(_ pass: Pass, _ problem: Problem, _ threads: Int, _ engine: dnnl_engine_t) -> Plan? {
         let key = PlanKey(pass: pass, problem: problem, threads: threads)
         if let plan = plans.withLock({ $0[key] }) { return plan }
         guard let plan = Plan(pass, problem, engine) else { return nil }

@@ -72,6 +72,12 @@ public protocol Layer: Sendable {
     /// and new values for the non-trainable weights.
     func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput
 
+    /// The inference `forward` prepared for inputs of exactly `inputShapes` (batch axis first),
+    /// or nil when preparing gains nothing (the default): the graph then calls `forward`. A
+    /// convolution finds its backend primitive once and keeps its kernel in the backend's
+    /// layout (in `kernelLayouts` when given). Throws `LayerError` for inputs it refuses.
+    func preparedForward(inputShapes: [[Int]], kernelLayouts: KernelLayoutCache?) throws -> (any PreparedForward)?
+
     /// Given dLoss/dOutput, returns dLoss/dInput for each input and dLoss/dWeight for each
     /// trainable weight. `output` is what `forward` returned for these inputs in training mode.
     func backward(
@@ -91,6 +97,9 @@ extension Layer {
     public var rectifiesOutput: Bool { false }
     public var channelScaleIndex: Int? { nil }
     public func batchStatistics(_ inputs: [Tensor]) throws -> [Tensor]? { nil }
+    public func preparedForward(
+        inputShapes: [[Int]], kernelLayouts: KernelLayoutCache?
+    ) throws -> (any PreparedForward)? { nil }
     /// The Keras class name of this value's type.
     public var kerasClassName: String { Self.kerasClassName }
 }

@@ -1,0 +1,12 @@
+/// A layer's inference forward pass made ready for inputs of one set of shapes (batch axis
+/// included): what can be worked out once, such as a convolution's geometry, its backend
+/// primitive and its kernel in the backend's layout, is, so that a call does only the work.
+///
+/// Made by `Layer.preparedForward(inputShapes:kernelLayouts:)`; `Graph.predict` keeps them, per
+/// input shape, for a graph that only predicts. A prepared pass holds what it read from the
+/// layer (weights included) and computes what the layer's inference `forward` computes on
+/// them. Not for concurrent calls: the graph gives one to one call at a time.
+public protocol PreparedForward: AnyObject {
+    /// The layer's output for `inputs`, which have the shapes the pass was prepared for.
+    func run(_ inputs: [Tensor]) throws -> Tensor
+}
