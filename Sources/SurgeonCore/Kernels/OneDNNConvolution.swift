@@ -17,7 +17,7 @@ import Synchronization
 /// creating one costs more than running a small convolution. Every function returns nil when
 /// oneDNN cannot do the job (no engine, a status other than success); `Convolution` and
 /// `DepthwiseConvolution` then take their own path. oneDNN runs on the OpenMP team of the
-/// calling thread, `Compute.threads` strong (fewer for a small convolution, `enterTeam`); a
+/// calling thread, `Compute.threads` strong (fewer for a small convolution, `teamSize`); a
 /// primitive is made for a thread count, which is part of its key. The team's threads flush
 /// subnormals: they are started by a thread that does, and inherit its floating-point control
 /// bits.
@@ -43,7 +43,7 @@ enum OneDNNConvolution {
             let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
             epilogue?.bias.map({ $0.count == problem.outputs }) ?? true
         else { return nil }
-        let threads = enterTeam(for: problem)
+        let threads = teamSize(for: problem)
         let pairs = ColumnPairs(problem, vectorWidth: ColumnPairs.vectorWidth)
         guard
             let plan = plan(
@@ -91,7 +91,7 @@ enum OneDNNConvolution {
             let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
             dy.shape == problem.outputShape
         else { return nil }
-        let threads = enterTeam(for: problem)
+        let threads = teamSize(for: problem)
         guard let weightsPlan = plan(.backwardWeights, problem, threads, engine) else { return nil }
         var dataPlan: Plan?
         if wantInput {
@@ -155,23 +155,15 @@ enum OneDNNConvolution {
     /// one thread at the dense threshold, and its 2-thread batch took 5.3 ms instead of 4.7.
     static let depthwiseMacsPerThread = macsPerThread / 4
 
-    /// Sizes the calling thread's OpenMP team for `problem`: `Compute.threads`, fewer for a
-    /// small convolution (a function of the shapes only, so results stay reproducible for a
-    /// thread setting), with subnormals flushed on the caller (whose bits new team threads
-    /// inherit); returns the count.
-    private static func enterTeam(for problem: Problem) -> Int {
-        let threads = teamSize(for: problem)
-        enterTeam(of: threads)
-        return threads
-    }
-
-    /// The threads `problem` runs on: `Compute.threads`, fewer for a small convolution.
+    /// The threads `problem` runs on: `Compute.threads`, fewer for a small convolution (a
+    /// function of the shapes only, so results stay reproducible for a thread setting).
     static func teamSize(for problem: Problem) -> Int {
         let perThread = problem.groupChannels == 1 && problem.groups > 1 ? depthwiseMacsPerThread : macsPerThread
         return max(1, min(Compute.threads, problem.macs / perThread))
     }
 
-    /// Sizes the calling thread's OpenMP team to `threads`, subnormals flushed.
+    /// Sizes the calling thread's OpenMP team to `threads`, with subnormals flushed on the
+    /// caller (whose bits new team threads inherit).
     static func enterTeam(of threads: Int) {
         Compute.flushSubnormals()
         omp_set_num_threads(Int32(threads))
@@ -182,9 +174,14 @@ enum OneDNNConvolution {
     private static let plans = Mutex<[PlanKey: Plan]>([:])
     static let cacheCapacity = 512
 
-    /// The cached plan of `pass` for `problem`, made on first use; nil when oneDNN refuses it.
+    /// The cached plan of `pass` for `problem` on `threads`, made on first use; nil when oneDNN
+    /// refuses it. Leaves the caller's team at `threads`: oneDNN splits a primitive's work for
+    /// the team size it is created on and keeps that split, so a primitive made on a bigger
+    /// team would run on more threads than its key says (a batch-1 MobileNetV2 at 2 threads
+    /// spent 40% of its time in OpenMP barriers that way).
     static func plan(_ pass: Pass, _ problem: Problem, _ threads: Int, _ engine: dnnl_engine_t) -> Plan? {
         let key = PlanKey(pass: pass, problem: problem, threads: threads)
+        enterTeam(of: threads)
         if let plan = plans.withLock({ $0[key] }) { return plan }
         guard let plan = Plan(pass, problem, engine) else { return nil }
         plans.withLock { plans in
