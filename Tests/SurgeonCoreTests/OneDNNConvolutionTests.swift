@@ -202,7 +202,8 @@ final class OneDNNConvolutionTests: XCTestCase {
     }
 
     /// Forward convolutions of up to 48 channels in and out with a window wider than a pixel run
-    /// on oneDNN's direct kernel where the CPU has it; others on oneDNN's first choice.
+    /// on oneDNN's direct kernel where the CPU has it, depthwise ones on its direct depthwise
+    /// kernel; others on oneDNN's first choice.
     func testSmallConvolutionsPreferTheDirectKernel() throws {
         func problem(_ c: Case) throws -> OneDNNConvolution.Problem {
             try XCTUnwrap(
@@ -217,9 +218,17 @@ final class OneDNNConvolutionTests: XCTestCase {
         XCTAssertFalse(try problem(Case(channels: 64, outputs: 8)).prefersDirectKernel)
         XCTAssertFalse(try problem(Case(kernel: [1, 1])).prefersDirectKernel)
         XCTAssertFalse(try problem(Case(channels: 6, outputs: 9, groups: 3)).prefersDirectKernel)
+        XCTAssertNil(try problem(Case(channels: 6, outputs: 9, groups: 3)).preferredForwardKernel)
+        let depthwise = try XCTUnwrap(
+            OneDNNConvolution.Problem(
+                input: Tensor(shape: [1, 8, 8, 24]), kernel: Tensor(shape: [3, 3, 24, 1]), geometry: Case().geometry(),
+                groups: 1, depthwise: true))
+        XCTAssertEqual(depthwise.preferredForwardKernel, OneDNNConvolution.Problem.depthwiseKernel)
         let forward = OneDNNConvolution.Pass.forward(bias: true, cap: .infinity)
         let chosen = try XCTUnwrap(OneDNNConvolution.implementation(forward, small))
         if OneDNNConvolution.ColumnPairs.vectorWidth == 16 {
+            XCTAssertEqual(
+                OneDNNConvolution.implementation(forward, depthwise), OneDNNConvolution.Problem.depthwiseKernel)
             XCTAssertEqual(chosen, OneDNNConvolution.Problem.directKernel)
             XCTAssertNotEqual(
                 OneDNNConvolution.implementation(forward, try problem(Case(channels: 64, outputs: 64))),
