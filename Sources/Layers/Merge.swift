@@ -13,8 +13,8 @@ public struct Add: ElementwiseMerge {
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         if inputs.count >= 2, inputs.dropFirst().allSatisfy({ $0.shape == inputs[0].shape }) {
-            var y = inputs[0]
-            for k in 1..<inputs.count { y.add(inputs[k]) }
+            var y = inputs[0].adding(inputs[1])
+            for k in 2..<inputs.count { y.add(inputs[k]) }
             return LayerOutput(y)
         }
         let layout = try MergeLayout(inputs, layer: Self.kerasClassName)

@@ -24,10 +24,15 @@ extension Graph {
         var values = [Tensor?](repeating: nil, count: nodes.count)
         for i in nodes.indices {
             if let s = sources[i] { values[i] = inputs[s]; continue }
-            let args = inputIndices[i].map { values[$0]! }
             if let step = program?.steps[i] {
-                do { values[i] = try step.run(args) } catch { throw Graph.wrapped(error, nodes[i]) }
+                let reads = inputIndices[i]
+                do {
+                    values[i] = try reads.count == 1 ? step.run(values[reads[0]]!) : step.run(reads.map { values[$0]! })
+                } catch {
+                    throw Graph.wrapped(error, nodes[i])
+                }
             } else {
+                let args = inputIndices[i].map { values[$0]! }
                 let node = nodes[i]
                 let context = ForwardContext(training: false, kernelLayouts: kernelLayouts)
                 values[i] = try Graph.wrap(node) { try node.layer.forward(args, context: context).value }

@@ -113,6 +113,10 @@ extension OneDNNConvolution {
         /// Unowned: the plan keeps its idle bindings, and a binding is only used inside its
         /// plan's `run`.
         unowned let plan: Plan
+        /// The plan's primitive and pass, kept here so that a call reads no field of `plan`
+        /// (each read of an unowned reference retains and releases it).
+        private let primitive: dnnl_primitive_t
+        private let pass: Pass
         let stream: dnnl_stream_t
         let input: dnnl_memory_t, output: dnnl_memory_t, kernel: dnnl_memory_t
         let kernelInLayout: dnnl_memory_t?
@@ -139,6 +143,8 @@ extension OneDNNConvolution {
                 let stream
             else { return nil }
             self.plan = plan
+            primitive = plan.primitive
+            pass = plan.pass
             self.stream = stream
             let problem = plan.problem
             var made: [dnnl_memory_t] = []
@@ -280,9 +286,9 @@ extension OneDNNConvolution {
             if ownedScratchpad == nil, let scratchpad, let descriptor = plan.scratchpad {
                 try pointAtPooledBuffer(scratchpad, descriptor)
             }
-            guard dnnl_primitive_execute(plan.primitive, stream, Int32(arguments.count), arguments) == dnnl_success
+            guard dnnl_primitive_execute(primitive, stream, Int32(arguments.count), arguments) == dnnl_success
             else { throw Failure() }
-            if plan.pass == .backwardWeights, let kernelInLayout, let reorder = plan.reorder {
+            if pass == .backwardWeights, let kernelInLayout, let reorder = plan.reorder {
                 try execute(reorder, [(DNNL_ARG_FROM, kernelInLayout), (DNNL_ARG_TO, kernel)])
             }
         }

@@ -20,7 +20,10 @@ public final class PreparedConvolution: PreparedForward {
 
     public func run(_ inputs: [Tensor]) throws -> Tensor {
         guard inputs.count == 1 else { throw LayerError.inputCount(expected: "1", actual: inputs.count) }
-        let x = inputs[0]
+        return try run(inputs[0])
+    }
+
+    public func run(_ x: Tensor) throws -> Tensor {
         guard x.shape == prepared.inputShape else {
             throw LayerError.inputShape("a convolution prepared for input \(prepared.inputShape) got input \(x.shape)")
         }

@@ -9,4 +9,12 @@
 public protocol PreparedForward: AnyObject {
     /// The layer's output for `inputs`, which have the shapes the pass was prepared for.
     func run(_ inputs: [Tensor]) throws -> Tensor
+
+    /// The same for a layer of one input, without an array around it (the graph's call for
+    /// such a layer: at batch 1 allocating one per layer showed). Defaults to `run([input])`.
+    func run(_ input: Tensor) throws -> Tensor
+}
+
+extension PreparedForward {
+    public func run(_ input: Tensor) throws -> Tensor { try run([input]) }
 }

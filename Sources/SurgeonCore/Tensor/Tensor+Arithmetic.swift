@@ -10,6 +10,19 @@ extension Tensor {
         }
     }
 
+    /// `self + other` element by element, in a new tensor: one pass, where a copy and `add`
+    /// would take two (and an allocation) when `self` is shared.
+    public func adding(_ other: Tensor) -> Tensor {
+        precondition(count == other.count, "adding: \(shape) vs \(other.shape)")
+        return Tensor(shape: shape) { out in
+            scalars.withUnsafeBufferPointer { a in
+                other.scalars.withUnsafeBufferPointer { b in
+                    for i in 0..<out.count { out[i] = a[i] + b[i] }
+                }
+            }
+        }
+    }
+
     /// Multiplies every scalar by `factor`.
     public mutating func scale(by factor: Float) {
         scalars.withUnsafeMutableBufferPointer { a in
