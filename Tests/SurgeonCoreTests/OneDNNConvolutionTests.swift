@@ -218,12 +218,13 @@ final class OneDNNConvolutionTests: XCTestCase {
         XCTAssertFalse(try problem(Case(channels: 64, outputs: 8)).prefersDirectKernel)
         XCTAssertFalse(try problem(Case(kernel: [1, 1])).prefersDirectKernel)
         XCTAssertFalse(try problem(Case(channels: 6, outputs: 9, groups: 3)).prefersDirectKernel)
-        XCTAssertNil(try problem(Case(channels: 6, outputs: 9, groups: 3)).preferredForwardKernel)
+        XCTAssertNil(try problem(Case(channels: 6, outputs: 9, groups: 3)).preferredForwardKernel(epilogue: true))
         let depthwise = try XCTUnwrap(
             OneDNNConvolution.Problem(
                 input: Tensor(shape: [1, 8, 8, 24]), kernel: Tensor(shape: [3, 3, 24, 1]), geometry: Case().geometry(),
                 groups: 1, depthwise: true))
-        XCTAssertEqual(depthwise.preferredForwardKernel, OneDNNConvolution.Problem.depthwiseKernel)
+        XCTAssertEqual(depthwise.preferredForwardKernel(epilogue: true), OneDNNConvolution.Problem.depthwiseKernel)
+        XCTAssertNil(depthwise.preferredForwardKernel(epilogue: false), "training's bare forward keeps brdgmm")
         let forward = OneDNNConvolution.Pass.forward(bias: true, cap: .infinity)
         let chosen = try XCTUnwrap(OneDNNConvolution.implementation(forward, small))
         if OneDNNConvolution.ColumnPairs.vectorWidth == 16 {

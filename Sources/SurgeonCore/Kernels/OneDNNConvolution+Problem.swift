@@ -149,13 +149,17 @@ extension OneDNNConvolution {
         var isDepthwise: Bool { groupChannels == 1 && groups > 1 && groups == channels }
 
         /// The forward implementation to take instead of oneDNN's first choice, by name:
-        /// `directKernel` where `prefersDirectKernel`, `depthwiseKernel` for a depthwise
-        /// convolution. The latter took 0.57-0.92 of brdgmm's time on every depthwise layer
-        /// of MobileNetV2 at 28x28 input (3x3, stride 1 and 2, 24 to 384 channels; oneDNN 2.6,
-        /// AVX-512; 1 and 2 threads, batch 1 and 64). Nil: oneDNN's first choice.
-        var preferredForwardKernel: String? {
+        /// `directKernel` where `prefersDirectKernel`; `depthwiseKernel` for a depthwise
+        /// convolution with an epilogue (a bias or rectifier: the inference form's calls). On
+        /// every depthwise layer of MobileNetV2 at 28x28 (3x3, stride 1 and 2, 24 to 384
+        /// channels; oneDNN 2.6, AVX-512) with a rectifier it took 0.57-0.92 of brdgmm's time
+        /// at batch 64 and 0.60-0.74 at batch 1, on 1 and 2 threads; brdgmm's rectifier post-op
+        /// costs it up to 40%. Bare, as training runs them, the depthwise layers of a
+        /// MobileNetV2 training step took 8.8-9.0 ms forward with brdgmm against 10.6-11.9 with
+        /// it, so training keeps brdgmm. Nil: oneDNN's first choice.
+        func preferredForwardKernel(epilogue: Bool) -> String? {
             if prefersDirectKernel { return Self.directKernel }
-            return isDepthwise ? Self.depthwiseKernel : nil
+            return isDepthwise && epilogue ? Self.depthwiseKernel : nil
         }
 
         /// The primitive descriptor of `pass` (nil when oneDNN refuses the problem), with a
@@ -167,14 +171,16 @@ extension OneDNNConvolution {
             else { return nil }
             let strides = strides, dilation = dilation, padBefore = padBefore, padAfter = padAfter
             switch pass {
-            case .forward(let biased, _):
+            case .forward(let biased, let cap):
                 let status = withUnsafePointer(to: &bias) { biasDescriptor in
                     dnnl_dilated_convolution_forward_desc_init(
                         &op, dnnl_forward_training, dnnl_convolution_direct, &source, &weights,
                         biased ? biasDescriptor : nil, &destination, strides, dilation, padBefore, padAfter)
                 }
                 guard status == dnnl_success else { return nil }
-                if let name = preferredForwardKernel { return Self.create(&op, engine, attributes, preferring: name) }
+                if let name = preferredForwardKernel(epilogue: biased || cap != nil) {
+                    return Self.create(&op, engine, attributes, preferring: name)
+                }
                 return Self.create(&op, engine, attributes, hint: nil)
             case .backwardData, .backwardWeights:
                 guard let forward = descriptor(.forward(bias: false, cap: nil), engine) else { return nil }

@@ -146,14 +146,17 @@ enum OneDNNConvolution {
     }
 
     /// Multiply-accumulates per thread below which another thread costs more than it saves
-    /// (waking it, splitting the work): batch-1 convolutions of small models run on one.
-    static let macsPerThread = 2_000_000
+    /// (waking it, splitting the work): most batch-1 convolutions of small models run on one.
+    /// At 1.5M a batch-1 vgg's 3.6M-MAC layer (28x28, 32 -> 16) takes the second thread and the
+    /// model goes 0.122 -> 0.116 ms at 2 threads; at 1M or 650k the next smaller layers gained
+    /// nothing more (0.117, 0.116) and a pruned vgg's 1.35M-MAC layer nothing at all.
+    static let macsPerThread = 1_500_000
 
     /// The same for a depthwise convolution, which reads as much memory for a quarter of the
     /// multiply-accumulates or less (oneDNN's depthwise kernels ran at ~20 GMAC/s here, its
     /// dense ones at 60-80): a pruned MobileNetV2's 7x7 depthwise layers at batch 64 stayed on
-    /// one thread at the dense threshold, and its 2-thread batch took 5.3 ms instead of 4.7.
-    static let depthwiseMacsPerThread = macsPerThread / 4
+    /// one thread at 2M, and its 2-thread batch took 5.3 ms instead of 4.7.
+    static let depthwiseMacsPerThread = 500_000
 
     /// The threads `problem` runs on: `Compute.threads`, fewer for a small convolution (a
     /// function of the shapes only, so results stay reproducible for a thread setting).
