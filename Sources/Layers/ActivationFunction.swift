@@ -159,6 +159,13 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
         for i in 0..<g.count { g[i] *= derivative(x[i], y[i]) }
     }
 
+    /// A one-input convolution's prepared pass: its input's shape and its epilogue; nil for
+    /// other input counts or an activation the convolution cannot fuse (nothing is prepared).
+    func preparedEpilogue(bias: Tensor?, inputShapes: [[Int]]) -> (input: [Int], epilogue: ConvolutionEpilogue)? {
+        guard inputShapes.count == 1, let epilogue = convolutionEpilogue(bias: bias) else { return nil }
+        return (inputShapes[0], epilogue)
+    }
+
     /// The epilogue a convolution applies in the pass that writes its output, for this
     /// activation after `bias`; nil when the activation is not a rectifier it can fuse.
     public func convolutionEpilogue(bias: Tensor?) -> ConvolutionEpilogue? {

@@ -95,10 +95,7 @@ public struct Conv2D: Layer {
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
-        guard x.rank == 4, x.shape[3] == weights[0].shape[2] * groups, weights[0].shape[3] % groups == 0 else {
-            throw LayerError.inputShape(
-                "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(x.shape)")
-        }
+        try checkInput(x.shape)
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         if !context.training, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil) {
             return LayerOutput(
@@ -116,26 +113,28 @@ public struct Conv2D: Layer {
     public func preparedForward(
         inputShapes: [[Int]], kernelLayouts: KernelLayoutCache?
     ) throws -> (any PreparedForward)? {
-        guard inputShapes.count == 1, let epilogue = activation.convolutionEpilogue(bias: useBias ? weights[1] : nil)
+        guard
+            let (x, epilogue) = activation.preparedEpilogue(bias: useBias ? weights[1] : nil, inputShapes: inputShapes)
         else { return nil }
-        let x = inputShapes[0]
-        guard x.count == 4, x[3] == weights[0].shape[2] * groups, weights[0].shape[3] % groups == 0 else {
-            throw LayerError.inputShape(
-                "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(x)")
-        }
+        try checkInput(x)
         return Convolution.prepared(
             inputShape: x, kernel: weights[0], geometry: try window.geometry(for: Array(x.dropFirst())),
             groups: groups, epilogue: epilogue, kernelLayouts: kernelLayouts)
+    }
+
+    /// Throws unless `shape` (batch axis first) is an image batch with the kernel's input channels.
+    private func checkInput(_ shape: [Int]) throws {
+        guard shape.count == 4, shape[3] == weights[0].shape[2] * groups, weights[0].shape[3] % groups == 0 else {
+            throw LayerError.inputShape(
+                "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(shape)")
+        }
     }
 
     public func backward(
         _ outputGradient: Tensor, inputs: [Tensor], output: LayerOutput, context: ForwardContext
     ) throws -> LayerGradients {
         let x = try singleInput(inputs)
-        guard x.rank == 4, x.shape[3] == weights[0].shape[2] * groups, weights[0].shape[3] % groups == 0 else {
-            throw LayerError.inputShape(
-                "Conv2D with a kernel for \(weights[0].shape[2] * groups) input channels got input \(x.shape)")
-        }
+        try checkInput(x.shape)
         let g = try window.geometry(for: Array(x.shape.dropFirst()))
         let dz = try fusedActivationGradient(activation, outputGradient, output)
         let (dx, dk) = Convolution.backward(
