@@ -22,7 +22,8 @@ public struct Graph: Sendable {
     private(set) var inferenceSchedule = InferenceSchedule(inputIndices: [], shapes: [], outputs: [])
     /// Kernels kept in the convolution backend's layouts between `predict` calls, for a graph
     /// that only predicts (`InferenceForm` sets one); nil reorders them on every call. Safe
-    /// whatever happens to the weights afterwards (see `KernelLayoutCache`).
+    /// whatever happens to the weights afterwards (see `KernelLayoutCache`). With one,
+    /// `predict` also keeps its layers' prepared passes (`Layer.preparedForward`).
     public var kernelLayouts: KernelLayoutCache?
     /// The prepared inference passes `predict` keeps when the graph has `kernelLayouts`; new
     /// and empty whenever `nodes` change.
