@@ -27,17 +27,10 @@ extension OneDNNConvolution {
             inputShape: [Int], kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool,
             epilogue: ConvolutionEpilogue?, kernelLayouts: KernelLayoutCache?
         ) {
-            guard let engine = engine.value,
-                let problem = Problem(
-                    inputShape: inputShape, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
-                epilogue?.bias.map({ $0.count == problem.outputs }) ?? true
-            else { return nil }
-            let threads = teamSize(for: problem)
-            let pairs = ColumnPairs(problem, vectorWidth: ColumnPairs.vectorWidth)
             guard
-                let plan = OneDNNConvolution.plan(
-                    .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), pairs?.problem ?? problem,
-                    threads, engine),
+                let (problem, pairs, threads, plan) = forwardPlan(
+                    inputShape: inputShape, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise,
+                    epilogue: epilogue),
                 let binding = Binding(plan)
             else { return nil }
             self.inputShape = inputShape

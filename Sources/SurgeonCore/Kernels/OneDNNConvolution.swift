@@ -39,16 +39,10 @@ enum OneDNNConvolution {
         input: Tensor, kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool,
         epilogue: ConvolutionEpilogue? = nil, kernelLayouts: KernelLayoutCache? = nil
     ) -> Tensor? {
-        guard let engine = engine.value,
-            let problem = Problem(input: input, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
-            epilogue?.bias.map({ $0.count == problem.outputs }) ?? true
-        else { return nil }
-        let threads = teamSize(for: problem)
-        let pairs = ColumnPairs(problem, vectorWidth: ColumnPairs.vectorWidth)
         guard
-            let plan = plan(
-                .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), pairs?.problem ?? problem,
-                threads, engine)
+            let (problem, pairs, _, plan) = forwardPlan(
+                inputShape: input.shape, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise,
+                epilogue: epilogue)
         else { return nil }
         var ok = false
         let output = Tensor(shape: problem.outputShape) { y in
@@ -68,6 +62,28 @@ enum OneDNNConvolution {
             }
         }
         return ok ? output : nil
+    }
+
+    /// What a forward call with these arguments runs on: its problem, the column pairing
+    /// when that saves work, its thread count and the plan of the problem it runs (the paired
+    /// one when paired); nil when oneDNN cannot run it. `forward` and `Prepared` both start here.
+    static func forwardPlan(
+        inputShape: [Int], kernel: Tensor, geometry g: ConvGeometry, groups: Int, depthwise: Bool,
+        epilogue: ConvolutionEpilogue?
+    ) -> (problem: Problem, pairs: ColumnPairs?, threads: Int, plan: Plan)? {
+        guard let engine = engine.value,
+            let problem = Problem(
+                inputShape: inputShape, kernel: kernel, geometry: g, groups: groups, depthwise: depthwise),
+            epilogue?.bias.map({ $0.count == problem.outputs }) ?? true
+        else { return nil }
+        let threads = teamSize(for: problem)
+        let pairs = ColumnPairs(problem, vectorWidth: ColumnPairs.vectorWidth)
+        guard
+            let plan = plan(
+                .forward(bias: epilogue?.bias != nil, cap: epilogue?.rectifierCap), pairs?.problem ?? problem,
+                threads, engine)
+        else { return nil }
+        return (problem, pairs, threads, plan)
     }
 
     /// `body` with the bias (empty when none), doubled when `pairs` is set.
@@ -161,7 +177,7 @@ enum OneDNNConvolution {
     /// The threads `problem` runs on: `Compute.threads`, fewer for a small convolution (a
     /// function of the shapes only, so results stay reproducible for a thread setting).
     static func teamSize(for problem: Problem) -> Int {
-        let perThread = problem.groupChannels == 1 && problem.groups > 1 ? depthwiseMacsPerThread : macsPerThread
+        let perThread = problem.isDepthwise ? depthwiseMacsPerThread : macsPerThread
         return max(1, min(Compute.threads, problem.macs / perThread))
     }
 
