@@ -103,8 +103,9 @@ public struct Conv2D: Layer {
                     input: x, kernel: weights[0], geometry: g, groups: groups, epilogue: epilogue,
                     kernelLayouts: context.kernelLayouts))
         }
-        var z = Convolution.forward(input: x, kernel: weights[0], geometry: g, groups: groups)
-        if useBias { z.addChannelBias(weights[1]) }
+        let z = Convolution.forward(
+            input: x, kernel: weights[0], geometry: g, groups: groups,
+            epilogue: useBias ? ConvolutionEpilogue(bias: weights[1]) : nil)
         let y = activation.apply(z)
         return LayerOutput(y, cache: context.training && activation != .linear ? z : nil)
     }

@@ -42,16 +42,21 @@ public struct ZeroPadding2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) throws -> LayerOutput {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
-        let ow = left + w + right
-        var y = Tensor(shape: [n, top + h + bottom, ow, c])
-        x.scalars.withUnsafeBufferPointer { xb in
-            y.scalars.withUnsafeMutableBufferPointer { yb in
-                let rowLength = w * c
-                for s in 0..<n {
-                    for iy in 0..<h {
-                        let src = xb.baseAddress! + (s * h + iy) * rowLength
-                        let dst = yb.baseAddress! + ((s * (top + h + bottom) + top + iy) * ow + left) * c
-                        dst.update(from: src, count: rowLength)
+        let oh = top + h + bottom, rowLength = (left + w + right) * c
+        let y = Tensor(shape: [n, oh, left + w + right, c]) { yb in
+            guard let yp = yb.baseAddress, !yb.isEmpty else { return }
+            x.scalars.withUnsafeBufferPointer { xb in
+                let xp = xb.baseAddress
+                Compute.parallelChunks(n * oh, minimumChunk: max(1, Self.grain / max(rowLength, 1))) { rows in
+                    for r in rows {
+                        let dst = yp + r * rowLength, iy = r % oh - top
+                        guard iy >= 0, iy < h, let xp else {
+                            dst.initialize(repeating: 0, count: rowLength)
+                            continue
+                        }
+                        dst.initialize(repeating: 0, count: left * c)
+                        (dst + left * c).initialize(from: xp + ((r / oh) * h + iy) * w * c, count: w * c)
+                        (dst + (left + w) * c).initialize(repeating: 0, count: right * c)
                     }
                 }
             }
@@ -64,22 +69,25 @@ public struct ZeroPadding2D: Layer {
     ) throws -> LayerGradients {
         let x = try singleInput(inputs)
         let (n, h, w, c) = try dimensions(x)
-        let ow = left + w + right
-        try checkGradientShape(outputGradient, [n, top + h + bottom, ow, c], layer: Self.kerasClassName)
-        var dx = Tensor(shape: x.shape)
-        dx.scalars.withUnsafeMutableBufferPointer { dxb in
+        let oh = top + h + bottom, ow = left + w + right
+        try checkGradientShape(outputGradient, [n, oh, ow, c], layer: Self.kerasClassName)
+        let dx = Tensor(shape: x.shape) { dxb in
+            guard let dxp = dxb.baseAddress, !dxb.isEmpty else { return }
             outputGradient.scalars.withUnsafeBufferPointer { gyb in
-                let rowLength = w * c
-                for s in 0..<n {
-                    for iy in 0..<h {
-                        let src = gyb.baseAddress! + ((s * (top + h + bottom) + top + iy) * ow + left) * c
-                        (dxb.baseAddress! + (s * h + iy) * rowLength).update(from: src, count: rowLength)
+                guard let gyp = gyb.baseAddress else { return }
+                Compute.parallelChunks(n * h, minimumChunk: max(1, Self.grain / max(w * c, 1))) { rows in
+                    for r in rows {
+                        let src = gyp + (((r / h) * oh + top + r % h) * ow + left) * c
+                        (dxp + r * w * c).initialize(from: src, count: w * c)
                     }
                 }
             }
         }
         return LayerGradients(inputs: [dx])
     }
+
+    /// Floats per parallel chunk at least: below this a thread costs more than it copies.
+    private static let grain = 1 << 14
 
     private func dimensions(_ x: Tensor) throws -> (Int, Int, Int, Int) {
         guard x.rank == 4 else {

@@ -55,6 +55,26 @@ final class ZeroPadding2DTests: XCTestCase {
         try checkGradients(ZeroPadding2D(top: 0, bottom: 0, left: 0, right: 0), inputs: [batch(1, [2, 3, 2], seed: 3)])
     }
 
+    func testZeroPadding_rowsSplitOverThreadsGiveTheOneThreadResult() throws {
+        let layer = ZeroPadding2D(top: 2, bottom: 1, left: 3, right: 0)
+        let x = batch(8, [17, 13, 64], seed: 4)
+        let before = Compute.threads
+        defer { Compute.setThreads(before) }
+        func run(threads: Int) throws -> (Tensor, Tensor) {
+            Compute.setThreads(threads)
+            let out = try layer.forward([x], context: ForwardContext(training: true))
+            let dy = batch(8, [20, 16, 64], seed: 5)
+            let dx = try layer.backward(dy, inputs: [x], output: out, context: ForwardContext(training: true))
+            return (out.value, dx.inputs[0])
+        }
+        let (y1, dx1) = try run(threads: 1)
+        let (y3, dx3) = try run(threads: 3)
+        XCTAssertEqual(y3, y1)
+        XCTAssertEqual(dx3, dx1)
+        XCTAssertEqual(y1.sum, x.sum, accuracy: 1e-2)
+        XCTAssertEqual(y1.scalars[0..<(2 * 16 * 64)].filter { $0 != 0 }.count, 0, "the top rows are zeros")
+    }
+
     func testZeroPadding_rejectsBadPadding() {
         let expected = "expected a non-negative integer, [height, width] or [[top, bottom], [left, right]]"
         assertThrows(try make(ZeroPadding2D.self, ["padding": -1]), "attribute 'padding' is -1, " + expected)

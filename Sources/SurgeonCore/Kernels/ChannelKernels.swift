@@ -1,5 +1,5 @@
 /// Per-channel reductions and affine maps over `[rows, channels]` data (NHWC flattened), the
-/// memory-bound kernels of BatchNormalization.
+/// memory-bound kernels of BatchNormalization and of biases.
 ///
 /// Rows are split into chunks run in parallel; within a chunk, blocks of 64 rows accumulate in
 /// Float (vectorised over channels) and blocks add into Double. Chunk sums are added in chunk
@@ -43,6 +43,31 @@ public enum ChannelKernels {
                     let g = gp.value + r * c, x = xp.value + r * c
                     for j in 0..<c { let v = g[j]; s[j] += v; q[j] += v * (x[j] - mean[j]) }
                 }
+            }
+        }
+    }
+
+    /// Per-channel `sum(a)` (a bias gradient), split and accumulated as `sums` does.
+    public static func columnSums(_ a: UnsafePointer<Float>, rows: Int, channels c: Int) -> [Double] {
+        let ap = UncheckedSendable(a)
+        return reduce(rows: rows, channels: c) { block, s, _ in
+            for r in block {
+                let x = ap.value + r * c
+                for j in 0..<c { s[j] += x[j] }
+            }
+        }.sum
+    }
+
+    /// `out[r, c] += v[c]` for every row, rows split over threads.
+    public static func addToRows(
+        _ v: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows: Int, channels c: Int
+    ) {
+        let vp = UncheckedSendable(v), op = UncheckedSendable(out)
+        Compute.parallelChunks(rows, minimumChunk: max(1, ElementwiseKernels.parallelGrain / max(c, 1))) { range in
+            let v = vp.value
+            for r in range {
+                let o = op.value + r * c
+                for j in 0..<c { o[j] += v[j] }
             }
         }
     }

@@ -7,13 +7,11 @@ extension Tensor {
     public mutating func addChannelBias(_ bias: Tensor) {
         let c = channelCount
         precondition(bias.count == c, "bias of \(bias.count) for \(c) channels")
+        guard c > 0, count > 0 else { return }
+        let rows = count / c
         scalars.withUnsafeMutableBufferPointer { y in
             bias.scalars.withUnsafeBufferPointer { b in
-                var base = 0
-                while base < y.count {
-                    for j in 0..<c { y[base + j] += b[j] }
-                    base += c
-                }
+                ChannelKernels.addToRows(b.baseAddress!, into: y.baseAddress!, rows: rows, channels: c)
             }
         }
     }
@@ -21,17 +19,11 @@ extension Tensor {
     /// The sum over every axis but the last, per channel (e.g. a bias gradient).
     public func channelSums() -> Tensor {
         let c = channelCount
-        var acc = [Double](repeating: 0, count: c)
-        scalars.withUnsafeBufferPointer { y in
-            acc.withUnsafeMutableBufferPointer { a in
-                var base = 0
-                while base < y.count {
-                    for j in 0..<c { a[j] += Double(y[base + j]) }
-                    base += c
-                }
-            }
+        guard c > 0, count > 0 else { return Tensor(uncheckedShape: [c], scalars: [Float](repeating: 0, count: c)) }
+        let sums = scalars.withUnsafeBufferPointer { y in
+            ChannelKernels.columnSums(y.baseAddress!, rows: count / c, channels: c)
         }
-        return Tensor(uncheckedShape: [c], scalars: acc.map { Float($0) })
+        return Tensor(uncheckedShape: [c], scalars: sums.map { Float($0) })
     }
 
     /// Multiplies every element of channel `c` by `factor[c]`.
