@@ -239,13 +239,16 @@ public struct Planner: Sendable {
         let least = try costOf(most)
         guard Double(least) <= target else {
             let share = 100 * Double(least) / Double(max(graph[keyPath: cost], 1))
+            let limits =
+                budget.roundTo > 1
+                ? String(
+                    format: "--min-channels %d, --max-ratio %.2f and --round-to %d", budget.minChannels,
+                    budget.maxRatio, budget.roundTo)
+                : String(format: "--min-channels %d and --max-ratio %.2f", budget.minChannels, budget.maxRatio)
             throw StrategyError.unreachable(
                 String(
-                    format:
-                        "cannot reach %.1f%% of the %@: with --min-channels %d and --max-ratio %.2f%@ the most that "
-                        + "can be pruned leaves %.1f%%",
-                    fraction * 100, name, budget.minChannels, budget.maxRatio,
-                    budget.ignore.isEmpty ? "" : " (and the ignored layers)", share))
+                    format: "cannot reach %.1f%% of the %@: with %@%@ the most that can be pruned leaves %.1f%%",
+                    fraction * 100, name, limits, budget.ignore.isEmpty ? "" : " (and the ignored layers)", share))
         }
         var low = 0, high = ranking.count
         while low < high {

@@ -155,6 +155,18 @@ final class PolicyAndBudgetTests: XCTestCase {
         }
     }
 
+    func testUnreachableTarget_namesTheRounding() throws {
+        XCTAssertThrowsError(
+            try plan(ReductionPolicy(.mean), Budget(.macs(0.01), maxRatio: 0.5, roundTo: 16), scores: ramp)
+        ) { error in
+            XCTAssertTrue(
+                "\(error)".hasPrefix(
+                    "cannot reach 1.0% of the MACs: with --min-channels 1, --max-ratio 0.50 and --round-to 16 the most "
+                        + "that can be pruned leaves"
+                ), "\(error)")
+        }
+    }
+
     func testSteps_splitTheBudgetEqually() {
         let b = Budget(.macs(0.5))
         XCTAssertEqual(b.step(1, of: 2, costNow: 100, costOriginal: 100).target, .macs(0.75))
@@ -170,13 +182,18 @@ final class PolicyAndBudgetTests: XCTestCase {
 
     func testBadBudgets_areRefused() {
         XCTAssertThrowsError(try Budget(.ratio(1.2, global: false)).validate()) {
-            XCTAssertEqual("\($0)", "the ratio (--ratio, ratio:): 1.2 is out of range (expected a finite number in 0...0.999999)")
+            XCTAssertEqual(
+                "\($0)", "the ratio (--ratio, ratio:): 1.2 is out of range (expected a finite number in 0...0.999999)")
         }
         XCTAssertThrowsError(try Budget(.macs(0), roundTo: 8).validate()) {
-            XCTAssertEqual("\($0)", "the MACs target (--target-macs, target_macs:): 0 is out of range (expected a finite number in 1e-09...1)")
+            XCTAssertEqual(
+                "\($0)",
+                "the MACs target (--target-macs, target_macs:): 0 is out of range (expected a finite number in 1e-09...1)"
+            )
         }
         XCTAssertThrowsError(try Budget(.threshold(1), minChannels: 0).validate()) {
-            XCTAssertEqual("\($0)", "--min-channels (min_channels:): 0 is out of range (expected an integer in 1...2^20)")
+            XCTAssertEqual(
+                "\($0)", "--min-channels (min_channels:): 0 is out of range (expected an integer in 1...2^20)")
         }
     }
 
