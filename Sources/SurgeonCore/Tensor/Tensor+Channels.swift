@@ -19,7 +19,7 @@ extension Tensor {
     /// The sum over every axis but the last, per channel (e.g. a bias gradient).
     public func channelSums() -> Tensor {
         let c = channelCount
-        guard c > 0, count > 0 else { return Tensor(uncheckedShape: [c], scalars: [Float](repeating: 0, count: c)) }
+        guard c > 0, count > 0 else { return Tensor(shape: [c]) }
         let sums = scalars.withUnsafeBufferPointer { y in
             ChannelKernels.columnSums(y.baseAddress!, rows: count / c, channels: c)
         }
