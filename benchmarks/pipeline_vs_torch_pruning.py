@@ -34,7 +34,7 @@ How to run it (from the repository root)::
         --variants vgg --macs-target 0.5 0.3 0.2 0.1 --seeds 0 1 2 --tp-normalizer none \\
         --surgeon-cmd ".build/release/surgeon demo -o runs/benchmark-$(date +%s)" --markdown
 
-(``surgeon demo --variant V --seed S --target-macs F --json`` runs surgeon's
+(``surgeon demo --variant V --seed S --target-macs F --round-to N --json`` runs surgeon's
 standard recipe and prints this script's JSON shape; the raw-gamma ranking
 above matches surgeon's recipe, the lambdas its former l1-gamma sparse stage.) Run it on an otherwise idle
 machine: with 2 cores, any other busy process makes the 2-thread PyTorch times
@@ -43,7 +43,7 @@ script warns when other processes kept more than a fifth of a core busy during
 a PyTorch run and records that in ``--json``.
 
 The surgeon command is run through the shell, once per variant V, MACs target F
-and seed S, as ``CMD --variant V --seed S --target-macs F --json`` (put any
+and seed S, as ``CMD --variant V --seed S --target-macs F --round-to N --json`` (put any
 other option surgeon needs, such as its thread count, into CMD). Every run
 needs a new run folder -- given an old one, surgeon resumes the old run -- so
 the script gives each run its own: every ``-o DIR``, ``--output DIR`` or
@@ -92,14 +92,15 @@ The pipeline, PyTorch side:
   ``--l1-lambda`` sets lam, for all variants or per variant
   (``--l1-lambda 3e-2 mobilenetv2=1e-2``).
 * 3 "pruned": Torch-Pruning's ``BNScalePruner`` with ``BNScaleImportance()``,
-  ``global_pruning=True``, ``round_to=8``, the final Linear ignored, pruned in
+  ``global_pruning=True``, ``round_to=N`` (``--round-to``, 8 by default as in
+  surgeon's demo, and passed to surgeon too), the final Linear ignored, pruned in
   small steps until MACs <= F times the original (F the run's MACs target) --
   the recipe of Torch-Pruning's ``reproduce/main.py`` (``pruning_ratio=1.0``,
   ``iterative_steps=400``, call ``pruner.step()`` and re-measure with
   ``tp.utils.count_ops_and_params`` on a [1, 1, 28, 28] input until the
   target is reached). No fine-tuning; evaluated
-  right after pruning. The last step can overshoot the target (``round_to=8``
-  removes channels 8 at a time); the MACs actually reached are reported.
+  right after pruning. The last step can overshoot the target (``round_to``
+  removes channels N at a time); the MACs actually reached are reported.
 * 4 "retrained": 5 epochs, lr 0.03 with a 1-epoch linear warm-up, then cosine.
 
 The two sides run the same stages, epochs, optimiser, schedule and data; each
@@ -300,7 +301,7 @@ def prune_to_macs(model: nn.Module, example: torch.Tensor, args: argparse.Namesp
         global_pruning=True,
         pruning_ratio=1.0,
         iterative_steps=args.prune_steps,
-        round_to=8,
+        round_to=args.round_to,
         ignored_layers=[model.classifier],  # never prune the 10 class outputs
     )
     target = macs_target * base_macs
@@ -462,10 +463,11 @@ def temp_root_once() -> Callable[[], str]:
     return root
 
 
-def run_surgeon(cmd: str, variant: str, seed: int, macs_target: float, timeout: float) -> dict:
-    """One surgeon run: `cmd --variant V --seed S --target-macs F --json` through the shell
-    (`cmd` already holding this run's folder, see with_run_folder)."""
-    full = f"{cmd} --variant {shlex.quote(variant)} --seed {seed} --target-macs {macs_target!r} --json"
+def run_surgeon(cmd: str, variant: str, seed: int, macs_target: float, round_to: int, timeout: float) -> dict:
+    """One surgeon run: `cmd --variant V --seed S --target-macs F --round-to N --json` through
+    the shell (`cmd` already holding this run's folder, see with_run_folder)."""
+    full = (f"{cmd} --variant {shlex.quote(variant)} --seed {seed} --target-macs {macs_target!r} "
+            f"--round-to {round_to} --json")
     log(f"  $ {full}")
     t = time.perf_counter()
     try:
@@ -649,7 +651,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "subset, with PyTorch + Torch-Pruning and optionally surgeon, for every variant, MACs target and seed; "
         "reports accuracy, parameters, MACs and wall time per stage for both, then a summary over the seeds.",
         epilog="Example: %(prog)s --macs-target 0.5 0.2 --seeds 0 1 --surgeon-cmd '.build/release/surgeon demo "
-        "-o runs/bench-NEW' (run through the shell with ' --variant V --seed S --target-macs F --json' appended, "
+        "-o runs/bench-NEW' (run through the shell with ' --variant V --seed S --target-macs F --round-to N --json' appended, "
         "-o DIR turned into DIR/V-tF-sS; must print a JSON object with the key 'stages').",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -672,6 +674,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "variant, V=LAM for one (e.g. 3e-2 mobilenetv2=1e-2)")
     p.add_argument("--macs-target", nargs="+", type=macs_fraction, default=[0.5], metavar="F",
                    help="MACs targets to run: prune until MACs <= F times the original (e.g. 0.5 0.3 0.2 0.1)")
+    p.add_argument("--round-to", type=positive_int, default=8, metavar="N",
+                   help="kept channels a multiple of N: Torch-Pruning's round_to and surgeon demo's --round-to")
     p.add_argument("--prune-steps", type=positive_int, default=400,
                    help="Torch-Pruning iterative_steps (pruning_ratio 1.0 spread over this many steps)")
     p.add_argument("--tp-normalizer", choices=["mean", "none"], default="mean",
@@ -715,7 +719,7 @@ def run_all(args: argparse.Namespace, train_data, val_data, tp_version: str) -> 
                 if args.surgeon_cmd:
                     log(f"{tag} surgeon ...")
                     cmd = with_run_folder(args.surgeon_cmd, run_suffix(v, target, seed), temp_root)
-                    sg = run_surgeon(cmd, v, seed, target, args.surgeon_timeout)
+                    sg = run_surgeon(cmd, v, seed, target, args.round_to, args.surgeon_timeout)
                     entry["surgeon"] = sg
                     entry["surgeon_summary"] = summary(sg)
                 results.append(entry)
@@ -740,7 +744,7 @@ def json_report(args: argparse.Namespace, results: list[dict], rows: list[dict],
             "stages": {"baseline": {"lr": 0.05, "schedule": "cosine"},
                        "sparse": {"lr": 0.05, "schedule": "cosine", "bn_l1_lambda": {v: l1_lambda_for(args, v) for v in args.variants}},
                        "pruned": {"importance": "BNScaleImportance", "normalizer": args.tp_normalizer,
-                                  "pruner": "BNScalePruner", "global_pruning": True, "round_to": 8,
+                                  "pruner": "BNScalePruner", "global_pruning": True, "round_to": args.round_to,
                                   "macs_targets": args.macs_target, "iterative_steps": args.prune_steps},
                        "retrained": {"lr": RETRAIN_LR, "schedule": "cosine", "warmup_epochs": 1}},
             "surgeon_cmd": args.surgeon_cmd,

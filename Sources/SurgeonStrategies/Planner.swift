@@ -217,15 +217,26 @@ public struct Planner: Sendable {
     func planTaking(
         _ k: Int, _ ranking: [(candidate: Int, index: Int)], _ analysis: ChannelAnalysis, _ candidates: [Candidate]
     ) -> PruningPlan {
-        var counts = [Int](repeating: 0, count: candidates.count)
+        planDeleting(counts(taking: k, ranking, candidates.count), analysis, candidates)
+    }
+
+    /// How many of each candidate's channels the first `k` of the global ranking reach.
+    func counts(taking k: Int, _ ranking: [(candidate: Int, index: Int)], _ candidateCount: Int) -> [Int] {
+        var counts = [Int](repeating: 0, count: candidateCount)
         for entry in ranking.prefix(k) { counts[entry.candidate] += 1 }
+        return counts
+    }
+
+    /// The plan deleting, in every candidate, its `counts[k]` lowest (then limits and rounding).
+    func planDeleting(_ counts: [Int], _ analysis: ChannelAnalysis, _ candidates: [Candidate]) -> PruningPlan {
         var plan = PruningPlan(template: analysis)
         for (k, c) in candidates.enumerated() { plan.groups[c.group.id].delete = deletions(c, .lowest(counts[k])) }
         return spared(plan, analysis, candidates)
     }
 
     /// The smallest prefix of the global ranking whose plan brings `cost` to at most
-    /// `fraction` of the original (binary search: deleting more never costs more).
+    /// `fraction` of the original (binary search: deleting more never costs more); with
+    /// rounding, then given back what the target still allows (`filledBack`).
     func search(
         _ fraction: Double, cost: KeyPath<Graph, Int>, name: String, _ graph: Graph, _ analysis: ChannelAnalysis,
         _ candidates: [Candidate]
@@ -259,6 +270,8 @@ public struct Planner: Sendable {
                 low = mid + 1
             }
         }
-        return planTaking(low, ranking, analysis, candidates)
+        let found = counts(taking: low, ranking, candidates.count)
+        guard budget.roundTo > 1 else { return planDeleting(found, analysis, candidates) }
+        return try filledBack(found, analysis, candidates) { Double(try costOf($0)) <= target }
     }
 }

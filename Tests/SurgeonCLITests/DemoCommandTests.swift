@@ -53,6 +53,25 @@ final class DemoCommandTests: CLITestCase {
         XCTAssertFalse(exists("runs"))
     }
 
+    /// Kept channels are a multiple of 8 unless --round-to names another rounding; a value
+    /// outside its limits is a usage error naming the option.
+    func testRoundTo_setsThePruneStagesRounding() throws {
+        func rounding(_ arguments: [String]) throws -> [Int] {
+            try SurgeonCommand.Demo.parse(arguments).recipe(variant: "vgg").stages.compactMap { stage -> Int? in
+                if case let .prune(p) = stage { return p.budget.roundTo } else { return nil }
+            }
+        }
+        XCTAssertEqual(try rounding([]), [8])
+        XCTAssertEqual(try rounding(["--round-to", "16"]), [16])
+        XCTAssertEqual(
+            try SurgeonCommand.Demo.parse(["--round-to", "16"]).recipe(variant: "res"),
+            Recipe.standard(variant: "res", roundTo: 16))
+        let run = try surgeon("demo", "--round-to", "0", "-o", "runs")
+        XCTAssertEqual(run.status, 64)
+        XCTAssertTrue(run.stderr.contains("--round-to (round_to:)"), run.stderr)
+        XCTAssertFalse(exists("runs"))
+    }
+
     func testDataDirWithoutTheFiles_isAnInputError() throws {
         try FileManager.default.createDirectory(atPath: path("empty"), withIntermediateDirectories: true)
         let run = try surgeon("demo", "--data-dir", "empty", "-o", "runs")

@@ -167,6 +167,48 @@ final class PolicyAndBudgetTests: XCTestCase {
         }
     }
 
+    /// input -> conv1 -> conv2 -> conv3 (64 channels each, 3x3) -> gap -> dense: three groups
+    /// whose 16-channel steps are each several percent of the MACs.
+    private func chain() throws -> Graph {
+        var b = GraphBuilder()
+        var x = b.add(InputLayer(shape: [8, 8, 3]), name: "input")
+        for name in ["conv1", "conv2", "conv3"] {
+            x = b.add(Conv2D(filters: 64, kernelSize: [3, 3], padding: .same), name: name, inputs: [x])
+        }
+        let g = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [x])
+        let d = b.add(Dense(units: 3), name: "dense", inputs: [g])
+        return try b.build(outputs: [d])
+    }
+
+    /// Rounded to 16, the first prefix of the ranking under the target can land far under it;
+    /// the planner then gives channels back, 16 at a time, while the target holds: the plan is
+    /// within the target, every pruned group keeps a multiple of 16, and giving any pruned group
+    /// 16 more channels would miss the target.
+    func testTargetMACs_roundedStepsGiveBackWhatTheTargetAllows() throws {
+        let graph = try chain()
+        // Interleaved scores: conv1's channel k scores 3k, conv2's 3k+1, conv3's 3k+2, so the
+        // global ranking takes one channel from each group in turn.
+        let scores = Dictionary(
+            uniqueKeysWithValues: ["conv1", "conv2", "conv3"].enumerated().map { i, name in
+                (name, [MemberScores(layer: name, scores: (0..<64).map { Float(3 * $0 + i) })])
+            })
+        let base = Double(graph.macCount)
+        for target in [0.3, 0.45, 0.6, 0.75] {
+            let budget = Budget(.macs(target), maxRatio: 0.9, roundTo: 16)
+            let p = try plan(ReductionPolicy(.sum), budget, scores: scores, graph: graph)
+            let share = Double(try Surgeon.standard.apply(p, to: graph).macCount) / base
+            XCTAssertLessThanOrEqual(share, target, "target \(target)")
+            for (g, group) in p.groups.enumerated() where !group.delete.isEmpty {
+                XCTAssertEqual((group.size - group.delete.count) % 16, 0, "target \(target), group \(g)")
+                var more = p
+                more.groups[g].delete = Array(group.delete.dropFirst(16))
+                let grown = Double(try Surgeon.standard.apply(more, to: graph).macCount) / base
+                XCTAssertGreaterThan(
+                    grown, target, "target \(target): group \(g) could keep 16 more (\(share) -> \(grown))")
+            }
+        }
+    }
+
     func testSteps_splitTheBudgetEqually() {
         let b = Budget(.macs(0.5))
         XCTAssertEqual(b.step(1, of: 2, costNow: 100, costOriginal: 100).target, .macs(0.75))
