@@ -101,6 +101,32 @@ final class InferenceFormTests: XCTestCase {
         }
     }
 
+    /// On one thread, a batch whose activations outgrow the cache budget runs in chunks of a
+    /// few samples (here 2: two 28x28x64 tensors of floats alive per sample); the joined outputs are the
+    /// whole batch's (the unprepared graph's, which runs it at once), a last, smaller chunk
+    /// included.
+    func testChunkedBatch_givesTheWholeBatchsOutputs() throws {
+        var b = GraphBuilder()
+        let x = b.add(InputLayer(shape: [28, 28, 3]), name: "input")
+        var y = b.add(Conv2D(filters: 64, kernelSize: [3, 3], padding: .same), name: "conv1", inputs: [x])
+        y = b.add(BatchNormalization(), name: "bn", inputs: [y])
+        y = b.add(ReLU(), name: "relu", inputs: [y])
+        y = b.add(Conv2D(filters: 64, kernelSize: [3, 3], padding: .same), name: "conv2", inputs: [y])
+        y = b.add(GlobalAveragePooling2D(), name: "gap", inputs: [y])
+        y = b.add(Dense(units: 5), name: "out", inputs: [y])
+        var graph = try b.build(outputs: [y], seed: 4)
+        try randomizeBatchNorms(&graph)
+        let prepared = try InferenceForm.prepared(graph)
+        var unprepared = prepared
+        unprepared.kernelLayouts = nil
+        let saved = Compute.threads
+        defer { Compute.setThreads(saved) }
+        Compute.setThreads(1)
+        let input = batch(11, [28, 28, 3], seed: 8, range: -2...2)
+        assertClose(try prepared.predict([input])[0], try unprepared.predict([input])[0], tolerance: 1e-5)
+        assertClose(try prepared.predict([input])[0], try graph.predict([input])[0], tolerance: 1e-4)
+    }
+
     func testInferenceForm_ofAGraphWithNothingToFuse_isTheGraph() throws {
         var b = GraphBuilder()
         let x = b.add(InputLayer(shape: [4]), name: "input")

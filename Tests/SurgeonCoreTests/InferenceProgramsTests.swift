@@ -59,6 +59,41 @@ final class InferenceProgramsTests: XCTestCase {
         XCTAssertEqual(counter.forwards, 1)
     }
 
+    /// On one thread a batch whose activations outgrow `Graph.inferenceChunkBytes` runs a few
+    /// samples at a time (here one: 2 x 100,000 floats per sample), the outputs joined in
+    /// order; on two threads, or when a caller observes every node's whole-batch output, the
+    /// batch runs at once.
+    func testALargeBatchRunsInChunksOnOneThread() throws {
+        var layer = Scale(counter: counter)
+        layer.weights = [try Tensor(shape: [1], scalars: [2])]
+        var graph = try Graph(
+            nodes: [Node("input", Source(shape: [100_000])), Node("scale", layer, inputs: ["input"])],
+            outputs: ["scale"])
+        graph.kernelLayouts = KernelLayoutCache()
+        let x = Tensor(shape: [5, 100_000]) { p in
+            for i in p.indices { p[i] = Float(i % 1000) - Float(i / 100_000) }
+        }
+        let saved = Compute.threads
+        defer { Compute.setThreads(saved) }
+        Compute.setThreads(1)
+        XCTAssertEqual(graph.inferenceChunk, 1)
+        XCTAssertEqual(
+            try graph.predict([x])[0],
+            Tensor(shape: x.shape) { p in
+                for i in p.indices { p[i] = 2 * x.scalars[i] }
+            })
+        XCTAssertEqual(counter.preparedRuns, 5, "one call per chunk")
+        XCTAssertEqual(counter.preparations, 1, "every chunk has the same shape")
+        var observed: [[Int]] = []
+        _ = try graph.predict([x]) { _, value in observed.append(value.shape) }
+        XCTAssertEqual(observed, [[5, 100_000]], "the layer's whole-batch output")
+        XCTAssertEqual(counter.preparedRuns, 6)
+        Compute.setThreads(2)
+        XCTAssertNil(graph.inferenceChunk)
+        _ = try graph.predict([x])
+        XCTAssertEqual(counter.preparedRuns, 7)
+    }
+
     /// Concurrent calls each get a program of their own.
     func testConcurrentPredictionsGiveTheirOwnOutputs() throws {
         let graph = try graph(scale: 2)

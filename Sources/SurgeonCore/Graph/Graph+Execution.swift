@@ -17,6 +17,11 @@ extension Graph {
     /// (for statistics streamed batch by batch, such as APoZ).
     public func predict(_ inputs: [Tensor], observe: ((Int, Tensor) -> Void)?) throws(GraphError) -> [Tensor] {
         let sources = try checkedSources(inputs)
+        if observe == nil, kernelLayouts != nil, let chunk = inferenceChunk, let batch = inputs.first?.shape.first,
+            batch > chunk, inputs.allSatisfy({ $0.shape.first == batch })
+        {
+            return try predict(inputs, inChunksOf: chunk)
+        }
         try checkActivationMemory(batch: inputs.first?.shape.first ?? 0, training: false)
         let releases = inferenceSchedule.releases
         let program = kernelLayouts == nil ? nil : try inferenceProgram(for: inputs)
