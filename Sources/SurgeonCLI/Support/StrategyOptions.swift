@@ -34,7 +34,11 @@ struct StrategyOptions: ParsableArguments {
     var targetParams: Double?
     @Option(help: "Channels every group keeps, at least.") var minChannels = 1
     @Option(help: ArgumentHelp("The largest share of one group that may go.", valueName: "R")) var maxRatio = 0.9
-    @Option(help: ArgumentHelp("Round kept channels up to a multiple of N.", valueName: "N")) var roundTo = 1
+    @Option(
+        help: ArgumentHelp(
+            "Round kept channels up to a multiple of N (with a MACs or parameter target, channels a rounded step "
+                + "cut beyond the target are given back, N at a time).", valueName: "N"))
+    var roundTo = 1
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Leave the groups of these layers alone.", valueName: "LAYER"))
     var ignore: [String] = []
     @Option(help: "Seed for the random criterion and sampling.") var seed: UInt64 = 0
