@@ -27,25 +27,17 @@ extension Graph {
     /// result is the whole batch's, up to the kernels' summation order.
     func predict(_ inputs: [Tensor], inChunksOf chunk: Int) throws(GraphError) -> [Tensor] {
         let batch = inputs.first?.shape.first ?? 0
-        var outputs: [Tensor] = []
+        var parts: [[Tensor]] = []
         for start in stride(from: 0, to: batch, by: chunk) {
             let rows = start..<min(start + chunk, batch)
-            let part = try predict(inputs.map { $0.slice(rows: rows) }, observe: nil)
-            if outputs.isEmpty {
-                outputs = part.map { p in
-                    Tensor(shape: [batch] + p.shape.dropFirst(), repeating: 0)
-                }
-            }
-            for (k, p) in part.enumerated() {
-                let rowSize = p.count / max(rows.count, 1)
-                outputs[k].scalars.withUnsafeMutableBufferPointer { out in
-                    p.scalars.withUnsafeBufferPointer { src in
-                        guard let o = out.baseAddress, let s = src.baseAddress else { return }
-                        (o + start * rowSize).update(from: s, count: p.count)
-                    }
-                }
+            parts.append(try predict(inputs.map { $0.slice(rows: rows) }, observe: nil))
+        }
+        return try outputNodeIndices.enumerated().map { (k, node) throws(GraphError) in
+            do {
+                return try Tensor.stack(rows: parts.map { $0[k] })
+            } catch {
+                throw .layer(node: nodes[node].name, type: nodes[node].layer.kerasClassName, error: "\(error)")
             }
         }
-        return outputs
     }
 }
