@@ -16,8 +16,8 @@ extension Graph {
     /// over the threads for less than the cache saves.
     var inferenceChunk: Int? {
         guard Compute.threads == 1 else { return nil }
-        let perSample = inferenceSchedule.livePerSample.max() ?? 0
-        let (bytes, overflow) = perSample.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        let (bytes, overflow) = inferenceSchedule.peakLivePerSample.multipliedReportingOverflow(
+            by: MemoryLayout<Float>.size)
         guard !overflow, bytes > 0 else { return 1 }
         return max(1, Graph.inferenceChunkBytes / bytes)
     }

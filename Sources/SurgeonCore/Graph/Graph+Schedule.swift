@@ -9,6 +9,8 @@ struct InferenceSchedule: Sendable {
     let livePerSample: [Int]
     /// For each node, the floats of its output per sample, saturating at `Int.max`.
     let outputPerSample: [Int]
+    /// The most floats per sample alive at any node (the largest of `livePerSample`).
+    let peakLivePerSample: Int
 
     init(inputIndices: [[Int]], shapes: [Shape], outputs: [Int]) {
         var remaining = [Int](repeating: 0, count: inputIndices.count)
@@ -41,6 +43,7 @@ struct InferenceSchedule: Sendable {
         }
         self.releases = releases
         self.livePerSample = livePerSample
+        peakLivePerSample = livePerSample.max() ?? 0
         outputPerSample = perSample
     }
 }
